@@ -1,0 +1,179 @@
+/* Compact, deterministic JSON output and the growable buffer the rest of
+ * the project renders into. */
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int clab_buf_reserve(clab_buf_t *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return -ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int clab_buf_add(clab_buf_t *b, const void *p, size_t n)
+{
+    if (clab_buf_reserve(b, n))
+        return -ENOMEM;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int clab_buf_puts(clab_buf_t *b, const char *s)
+{
+    return clab_buf_add(b, s, strlen(s));
+}
+
+int clab_buf_printf(clab_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || clab_buf_reserve(b, (size_t)n))
+        return -ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void clab_buf_free(clab_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int clab_fmt_double(char *out, double d, int as_json_real)
+{
+    if (isnan(d))
+        return snprintf(out, 32, "NaN");
+    if (isinf(d))
+        return snprintf(out, 32, d < 0 ? "-Infinity" : "Infinity");
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, d);
+        if (strtod(out, NULL) == d)
+            break;
+    }
+    if (as_json_real && strspn(out, "-0123456789") == (size_t)n)
+        n += snprintf(out + n, 32 - (size_t)n, ".0");
+    return n;
+}
+
+int clab_json_dump_string(clab_buf_t *b, const char *s, size_t len)
+{
+    if (clab_buf_reserve(b, len + 2))
+        return -ENOMEM;
+    b->data[b->len++] = '"';
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (clab_buf_add(b, s + run, i - run))
+            return -ENOMEM;
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"': strcpy(esc, "\\\""); break;
+        case '\\': strcpy(esc, "\\\\"); break;
+        case '\n': strcpy(esc, "\\n"); break;
+        case '\r': strcpy(esc, "\\r"); break;
+        case '\t': strcpy(esc, "\\t"); break;
+        default: snprintf(esc, sizeof esc, "\\u%04x", c); break;
+        }
+        if (clab_buf_puts(b, esc))
+            return -ENOMEM;
+    }
+    if (clab_buf_add(b, s + run, len - run))
+        return -ENOMEM;
+    return clab_buf_add(b, "\"", 1);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int dump_object(clab_buf_t *b, const json_t *v)
+{
+    size_t n = json_object_size(v), i = 0;
+    const char **keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return -ENOMEM;
+    const char *k;
+    json_t *val;
+    json_object_foreach((json_t *)v, k, val) keys[i++] = k;
+    qsort(keys, n, sizeof *keys, cmp_keys);
+    int rc = clab_buf_add(b, "{", 1);
+    for (i = 0; i < n && !rc; i++) {
+        if (i)
+            rc = clab_buf_add(b, ",", 1);
+        rc = rc ? rc : clab_json_dump_string(b, keys[i], strlen(keys[i]));
+        rc = rc ? rc : clab_buf_add(b, ":", 1);
+        rc = rc ? rc : clab_json_dump_buf(b, json_object_get(v, keys[i]));
+    }
+    free(keys);
+    return rc ? rc : clab_buf_add(b, "}", 1);
+}
+
+int clab_json_dump_buf(clab_buf_t *b, const json_t *v)
+{
+    char num[40];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return dump_object(b, v);
+    case JSON_ARRAY: {
+        int rc = clab_buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v) && !rc; i++) {
+            if (i)
+                rc = clab_buf_add(b, ",", 1);
+            rc = rc ? rc : clab_json_dump_buf(b, json_array_get(v, i));
+        }
+        return rc ? rc : clab_buf_add(b, "]", 1);
+    }
+    case JSON_STRING:
+        return clab_json_dump_string(b, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return clab_buf_puts(b, num);
+    case JSON_REAL:
+        clab_fmt_double(num, json_real_value(v), 1);
+        return clab_buf_puts(b, num);
+    case JSON_TRUE:
+        return clab_buf_puts(b, "true");
+    case JSON_FALSE:
+        return clab_buf_puts(b, "false");
+    case JSON_NULL:
+    default:
+        return clab_buf_puts(b, "null");
+    }
+}
+
+char *clab_json_dumps(const json_t *v)
+{
+    clab_buf_t b = {0};
+    if (clab_json_dump_buf(&b, v) || clab_buf_reserve(&b, 0)) {
+        clab_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}

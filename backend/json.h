@@ -1,0 +1,37 @@
+/* JSON text as clabfs writes it: keys sorted, numbers in shortest
+ * round-trip form (0.1, not 0.10000000000000001), UTF-8 kept as is.
+ * jansson's own dumper prints doubles with %.17g, which is exact but makes
+ * every user-typed 0.1 look wrong in N.json and results.csv. */
+#ifndef CLAB_JSON_H
+#define CLAB_JSON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A growable byte buffer; the views and the runner build text in it. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} clab_buf_t;
+
+int clab_buf_reserve(clab_buf_t *b, size_t extra);
+int clab_buf_add(clab_buf_t *b, const void *p, size_t n);
+int clab_buf_puts(clab_buf_t *b, const char *s);
+int clab_buf_printf(clab_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void clab_buf_free(clab_buf_t *b);
+
+/* Shortest decimal text that reads back as exactly d; integral values keep
+ * a ".0" when as_json_real is set so that JSON readers see a real. Writes at
+ * most 32 bytes including the NUL. Returns the length. */
+int clab_fmt_double(char *out, double d, int as_json_real);
+
+/* Appends v as compact JSON (sorted keys). Returns 0 or -ENOMEM. */
+int clab_json_dump_buf(clab_buf_t *b, const json_t *v);
+/* Appends s as a JSON string literal with quotes. */
+int clab_json_dump_string(clab_buf_t *b, const char *s, size_t len);
+/* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
+char *clab_json_dumps(const json_t *v);
+
+#endif

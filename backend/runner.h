@@ -1,0 +1,40 @@
+/* The experiment contract (SPEC "The experiment contract"): run one point
+ * of an experiment as a child process and turn what it did into a result
+ * record with epyc's metadata. Used by clab-engine; knows nothing of zmq. */
+#ifndef CLAB_RUNNER_H
+#define CLAB_RUNNER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CLAB_MAX_OUTPUT (16u * 1024 * 1024)
+
+typedef struct {
+    const char *experiment;   /* absolute path of the executable */
+    const char *tag;          /* CLAB_TAG */
+    const char *job;          /* CLAB_JOB, clab.job */
+    const json_t *params;     /* the point: a JSON object */
+    double timeout;           /* seconds; <= 0 means none */
+    const char *engine_id;    /* clab.engine */
+    const char *host;         /* clab.host */
+    const char *scratch_root; /* parent of the scratch dirs; NULL: $TMPDIR or /tmp */
+    size_t max_output;        /* stdout limit in bytes; 0: CLAB_MAX_OUTPUT */
+    /* Called at least once a second while the experiment runs (the engine
+     * sends heartbeats from it). A non-zero return kills the experiment's
+     * process group and makes clab_run_experiment return -EINTR. */
+    int (*tick)(void *ud);
+    void *tick_ud;
+} clab_run_spec_t;
+
+/* Runs one point to completion. On return 0, *out is a new object
+ *   {"ok": true|false,
+ *    "results": [ {...}, ... ],          (only when ok: one per result object)
+ *    "metadata": { "epyc.experiment.classname": ..., ... }}
+ * carrying every metadata key SPEC names (exception/traceback only on
+ * failure). Experiment failures (exit status, signal, timeout, bad stdout,
+ * output over the limit, exec failure) are ok=false records, not errors.
+ * Returns -EINTR when tick asked to stop (no record), -errno when the engine
+ * itself could not run anything (no record). */
+int clab_run_experiment(const clab_run_spec_t *spec, json_t **out);
+
+#endif
