@@ -21,11 +21,11 @@ typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
     json_t *parameters; /* the object as given */
     clab_space_t *space;
-    char *tag;          /* NULL when none was given */
-    char *description;  /* NULL when none was given */
-    long repetitions;   /* >= 1, default 1 */
-    double timeout;     /* seconds > 0; 0 when none was given */
-    size_t points;      /* space size x repetitions */
+    char *tag;         /* NULL when none was given */
+    char *description; /* NULL when none was given */
+    long repetitions;  /* >= 1, default 1 */
+    double timeout;    /* seconds > 0; 0 when none was given */
+    size_t points;     /* space size x repetitions */
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).

@@ -1,0 +1,167 @@
+/* Reading and writing the connection file and applying its CURVE keys to
+ * sockets. Writes go through a temporary file and rename so that a reader
+ * never sees half a file. */
+#include "conninfo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static int copy_field(json_t *o, const char *key, char *out, size_t size, int required)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return required ? -EINVAL : 0;
+    if (!json_is_string(v) || json_string_length(v) >= size)
+        return -EINVAL;
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static json_t *load_private_json(const char *path, int *rc)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        *rc = -errno;
+        return NULL;
+    }
+    if (st.st_mode & 077) {
+        *rc = -EPERM;
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *o = json_load_file(path, 0, &jerr);
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        *rc = -EINVAL;
+        return NULL;
+    }
+    *rc = 0;
+    return o;
+}
+
+int clab_conninfo_load(const char *path, clab_conninfo_t *ci)
+{
+    int rc;
+    memset(ci, 0, sizeof *ci);
+    json_t *o = load_private_json(path, &rc);
+    if (!o)
+        return rc;
+    if (copy_field(o, "client_endpoint", ci->client_endpoint, sizeof ci->client_endpoint,
+                   1) ||
+        copy_field(o, "engine_endpoint", ci->engine_endpoint, sizeof ci->engine_endpoint,
+                   1) ||
+        copy_field(o, "server_public", ci->server_public, CLAB_KEY_LEN, 1) ||
+        copy_field(o, "client_public", ci->client_public, CLAB_KEY_LEN, 1) ||
+        copy_field(o, "client_secret", ci->client_secret, CLAB_KEY_LEN, 1))
+        rc = -EINVAL;
+    json_decref(o);
+    return rc;
+}
+
+int clab_conninfo_load_server_key(const char *path, clab_conninfo_t *ci)
+{
+    int rc;
+    json_t *o = load_private_json(path, &rc);
+    if (!o)
+        return rc;
+    if (copy_field(o, "server_public", ci->server_public, CLAB_KEY_LEN, 1) ||
+        copy_field(o, "server_secret", ci->server_secret, CLAB_KEY_LEN, 1))
+        rc = -EINVAL;
+    json_decref(o);
+    return rc;
+}
+
+static int save_private_json(const char *path, json_t *o)
+{
+    char tmp[4096];
+    int rc = 0;
+    if (!o)
+        return -ENOMEM;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        rc = -ENAMETOOLONG;
+        goto out;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
+        write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+        rc = errno ? -errno : -EIO;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    if (!rc && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+out:
+    json_decref(o);
+    return rc;
+}
+
+int clab_conninfo_save(const char *path, const clab_conninfo_t *ci)
+{
+    return save_private_json(
+        path, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "version", 1, "client_endpoint",
+                        ci->client_endpoint, "engine_endpoint", ci->engine_endpoint,
+                        "server_public", ci->server_public, "client_public",
+                        ci->client_public, "client_secret", ci->client_secret));
+}
+
+int clab_conninfo_save_server_key(const char *path, const clab_conninfo_t *ci)
+{
+    return save_private_json(path,
+                             json_pack("{s:s, s:s}", "server_public", ci->server_public,
+                                       "server_secret", ci->server_secret));
+}
+
+int clab_conninfo_new_keys(clab_conninfo_t *ci)
+{
+    if (zmq_curve_keypair(ci->server_public, ci->server_secret) ||
+        zmq_curve_keypair(ci->client_public, ci->client_secret))
+        return zmq_errno() == ENOTSUP ? -ENOTSUP : -EIO;
+    return 0;
+}
+
+int clab_conninfo_curve_client(void *sock, const clab_conninfo_t *ci)
+{
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, ci->server_public, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, ci->client_public, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, ci->client_secret, 40))
+        return -zmq_errno();
+    return 0;
+}
+
+int clab_conninfo_curve_server(void *sock, const clab_conninfo_t *ci)
+{
+    int one = 1;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, ci->server_secret, 40))
+        return -zmq_errno();
+    return 0;
+}
+
+int clab_mkdir_p(const char *dir, unsigned mode)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}

@@ -1,0 +1,247 @@
+/* clab-engine: a worker. Connects to the controller named in a connection
+ * file, announces itself with heartbeats, and runs the tasks it is given
+ * one at a time (the controller keeps a small prefetch queued here so the
+ * next task never waits for a round trip). Heartbeats carry the tasks held,
+ * so a restarted controller knows what is already in hand. */
+#include "conninfo.h"
+#include "json.h"
+#include "log.h"
+#include "protocol.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define HEARTBEAT_INTERVAL 1.0
+
+typedef struct {
+    void *zctx, *sock;
+    char id[CLAB_PROTO_MAX_PEER + 1];
+    char host[200];
+    const char *scratch;
+    json_t *queue; /* tasks received, not yet finished; [0] is the running one */
+    long tasks_done;
+    double last_hb;
+} engine_t;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: clab-engine --cluster FILE [options]\n"
+               "\n"
+               "A clabfs worker: takes tasks from the controller described by the\n"
+               "connection file FILE (the controller's STATE/cluster.json) and runs\n"
+               "each experiment as SPEC's experiment contract says, one at a time.\n"
+               "\n"
+               "options:\n"
+               "  --cluster FILE     connection file (required)\n"
+               "  --id ID            engine name (default HOST-PID)\n"
+               "  --scratch DIR      where scratch directories are made (default $TMPDIR "
+               "or /tmp)\n"
+               "  -v, --verbose      log every task\n"
+               "  -h, --help         this text\n"
+               "  -V, --version      print the version\n");
+}
+
+static void heartbeat(engine_t *e, int force)
+{
+    double now = clab_mono();
+    if (!force && now - e->last_hb < HEARTBEAT_INTERVAL)
+        return;
+    e->last_hb = now;
+    json_t *held = json_array();
+    size_t i;
+    json_t *t;
+    json_array_foreach(e->queue, i, t) json_array_append(held, json_object_get(t, "job"));
+    json_t *body =
+        json_pack("{s:s, s:I, s:I, s:o}", "host", e->host, "pid", (json_int_t)getpid(),
+                  "tasks", (json_int_t)e->tasks_done, "held", held);
+    int rc = clab_proto_send(e->sock, NULL, 0, "hb", body);
+    if (rc && rc != -EAGAIN)
+        clab_warn("heartbeat: %s", strerror(-rc));
+    json_decref(body);
+}
+
+/* Takes every waiting message off the socket. */
+static void drain(engine_t *e)
+{
+    clab_msg_t m;
+    int rc;
+    while ((rc = clab_proto_recv(e->sock, 0, &m)) != -EAGAIN) {
+        if (rc)
+            continue;
+        json_t *b = m.body;
+        if (strcmp(m.type, "task") == 0 && json_is_string(json_object_get(b, "job")) &&
+            json_is_string(json_object_get(b, "experiment")) &&
+            json_is_object(json_object_get(b, "params"))) {
+            json_array_append(e->queue, b);
+        } else {
+            clab_warn("unexpected %s message dropped", m.type);
+        }
+        clab_msg_clear(&m);
+    }
+}
+
+static int tick(void *ud)
+{
+    engine_t *e = ud;
+    heartbeat(e, 0);
+    drain(e);
+    return stop_requested;
+}
+
+static int run_one(engine_t *e)
+{
+    json_t *task = json_array_get(e->queue, 0);
+    const char *job = json_string_value(json_object_get(task, "job"));
+    clab_run_spec_t spec = {
+        .experiment = json_string_value(json_object_get(task, "experiment")),
+        .tag = json_string_value(json_object_get(task, "tag")),
+        .job = job,
+        .params = json_object_get(task, "params"),
+        .timeout = json_number_value(json_object_get(task, "timeout")),
+        .engine_id = e->id,
+        .host = e->host,
+        .scratch_root = e->scratch,
+        .tick = tick,
+        .tick_ud = e,
+    };
+    json_t *record = NULL;
+    clab_debug("task %s: %s", job, spec.experiment);
+    int rc = clab_run_experiment(&spec, &record);
+    if (rc == -EINTR)
+        return rc;
+    if (rc < 0) {
+        /* The engine itself is broken (no scratch space, no fork): say so
+         * and let the controller's retry logic move the task elsewhere. */
+        clab_err("task %s: cannot run: %s", job, strerror(-rc));
+        return rc;
+    }
+    json_t *body = json_pack("{s:s, s:o}", "job", job, "record", record);
+    rc = clab_proto_send(e->sock, NULL, 0, "result", body);
+    if (rc)
+        clab_err("task %s: result not sent: %s", job, strerror(-rc));
+    json_decref(body);
+    e->tasks_done++;
+    json_array_remove(e->queue, 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    engine_t e = {0};
+    const char *conn = NULL, *id = NULL;
+    int verbose = 0, rc = 1;
+    static const struct option opts[] = {{"cluster", required_argument, 0, 'c'},
+                                         {"id", required_argument, 0, 'i'},
+                                         {"scratch", required_argument, 0, 's'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            conn = optarg;
+            break;
+        case 'i':
+            id = optarg;
+            break;
+        case 's':
+            e.scratch = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("clab-engine %s\n", CLAB_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!conn || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    clab_log_init("clab-engine", verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
+    gethostname(e.host, sizeof e.host - 1);
+    if (id)
+        snprintf(e.id, sizeof e.id, "%s", id);
+    else
+        snprintf(e.id, sizeof e.id, "%s-%d", e.host, (int)getpid());
+    for (char *p = e.id; *p; p++)
+        if (*p < 0x21 || *p > 0x7e || *p == '/')
+            *p = '_';
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    clab_conninfo_t ci;
+    int lrc = clab_conninfo_load(conn, &ci);
+    if (lrc < 0) {
+        clab_err("cannot use connection file %s: %s", conn,
+                 lrc == -EPERM    ? "readable by others (chmod 600 it)"
+                 : lrc == -EINVAL ? "not a clabfs connection file"
+                                  : strerror(-lrc));
+        return 1;
+    }
+    e.queue = json_array();
+    e.zctx = zmq_ctx_new();
+    e.sock = e.zctx ? zmq_socket(e.zctx, ZMQ_DEALER) : NULL;
+    if (!e.sock)
+        goto out;
+    if (zmq_setsockopt(e.sock, ZMQ_ROUTING_ID, e.id, strlen(e.id)) ||
+        clab_proto_socket_setup(e.sock, 0) || clab_conninfo_curve_client(e.sock, &ci) ||
+        zmq_connect(e.sock, ci.engine_endpoint)) {
+        clab_err("cannot connect to %s: %s", ci.engine_endpoint,
+                 zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    clab_info("engine %s serving %s", e.id, ci.engine_endpoint);
+    heartbeat(&e, 1);
+    while (!stop_requested) {
+        if (json_array_size(e.queue) == 0) {
+            zmq_pollitem_t it = {e.sock, 0, ZMQ_POLLIN, 0};
+            zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
+            tick(&e);
+            continue;
+        }
+        if (run_one(&e) < 0 && !stop_requested) {
+            sleep(1); /* do not spin on a broken machine */
+            tick(&e);
+        }
+    }
+    rc = 0;
+    clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e.queue));
+    clab_proto_send(e.sock, NULL, 0, "bye", NULL);
+    /* Give the goodbye a moment to leave: linger is 0 on our sockets. */
+    usleep(100 * 1000);
+out:
+    if (e.sock)
+        zmq_close(e.sock);
+    if (e.zctx)
+        zmq_ctx_term(e.zctx);
+    json_decref(e.queue);
+    return rc;
+}

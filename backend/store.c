@@ -1,0 +1,315 @@
+/* SQLite behind the controller's queue. Prepared statements are made once;
+ * the schema keeps one row per job id for ever (a tombstone once
+ * delivered) so that submission stays idempotent. */
+#include "store.h"
+#include "log.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    ST_ADD,
+    ST_NEXT,
+    ST_MARK_RUNNING,
+    ST_CLAIM,
+    ST_FINISH,
+    ST_CLIENT_OF,
+    ST_REQUEUE,
+    ST_DELIVERED,
+    ST_UNDELIVERED,
+    ST_MARK_SENT,
+    ST_COUNT,
+    ST_N
+};
+
+static const char *const sql[ST_N] = {
+    [ST_ADD] =
+        "INSERT OR IGNORE INTO tasks(job, client, state, body) VALUES(?1, ?2, 0, ?3)",
+    [ST_NEXT] = "SELECT seq, job, body FROM tasks WHERE state = 0 ORDER BY seq LIMIT 1",
+    [ST_MARK_RUNNING] = "UPDATE tasks SET state = 1, engine = ?2 WHERE seq = ?1",
+    [ST_CLAIM] = "UPDATE tasks SET state = 1, engine = ?2 WHERE job = ?1 AND state = 0",
+    [ST_FINISH] = "UPDATE tasks SET state = 2, record = ?2, sent = ?3 "
+                  "WHERE job = ?1 AND state < 2",
+    [ST_CLIENT_OF] = "SELECT client FROM tasks WHERE job = ?1",
+    [ST_REQUEUE] = "UPDATE tasks SET state = 0, engine = NULL, tries = tries + ?2, "
+                   "seq = (SELECT max(seq) + 1 FROM tasks) "
+                   "WHERE job = ?1 AND state = 1 RETURNING tries, body",
+    [ST_DELIVERED] = "UPDATE tasks SET state = 3, record = NULL "
+                     "WHERE job = ?1 AND client = ?2 AND state = 2",
+    [ST_UNDELIVERED] =
+        "SELECT seq, job, record FROM tasks WHERE client = ?1 AND state = 2 "
+        "AND seq > ?2 AND sent < ?3 ORDER BY seq LIMIT ?4",
+    [ST_MARK_SENT] = "UPDATE tasks SET sent = ?2 WHERE seq = ?1",
+    [ST_COUNT] = "SELECT state, count(*) FROM tasks WHERE state < 3 GROUP BY state",
+};
+
+struct clab_store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_N];
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = NORMAL;"
+    "CREATE TABLE IF NOT EXISTS tasks("
+    "  seq INTEGER PRIMARY KEY,"
+    "  job TEXT NOT NULL UNIQUE,"
+    "  client TEXT NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  engine TEXT,"
+    "  tries INTEGER NOT NULL DEFAULT 0,"
+    "  body TEXT NOT NULL,"
+    "  record TEXT,"
+    "  sent REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, seq);"
+    "CREATE INDEX IF NOT EXISTS tasks_client ON tasks(client, state, seq);";
+
+static int db_err(clab_store_t *s, const char *what)
+{
+    int code = sqlite3_errcode(s->db);
+    clab_err("store: %s: %s", what, sqlite3_errmsg(s->db));
+    switch (code & 0xff) {
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return -EACCES;
+    default:
+        return -EIO;
+    }
+}
+
+int clab_store_open(const char *path, clab_store_t **out)
+{
+    clab_store_t *s = calloc(1, sizeof *s);
+    int rc = -ENOMEM;
+    if (!s)
+        return rc;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
+        rc = s->db ? db_err(s, path) : -ENOMEM;
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if (sqlite3_exec(s->db, schema, NULL, NULL, NULL)) {
+        rc = db_err(s, "schema");
+        goto fail;
+    }
+    for (int i = 0; i < ST_N; i++) {
+        if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL)) {
+            rc = db_err(s, sql[i]);
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    clab_store_destroy(&s);
+    return rc;
+}
+
+void clab_store_destroy(clab_store_t **store)
+{
+    clab_store_t *s = *store;
+    if (!s)
+        return;
+    for (int i = 0; i < ST_N; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+    *store = NULL;
+}
+
+int clab_store_begin(clab_store_t *s)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ? db_err(s, "begin")
+                                                                    : 0;
+}
+
+int clab_store_commit(clab_store_t *s)
+{
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) {
+        int rc = db_err(s, "commit");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+/* Runs a prepared statement that returns no rows. */
+static int run(clab_store_t *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, what);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return strdup(t ? t : "");
+}
+
+int clab_store_recover(clab_store_t *s)
+{
+    if (sqlite3_exec(s->db, "UPDATE tasks SET state = 0, engine = NULL WHERE state = 1",
+                     NULL, NULL, NULL))
+        return db_err(s, "recover");
+    return sqlite3_changes(s->db);
+}
+
+int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *body)
+{
+    sqlite3_stmt *st = s->st[ST_ADD];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    int rc = run(s, st, "add");
+    return rc ? rc : sqlite3_changes(s->db) > 0;
+}
+
+int clab_store_take(clab_store_t *s, const char *engine, char **job, char **body)
+{
+    sqlite3_stmt *st = s->st[ST_NEXT];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return db_err(s, "take");
+    }
+    sqlite3_int64 seq = sqlite3_column_int64(st, 0);
+    *job = col_dup(st, 1);
+    *body = col_dup(st, 2);
+    sqlite3_reset(st);
+    sqlite3_stmt *mk = s->st[ST_MARK_RUNNING];
+    sqlite3_bind_int64(mk, 1, seq);
+    sqlite3_bind_text(mk, 2, engine, -1, SQLITE_STATIC);
+    if (!*job || !*body || (rc = run(s, mk, "take")) != 0) {
+        free(*job);
+        free(*body);
+        *job = *body = NULL;
+        return rc ? rc : -ENOMEM;
+    }
+    return 1;
+}
+
+int clab_store_claim(clab_store_t *s, const char *job, const char *engine)
+{
+    sqlite3_stmt *st = s->st[ST_CLAIM];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, engine, -1, SQLITE_STATIC);
+    int rc = run(s, st, "claim");
+    return rc ? rc : sqlite3_changes(s->db) > 0;
+}
+
+int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
+                      char **client)
+{
+    sqlite3_stmt *st = s->st[ST_FINISH];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, record, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, now);
+    int rc = run(s, st, "finish");
+    if (rc || sqlite3_changes(s->db) == 0)
+        return rc;
+    st = s->st[ST_CLIENT_OF];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    *client = rc == SQLITE_ROW ? col_dup(st, 0) : NULL;
+    sqlite3_reset(st);
+    return *client ? 1 : -ENOMEM;
+}
+
+int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body)
+{
+    sqlite3_stmt *st = s->st[ST_REQUEUE];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, count_try ? 1 : 0);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? -ENOENT : db_err(s, "requeue");
+    }
+    int tries = sqlite3_column_int(st, 0);
+    if (body)
+        *body = col_dup(st, 1);
+    /* RETURNING rows are produced before the update is final: step to the end. */
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ;
+    sqlite3_reset(st);
+    return tries;
+}
+
+int clab_store_delivered(clab_store_t *s, const char *client, const char *job)
+{
+    sqlite3_stmt *st = s->st[ST_DELIVERED];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
+    return run(s, st, "delivered");
+}
+
+int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
+                           double sent_before, double now, size_t max, json_t *out)
+{
+    sqlite3_stmt *st = s->st[ST_UNDELIVERED];
+    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, *after);
+    sqlite3_bind_double(st, 3, sent_before);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+    int n = 0, rc;
+    int64_t seqs[1024];
+    while (n < 1024 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *job = (const char *)sqlite3_column_text(st, 1);
+        const char *rec = (const char *)sqlite3_column_text(st, 2);
+        json_t *record = rec ? json_loads(rec, 0, NULL) : NULL;
+        *after = seqs[n] = sqlite3_column_int64(st, 0);
+        if (job && record)
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:o}", "job", job, "record", record));
+        else
+            json_decref(record);
+        n++;
+    }
+    sqlite3_reset(st);
+    sqlite3_stmt *mk = s->st[ST_MARK_SENT];
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(mk, 1, seqs[i]);
+        sqlite3_bind_double(mk, 2, now);
+        if ((rc = run(s, mk, "mark sent")) != 0)
+            return rc;
+    }
+    return n;
+}
+
+int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done)
+{
+    sqlite3_stmt *st = s->st[ST_COUNT];
+    *queued = *running = *done = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long n = (long)sqlite3_column_int64(st, 1);
+        switch (sqlite3_column_int(st, 0)) {
+        case CLAB_TASK_QUEUED:
+            *queued = n;
+            break;
+        case CLAB_TASK_RUNNING:
+            *running = n;
+            break;
+        default:
+            *done = n;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_err(s, "counts");
+}

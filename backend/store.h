@@ -1,0 +1,55 @@
+/* The controller's persistent queue (SQLite, WAL): every task a client
+ * submitted, its state, and its result until the client has confirmed it.
+ * The controller batches many calls into one transaction per loop turn, so
+ * a result costs no fsync of its own. */
+#ifndef CLAB_STORE_H
+#define CLAB_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CLAB_TASK_QUEUED = 0,
+    CLAB_TASK_RUNNING = 1,
+    CLAB_TASK_DONE = 2,
+    CLAB_TASK_DELIVERED = 3
+};
+
+typedef struct clab_store clab_store_t;
+
+int clab_store_open(const char *path, clab_store_t **out);
+void clab_store_destroy(clab_store_t **store);
+int clab_store_begin(clab_store_t *s);
+int clab_store_commit(clab_store_t *s);
+
+/* Puts every running task back in the queue (after a controller restart,
+ * nothing is running). Returns how many, or -errno. */
+int clab_store_recover(clab_store_t *s);
+/* Adds a task unless its job id is known: 1 added, 0 known, -errno. */
+int clab_store_add(clab_store_t *s, const char *client, const char *job,
+                   const char *body);
+/* Takes the oldest queued task for engine: 1 with *job and *body malloc'd,
+ * 0 when the queue is empty. */
+int clab_store_take(clab_store_t *s, const char *engine, char **job, char **body);
+/* An engine says it holds job (after a controller restart): queued -> running. */
+int clab_store_claim(clab_store_t *s, const char *job, const char *engine);
+/* Records the result of job unless it is already done: 1 recorded (with the
+ * owning client in *client, malloc'd), 0 already done or unknown. */
+int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
+                      char **client);
+/* Puts a running task back in the queue and counts a try; returns the tries
+ * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
+int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);
+/* The client has stored the result: forget the record, keep a tombstone
+ * so that a late resubmission of the job id is recognised. */
+int clab_store_delivered(clab_store_t *s, const char *client, const char *job);
+/* Appends up to max undelivered results of client with seq > *after that
+ * were last sent before `sent_before` to out as {"job","record"} objects and
+ * marks them sent at `now`; *after advances. Returns how many. */
+int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
+                           double sent_before, double now, size_t max, json_t *out);
+/* Tasks by state. */
+int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done);
+
+#endif

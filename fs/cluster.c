@@ -1,0 +1,183 @@
+/* Starting and stopping the embedded cluster's processes. */
+#include "cluster.h"
+#include "conninfo.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct clab_cluster {
+    pid_t *pids; /* [0] is the controller */
+    int npids;
+};
+
+static int executable(const char *path)
+{
+    return access(path, X_OK) == 0;
+}
+
+int clab_find_program(const char *name, char *out, size_t size)
+{
+    const char *env = getenv("CLAB_BINDIR");
+    if (env && snprintf(out, size, "%s/%s", env, name) < (int)size && executable(out))
+        return 0;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *dir = dirname(self);
+        if (snprintf(out, size, "%s/%s", dir, name) < (int)size && executable(out))
+            return 0;
+        if (snprintf(out, size, "%s/../backend/%s", dir, name) < (int)size &&
+            executable(out))
+            return 0;
+    }
+    const char *path = getenv("PATH");
+    char *copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        if (snprintf(out, size, "%s/%s", d, name) < (int)size && executable(out)) {
+            free(copy);
+            return 0;
+        }
+    }
+    free(copy);
+    return -ENOENT;
+}
+
+/* Spawns argv with stdout and stderr appended to log, stdin from /dev/null,
+ * and extra_fd (if >= 0) kept open. */
+static int spawn(char *const argv[], const char *log, int extra_fd, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (extra_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, extra_fd, 3);
+    /* The children must not inherit FUSE's blocked signals or ignored SIGPIPE. */
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    int rc = -posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+static int add_pid(clab_cluster_t *c, pid_t pid)
+{
+    pid_t *p = realloc(c->pids, (size_t)(c->npids + 1) * sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    c->pids = p;
+    c->pids[c->npids++] = pid;
+    return 0;
+}
+
+int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
+                       char *conn_file, size_t conn_size)
+{
+    char controller[4096], engine[4096], log[4096], retries[16], ready_arg[16];
+    int pipefd[2] = {-1, -1}, rc;
+    clab_cluster_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    if ((rc = clab_find_program("clab-controller", controller, sizeof controller)) < 0 ||
+        (rc = clab_find_program("clab-engine", engine, sizeof engine)) < 0) {
+        clab_err("cannot find clab-controller and clab-engine (set CLAB_BINDIR)");
+        goto fail;
+    }
+    if ((rc = clab_mkdir_p(o->state_dir, 0700)) < 0)
+        goto fail;
+    snprintf(conn_file, conn_size, "%s/cluster.json", o->state_dir);
+    snprintf(log, sizeof log, "%s/controller.log", o->state_dir);
+    snprintf(retries, sizeof retries, "%d", o->retries);
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    snprintf(ready_arg, sizeof ready_arg, "3");
+    char *cargv[] = {controller,   "--state",   (char *)o->state_dir,
+                     "--ipc",      "--retries", retries,
+                     "--ready-fd", ready_arg,   NULL};
+    pid_t pid;
+    if ((rc = spawn(cargv, log, pipefd[1], &pid)) < 0 || (rc = add_pid(c, pid)) < 0)
+        goto fail;
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    /* The controller writes one line when it listens, or exits. */
+    struct pollfd pfd = {pipefd[0], POLLIN, 0};
+    char buf[16];
+    if (poll(&pfd, 1, 15000) <= 0 || read(pipefd[0], buf, sizeof buf) <= 0) {
+        clab_err("the controller did not start; see %s", log);
+        rc = -EIO;
+        goto fail;
+    }
+    for (int i = 0; i < o->engines; i++) {
+        snprintf(log, sizeof log, "%s/engine-%d.log", o->state_dir, i + 1);
+        char *eargv[] = {engine, "--cluster", conn_file, NULL};
+        if ((rc = spawn(eargv, log, -1, &pid)) < 0 || (rc = add_pid(c, pid)) < 0) {
+            clab_err("cannot start engine %d: %s", i + 1, strerror(-rc));
+            goto fail;
+        }
+    }
+    clab_info("embedded cluster: controller pid %d, %d engine(s), state in %s",
+              c->pids[0], o->engines, o->state_dir);
+    close(pipefd[0]);
+    *out = c;
+    return 0;
+fail:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    clab_cluster_stop(&c);
+    return rc;
+}
+
+void clab_cluster_stop(clab_cluster_t **pc)
+{
+    clab_cluster_t *c = *pc;
+    if (!c)
+        return;
+    /* Engines first, so they can say goodbye to the controller. */
+    for (int i = c->npids - 1; i >= 0; i--)
+        kill(c->pids[i], SIGTERM);
+    int left = c->npids;
+    for (int tick = 0; tick < 100 && left > 0; tick++) {
+        for (int i = 0; i < c->npids; i++) {
+            if (c->pids[i] > 0 && waitpid(c->pids[i], NULL, WNOHANG) != 0) {
+                c->pids[i] = 0;
+                left--;
+            }
+        }
+        if (left)
+            usleep(50 * 1000);
+    }
+    for (int i = 0; i < c->npids; i++) {
+        if (c->pids[i] > 0) {
+            clab_warn("pid %d ignored SIGTERM; killing it", c->pids[i]);
+            kill(c->pids[i], SIGKILL);
+            waitpid(c->pids[i], NULL, 0);
+        }
+    }
+    free(c->pids);
+    free(c);
+    *pc = NULL;
+}

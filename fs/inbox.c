@@ -1,0 +1,151 @@
+/* Collecting and accepting jobs written to /submit. */
+#include "inbox.h"
+#include "json.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct clab_inbox {
+    clab_lab_t *lab;
+    const char *file;
+    pthread_mutex_t lock;
+    clab_buf_t text;   /* the job being written */
+    clab_buf_t answer; /* what a read returns */
+    size_t answered;   /* bytes of it already read */
+    int incomplete;    /* the text so far ends early */
+    clab_submit_error_t pending_err;
+};
+
+int clab_inbox_new(clab_lab_t *lab, const char *file, clab_inbox_t **out)
+{
+    clab_inbox_t *in = calloc(1, sizeof *in);
+    if (!in)
+        return -ENOMEM;
+    in->lab = lab;
+    in->file = file;
+    pthread_mutex_init(&in->lock, NULL);
+    *out = in;
+    return 0;
+}
+
+void clab_inbox_destroy(clab_inbox_t **pin)
+{
+    clab_inbox_t *in = *pin;
+    if (!in)
+        return;
+    clab_buf_free(&in->text);
+    clab_buf_free(&in->answer);
+    pthread_mutex_destroy(&in->lock);
+    free(in);
+    *pin = NULL;
+}
+
+static int blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+static int reject(clab_inbox_t *in, const clab_submit_error_t *err)
+{
+    clab_errors_add(&in->lab->errors, in->file, in->text.data ? in->text.data : "",
+                    in->text.len, err);
+    clab_info("%s rejected: %s", in->file, err->message);
+    in->text.len = 0;
+    in->incomplete = 0;
+    return -err->code;
+}
+
+static int accept_text(clab_inbox_t *in)
+{
+    clab_lab_t *lab = in->lab;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err = {.position = -1};
+    int rc = clab_submission_parse(in->text.data, in->text.len, &lab->limits, &sub, &err);
+    if (rc == -EAGAIN) {
+        in->incomplete = 1;
+        in->pending_err = err;
+        return 0;
+    }
+    if (rc < 0)
+        return reject(in, &err);
+    char tag[CLAB_TAG_MAX + 1];
+    rc = clab_notebook_submit(lab->nb, sub, tag);
+    if (rc < 0) {
+        err = (clab_submit_error_t){.code = -rc, .position = -1};
+        snprintf(err.message, sizeof err.message,
+                 "the notebook could not record the job: %s", strerror(-rc));
+        clab_submission_destroy(&sub);
+        return reject(in, &err);
+    }
+    in->answer.len = 0;
+    in->answered = 0;
+    clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", tag, sub->points);
+    clab_info("accepted %zu point(s) of %s into %s", sub->points, sub->experiment, tag);
+    clab_submission_destroy(&sub);
+    in->text.len = 0;
+    in->incomplete = 0;
+    if (lab->wake)
+        lab->wake(lab->wake_ud);
+    return 0;
+}
+
+ssize_t clab_inbox_write(clab_inbox_t *in, const char *buf, size_t size)
+{
+    int rc = 0;
+    pthread_mutex_lock(&in->lock);
+    if (in->text.len == 0 && blank(buf, size))
+        goto out; /* a lone newline after an accepted job */
+    if (in->text.len + size > in->lab->limits.max_text) {
+        clab_submit_error_t err = {.code = E2BIG, .position = -1};
+        snprintf(err.message, sizeof err.message, "job text over the limit of %zu bytes",
+                 in->lab->limits.max_text);
+        /* Record what came so far, not the whole oversized text. */
+        rc = reject(in, &err);
+        goto out;
+    }
+    if ((rc = clab_buf_add(&in->text, buf, size)) < 0)
+        goto out;
+    rc = accept_text(in);
+out:
+    pthread_mutex_unlock(&in->lock);
+    return rc < 0 ? rc : (ssize_t)size;
+}
+
+int clab_inbox_flush(clab_inbox_t *in)
+{
+    int rc = 0;
+    pthread_mutex_lock(&in->lock);
+    if (in->incomplete && in->text.len && !blank(in->text.data, in->text.len)) {
+        clab_submit_error_t err = in->pending_err;
+        err.code = EINVAL;
+        if (!err.message[0])
+            snprintf(err.message, sizeof err.message, "incomplete job text at close");
+        rc = reject(in, &err);
+    }
+    pthread_mutex_unlock(&in->lock);
+    return rc;
+}
+
+ssize_t clab_inbox_read(clab_inbox_t *in, char *buf, size_t size, off_t off)
+{
+    /* The file offset is past what was written, so the answer is read from
+     * a position of its own: `exec 3<>submit; echo job >&3; cat <&3`. */
+    (void)off;
+    ssize_t n = 0;
+    pthread_mutex_lock(&in->lock);
+    if (in->answered < in->answer.len) {
+        n = (ssize_t)(in->answer.len - in->answered);
+        if ((size_t)n > size)
+            n = (ssize_t)size;
+        memcpy(buf, in->answer.data + in->answered, (size_t)n);
+        in->answered += (size_t)n;
+    }
+    pthread_mutex_unlock(&in->lock);
+    return n;
+}

@@ -1,0 +1,79 @@
+/* The lab notebook: SQLite (WAL) in the state directory holding every
+ * result set, every submitted point (pending until its result arrives,
+ * under a job id made here) and every result. Writers share one
+ * connection; readers get a connection of their own with a snapshot that
+ * lasts as long as they hold it, so one open file sees one state. */
+#ifndef CLAB_NOTEBOOK_H
+#define CLAB_NOTEBOOK_H
+
+#include "submit.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLAB_TAG_MAX 128
+
+typedef struct clab_notebook clab_notebook_t;
+typedef struct clab_nb_reader clab_nb_reader_t;
+typedef struct clab_nb_cursor clab_nb_cursor_t;
+
+enum { CLAB_COL_PARAM = 0, CLAB_COL_RESULT = 1, CLAB_COL_META = 2 };
+
+typedef struct {
+    char tag[CLAB_TAG_MAX + 1];
+    char *experiment;  /* malloc'd */
+    char *description; /* malloc'd */
+    long results;      /* successful result files */
+    long failed;       /* failed result files */
+    long done;         /* points finished (a point may give several results) */
+    long pending;      /* points not finished */
+} clab_set_info_t;
+
+int clab_notebook_open(const char *path, clab_notebook_t **out);
+void clab_notebook_destroy(clab_notebook_t **nb);
+/* This notebook's stable client name for the controller. */
+const char *clab_notebook_client_id(const clab_notebook_t *nb);
+
+/* Records an accepted submission in one transaction: the set (created, or
+ * extended when the tag exists), one pending job per point and repetition
+ * in random order, and makes the set current. tag_out gets the tag. */
+int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
+                         char tag_out[CLAB_TAG_MAX + 1]);
+/* Appends to tasks up to max pending jobs with rowid > *after, as the
+ * controller wants them ({job, tag, experiment, params, timeout}); *after
+ * advances. Returns how many. */
+int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
+                                json_t *tasks);
+/* Stores results from the controller, an array of {job, record}, in one
+ * transaction. A job that is not pending (already stored, or unknown) is
+ * skipped, so delivering twice stores once. Returns the number stored. */
+int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
+/* Makes tag the current set: -ENOENT when there is no such set. */
+int clab_notebook_select(clab_notebook_t *nb, const char *tag);
+
+/* Reading. */
+int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out);
+void clab_nb_reader_close(clab_nb_reader_t **r);
+/* The current set's tag: 0, or -ENOENT when nothing was submitted yet. */
+int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1]);
+int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info);
+void clab_set_info_clear(clab_set_info_t *info);
+/* Calls fn for each set's tag, in tag order; stops early when fn returns
+ * non-zero and returns that. */
+int clab_nb_sets(clab_nb_reader_t *r, int (*fn)(void *ud, const char *tag), void *ud);
+/* The N.json text of result n of tag (ok 1) or of failed/ (ok 0). */
+int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **doc,
+                   size_t *len);
+/* Result column names of a kind, sorted, as a new JSON array of strings. */
+int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
+/* Results of tag in completion order: ok 1 successes, 0 failures, -1 all. */
+int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, clab_nb_cursor_t **out);
+/* Pending points of tag (their parameters as JSON text). */
+int clab_nb_pending(clab_nb_reader_t *r, const char *tag, clab_nb_cursor_t **out);
+/* 1 with the row (n is 0 for pending rows; text valid until the next call),
+ * 0 at the end, -errno. */
+int clab_nb_cursor_next(clab_nb_cursor_t *c, long *n, const char **text, size_t *len);
+void clab_nb_cursor_close(clab_nb_cursor_t **c);
+
+#endif

@@ -1,0 +1,441 @@
+/* The parameter space of a submission. Each axis keeps only what is
+ * needed to compute its k-th value (the scalars of an array, or the bounds
+ * of a range / linspace), so a point is derived from its index in
+ * O(number of axes) and no sweep is ever materialised. */
+#include "space.h"
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum axis_kind { AXIS_LIST, AXIS_INT_RANGE, AXIS_REAL_RANGE, AXIS_LINSPACE };
+
+typedef struct {
+    char *name;
+    enum axis_kind kind;
+    size_t len;
+    json_t *values;           /* AXIS_LIST: a private copy, scalars only */
+    json_int_t istart, istep; /* AXIS_INT_RANGE */
+    double start, step, stop; /* AXIS_REAL_RANGE: start, step; LINSPACE: a, -, b */
+} axis_t;
+
+struct clab_space {
+    axis_t *axes;
+    size_t n;
+    size_t size;
+};
+
+/* Names are user text: quote them as JSON literals, shortened, so that a
+ * message stays on one line and within clab_submit_error_t's buffer. */
+static void show(char *out, size_t cap, const char *s)
+{
+    clab_buf_t b = {0};
+    size_t n = strlen(s), max = 48;
+    int cut = n > max;
+    if (cut) {
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+            max--;
+        n = max;
+    }
+    if (clab_json_dump_string(&b, s, n) || !b.data) {
+        snprintf(out, cap, "\"?\"");
+    } else {
+        if (cut)
+            b.data[b.len - 1] = '\0';
+        snprintf(out, cap, "%s%s", b.data, cut ? "...\"" : "");
+    }
+    clab_buf_free(&b);
+}
+
+static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
+{
+    if (!err)
+        return -EINVAL;
+    char shown[80], what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    show(shown, sizeof shown, name);
+    err->code = EINVAL;
+    snprintf(err->message, sizeof err->message, "parameter %s: %s", shown, what);
+    err->line = err->column = 0;
+    err->position = -1;
+    return -EINVAL;
+}
+
+static size_t clamp_size(uint64_t n)
+{
+    return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
+}
+
+static int is_scalar(const json_t *v)
+{
+    return json_is_number(v) || json_is_string(v) || json_is_boolean(v);
+}
+
+static const char *type_name(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "?";
+}
+
+static int build_list(axis_t *ax, const json_t *v, clab_submit_error_t *err)
+{
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0)
+            return refuse(err, ax->name, "empty axis");
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (!is_scalar(e))
+                return refuse(err, ax->name,
+                              "element %zu is %s; an axis holds numbers, strings and "
+                              "booleans",
+                              i + 1, type_name(e));
+        }
+        ax->values = json_deep_copy(v);
+    } else {
+        ax->values = json_array();
+        if (ax->values && json_array_append_new(ax->values, json_deep_copy(v))) {
+            json_decref(ax->values);
+            ax->values = NULL;
+        }
+    }
+    if (!ax->values)
+        return -ENOMEM;
+    ax->kind = AXIS_LIST;
+    ax->len = json_array_size(ax->values);
+    return 0;
+}
+
+/* Python's range over int64 without overflow: the distance is taken as an
+ * unsigned number, which always fits. */
+static int build_int_range(axis_t *ax, json_int_t start, json_int_t stop, json_int_t step,
+                           clab_submit_error_t *err)
+{
+    uint64_t dist, ustep;
+    if (step > 0 && start < stop) {
+        dist = (uint64_t)stop - (uint64_t)start;
+        ustep = (uint64_t)step;
+    } else if (step < 0 && start > stop) {
+        dist = (uint64_t)start - (uint64_t)stop;
+        ustep = 0 - (uint64_t)step;
+    } else {
+        return refuse(err, ax->name,
+                      "empty axis: range(%" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+                      ", %" JSON_INTEGER_FORMAT ") has no values",
+                      start, stop, step);
+    }
+    ax->kind = AXIS_INT_RANGE;
+    ax->istart = start;
+    ax->istep = step;
+    ax->len = clamp_size((dist - 1) / ustep + 1);
+    return 0;
+}
+
+static int before_stop(double v, double stop, double step)
+{
+    return step > 0 ? v < stop : v > stop;
+}
+
+/* The count comes from the quotient, then is nudged by at most a step or
+ * two so that, as in Python, every value start + k*step (computed exactly
+ * that way by clab_space_point) is strictly before stop. */
+static int build_real_range(axis_t *ax, double start, double stop, double step,
+                            clab_submit_error_t *err)
+{
+    double q = (stop - start) / step;
+    if (!isfinite(stop - start) || !isfinite(q))
+        return refuse(err, ax->name, "range(%g, %g, %g) overflows", start, stop, step);
+    if (!(q > 0))
+        return refuse(err, ax->name, "empty axis: range(%g, %g, %g) has no values", start,
+                      stop, step);
+    size_t n;
+    if (q >= 9007199254740992.0) {
+        /* Beyond 2^53 the count is not exact anyway and far over any limit. */
+        n = q >= 18446744073709551615.0 ? SIZE_MAX : clamp_size((uint64_t)q);
+    } else {
+        n = (size_t)ceil(q);
+        while (n > 0 && !before_stop(start + (double)(n - 1) * step, stop, step))
+            n--;
+        while (before_stop(start + (double)n * step, stop, step))
+            n++;
+        if (n == 0)
+            return refuse(err, ax->name, "empty axis: range(%g, %g, %g) has no values",
+                          start, stop, step);
+    }
+    ax->kind = AXIS_REAL_RANGE;
+    ax->start = start;
+    ax->step = step;
+    ax->len = n;
+    return 0;
+}
+
+static int build_range(axis_t *ax, const json_t *args, clab_submit_error_t *err)
+{
+    size_t n = json_array_size(args), i;
+    json_t *e;
+    int all_int = 1;
+    if (!json_is_array(args) || n < 2 || n > 3)
+        goto bad;
+    json_array_foreach(args, i, e)
+    {
+        if (!json_is_number(e))
+            goto bad;
+        all_int &= json_is_integer(e);
+    }
+    json_t *a = json_array_get(args, 0), *b = json_array_get(args, 1);
+    json_t *s = n == 3 ? json_array_get(args, 2) : NULL;
+    if (all_int) {
+        json_int_t step = s ? json_integer_value(s) : 1;
+        if (step == 0)
+            return refuse(err, ax->name, "range step is 0");
+        return build_int_range(ax, json_integer_value(a), json_integer_value(b), step,
+                               err);
+    }
+    double step = s ? json_number_value(s) : 1.0;
+    if (step == 0)
+        return refuse(err, ax->name, "range step is 0");
+    return build_real_range(ax, json_number_value(a), json_number_value(b), step, err);
+bad:
+    return refuse(err, ax->name,
+                  "range takes [start, stop] or [start, stop, step], all numbers");
+}
+
+static int build_linspace(axis_t *ax, const json_t *args, clab_submit_error_t *err)
+{
+    json_t *a = json_array_get(args, 0), *b = json_array_get(args, 1);
+    json_t *n = json_array_get(args, 2);
+    if (!json_is_array(args) || json_array_size(args) != 3 || !json_is_number(a) ||
+        !json_is_number(b) || !json_is_integer(n) || json_integer_value(n) < 1)
+        return refuse(err, ax->name,
+                      "linspace takes [a, b, n] with numbers a, b and an integer n >= 1");
+    double da = json_number_value(a), db = json_number_value(b);
+    if (!isfinite(db - da))
+        return refuse(err, ax->name, "linspace(%g, %g) overflows", da, db);
+    ax->kind = AXIS_LINSPACE;
+    ax->start = da;
+    ax->stop = db;
+    ax->len = clamp_size((uint64_t)json_integer_value(n));
+    return 0;
+}
+
+static int build_axis(axis_t *ax, const json_t *v, clab_submit_error_t *err)
+{
+    if (json_is_null(v))
+        return refuse(err, ax->name,
+                      "null is not a value (use a number, string, boolean, array, "
+                      "{\"range\": ...} or {\"linspace\": ...})");
+    if (!json_is_object(v))
+        return build_list(ax, v, err);
+    if (json_object_size(v) == 1 && json_object_get(v, "range"))
+        return build_range(ax, json_object_get(v, "range"), err);
+    if (json_object_size(v) == 1 && json_object_get(v, "linspace"))
+        return build_linspace(ax, json_object_get(v, "linspace"), err);
+    return refuse(err, ax->name,
+                  "an object must be {\"range\": [start, stop, step]} or "
+                  "{\"linspace\": [a, b, n]}");
+}
+
+static int cmp_axes(const void *a, const void *b)
+{
+    return strcmp(((const axis_t *)a)->name, ((const axis_t *)b)->name);
+}
+
+int clab_space_new(const json_t *parameters, clab_space_t **out, clab_submit_error_t *err)
+{
+    int rc = -ENOMEM;
+    *out = NULL;
+    if (!json_is_object(parameters)) {
+        if (err) {
+            err->code = EINVAL;
+            snprintf(err->message, sizeof err->message,
+                     "parameters must be a JSON object, not %s", type_name(parameters));
+            err->line = err->column = 0;
+            err->position = -1;
+        }
+        return -EINVAL;
+    }
+    clab_space_t *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return -ENOMEM;
+    size_t n = json_object_size(parameters);
+    sp->axes = calloc(n ? n : 1, sizeof *sp->axes);
+    if (!sp->axes)
+        goto fail;
+    /* Validated in the object's own (text) order so the first wrong value a
+     * person wrote is the one reported. */
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)parameters, key, v)
+    {
+        axis_t *ax = &sp->axes[sp->n];
+        ax->name = strdup(key);
+        if (!ax->name) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        sp->n++;
+        rc = build_axis(ax, v, err);
+        if (rc)
+            goto fail;
+    }
+    qsort(sp->axes, sp->n, sizeof *sp->axes, cmp_axes);
+    sp->size = 1;
+    for (size_t i = 0; i < sp->n; i++) {
+        size_t len = sp->axes[i].len;
+        sp->size = sp->size > SIZE_MAX / len ? SIZE_MAX : sp->size * len;
+    }
+    *out = sp;
+    return 0;
+fail:
+    if (rc == -ENOMEM && err) {
+        err->code = ENOMEM;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        err->line = err->column = 0;
+        err->position = -1;
+    }
+    clab_space_destroy(&sp);
+    return rc;
+}
+
+void clab_space_destroy(clab_space_t **space)
+{
+    if (!space || !*space)
+        return;
+    clab_space_t *sp = *space;
+    for (size_t i = 0; i < sp->n; i++) {
+        free(sp->axes[i].name);
+        json_decref(sp->axes[i].values);
+    }
+    free(sp->axes);
+    free(sp);
+    *space = NULL;
+}
+
+size_t clab_space_size(const clab_space_t *space)
+{
+    return space->size;
+}
+
+size_t clab_space_axes(const clab_space_t *space)
+{
+    return space->n;
+}
+
+const char *clab_space_axis_name(const clab_space_t *space, size_t i)
+{
+    return i < space->n ? space->axes[i].name : NULL;
+}
+
+static json_t *axis_value(const axis_t *ax, size_t k)
+{
+    switch (ax->kind) {
+    case AXIS_LIST:
+        return json_copy(json_array_get(ax->values, k));
+    case AXIS_INT_RANGE:
+        /* Wraps in unsigned arithmetic; the true value is in range. */
+        return json_integer(
+            (json_int_t)((uint64_t)ax->istart + (uint64_t)k * (uint64_t)ax->istep));
+    case AXIS_REAL_RANGE:
+        return json_real(ax->start + (double)k * ax->step);
+    case AXIS_LINSPACE: {
+        if (k == 0)
+            return json_real(ax->start);
+        if (k == ax->len - 1)
+            return json_real(ax->stop);
+        double delta = ax->stop - ax->start, div = (double)(ax->len - 1);
+        double t = (double)k * delta;
+        t = isfinite(t) ? t / div : delta / div * (double)k;
+        return json_real(ax->start + t);
+    }
+    }
+    return NULL;
+}
+
+json_t *clab_space_point(const clab_space_t *space, size_t i)
+{
+    if (i >= space->size)
+        return NULL;
+    json_t *pt = json_object();
+    if (!pt)
+        return NULL;
+    for (size_t a = space->n; a-- > 0;) {
+        const axis_t *ax = &space->axes[a];
+        if (json_object_set_new(pt, ax->name, axis_value(ax, i % ax->len))) {
+            json_decref(pt);
+            return NULL;
+        }
+        i /= ax->len;
+    }
+    return pt;
+}
+
+static uint64_t xorshift64s(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, bound) by rejection: plain modulo would favour small
+ * indices, and the point order is meant to be a fair sample. */
+static uint64_t below(uint64_t *s, uint64_t bound)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do
+        r = xorshift64s(s);
+    while (r >= limit);
+    return r % bound;
+}
+
+void clab_shuffle(size_t *order, size_t n, uint64_t seed)
+{
+    /* A zero state would make xorshift emit zeros forever; nearby seeds
+     * are spread by one splitmix64 step so that 1, 2, 3... differ at once. */
+    uint64_t s = seed ? seed : 0x9E3779B97F4A7C15ULL;
+    s += 0x9E3779B97F4A7C15ULL;
+    s = (s ^ (s >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    s = (s ^ (s >> 27)) * 0x94D049BB133111EBULL;
+    s ^= s >> 31;
+    if (!s)
+        s = 0x9E3779B97F4A7C15ULL;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)below(&s, i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}

@@ -1,0 +1,184 @@
+/* The notebook <-> controller link thread. */
+#include "sync.h"
+#include "client.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define SUBMIT_BATCH 500
+#define SUBMIT_BATCHES_PER_TURN 20
+
+struct clab_sync {
+    clab_lab_t *lab;
+    clab_conninfo_t ci;
+    double silence_limit;
+    int wake_fd;
+    volatile int stop;
+    pthread_t thread;
+    int64_t sent_upto; /* jobs with a larger notebook id are not sent yet */
+};
+
+void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected)
+{
+    pthread_mutex_lock(&lab->lock);
+    *engines = lab->connected ? lab->engines : 0;
+    *connected = lab->connected;
+    pthread_mutex_unlock(&lab->lock);
+}
+
+void clab_sync_wake(void *ud)
+{
+    clab_sync_t *s = ud;
+    uint64_t one = 1;
+    if (write(s->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        clab_warn("wake: %s", strerror(errno));
+}
+
+static void publish(clab_sync_t *s, const clab_msg_t *m, int connected)
+{
+    clab_lab_t *lab = s->lab;
+    json_t *engines = m ? json_object_get(m->body, "engines") : NULL;
+    pthread_mutex_lock(&lab->lock);
+    lab->connected = connected;
+    if (json_is_array(engines)) {
+        lab->engines = (int)json_array_size(engines);
+        json_decref(lab->engine_list);
+        lab->engine_list = json_incref(engines);
+    }
+    pthread_mutex_unlock(&lab->lock);
+}
+
+static void take_results(clab_sync_t *s, clab_client_t *c, const clab_msg_t *m)
+{
+    json_t *results = json_object_get(m->body, "results");
+    if (!json_is_array(results))
+        return;
+    int rc = clab_notebook_add_results(s->lab->nb, results);
+    if (rc < 0) {
+        /* Not acknowledged, so the controller keeps them and sends them
+         * again; nothing is lost while the disk is full. */
+        clab_err("cannot store %zu result(s): %s", json_array_size(results),
+                 strerror(-rc));
+        return;
+    }
+    json_t *jobs = json_array(), *item;
+    size_t i;
+    json_array_foreach(results, i, item)
+        json_array_append(jobs, json_object_get(item, "job"));
+    json_t *body = json_pack("{s:o}", "jobs", jobs);
+    clab_client_send(c, "ack", body);
+    json_decref(body);
+}
+
+static void send_pending(clab_sync_t *s, clab_client_t *c)
+{
+    for (int k = 0; k < SUBMIT_BATCHES_PER_TURN; k++) {
+        json_t *tasks = json_array();
+        int64_t upto = s->sent_upto;
+        int n = clab_notebook_pending_tasks(s->lab->nb, &upto, SUBMIT_BATCH, tasks);
+        int rc = n > 0 ? 0 : n;
+        if (n > 0) {
+            json_t *body = json_pack("{s:O}", "tasks", tasks);
+            rc = clab_client_send(c, "submit", body);
+            json_decref(body);
+            if (rc == 0)
+                s->sent_upto = upto;
+        }
+        json_decref(tasks);
+        if (rc < 0)
+            clab_debug("submit: %s (will retry)", strerror(-rc));
+        if (n < SUBMIT_BATCH || rc < 0)
+            return;
+    }
+    clab_sync_wake(s); /* more to send: come back after serving replies */
+}
+
+static void *run(void *ud)
+{
+    clab_sync_t *s = ud;
+    clab_client_t *c = NULL;
+    int rc = clab_client_new(&s->ci, clab_notebook_client_id(s->lab->nb),
+                             s->silence_limit, &c);
+    if (rc < 0) {
+        clab_err("cannot reach the controller at %s: %s", s->ci.client_endpoint,
+                 strerror(-rc));
+        return NULL;
+    }
+    while (!s->stop) {
+        zmq_pollitem_t items[] = {{clab_client_socket(c), 0, ZMQ_POLLIN, 0},
+                                  {NULL, s->wake_fd, ZMQ_POLLIN, 0}};
+        zmq_poll(items, 2, 200);
+        if (items[1].revents & ZMQ_POLLIN) {
+            uint64_t v;
+            if (read(s->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                clab_warn("wake: %s", strerror(errno));
+        }
+        clab_msg_t m;
+        for (int k = 0; k < 1000 && (rc = clab_client_recv(c, &m)) != -EAGAIN; k++) {
+            if (rc < 0)
+                continue;
+            if (clab_client_observe(c, &m))
+                s->sent_upto = 0; /* new session: send every pending job again */
+            if (strcmp(m.type, "results") == 0)
+                take_results(s, c, &m);
+            else if (strcmp(m.type, "welcome") == 0 || strcmp(m.type, "pong") == 0)
+                publish(s, &m, 1);
+            clab_msg_clear(&m);
+        }
+        clab_client_tick(c);
+        if (!clab_client_connected(c))
+            publish(s, NULL, 0);
+        else
+            send_pending(s, c);
+    }
+    clab_client_destroy(&c);
+    return NULL;
+}
+
+int clab_sync_start(clab_lab_t *lab, const char *conn_file, double silence_limit,
+                    clab_sync_t **out)
+{
+    clab_sync_t *s = calloc(1, sizeof *s);
+    int rc;
+    if (!s)
+        return -ENOMEM;
+    s->lab = lab;
+    s->silence_limit = silence_limit;
+    s->wake_fd = -1;
+    if ((rc = clab_conninfo_load(conn_file, &s->ci)) < 0)
+        goto fail;
+    if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if ((rc = -pthread_create(&s->thread, NULL, run, s)) < 0)
+        goto fail;
+    lab->wake = clab_sync_wake;
+    lab->wake_ud = s;
+    *out = s;
+    return 0;
+fail:
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    free(s);
+    return rc;
+}
+
+void clab_sync_stop(clab_sync_t **ps)
+{
+    clab_sync_t *s = *ps;
+    if (!s)
+        return;
+    s->lab->wake = NULL;
+    s->stop = 1;
+    clab_sync_wake(s);
+    pthread_join(s->thread, NULL);
+    close(s->wake_fd);
+    free(s);
+    *ps = NULL;
+}

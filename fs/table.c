@@ -1,0 +1,77 @@
+/* Formatting of table cells for results.csv and results.tsv. */
+#include "table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+char clab_table_sep(clab_table_format_t fmt)
+{
+    return fmt == CLAB_TABLE_CSV ? ',' : '\t';
+}
+
+static int add_text(clab_buf_t *b, const char *s, size_t len, clab_table_format_t fmt)
+{
+    if (fmt == CLAB_TABLE_TSV) {
+        if (clab_buf_reserve(b, len))
+            return -ENOMEM;
+        for (size_t i = 0; i < len; i++) {
+            char c = s[i];
+            b->data[b->len++] = (c == '\t' || c == '\n' || c == '\r') ? ' ' : c;
+        }
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    int quote = 0;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote)
+        return clab_buf_add(b, s, len);
+    if (clab_buf_reserve(b, 2 * len + 2))
+        return -ENOMEM;
+    b->data[b->len++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            b->data[b->len++] = '"';
+        b->data[b->len++] = s[i];
+    }
+    b->data[b->len++] = '"';
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int clab_table_name(clab_buf_t *b, const char *name, clab_table_format_t fmt)
+{
+    return add_text(b, name, strlen(name), fmt);
+}
+
+int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt)
+{
+    char num[40];
+    if (!v)
+        return 0;
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return add_text(b, json_string_value(v), json_string_length(v), fmt);
+    case JSON_INTEGER:
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return clab_buf_puts(b, num);
+    case JSON_REAL:
+        clab_fmt_double(num, json_real_value(v), 0);
+        return clab_buf_puts(b, num);
+    case JSON_TRUE:
+        return clab_buf_puts(b, "TRUE");
+    case JSON_FALSE:
+        return clab_buf_puts(b, "FALSE");
+    case JSON_NULL:
+        return 0;
+    default: {
+        clab_buf_t tmp = {0};
+        int rc = clab_json_dump_buf(&tmp, v);
+        if (!rc)
+            rc = add_text(b, tmp.data, tmp.len, fmt);
+        clab_buf_free(&tmp);
+        return rc;
+    }
+    }
+}

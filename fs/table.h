@@ -1,0 +1,23 @@
+/* Cells of the results table as CSV (RFC 4180) and TSV text: numbers in
+ * shortest round-trip form, booleans as TRUE/FALSE (R reads them as
+ * logical), missing values and null empty, arrays and objects as compact
+ * JSON text. CSV quotes a field only when it holds a comma, a quote or a
+ * line break; TSV has no quoting, so tabs and line breaks inside a value
+ * become spaces. */
+#ifndef CLAB_TABLE_H
+#define CLAB_TABLE_H
+
+#include "json.h"
+
+#include <jansson.h>
+
+typedef enum { CLAB_TABLE_CSV, CLAB_TABLE_TSV } clab_table_format_t;
+
+/* Appends one cell for v (NULL: missing). */
+int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt);
+/* Appends one header cell. */
+int clab_table_name(clab_buf_t *b, const char *name, clab_table_format_t fmt);
+/* The separator between cells. */
+char clab_table_sep(clab_table_format_t fmt);
+
+#endif

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages clabfs needs to build, run and test, when
+# they are missing. Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+
+CLAB_PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libzmq3-dev
+               libjansson-dev libsqlite3-dev libcmocka-dev python3 procps psmisc)
+
+clab_install_deps() {
+    local missing=() p
+    for p in "${CLAB_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "clabfs: installing ${missing[*]}" >&2
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+clab_build() {
+    local src=$1 build=$2 type=${3:-RelWithDebInfo}
+    shift 3 || true
+    cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+    cmake --build "$build" -j"$(nproc)" >/dev/null
+}

@@ -1,0 +1,98 @@
+/* JSON text as clabfs writes it: shortest round-trip numbers, sorted keys,
+ * escapes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+static void check_double(double d, int real, const char *want)
+{
+    char out[40];
+    int n = clab_fmt_double(out, d, real);
+    assert_string_equal(out, want);
+    assert_int_equal(n, (int)strlen(want));
+}
+
+static void test_shortest_doubles(void **state)
+{
+    (void)state;
+    check_double(0.1, 0, "0.1");
+    check_double(0.1 + 0.2, 0, "0.30000000000000004");
+    check_double(1.0, 0, "1");
+    check_double(1.0, 1, "1.0");
+    check_double(-2.5, 1, "-2.5");
+    check_double(1e22, 0, "1e+22");
+    check_double(1e22, 1, "1e+22");
+    check_double(123456789.125, 0, "123456789.125");
+    check_double(5e-324, 0, "5e-324");
+    check_double(1.0 / 3.0, 0, "0.3333333333333333");
+}
+
+static void check_dump(const char *in, const char *want)
+{
+    json_t *v = json_loads(in, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    char *out = clab_json_dumps(v);
+    assert_string_equal(out, want);
+    free(out);
+    json_decref(v);
+}
+
+static void test_dump(void **state)
+{
+    (void)state;
+    check_dump("{\"b\": 1, \"a\": [0.1, 2.0, true, null, \"x\"]}",
+               "{\"a\":[0.1,2.0,true,null,\"x\"],\"b\":1}");
+    check_dump("{}", "{}");
+    check_dump("[]", "[]");
+    check_dump("\"tab\\there \\\"q\\\" back\\\\ \\u0001 é\"",
+               "\"tab\\there \\\"q\\\" back\\\\ \\u0001 é\"");
+    check_dump("{\"z\": {\"y\": 1, \"x\": 2}}", "{\"z\":{\"x\":2,\"y\":1}}");
+    check_dump("-9223372036854775808", "-9223372036854775808");
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    /* Whatever we print, jansson reads back as the same value. */
+    double vals[] = {0.1, 0.7, 1e-7, 3.14159, 2.0 / 3.0, 1e300, -0.0};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        json_t *v = json_real(vals[i]);
+        char *text = clab_json_dumps(v);
+        json_t *back = json_loads(text, JSON_DECODE_ANY, NULL);
+        assert_non_null(back);
+        assert_true(json_is_real(back));
+        assert_true(json_real_value(back) == vals[i]);
+        json_decref(back);
+        json_decref(v);
+        free(text);
+    }
+}
+
+static void test_buf(void **state)
+{
+    (void)state;
+    clab_buf_t b = {0};
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(clab_buf_printf(&b, "%d,", i), 0);
+    assert_int_equal(b.len, strlen(b.data));
+    assert_memory_equal(b.data, "0,1,2,", 6);
+    assert_memory_equal(b.data + b.len - 4, "999,", 4);
+    clab_buf_free(&b);
+    assert_null(b.data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shortest_doubles),
+        cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_buf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
