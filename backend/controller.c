@@ -27,6 +27,7 @@
 
 #define MAX_PREFETCH 16
 #define MAX_BATCH 1000
+#define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
 
 typedef struct {
     char id[CLAB_PROTO_MAX_PEER + 1]; /* routing id, printable */
@@ -66,6 +67,10 @@ typedef struct {
     size_t nclients;
     long queued, running;
     double last_periodic;
+    int in_txn;
+    double txn_start;
+    int txn_msgs;
+    json_t *replies; /* replies to clients, sent after the commit */
 } controller_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -500,32 +505,73 @@ static void flush_replies(controller_t *c, json_t *replies)
     json_array_clear(replies);
 }
 
+/* Ends the open transaction and only then says what it made durable:
+ * acknowledgements of submissions and results for the clients. */
+static int commit(controller_t *c)
+{
+    int rc = clab_store_commit(c->store);
+    c->in_txn = 0;
+    if (rc) {
+        /* Nothing since the last commit is durable: acknowledge none of it.
+         * Tasks are still `running` in the store and go back to the queue
+         * at the next restart. */
+        clab_err("commit failed (%s); replies withheld", strerror(-rc));
+        json_array_clear(c->replies);
+        for (size_t i = 0; i < c->nclients; i++) {
+            json_decref(c->clients[i].outgoing);
+            c->clients[i].outgoing = NULL;
+        }
+        return 0;
+    }
+    flush_replies(c, c->replies);
+    flush_results(c);
+    return 0;
+}
+
+/* One turn of the loop. A transaction stays open across turns for up to
+ * COMMIT_WINDOW seconds while messages keep coming, so that a stream of
+ * results costs one commit per window, not one per result. Tasks go to
+ * engines at once, before the commit: if we crash, the engine still holds
+ * the task and claims it when it re-registers. */
 static int turn(controller_t *c)
 {
     zmq_pollitem_t items[] = {{c->clients_sock, 0, ZMQ_POLLIN, 0},
                               {c->engines_sock, 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(items, 2, 250) < 0 && zmq_errno() != EINTR)
+    long timeout = 250;
+    if (c->in_txn) {
+        double left = c->txn_start + COMMIT_WINDOW - clab_mono();
+        timeout = left > 0 ? (long)(left * 1000) + 1 : 0;
+    }
+    int ready = zmq_poll(items, 2, timeout);
+    if (ready < 0 && zmq_errno() != EINTR)
         return -zmq_errno();
-    int rc = clab_store_begin(c->store);
-    if (rc)
-        return rc;
-    json_t *replies = json_array();
+    if (!c->in_txn) {
+        int rc = clab_store_begin(c->store);
+        if (rc)
+            return rc;
+        c->in_txn = 1;
+        c->txn_start = clab_mono();
+        c->txn_msgs = 0;
+    }
+    int got = 0;
     for (int k = 0; k < MAX_BATCH; k++) {
         clab_msg_t m;
-        int got = 0;
+        int any = 0;
         if (clab_proto_recv(c->engines_sock, 1, &m) == 0) {
             handle_engine(c, &m);
             clab_msg_clear(&m);
-            got = 1;
+            any = 1;
         }
         if (clab_proto_recv(c->clients_sock, 1, &m) == 0) {
-            handle_client(c, &m, replies);
+            handle_client(c, &m, c->replies);
             clab_msg_clear(&m);
-            got = 1;
+            any = 1;
         }
-        if (!got)
+        if (!any)
             break;
+        got++;
     }
+    c->txn_msgs += got;
     double now = clab_mono();
     if (now - c->last_periodic >= 1.0) {
         c->last_periodic = now;
@@ -533,18 +579,8 @@ static int turn(controller_t *c)
     }
     resend(c);
     dispatch(c);
-    rc = clab_store_commit(c->store);
-    if (rc) {
-        /* Nothing of this turn is durable: acknowledge none of it. Engines
-         * re-send nothing, but their tasks are still `running` in the store
-         * and go back to the queue at the next restart. */
-        clab_err("commit failed (%s); replies of this turn withheld", strerror(-rc));
-        json_decref(replies);
-        return 0;
-    }
-    flush_replies(c, replies);
-    json_decref(replies);
-    flush_results(c);
+    if (got == 0 || c->txn_msgs >= MAX_BATCH || now - c->txn_start >= COMMIT_WINDOW)
+        return commit(c);
     return 0;
 }
 
@@ -687,6 +723,7 @@ static void teardown(controller_t *c)
     for (size_t i = 0; i < c->nclients; i++)
         json_decref(c->clients[i].outgoing);
     free(c->clients);
+    json_decref(c->replies);
     if (c->clients_sock)
         zmq_close(c->clients_sock);
     if (c->engines_sock)
@@ -793,6 +830,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    c.replies = json_array();
     int rc = setup(&c);
     if (ready_fd >= 0) {
         if (!rc && write(ready_fd, "ready\n", 6) != 6)
@@ -801,6 +839,8 @@ int main(int argc, char **argv)
     }
     while (!rc && !stop_requested)
         rc = turn(&c);
+    if (c.in_txn)
+        commit(&c);
     if (rc)
         clab_err("stopping: %s", strerror(-rc));
     else

@@ -3,6 +3,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,8 +68,11 @@ int clab_fmt_double(char *out, double d, int as_json_real)
         return snprintf(out, 32, "NaN");
     if (isinf(d))
         return snprintf(out, 32, d < 0 ? "-Infinity" : "Infinity");
+    /* Any decimal of up to 15 digits survives a trip through a normal
+     * double, so %.15g already prints the shortest form when there is one
+     * that short; subnormals have fewer digits and take the long way. */
     int n = 0;
-    for (int prec = 1; prec <= 17; prec++) {
+    for (int prec = fabs(d) >= DBL_MIN ? 15 : 1; prec <= 17; prec++) {
         n = snprintf(out, 32, "%.*g", prec, d);
         if (strtod(out, NULL) == d)
             break;

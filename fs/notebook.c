@@ -17,8 +17,14 @@
 
 #define POOL_MAX 16
 
+/* The writer's statements for storing results, prepared once. */
+typedef struct {
+    sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
+} ingest_t;
+
 struct clab_notebook {
     char *path;
+    ingest_t in;
     sqlite3 *db; /* the writer */
     pthread_mutex_t lock;
     char client_id[64];
@@ -26,6 +32,9 @@ struct clab_notebook {
     sqlite3 *pool[POOL_MAX];
     int npool;
 };
+
+static int prepare_ingest(clab_notebook_t *nb);
+static void finalize_ingest(ingest_t *in);
 
 struct clab_nb_reader {
     clab_notebook_t *nb;
@@ -158,6 +167,8 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
         rc = sql_errno(nb->db, "schema");
         goto fail;
     }
+    if ((rc = prepare_ingest(nb)) < 0)
+        goto fail;
     rc = meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
         char hex[33];
@@ -181,6 +192,7 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
         return;
     for (int i = 0; i < nb->npool; i++)
         sqlite3_close(nb->pool[i]);
+    finalize_ingest(&nb->in);
     sqlite3_close(nb->db);
     pthread_mutex_destroy(&nb->lock);
     pthread_mutex_destroy(&nb->pool_lock);
@@ -357,10 +369,6 @@ out:
     return rc;
 }
 
-typedef struct {
-    sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
-} ingest_t;
-
 static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int kind,
                        json_t *obj)
 {
@@ -476,48 +484,56 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
     return rc == SQLITE_DONE ? 1 : sql_errno(nb->db, "counts");
 }
 
-int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
+static int prepare_ingest(clab_notebook_t *nb)
 {
-    ingest_t in = {0};
-    int rc = write_begin(nb), stored = 0;
-    if (rc)
-        return rc;
+    ingest_t *in = &nb->in;
+    int rc;
     if ((rc = prepare(nb->db, "SELECT tag, params FROM jobs WHERE job = ?1 AND state = 0",
-                      &in.job)) < 0 ||
-        (rc = prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1", &in.next_n)) <
+                      &in->job)) < 0 ||
+        (rc = prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1", &in->next_n)) <
             0 ||
         (rc = prepare(
              nb->db,
              "INSERT INTO results(tag, n, ok, job, doc) VALUES(?1, ?2, ?3, ?4, ?5)",
-             &in.insert)) < 0 ||
+             &in->insert)) < 0 ||
         (rc = prepare(nb->db,
                       "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
-                      &in.column)) < 0 ||
-        (rc = prepare(nb->db, "UPDATE jobs SET state = 1 WHERE job = ?1", &in.done)) <
+                      &in->column)) < 0 ||
+        (rc = prepare(nb->db, "UPDATE jobs SET state = 1 WHERE job = ?1", &in->done)) <
             0 ||
         (rc = prepare(
              nb->db,
              "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
              " n_done = n_done + 1, n_pending = n_pending - 1 WHERE tag = ?4",
-             &in.counts)) < 0)
-        goto out;
+             &in->counts)) < 0)
+        return rc;
+    return 0;
+}
+
+static void finalize_ingest(ingest_t *in)
+{
+    sqlite3_finalize(in->job);
+    sqlite3_finalize(in->next_n);
+    sqlite3_finalize(in->insert);
+    sqlite3_finalize(in->column);
+    sqlite3_finalize(in->done);
+    sqlite3_finalize(in->counts);
+}
+
+int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
+{
+    int rc = write_begin(nb), stored = 0;
+    if (rc)
+        return rc;
     size_t i;
     json_t *item;
     json_array_foreach(results, i, item)
     {
-        if ((rc = ingest_one(nb, &in, item)) < 0)
-            goto out;
+        if ((rc = ingest_one(nb, &nb->in, item)) < 0)
+            break;
         stored += rc;
     }
-    rc = stored;
-out:
-    sqlite3_finalize(in.job);
-    sqlite3_finalize(in.next_n);
-    sqlite3_finalize(in.insert);
-    sqlite3_finalize(in.column);
-    sqlite3_finalize(in.done);
-    sqlite3_finalize(in.counts);
-    return write_end(nb, rc);
+    return write_end(nb, rc < 0 ? rc : stored);
 }
 
 /* Readers. */

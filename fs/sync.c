@@ -53,15 +53,15 @@ static void publish(clab_sync_t *s, const clab_msg_t *m, int connected)
     pthread_mutex_unlock(&lab->lock);
 }
 
-static void take_results(clab_sync_t *s, clab_client_t *c, const clab_msg_t *m)
+/* Stores the results gathered in one turn in one transaction, then
+ * acknowledges them; unacknowledged ones the controller sends again. */
+static void store_results(clab_sync_t *s, clab_client_t *c, json_t *results)
 {
-    json_t *results = json_object_get(m->body, "results");
-    if (!json_is_array(results))
+    if (json_array_size(results) == 0)
         return;
     int rc = clab_notebook_add_results(s->lab->nb, results);
     if (rc < 0) {
-        /* Not acknowledged, so the controller keeps them and sends them
-         * again; nothing is lost while the disk is full. */
+        /* Nothing lost: the controller keeps them until acknowledged. */
         clab_err("cannot store %zu result(s): %s", json_array_size(results),
                  strerror(-rc));
         return;
@@ -119,17 +119,21 @@ static void *run(void *ud)
                 clab_warn("wake: %s", strerror(errno));
         }
         clab_msg_t m;
+        json_t *results = json_array();
         for (int k = 0; k < 1000 && (rc = clab_client_recv(c, &m)) != -EAGAIN; k++) {
             if (rc < 0)
                 continue;
             if (clab_client_observe(c, &m))
                 s->sent_upto = 0; /* new session: send every pending job again */
-            if (strcmp(m.type, "results") == 0)
-                take_results(s, c, &m);
+            json_t *got = json_object_get(m.body, "results");
+            if (strcmp(m.type, "results") == 0 && json_is_array(got))
+                json_array_extend(results, got);
             else if (strcmp(m.type, "welcome") == 0 || strcmp(m.type, "pong") == 0)
                 publish(s, &m, 1);
             clab_msg_clear(&m);
         }
+        store_results(s, c, results);
+        json_decref(results);
         clab_client_tick(c);
         if (!clab_client_connected(c))
             publish(s, NULL, 0);
