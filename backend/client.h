@@ -13,9 +13,12 @@
 typedef struct clab_client clab_client_t;
 
 /* client_id is this client's stable name (the routing id): the controller
- * keeps each client's results under it across restarts of either side. */
-int clab_client_new(const clab_conninfo_t *ci, const char *client_id,
-                    double silence_limit, clab_client_t **out);
+ * keeps each client's results under it across restarts of either side.
+ * Reconnection attempts back off up to waiting_time seconds apart; after
+ * `reconnections` failed ones the log says so (attempts go on: jobs are
+ * never given up). */
+int clab_client_new(const clab_conninfo_t *ci, const char *client_id, double waiting_time,
+                    int reconnections, clab_client_t **out);
 void clab_client_destroy(clab_client_t **client);
 
 /* For zmq_poll. */

@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -67,6 +70,8 @@ typedef struct {
     size_t nclients;
     long queued, running;
     double last_periodic;
+    double dispatch_after; /* a restarted controller lets engines reclaim first */
+    int lock_fd;
     int in_txn;
     double txn_start;
     int txn_msgs;
@@ -102,6 +107,7 @@ static void usage(FILE *f)
         "  --prefetch N             tasks queued on each engine (default 2)\n"
         "  --heartbeat-timeout S    an engine silent this long is lost (default 10)\n"
         "  --ready-fd FD            write a line to FD once listening (for launchers)\n"
+        "  --exit-with-parent       stop when the parent process dies (embedded use)\n"
         "  -v, --verbose            log every task\n"
         "  -h, --help               this text\n"
         "  -V, --version            print the version\n");
@@ -185,8 +191,13 @@ static int finish_task(controller_t *c, const char *job, json_t *record)
     char *owner = NULL;
     if (!text)
         return -ENOMEM;
-    int rc = clab_store_finish(c->store, job, text, clab_now(), &owner);
+    int prev = -1;
+    int rc = clab_store_finish(c->store, job, text, clab_now(), &owner, &prev);
     if (rc == 1) {
+        if (prev == CLAB_TASK_QUEUED)
+            c->queued--;
+        else if (prev == CLAB_TASK_RUNNING)
+            c->running--;
         client_t *cl = find_client(c, owner, 1);
         if (cl) {
             if (!cl->outgoing)
@@ -231,12 +242,8 @@ static void drop_engine(controller_t *c, engine_t *e, int count_try, const char 
             if (count_try && tries > c->retries) {
                 clab_warn("task %s: engine lost %d times, giving up", e->inflight[i],
                           tries);
-                /* Mark running so that finish (which takes unfinished tasks) records it.
-                 */
-                clab_store_claim(c->store, e->inflight[i], e->id);
                 json_t *rec = lost_record(body, e->id, e->host);
-                if (finish_task(c, e->inflight[i], rec) == 1)
-                    c->queued--;
+                finish_task(c, e->inflight[i], rec);
                 json_decref(rec);
             }
         }
@@ -264,19 +271,32 @@ static engine_t *register_engine(controller_t *c, const char *id, json_t *body)
     /* After a controller restart an engine may still hold tasks we put back
      * in the queue: let it keep them rather than run them twice. */
     json_t *held = json_object_get(body, "held");
+    json_t *drop = json_array(), *j;
     size_t i;
-    json_t *j;
     json_array_foreach(held, i, j)
     {
-        if (!json_is_string(j) || e->ninflight >= MAX_PREFETCH)
+        if (!json_is_string(j))
             continue;
-        if (clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
+        if (e->ninflight < MAX_PREFETCH &&
+            clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
             e->inflight[e->ninflight++] = strdup(json_string_value(j));
             c->queued--;
             c->running++;
+        } else {
+            /* Given to another engine meanwhile (this one was silent too
+             * long), finished, or cancelled: do not run it twice. */
+            json_array_append(drop, j);
         }
     }
-    clab_info("engine %s joined (%s pid %ld)", e->id, e->host, e->pid);
+    clab_info("engine %s joined (%s pid %ld), holding %d task(s)", e->id, e->host, e->pid,
+              e->ninflight);
+    if (json_array_size(drop) > 0) {
+        clab_info("engine %s: %zu held task(s) cancelled", e->id, json_array_size(drop));
+        json_t *b = json_pack("{s:O}", "jobs", drop);
+        clab_proto_send(c->engines_sock, e->id, strlen(e->id), "cancel", b);
+        json_decref(b);
+    }
+    json_decref(drop);
     return e;
 }
 
@@ -300,8 +320,13 @@ static void handle_engine(controller_t *c, clab_msg_t *m)
         return;
     }
     e->last_seen = clab_mono();
-    if (strcmp(m->type, "hb") == 0)
+    if (strcmp(m->type, "hb") == 0) {
+        /* Heartbeats go both ways: the engine learns we are alive. */
+        json_t *b = json_pack("{s:s}", "epoch", c->epoch);
+        clab_proto_send(c->engines_sock, e->id, strlen(e->id), "hb", b);
+        json_decref(b);
         return;
+    }
     if (strcmp(m->type, "result") != 0) {
         clab_warn("unknown message %s from engine %s dropped", m->type, id);
         return;
@@ -313,15 +338,36 @@ static void handle_engine(controller_t *c, clab_msg_t *m)
         clab_warn("malformed result from engine %s dropped", id);
         return;
     }
-    int held = engine_forget(e, job);
+    engine_forget(e, job);
     e->tasks_done++;
-    int rc = finish_task(c, job, record);
-    if (rc == 1) {
-        c->running -= held;
-        c->queued -= !held;
-    } else if (rc == 0) {
+    if (finish_task(c, job, record) == 0)
         clab_debug("duplicate result for %s from %s ignored", job, id);
+}
+
+/* Forgets a client's unfinished tasks of one tag; engines running them are
+ * told to stop (they report nothing for a cancelled task). */
+static void cancel_tag(controller_t *c, const char *client, const char *tag)
+{
+    json_t *running = json_array(), *r;
+    long queued = 0, nrunning = 0;
+    if (clab_store_cancel(c->store, client, tag, running, &queued, &nrunning) == 0) {
+        c->queued -= queued;
+        c->running -= nrunning;
+        size_t i;
+        json_array_foreach(running, i, r)
+        {
+            const char *job = json_string_value(json_object_get(r, "job"));
+            engine_t *e = find_engine(c, json_string_value(json_object_get(r, "engine")));
+            if (!e || !engine_forget(e, job))
+                continue;
+            json_t *b = json_pack("{s:[s]}", "jobs", job);
+            clab_proto_send(c->engines_sock, e->id, strlen(e->id), "cancel", b);
+            json_decref(b);
+        }
+        clab_info("client %s cancelled %s: %ld queued, %ld running", client, tag, queued,
+                  nrunning);
     }
+    json_decref(running);
 }
 
 static void reply(controller_t *c, const clab_msg_t *m, const char *type, json_t *body)
@@ -370,8 +416,10 @@ static void handle_client(controller_t *c, clab_msg_t *m, json_t *replies)
                 clab_warn("malformed task from client %s dropped", id);
                 continue;
             }
+            const char *tag = json_string_value(json_object_get(t, "tag"));
             char *body = clab_json_dumps(t);
-            int rc = body ? clab_store_add(c->store, id, job, body) : -ENOMEM;
+            int rc =
+                body ? clab_store_add(c->store, id, job, tag ? tag : "", body) : -ENOMEM;
             free(body);
             if (rc < 0)
                 break; /* not acknowledged: the client sends it again */
@@ -380,6 +428,12 @@ static void handle_client(controller_t *c, clab_msg_t *m, json_t *replies)
         }
         type = "accepted";
         out = json_pack("{s:o}", "jobs", jobs);
+    } else if (strcmp(m->type, "cancel") == 0) {
+        const char *tag = json_string_value(json_object_get(m->body, "tag"));
+        if (tag)
+            cancel_tag(c, id, tag);
+        type = "cancelled";
+        out = json_pack("{s:s?}", "tag", tag);
     } else if (strcmp(m->type, "ack") == 0) {
         json_t *jobs = json_object_get(m->body, "jobs"), *j;
         size_t i;
@@ -396,6 +450,8 @@ static void handle_client(controller_t *c, clab_msg_t *m, json_t *replies)
 
 static void dispatch(controller_t *c)
 {
+    if (clab_mono() < c->dispatch_after)
+        return;
     for (size_t i = 0; i < c->nengines && c->queued > 0; i++) {
         engine_t *e = &c->engines[i];
         while (e->ninflight < c->prefetch && c->queued > 0) {
@@ -641,6 +697,12 @@ static int setup(controller_t *c)
         return rc;
     }
     chmod(c->state_dir, 0700);
+    snprintf(path, sizeof path, "%s/controller.lock", c->state_dir);
+    c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        clab_err("%s is in use by another clab-controller", c->state_dir);
+        return -EBUSY;
+    }
 
     clab_conninfo_t old;
     int have_old = clab_conninfo_load(conn, &old) == 0;
@@ -685,6 +747,11 @@ static int setup(controller_t *c)
         return rc;
     }
     int back = clab_store_recover(c->store);
+    if (back > 0) {
+        /* Engines that still run those tasks claim them with their next
+         * heartbeat; give them two heartbeats before handing them out. */
+        c->dispatch_after = clab_mono() + 2.5;
+    }
     long done;
     clab_store_counts(c->store, &c->queued, &c->running, &done);
     clab_info("queue: %ld queued (%d were running), %ld result(s) awaiting delivery",
@@ -731,6 +798,8 @@ static void teardown(controller_t *c)
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     clab_store_destroy(&c->store);
+    if (c->lock_fd >= 0)
+        close(c->lock_fd);
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -749,7 +818,17 @@ int main(int argc, char **argv)
     controller_t c = {
         .retries = 3, .prefetch = 2, .heartbeat_timeout = 10, .resend_interval = 10};
     int verbose = 0;
-    enum { O_STATE = 256, O_IPC, O_CEP, O_EEP, O_RETRIES, O_PREFETCH, O_HB, O_READY };
+    enum {
+        O_STATE = 256,
+        O_IPC,
+        O_CEP,
+        O_EEP,
+        O_RETRIES,
+        O_PREFETCH,
+        O_HB,
+        O_READY,
+        O_PARENT
+    };
     static const struct option opts[] = {
         {"state", required_argument, 0, O_STATE},
         {"ipc", no_argument, 0, O_IPC},
@@ -759,11 +838,12 @@ int main(int argc, char **argv)
         {"prefetch", required_argument, 0, O_PREFETCH},
         {"heartbeat-timeout", required_argument, 0, O_HB},
         {"ready-fd", required_argument, 0, O_READY},
+        {"exit-with-parent", no_argument, 0, O_PARENT},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
-    int opt, hb = 10, ready_fd = -1;
+    int opt, hb = 10, ready_fd = -1, with_parent = 0;
     while ((opt = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
         switch (opt) {
         case O_STATE:
@@ -805,6 +885,9 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_PARENT:
+            with_parent = 1;
+            break;
         case 'v':
             verbose = 1;
             break;
@@ -829,7 +912,15 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (with_parent) {
+        /* An embedded controller must not outlive a clabfs killed with -9:
+         * the next mount would start a second one on the same queue. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            return 1;
+    }
 
+    c.lock_fd = -1;
     c.replies = json_array();
     int rc = setup(&c);
     if (ready_fd >= 0) {

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #define HEARTBEAT_INTERVAL 1.0
+#define SILENCE_LIMIT 10.0
 
 typedef struct {
     void *zctx, *sock;
@@ -28,6 +30,9 @@ typedef struct {
     json_t *queue; /* tasks received, not yet finished; [0] is the running one */
     long tasks_done;
     double last_hb;
+    double last_heard;  /* from the controller */
+    int silent;         /* said so in the log already */
+    int cancel_running; /* the controller cancelled the task in hand */
 } engine_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -51,6 +56,7 @@ static void usage(FILE *f)
                "  --id ID            engine name (default HOST-PID)\n"
                "  --scratch DIR      where scratch directories are made (default $TMPDIR "
                "or /tmp)\n"
+               "  --exit-with-parent stop when the parent process dies (embedded use)\n"
                "  -v, --verbose      log every task\n"
                "  -h, --help         this text\n"
                "  -V, --version      print the version\n");
@@ -75,8 +81,31 @@ static void heartbeat(engine_t *e, int force)
     json_decref(body);
 }
 
+/* Drops cancelled tasks from the local queue; the running one (index 0
+ * while running) is killed through tick(). */
+static void cancel_jobs(engine_t *e, json_t *jobs, int running)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        for (size_t k = 0; k < json_array_size(e->queue); k++) {
+            json_t *t = json_array_get(e->queue, k);
+            if (!json_equal(json_object_get(t, "job"), j))
+                continue;
+            if (k == 0 && running) {
+                e->cancel_running = 1;
+            } else {
+                clab_info("task %s cancelled", json_string_value(j));
+                json_array_remove(e->queue, k);
+            }
+            break;
+        }
+    }
+}
+
 /* Takes every waiting message off the socket. */
-static void drain(engine_t *e)
+static void drain(engine_t *e, int running)
 {
     clab_msg_t m;
     int rc;
@@ -84,23 +113,43 @@ static void drain(engine_t *e)
         if (rc)
             continue;
         json_t *b = m.body;
+        e->last_heard = clab_mono();
+        if (e->silent) {
+            clab_info("controller back");
+            e->silent = 0;
+        }
         if (strcmp(m.type, "task") == 0 && json_is_string(json_object_get(b, "job")) &&
             json_is_string(json_object_get(b, "experiment")) &&
             json_is_object(json_object_get(b, "params"))) {
             json_array_append(e->queue, b);
-        } else {
+        } else if (strcmp(m.type, "cancel") == 0 &&
+                   json_is_array(json_object_get(b, "jobs"))) {
+            cancel_jobs(e, json_object_get(b, "jobs"), running);
+        } else if (strcmp(m.type, "hb") != 0) {
             clab_warn("unexpected %s message dropped", m.type);
         }
         clab_msg_clear(&m);
     }
+    if (!e->silent && clab_mono() - e->last_heard > SILENCE_LIMIT) {
+        /* Nothing to do but wait: zmq reconnects, and our heartbeats tell a
+         * restarted controller which tasks we hold. */
+        clab_warn("controller silent for %.0f s; waiting for it", SILENCE_LIMIT);
+        e->silent = 1;
+    }
+}
+
+/* Called between tasks (running 0) and at least once a second while an
+ * experiment runs (running 1): a non-zero return kills the experiment. */
+static int tick_state(engine_t *e, int running)
+{
+    heartbeat(e, 0);
+    drain(e, running);
+    return stop_requested || (running && e->cancel_running);
 }
 
 static int tick(void *ud)
 {
-    engine_t *e = ud;
-    heartbeat(e, 0);
-    drain(e);
-    return stop_requested;
+    return tick_state(ud, 1);
 }
 
 static int run_one(engine_t *e)
@@ -121,7 +170,13 @@ static int run_one(engine_t *e)
     };
     json_t *record = NULL;
     clab_debug("task %s: %s", job, spec.experiment);
+    e->cancel_running = 0;
     int rc = clab_run_experiment(&spec, &record);
+    if (rc == -EINTR && e->cancel_running && !stop_requested) {
+        clab_info("task %s cancelled while running", job);
+        json_array_remove(e->queue, 0);
+        return 0;
+    }
     if (rc == -EINTR)
         return rc;
     if (rc < 0) {
@@ -144,14 +199,12 @@ int main(int argc, char **argv)
 {
     engine_t e = {0};
     const char *conn = NULL, *id = NULL;
-    int verbose = 0, rc = 1;
-    static const struct option opts[] = {{"cluster", required_argument, 0, 'c'},
-                                         {"id", required_argument, 0, 'i'},
-                                         {"scratch", required_argument, 0, 's'},
-                                         {"verbose", no_argument, 0, 'v'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"version", no_argument, 0, 'V'},
-                                         {0, 0, 0, 0}};
+    int verbose = 0, rc = 1, with_parent = 0;
+    static const struct option opts[] = {
+        {"cluster", required_argument, 0, 'c'}, {"id", required_argument, 0, 'i'},
+        {"scratch", required_argument, 0, 's'}, {"exit-with-parent", no_argument, 0, 'P'},
+        {"verbose", no_argument, 0, 'v'},       {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
         switch (opt) {
@@ -163,6 +216,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             e.scratch = optarg;
+            break;
+        case 'P':
+            with_parent = 1;
             break;
         case 'v':
             verbose = 1;
@@ -196,6 +252,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (with_parent) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            return 1;
+    }
 
     clab_conninfo_t ci;
     int lrc = clab_conninfo_load(conn, &ci);
@@ -219,17 +280,18 @@ int main(int argc, char **argv)
         goto out;
     }
     clab_info("engine %s serving %s", e.id, ci.engine_endpoint);
+    e.last_heard = clab_mono();
     heartbeat(&e, 1);
     while (!stop_requested) {
         if (json_array_size(e.queue) == 0) {
             zmq_pollitem_t it = {e.sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
-            tick(&e);
+            tick_state(&e, 0);
             continue;
         }
         if (run_one(&e) < 0 && !stop_requested) {
             sleep(1); /* do not spin on a broken machine */
-            tick(&e);
+            tick_state(&e, 0);
         }
     }
     rc = 0;

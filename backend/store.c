@@ -21,6 +21,9 @@ enum {
     ST_UNDELIVERED,
     ST_MARK_SENT,
     ST_COUNT,
+    ST_STATE_OF,
+    ST_CANCEL_RUNNING,
+    ST_CANCEL,
     ST_N
 };
 
@@ -29,10 +32,16 @@ static const char *const sql[ST_N] = {
         "INSERT OR IGNORE INTO tasks(job, client, state, body) VALUES(?1, ?2, 0, ?3)",
     [ST_NEXT] = "SELECT seq, job, body FROM tasks WHERE state = 0 ORDER BY seq LIMIT 1",
     [ST_MARK_RUNNING] = "UPDATE tasks SET state = 1, engine = ?2 WHERE seq = ?1",
-    [ST_CLAIM] = "UPDATE tasks SET state = 1, engine = ?2 WHERE job = ?1 AND state = 0",
+    [ST_CLAIM] = "UPDATE tasks SET state = 1, engine = ?2 "
+                 "WHERE job = ?1 AND (state = 0 OR (state = 1 AND engine = ?2))",
     [ST_FINISH] = "UPDATE tasks SET state = 2, record = ?2, sent = ?3 "
                   "WHERE job = ?1 AND state < 2",
     [ST_CLIENT_OF] = "SELECT client FROM tasks WHERE job = ?1",
+    [ST_STATE_OF] = "SELECT state FROM tasks WHERE job = ?1",
+    [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
+                          "WHERE client = ?1 AND tag = ?2 AND state = 1",
+    [ST_CANCEL] = "UPDATE tasks SET state = 3, record = NULL "
+                  "WHERE client = ?1 AND tag = ?2 AND state < 2",
     [ST_REQUEUE] = "UPDATE tasks SET state = 0, engine = NULL, tries = tries + ?2, "
                    "seq = (SELECT max(seq) + 1 FROM tasks) "
                    "WHERE job = ?1 AND state = 1 RETURNING tries, body",
@@ -57,6 +66,7 @@ static const char schema[] =
     "  seq INTEGER PRIMARY KEY,"
     "  job TEXT NOT NULL UNIQUE,"
     "  client TEXT NOT NULL,"
+    "  tag TEXT NOT NULL DEFAULT '',"
     "  state INTEGER NOT NULL,"
     "  engine TEXT,"
     "  tries INTEGER NOT NULL DEFAULT 0,"
@@ -64,7 +74,8 @@ static const char schema[] =
     "  record TEXT,"
     "  sent REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, seq);"
-    "CREATE INDEX IF NOT EXISTS tasks_client ON tasks(client, state, seq);";
+    "CREATE INDEX IF NOT EXISTS tasks_client ON tasks(client, state, seq);"
+    "CREATE INDEX IF NOT EXISTS tasks_tag ON tasks(client, tag, state);";
 
 static int db_err(clab_store_t *s, const char *what)
 {
@@ -165,12 +176,14 @@ int clab_store_recover(clab_store_t *s)
     return sqlite3_changes(s->db);
 }
 
-int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *body)
+int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
+                   const char *body)
 {
     sqlite3_stmt *st = s->st[ST_ADD];
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
     int rc = run(s, st, "add");
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
@@ -213,14 +226,22 @@ int clab_store_claim(clab_store_t *s, const char *job, const char *engine)
 }
 
 int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client)
+                      char **client, int *prev_state)
 {
-    sqlite3_stmt *st = s->st[ST_FINISH];
+    sqlite3_stmt *st = s->st[ST_STATE_OF];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *prev_state = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_err(s, "finish");
+    if (*prev_state < 0 || *prev_state >= CLAB_TASK_DONE)
+        return 0;
+    st = s->st[ST_FINISH];
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, record, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 3, now);
-    int rc = run(s, st, "finish");
-    if (rc || sqlite3_changes(s->db) == 0)
+    if ((rc = run(s, st, "finish")) != 0)
         return rc;
     st = s->st[ST_CLIENT_OF];
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
@@ -228,6 +249,32 @@ int clab_store_finish(clab_store_t *s, const char *job, const char *record, doub
     *client = rc == SQLITE_ROW ? col_dup(st, 0) : NULL;
     sqlite3_reset(st);
     return *client ? 1 : -ENOMEM;
+}
+
+int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
+                      json_t *running, long *queued, long *nrunning)
+{
+    sqlite3_stmt *st = s->st[ST_CANCEL_RUNNING];
+    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    int rc;
+    *nrunning = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_array_append_new(running,
+                              json_pack("{s:s, s:s}", "job", sqlite3_column_text(st, 0),
+                                        "engine", sqlite3_column_text(st, 1)));
+        (*nrunning)++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return db_err(s, "cancel");
+    st = s->st[ST_CANCEL];
+    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    if ((rc = run(s, st, "cancel")) != 0)
+        return rc;
+    *queued = sqlite3_changes(s->db) - *nrunning;
+    return 0;
 }
 
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body)

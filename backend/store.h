@@ -27,17 +27,24 @@ int clab_store_commit(clab_store_t *s);
  * nothing is running). Returns how many, or -errno. */
 int clab_store_recover(clab_store_t *s);
 /* Adds a task unless its job id is known: 1 added, 0 known, -errno. */
-int clab_store_add(clab_store_t *s, const char *client, const char *job,
+int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
                    const char *body);
 /* Takes the oldest queued task for engine: 1 with *job and *body malloc'd,
  * 0 when the queue is empty. */
 int clab_store_take(clab_store_t *s, const char *engine, char **job, char **body);
-/* An engine says it holds job (after a controller restart): queued -> running. */
+/* An engine says it holds job (after a controller restart): queued (or
+ * already running on that engine) -> running there. 1 when it may keep it. */
 int clab_store_claim(clab_store_t *s, const char *job, const char *engine);
 /* Records the result of job unless it is already done: 1 recorded (with the
- * owning client in *client, malloc'd), 0 already done or unknown. */
+ * owning client in *client, malloc'd), 0 already done or unknown.
+ * *prev_state is the task's state before (-1 when unknown). */
 int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client);
+                      char **client, int *prev_state);
+/* Cancels a client's unfinished tasks of one tag: they are forgotten (the
+ * client records them as cancelled itself). Running ones are appended to
+ * running as {job, engine} so their engines can be told to stop. */
+int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
+                      json_t *running, long *queued, long *nrunning);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);

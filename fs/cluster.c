@@ -17,9 +17,20 @@
 
 extern char **environ;
 
+#define MAX_ARGS 12
+
+/* One process of the cluster, with what it takes to start it again. */
+typedef struct {
+    pid_t pid; /* 0 when not running */
+    char *argv[MAX_ARGS];
+    char log[4096];
+    double restart_at; /* back-off after a crash */
+    int restarts;
+} child_t;
+
 struct clab_cluster {
-    pid_t *pids; /* [0] is the controller */
-    int npids;
+    child_t *children; /* [0] is the controller */
+    int n;
 };
 
 static int executable(const char *path)
@@ -80,14 +91,60 @@ static int spawn(char *const argv[], const char *log, int extra_fd, pid_t *pid)
     return rc;
 }
 
-static int add_pid(clab_cluster_t *c, pid_t pid)
+static int add_child(clab_cluster_t *c, char *const argv[], const char *log, int extra_fd)
 {
-    pid_t *p = realloc(c->pids, (size_t)(c->npids + 1) * sizeof *p);
+    child_t *p = realloc(c->children, (size_t)(c->n + 1) * sizeof *p);
     if (!p)
         return -ENOMEM;
-    c->pids = p;
-    c->pids[c->npids++] = pid;
-    return 0;
+    c->children = p;
+    child_t *ch = &c->children[c->n];
+    memset(ch, 0, sizeof *ch);
+    for (int i = 0; argv[i] && i < MAX_ARGS - 1; i++)
+        if (!(ch->argv[i] = strdup(argv[i])))
+            goto nomem;
+    snprintf(ch->log, sizeof ch->log, "%s", log);
+    c->n++;
+    int rc = spawn(ch->argv, ch->log, extra_fd, &ch->pid);
+    if (rc < 0)
+        ch->pid = 0;
+    return rc;
+nomem:
+    for (int i = 0; i < MAX_ARGS; i++)
+        free(ch->argv[i]);
+    return -ENOMEM;
+}
+
+static void free_child(child_t *ch)
+{
+    for (int i = 0; i < MAX_ARGS; i++)
+        free(ch->argv[i]);
+}
+
+void clab_cluster_supervise(clab_cluster_t *c)
+{
+    double now = clab_mono();
+    for (int i = 0; c && i < c->n; i++) {
+        child_t *ch = &c->children[i];
+        int status;
+        if (ch->pid > 0 && waitpid(ch->pid, &status, WNOHANG) == ch->pid) {
+            clab_warn("%s (pid %d) %s %d; restarting it (see %s)", ch->argv[0], ch->pid,
+                      WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                      ch->log);
+            ch->pid = 0;
+            /* Quick at first, then no more than once every 10 s. */
+            ch->restart_at = now + (ch->restarts < 3 ? 0.5 : 10.0);
+            ch->restarts++;
+        }
+        if (ch->pid == 0 && now >= ch->restart_at) {
+            int rc = spawn(ch->argv, ch->log, -1, &ch->pid);
+            if (rc < 0) {
+                clab_err("cannot restart %s: %s", ch->argv[0], strerror(-rc));
+                ch->pid = 0;
+                ch->restart_at = now + 10.0;
+            }
+        }
+    }
 }
 
 int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
@@ -113,11 +170,12 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
         goto fail;
     }
     snprintf(ready_arg, sizeof ready_arg, "3");
-    char *cargv[] = {controller,   "--state",   (char *)o->state_dir,
-                     "--ipc",      "--retries", retries,
-                     "--ready-fd", ready_arg,   NULL};
-    pid_t pid;
-    if ((rc = spawn(cargv, log, pipefd[1], &pid)) < 0 || (rc = add_pid(c, pid)) < 0)
+    /* --ready-fd goes last so that a restart can drop it: nobody waits
+     * on a restarted controller. */
+    char *cargv[] = {controller,  "--state", (char *)o->state_dir, "--ipc",
+                     "--retries", retries,   "--exit-with-parent", "--ready-fd",
+                     ready_arg,   NULL};
+    if ((rc = add_child(c, cargv, log, pipefd[1])) < 0)
         goto fail;
     close(pipefd[1]);
     pipefd[1] = -1;
@@ -131,14 +189,17 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
     }
     for (int i = 0; i < o->engines; i++) {
         snprintf(log, sizeof log, "%s/engine-%d.log", o->state_dir, i + 1);
-        char *eargv[] = {engine, "--cluster", conn_file, NULL};
-        if ((rc = spawn(eargv, log, -1, &pid)) < 0 || (rc = add_pid(c, pid)) < 0) {
+        char *eargv[] = {engine, "--cluster", conn_file, "--exit-with-parent", NULL};
+        if ((rc = add_child(c, eargv, log, -1)) < 0) {
             clab_err("cannot start engine %d: %s", i + 1, strerror(-rc));
             goto fail;
         }
     }
+    free(c->children[0].argv[7]);
+    free(c->children[0].argv[8]);
+    c->children[0].argv[7] = c->children[0].argv[8] = NULL;
     clab_info("embedded cluster: controller pid %d, %d engine(s), state in %s",
-              c->pids[0], o->engines, o->state_dir);
+              c->children[0].pid, o->engines, o->state_dir);
     close(pipefd[0]);
     *out = c;
     return 0;
@@ -157,27 +218,33 @@ void clab_cluster_stop(clab_cluster_t **pc)
     if (!c)
         return;
     /* Engines first, so they can say goodbye to the controller. */
-    for (int i = c->npids - 1; i >= 0; i--)
-        kill(c->pids[i], SIGTERM);
-    int left = c->npids;
+    for (int i = c->n - 1; i >= 0; i--)
+        if (c->children[i].pid > 0)
+            kill(c->children[i].pid, SIGTERM);
+    int left = 0;
+    for (int i = 0; i < c->n; i++)
+        left += c->children[i].pid > 0;
     for (int tick = 0; tick < 100 && left > 0; tick++) {
-        for (int i = 0; i < c->npids; i++) {
-            if (c->pids[i] > 0 && waitpid(c->pids[i], NULL, WNOHANG) != 0) {
-                c->pids[i] = 0;
+        for (int i = 0; i < c->n; i++) {
+            child_t *ch = &c->children[i];
+            if (ch->pid > 0 && waitpid(ch->pid, NULL, WNOHANG) != 0) {
+                ch->pid = 0;
                 left--;
             }
         }
         if (left)
             usleep(50 * 1000);
     }
-    for (int i = 0; i < c->npids; i++) {
-        if (c->pids[i] > 0) {
-            clab_warn("pid %d ignored SIGTERM; killing it", c->pids[i]);
-            kill(c->pids[i], SIGKILL);
-            waitpid(c->pids[i], NULL, 0);
+    for (int i = 0; i < c->n; i++) {
+        child_t *ch = &c->children[i];
+        if (ch->pid > 0) {
+            clab_warn("pid %d ignored SIGTERM; killing it", ch->pid);
+            kill(ch->pid, SIGKILL);
+            waitpid(ch->pid, NULL, 0);
         }
+        free_child(ch);
     }
-    free(c->pids);
+    free(c->children);
     free(c);
     *pc = NULL;
 }

@@ -20,6 +20,9 @@ typedef struct {
  * conn_file gets the connection file's path. */
 int clab_cluster_start(const clab_cluster_opts_t *opts, clab_cluster_t **out,
                        char *conn_file, size_t conn_size);
+/* Restarts children that died (a controller killed with -9, an engine that
+ * crashed), backing off to once every 10 s. Call about once a second. */
+void clab_cluster_supervise(clab_cluster_t *cluster);
 /* SIGTERM to every child, then SIGKILL to those still there after a few
  * seconds; reaps them all. */
 void clab_cluster_stop(clab_cluster_t **cluster);

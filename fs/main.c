@@ -76,9 +76,10 @@ static void usage(const char *prog)
         "                         (default: start an embedded local cluster)\n"
         "  --engines N            engines of the embedded cluster (default: CPUs)\n"
         "  --retries N            re-runs of a task whose engine was lost (default 3)\n"
-        "  --reconnections N      reconnection attempts before giving up (default 5)\n"
-        "  --waiting-time S       seconds of controller silence before it counts as\n"
-        "                         disconnected (default 30)\n"
+        "  --reconnections N      failed reconnection attempts before the log says the\n"
+        "                         controller is unreachable (default 5; attempts go on)\n"
+        "  --waiting-time S       longest wait between reconnection attempts (default "
+        "30)\n"
         "  --max-points N         largest job accepted, in points (default 1000000)\n"
         "  --verbose              log more\n"
         "  -f                     stay in the foreground (logs on stderr)\n"
@@ -104,6 +105,11 @@ static int default_state(char *out, size_t size)
         return -ENOENT;
     return snprintf(out, size, "%s/.local/state/clabfs", env) < (int)size ? 0
                                                                           : -ENAMETOOLONG;
+}
+
+static void supervise(void *cluster)
+{
+    clab_cluster_supervise(cluster);
 }
 
 int main(int argc, char **argv)
@@ -234,9 +240,11 @@ int main(int argc, char **argv)
             clab_err("embedded cluster did not start: %s; the mount works, jobs wait",
                      strerror(-crc));
     }
-    int src = clab_sync_start(&lab, conn, o.waiting_time, &sync);
+    int src = clab_sync_start(&lab, conn, o.waiting_time, o.reconnections, &sync);
     if (src < 0)
         clab_err("cannot link to the cluster (%s): %s", conn, strerror(-src));
+    else if (cluster)
+        clab_sync_set_supervisor(sync, supervise, cluster);
 
     struct fuse_session *se = fuse_get_session(fuse);
     if (fuse_set_signal_handlers(se) != 0)

@@ -16,12 +16,22 @@
 struct clab_sync {
     clab_lab_t *lab;
     clab_conninfo_t ci;
-    double silence_limit;
+    double waiting_time;
+    int reconnections;
     int wake_fd;
     volatile int stop;
     pthread_t thread;
     int64_t sent_upto; /* jobs with a larger notebook id are not sent yet */
+    void (*supervise)(void *ud);
+    void *supervise_ud;
+    double last_supervised;
 };
+
+void clab_sync_set_supervisor(clab_sync_t *s, void (*fn)(void *ud), void *ud)
+{
+    s->supervise_ud = ud;
+    s->supervise = fn;
+}
 
 void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected)
 {
@@ -102,8 +112,8 @@ static void *run(void *ud)
 {
     clab_sync_t *s = ud;
     clab_client_t *c = NULL;
-    int rc = clab_client_new(&s->ci, clab_notebook_client_id(s->lab->nb),
-                             s->silence_limit, &c);
+    int rc = clab_client_new(&s->ci, clab_notebook_client_id(s->lab->nb), s->waiting_time,
+                             s->reconnections, &c);
     if (rc < 0) {
         clab_err("cannot reach the controller at %s: %s", s->ci.client_endpoint,
                  strerror(-rc));
@@ -135,6 +145,10 @@ static void *run(void *ud)
         store_results(s, c, results);
         json_decref(results);
         clab_client_tick(c);
+        if (s->supervise && clab_mono() - s->last_supervised >= 1.0) {
+            s->last_supervised = clab_mono();
+            s->supervise(s->supervise_ud);
+        }
         if (!clab_client_connected(c))
             publish(s, NULL, 0);
         else
@@ -144,15 +158,16 @@ static void *run(void *ud)
     return NULL;
 }
 
-int clab_sync_start(clab_lab_t *lab, const char *conn_file, double silence_limit,
-                    clab_sync_t **out)
+int clab_sync_start(clab_lab_t *lab, const char *conn_file, double waiting_time,
+                    int reconnections, clab_sync_t **out)
 {
     clab_sync_t *s = calloc(1, sizeof *s);
     int rc;
     if (!s)
         return -ENOMEM;
     s->lab = lab;
-    s->silence_limit = silence_limit;
+    s->waiting_time = waiting_time;
+    s->reconnections = reconnections;
     s->wake_fd = -1;
     if ((rc = clab_conninfo_load(conn_file, &s->ci)) < 0)
         goto fail;
