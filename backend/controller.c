@@ -667,14 +667,14 @@ static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
         clab_err("cannot listen on %s: %s", want, zmq_strerror(-rc));
         return rc;
     }
-    char last[512];
+    char last[256];
     size_t len = sizeof last;
     zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, last, &len);
     /* A wildcard address is no use to a peer on another machine. */
     const char *any = "tcp://0.0.0.0:";
     if (strncmp(last, any, strlen(any)) == 0) {
-        char host[256];
-        gethostname(host, sizeof host);
+        char host[200] = "localhost";
+        gethostname(host, sizeof host - 1);
         snprintf(got, gotlen, "tcp://%s:%s", host, last + strlen(any));
     } else {
         snprintf(got, gotlen, "%s", last);
