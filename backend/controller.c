@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "runner.h"
 #include "store.h"
 
 #include <errno.h>
@@ -169,20 +170,15 @@ static json_t *engines_json(controller_t *c)
 static json_t *lost_record(const char *body_text, const char *engine, const char *host)
 {
     json_t *body = json_loads(body_text, 0, NULL);
-    const char *exp = json_string_value(json_object_get(body, "experiment"));
-    const char *job = json_string_value(json_object_get(body, "job"));
-    char when[40];
-    clab_iso8601(when, clab_now());
-    json_t *meta = json_pack(
-        "{s:s, s:s, s:s, s:f, s:f, s:b, s:s, s:s, s:s, s:s, s:s, s:i}",
-        "epyc.experiment.classname", exp ? exp : "", "epyc.experiment.start_time", when,
-        "epyc.experiment.end_time", when, "epyc.experiment.elapsed_time", 0.0,
-        "epyc.experiment.experiment_time", 0.0, "epyc.experiment.status", 0,
-        "epyc.experiment.exception", "engine lost", "epyc.experiment.traceback", "",
-        "clab.job", job ? job : "", "clab.engine", engine, "clab.host", host,
-        "clab.exit_status", -1);
+    clab_run_spec_t spec = {
+        .experiment = json_string_value(json_object_get(body, "experiment")),
+        .job = json_string_value(json_object_get(body, "job")),
+        .engine_id = engine,
+        .host = host,
+    };
+    json_t *rec = clab_run_failure(&spec, "engine lost");
     json_decref(body);
-    return json_pack("{s:b, s:o}", "ok", 0, "metadata", meta);
+    return rec;
 }
 
 static int finish_task(controller_t *c, const char *job, json_t *record)

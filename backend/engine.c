@@ -180,10 +180,14 @@ static int run_one(engine_t *e)
     if (rc == -EINTR)
         return rc;
     if (rc < 0) {
-        /* The engine itself is broken (no scratch space, no fork): say so
-         * and let the controller's retry logic move the task elsewhere. */
-        clab_err("task %s: cannot run: %s", job, strerror(-rc));
-        return rc;
+        /* The engine itself is broken (no scratch space, no fork): the
+         * point fails with the reason, where `ctl retry` can find it. */
+        char why[256];
+        snprintf(why, sizeof why, "engine could not run it: %s", strerror(-rc));
+        clab_err("task %s: %s", job, why);
+        record = clab_run_failure(&spec, why);
+        if (!record)
+            return rc;
     }
     json_t *body = json_pack("{s:s, s:o}", "job", job, "record", record);
     rc = clab_proto_send(e->sock, NULL, 0, "result", body);

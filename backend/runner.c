@@ -816,3 +816,12 @@ clean:
     free(r);
     return rc;
 }
+
+json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception)
+{
+    struct run r = {.spec = spec, .cause = CAUSE_EXEC, .pidfd = -1};
+    json_t *rec = NULL;
+    snprintf(r.exception, sizeof r.exception, "%s", exception);
+    build_record(&r, clab_now(), clab_mono(), &rec);
+    return rec;
+}

@@ -37,4 +37,10 @@ typedef struct {
  * itself could not run anything (no record). */
 int clab_run_experiment(const clab_run_spec_t *spec, json_t **out);
 
+/* A failed record for a point that did not run (the engine could not run
+ * it, or every engine that took it was lost), with the same metadata
+ * keys as any other; only experiment, job, engine_id and host of spec are
+ * used. NULL when out of memory. */
+json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception);
+
 #endif
