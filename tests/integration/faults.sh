@@ -62,3 +62,7 @@ add_engine() {
     "$ENGINE" --cluster "$WORK/cluster/cluster.json" --id "$1" >>"$WORK/engine-$1.log" 2>&1 &
     PIDS+=($!)
 }
+
+# engine_pid ID: the engine of this test's detached cluster named ID
+# (patterns name $WORK: other tests may run engines with the same names).
+engine_pid() { pid_of "clab-engine --cluster $WORK/cluster/cluster.json --id $1\$"; }

@@ -10,7 +10,7 @@ mount_lab --cluster "$WORK/cluster/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 sweep k 24 0.4
 wait_results k 4
-victim=$(pid_of "clab-engine.*--id eng1")
+victim=$(engine_pid eng1)
 [ -n "$victim" ] || fail "no engine eng1"
 kill -9 "$victim"
 wait_for 30 "the controller to drop eng1" \

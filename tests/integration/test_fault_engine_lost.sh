@@ -7,9 +7,9 @@
 start_detached 1 --heartbeat-timeout 3 --retries 0
 mount_lab --cluster "$WORK/cluster/cluster.json"
 sweep l 6 1.5
-wait_for 30 "eng1 to run a point" "pgrep -f '$EXP/sleepy.py' >/dev/null"
+wait_for 30 "eng1 to run a point" "pgrep -P \$(engine_pid eng1) >/dev/null"
 sleep 0.5 # eng1 holds two tasks: the running one and the prefetched one
-kill -9 "$(pid_of "clab-engine.*--id eng1")"
+kill -9 "$(engine_pid eng1)"
 wait_for 30 "the controller to give up on eng1's tasks" \
     "grep -q 'engine lost 1 times, giving up' '$WORK/controller.log'"
 add_engine eng2

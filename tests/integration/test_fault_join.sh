@@ -12,7 +12,7 @@ add_engine late1
 add_engine late2
 wait_for 30 "3 engines" 'test "$(key "$MNT/status" engines)" = 3'
 wait_results j 20 120
-kill -TERM "$(pid_of "clab-engine.*--id late2")"
+kill -TERM "$(engine_pid late2)"
 wait_for 15 "late2 to leave" "grep -q 'engine late2 .* left: stopped' '$WORK/controller.log'"
 wait_done j 120
 check_exact j 40

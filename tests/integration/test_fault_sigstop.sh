@@ -6,12 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-start_detached 2 --heartbeat-timeout 3
+start_detached 2 --heartbeat-timeout 4
 mount_lab --cluster "$WORK/cluster/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 sweep s 20 0.5
 wait_results s 2
-stopped=$(pid_of "clab-engine.*--id eng1")
+stopped=$(engine_pid eng1)
 kill -STOP "$stopped"
 wait_for 30 "the controller to drop eng1" \
     "grep -q 'engine eng1 .* left: no heartbeat' '$WORK/controller.log'"
@@ -21,5 +21,7 @@ wait_for 30 "eng1 to rejoin" "test \$(grep -c 'engine eng1 joined' '$WORK/contro
 wait_done s 120
 check_exact s 20
 assert_eq 0 "$(key "$MNT/results/s/status" failed)" "failed"
-assert_eq 2 "$(key "$MNT/status" engines)" "engines after SIGCONT"
+# On a loaded machine eng1 may miss a heartbeat again right after it
+# rejoined; it is alive, so it comes back.
+wait_for 30 "2 engines after SIGCONT" 'test "$(key "$MNT/status" engines)" = 2'
 log "PASS test_fault_sigstop"
