@@ -14,6 +14,7 @@
 #include "protocol.h"
 #include "runner.h"
 #include "store.h"
+#include "zap.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -31,6 +32,7 @@
 
 #define MAX_PREFETCH 16
 #define MAX_BATCH 1000
+#define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
 
 typedef struct {
@@ -61,6 +63,7 @@ typedef struct {
     double resend_interval;
 
     void *zctx, *clients_sock, *engines_sock;
+    clab_zap_t *zap; /* admits only the connection file's client key */
     clab_store_t *store;
     clab_conninfo_t ci;
     char epoch[33];
@@ -402,26 +405,31 @@ static void handle_client(controller_t *c, clab_msg_t *m, json_t *replies)
     } else if (strcmp(m->type, "submit") == 0) {
         json_t *tasks = json_object_get(m->body, "tasks"), *t;
         json_t *jobs = json_array();
-        size_t i;
+        size_t i, bad = 0;
         json_array_foreach(tasks, i, t)
         {
             const char *job = json_string_value(json_object_get(t, "job"));
             const char *exp = json_string_value(json_object_get(t, "experiment"));
+            const char *tag = json_string_value(json_object_get(t, "tag"));
+            char *body = NULL;
+            /* A task must fit in a message to any engine with room to spare:
+             * one that does not would cut off every engine it is given to. */
             if (!job || !exp || exp[0] != '/' ||
-                !json_is_object(json_object_get(t, "params"))) {
-                clab_warn("malformed task from client %s dropped", id);
+                !json_is_object(json_object_get(t, "params")) ||
+                !(body = clab_json_dumps(t)) || strlen(body) > MAX_TASK_BYTES) {
+                free(body);
+                bad++;
                 continue;
             }
-            const char *tag = json_string_value(json_object_get(t, "tag"));
-            char *body = clab_json_dumps(t);
-            int rc =
-                body ? clab_store_add(c->store, id, job, tag ? tag : "", body) : -ENOMEM;
+            int rc = clab_store_add(c->store, id, job, tag ? tag : "", body);
             free(body);
             if (rc < 0)
                 break; /* not acknowledged: the client sends it again */
             c->queued += rc;
             json_array_append_new(jobs, json_string(job));
         }
+        if (bad)
+            clab_warn("%zu malformed task(s) from client %s dropped", bad, id);
         type = "accepted";
         out = json_pack("{s:o}", "jobs", jobs);
     } else if (strcmp(m->type, "cancel") == 0) {
@@ -514,27 +522,50 @@ static void resend(controller_t *c)
     }
 }
 
+/* A "results" message stays well under CLAB_PROTO_MAX_MSG, the client's
+ * ZMQ_MAXMSGSIZE: a larger one makes the client drop the connection, and
+ * since the same batch is sent again, its results would never arrive. One
+ * record is at most 16 MiB of output plus metadata, so it always fits. */
+#define RESULTS_MSG_BYTES (CLAB_PROTO_MAX_MSG / 2)
+
+static int send_results(controller_t *c, client_t *cl, clab_buf_t *b)
+{
+    clab_buf_puts(b, "]}");
+    int rc = clab_proto_send_text(c->clients_sock, cl->id, strlen(cl->id), "results",
+                                  b->data, b->len);
+    b->len = 0;
+    return rc;
+}
+
 static void flush_results(controller_t *c)
 {
     for (size_t i = 0; i < c->nclients; i++) {
         client_t *cl = &c->clients[i];
         if (!cl->outgoing)
             continue;
-        size_t n = json_array_size(cl->outgoing);
-        for (size_t off = 0; off < n; off += MAX_BATCH) {
-            json_t *batch = json_array();
-            for (size_t k = off; k < n && k < off + MAX_BATCH; k++)
-                json_array_append(batch, json_array_get(cl->outgoing, k));
-            json_t *body = json_pack("{s:o}", "results", batch);
-            int rc =
-                clab_proto_send(c->clients_sock, cl->id, strlen(cl->id), "results", body);
-            json_decref(body);
-            if (rc) {
-                /* Kept in the store; resent when the client is back. */
-                clab_debug("results to client %s: %s", cl->id, strerror(-rc));
-                break;
+        clab_buf_t b = {0}, item = {0};
+        size_t n = json_array_size(cl->outgoing), inbatch = 0;
+        int rc = 0;
+        for (size_t k = 0; k < n && !rc; k++) {
+            item.len = 0;
+            if (clab_json_dump_buf(&item, json_array_get(cl->outgoing, k)))
+                continue;
+            if (inbatch &&
+                (b.len + item.len + 2 > RESULTS_MSG_BYTES || inbatch == MAX_BATCH)) {
+                rc = send_results(c, cl, &b);
+                inbatch = 0;
             }
+            clab_buf_puts(&b, inbatch ? "," : "{\"results\":[");
+            clab_buf_add(&b, item.data, item.len);
+            inbatch++;
         }
+        if (!rc && inbatch)
+            rc = send_results(c, cl, &b);
+        if (rc)
+            /* Kept in the store; resent when the client is back. */
+            clab_debug("results to client %s: %s", cl->id, strerror(-rc));
+        clab_buf_free(&b);
+        clab_buf_free(&item);
         json_decref(cl->outgoing);
         cl->outgoing = NULL;
     }
@@ -656,6 +687,9 @@ static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
     int rc = clab_proto_socket_setup(sock, 1);
     if (!rc)
         rc = clab_conninfo_curve_server(sock, &c->ci);
+    if (!rc &&
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, CLAB_ZAP_DOMAIN, strlen(CLAB_ZAP_DOMAIN)))
+        rc = -zmq_errno();
     if (rc)
         return rc;
     if (zmq_bind(sock, want) < 0) {
@@ -758,6 +792,12 @@ static int setup(controller_t *c)
     c->engines_sock = zmq_socket(c->zctx, ZMQ_ROUTER);
     if (!c->zctx || !c->clients_sock || !c->engines_sock)
         return -ENOMEM;
+    /* Before any bind: a CURVE handshake that finds no ZAP handler is
+     * admitted whatever its client key. */
+    if ((rc = clab_zap_start(c->zctx, c->ci.client_public, &c->zap)) < 0) {
+        clab_err("cannot start the access check (ZAP): %s", strerror(-rc));
+        return rc;
+    }
     if (c->use_ipc) {
         unlink(c->client_bind + 6);
         unlink(c->engine_bind + 6);
@@ -791,6 +831,9 @@ static void teardown(controller_t *c)
         zmq_close(c->clients_sock);
     if (c->engines_sock)
         zmq_close(c->engines_sock);
+    /* After the server sockets (no handshake may run unchecked), before
+     * zmq_ctx_term (which would wait for the handler's socket for ever). */
+    clab_zap_destroy(&c->zap);
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     clab_store_destroy(&c->store);

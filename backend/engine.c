@@ -33,6 +33,7 @@ typedef struct {
     double last_heard;  /* from the controller */
     int silent;         /* said so in the log already */
     int cancel_running; /* the controller cancelled the task in hand */
+    char endpoint[512];
 } engine_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -130,11 +131,18 @@ static void drain(engine_t *e, int running)
         }
         clab_msg_clear(&m);
     }
-    if (!e->silent && clab_mono() - e->last_heard > SILENCE_LIMIT) {
-        /* Nothing to do but wait: zmq reconnects, and our heartbeats tell a
-         * restarted controller which tasks we hold. */
-        clab_warn("controller silent for %.0f s; waiting for it", SILENCE_LIMIT);
+    if (clab_mono() - e->last_heard > SILENCE_LIMIT) {
+        /* zmq reconnects after a lost link, but not after a connection it
+         * dropped for a protocol error (a message over ZMQ_MAXMSGSIZE): so
+         * connect afresh, every SILENCE_LIMIT while the silence lasts. Our
+         * heartbeats then tell the controller which tasks we hold. */
+        if (!e->silent)
+            clab_warn("controller silent for %.0f s; connecting afresh", SILENCE_LIMIT);
         e->silent = 1;
+        e->last_heard = clab_mono();
+        zmq_disconnect(e->sock, e->endpoint);
+        if (zmq_connect(e->sock, e->endpoint))
+            clab_warn("cannot connect to %s: %s", e->endpoint, zmq_strerror(zmq_errno()));
     }
 }
 
@@ -283,6 +291,7 @@ int main(int argc, char **argv)
                  zmq_strerror(zmq_errno()));
         goto out;
     }
+    snprintf(e.endpoint, sizeof e.endpoint, "%s", ci.engine_endpoint);
     clab_info("engine %s serving %s", e.id, ci.engine_endpoint);
     e.last_heard = clab_mono();
     heartbeat(&e, 1);

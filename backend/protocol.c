@@ -74,11 +74,18 @@ int clab_proto_recv(void *sock, int has_peer, clab_msg_t *msg)
     const char *why = NULL;
 
     /* Read every part even past MAX_FRAMES, or the next recv would start in
-     * the middle of this message. */
+     * the middle of this message. A signal may interrupt any part (zmq then
+     * fails with EINTR having taken nothing): try again, since giving up
+     * after the first part would leave the rest to be misread as the next
+     * message; the parts of a message arrive together, so it never waits. */
     while (more) {
         zmq_msg_t part;
+        int got;
         zmq_msg_init(&part);
-        if (zmq_msg_recv(&part, sock, n == 0 && total == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+        do
+            got = zmq_msg_recv(&part, sock, n == 0 && total == 0 ? ZMQ_DONTWAIT : 0);
+        while (got < 0 && zmq_errno() == EINTR);
+        if (got < 0) {
             int e = zmq_errno();
             zmq_msg_close(&part);
             rc = (e == EAGAIN && n == 0 && total == 0) ? -EAGAIN : -e;

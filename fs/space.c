@@ -164,9 +164,34 @@ static int before_stop(double v, double stop, double step)
     return step > 0 ? v < stop : v > stop;
 }
 
-/* The count comes from the quotient, then is nudged by at most a step or
- * two so that, as in Python, every value start + k*step (computed exactly
- * that way by clab_space_point) is strictly before stop. */
+/* How many k >= 0 have start + k*step (computed exactly that way by
+ * clab_space_point) strictly before stop, as in Python. That value is
+ * monotonic in k (each operation rounds monotonically), so the count is
+ * found by bisection. Stepping k one by one from the quotient is not
+ * enough: a tiny step on a huge start, e.g. range(2^60, 2^60 + 256,
+ * 1e-12), rounds some 10^14 values of k onto the same doubles; and beyond
+ * 2^53 the quotient itself may count values at or past stop. Needs
+ * before_stop(start), which q > 0 guarantees. Saturates at UINT64_MAX. */
+static uint64_t real_range_count(double start, double stop, double step, double q)
+{
+    uint64_t lo = 0, hi = (uint64_t)ceil(q) + 1;
+    /* A doubling or two at most: hi starts just past the quotient. */
+    while (before_stop(start + (double)hi * step, stop, step)) {
+        if (hi > UINT64_MAX / 2)
+            return UINT64_MAX;
+        lo = hi;
+        hi *= 2;
+    }
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (before_stop(start + (double)mid * step, stop, step))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
+}
+
 static int build_real_range(axis_t *ax, double start, double stop, double step,
                             clab_submit_error_t *err)
 {
@@ -176,20 +201,10 @@ static int build_real_range(axis_t *ax, double start, double stop, double step,
     if (!(q > 0))
         return refuse(err, ax->name, "empty axis: range(%g, %g, %g) has no values", start,
                       stop, step);
-    size_t n;
-    if (q >= 9007199254740992.0) {
-        /* Beyond 2^53 the count is not exact anyway and far over any limit. */
-        n = q >= 18446744073709551615.0 ? SIZE_MAX : clamp_size((uint64_t)q);
-    } else {
-        n = (size_t)ceil(q);
-        while (n > 0 && !before_stop(start + (double)(n - 1) * step, stop, step))
-            n--;
-        while (before_stop(start + (double)n * step, stop, step))
-            n++;
-        if (n == 0)
-            return refuse(err, ax->name, "empty axis: range(%g, %g, %g) has no values",
-                          start, stop, step);
-    }
+    /* Past 2^63 values the count is of no use to anyone: saturate. */
+    size_t n = q >= 9223372036854775808.0
+                   ? SIZE_MAX
+                   : clamp_size(real_range_count(start, stop, step, q));
     ax->kind = AXIS_REAL_RANGE;
     ax->start = start;
     ax->step = step;

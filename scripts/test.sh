@@ -1,12 +1,53 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, build, run every unit and
-# integration test with ctest (integration tests mount real file systems
-# and start real controllers and engines). CLAB_SLOW=1 adds the slow cases.
+# The whole test suite, as CI runs it (.ci/run):
+#   1. install what is missing, build, ctest: unit tests and integration
+#      tests on real mounts with real controllers and engines;
+#   2. the same suite built with AddressSanitizer + UBSan
+#      (-DCLAB_SANITIZE=ON); a sanitizer report from any program, daemons
+#      included, fails the run;
+#   3. the libFuzzer targets (tests/fuzz/run.sh), CLAB_FUZZ_SECONDS each
+#      (default 60);
+#   4. clabfs under valgrind's memcheck in two integration tests.
+# CLAB_QUICK=1 runs step 1 only (for developers between edits).
+# CLAB_SLOW=1 adds the slow cases. Arguments go to every ctest run, e.g.
+# scripts/test.sh -R grid -V. Budget: about 15 minutes on 2 cores.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/scripts/deps.sh"
 clab_install_deps
 build=${CLAB_BUILD:-$src/build}
+
+step() { printf '\n==== %s\n' "$*" >&2; }
+
+step "build and test ($build)"
 clab_build "$src" "$build" RelWithDebInfo
-cd "$build"
-ctest --output-on-failure --timeout 900 "$@"
+(cd "$build" && ctest --output-on-failure --timeout 900 "$@")
+[ "${CLAB_QUICK:-0}" = 1 ] && exit 0
+
+asan=${CLAB_ASAN_BUILD:-$src/build-asan}
+step "ASan + UBSan build and test ($asan)"
+clab_build "$src" "$asan" Debug -DCLAB_SANITIZE=ON
+logs=$asan/sanitizer-logs
+rm -rf "$logs" && mkdir -p "$logs"
+# Reports go to files, so that one from a daemon (whose stderr is a log in
+# a test's private directory) is not lost; any file there fails the step.
+# Leak checks run at every clean exit, the daemons' included.
+(cd "$asan" &&
+    ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:abort_on_error=0" \
+    UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1" \
+    ctest --output-on-failure --timeout 900 "$@")
+if [ -n "$(ls -A "$logs")" ]; then
+    for f in "$logs"/*; do
+        echo "== $f" >&2
+        head -n 60 "$f" >&2
+    done
+    echo "sanitizer reports above" >&2
+    exit 1
+fi
+
+step "fuzzing, ${CLAB_FUZZ_SECONDS:-60} s per target"
+CLAB_FUZZ_BUILD=${CLAB_FUZZ_BUILD:-$src/build-fuzz} "$src/tests/fuzz/run.sh" "${CLAB_FUZZ_SECONDS:-60}"
+
+step "clabfs under valgrind"
+(cd "$build" && CLAB_VALGRIND=1 ctest --output-on-failure --timeout 900 \
+    -R 'integration\.(test_submit_file|test_grid)$')

@@ -24,6 +24,7 @@ cleanup() {
     if mountpoint -q "$MNT" 2>/dev/null; then
         fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
     fi
+    [ -z "${VALGRIND_PID:-}" ] || valgrind_verdict || rc=1
     local p
     for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     # clabfs stops its embedded cluster on unmount; wait for all of it.
@@ -59,7 +60,11 @@ key() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 # mount_lab [clabfs options]: mounts on $MNT in the background and waits
 # until the lab is connected to its cluster.
 mount_lab() {
-    "$CLABFS" --state "$STATE" "$@" "$MNT"
+    if [ "${CLAB_VALGRIND:-0}" = 1 ]; then
+        mount_lab_valgrind "$@"
+    else
+        "$CLABFS" --state "$STATE" "$@" "$MNT"
+    fi
     wait_for 30 "connected" 'test "$(key "$MNT/status" connected)" = 1'
 }
 
@@ -91,4 +96,48 @@ start_cluster() {
             >>"$WORK/engine-$i.log" 2>&1 &
         PIDS+=($!)
     done
+}
+
+# CLAB_VALGRIND=1 makes mount_lab run clabfs under valgrind's memcheck: in
+# the foreground (-f), as a background job of the test, so that valgrind
+# follows it to its exit. The clean-up unmounts it as usual, then waits for
+# valgrind's verdict and fails the test on any memory error or definite
+# leak (the report is printed). The embedded cluster's programs run
+# natively: valgrind does not follow children.
+VALGRIND_PID=
+mount_lab_valgrind() {
+    # Under valgrind /proc/self/exe is valgrind's own: say where the
+    # controller and engine are.
+    CLAB_BINDIR=${CLAB_BINDIR:-$CLAB_BUILD/backend} \
+        valgrind --tool=memcheck --error-exitcode=97 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+        --track-origins=yes --log-file="$WORK/valgrind.log" \
+        "$CLABFS" -f --state "$STATE" "$@" "$MNT" >>"$WORK/clabfs-valgrind.log" 2>&1 &
+    VALGRIND_PID=$!
+    PIDS+=("$VALGRIND_PID")
+    wait_for 120 "clabfs under valgrind to mount" "mountpoint -q '$MNT'"
+}
+
+# Waits (after the unmount) for the clabfs under valgrind to finish its leak
+# check; returns 1 when valgrind found errors or clabfs failed.
+valgrind_verdict() {
+    local vrc=0 _
+    for _ in $(seq 600); do
+        kill -0 "$VALGRIND_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$VALGRIND_PID" 2>/dev/null; then
+        log "valgrind: clabfs did not exit within 60 s of the unmount"
+        vrc=1
+    else
+        wait "$VALGRIND_PID" || vrc=$?
+    fi
+    VALGRIND_PID=
+    if [ "$vrc" -ne 0 ]; then
+        log "---- valgrind (exit $vrc; 97 means memory errors or leaks)"
+        cat "$WORK/valgrind.log" >&2 || true
+        return 1
+    fi
+    log "valgrind: no memory errors or definite leaks in clabfs"
+    return 0
 }

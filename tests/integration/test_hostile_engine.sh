@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A real engine facing a hostile controller: tests/tools/clab-hostile plays
+# the controller (fresh keys, its own connection file) and sends the engine
+# wrong frame counts, bad versions, types and bodies, unknown messages,
+# nonsense cancels, broken and odd tasks, and a task over the 64 MiB
+# message limit. The engine logs and drops what does not fit, is back
+# after the oversized task (libzmq drops that connection for good, so the
+# engine must connect afresh), answers a good task, keeps its heartbeats.
+. "$(dirname "$0")/lib.sh"
+
+HOSTILE=$CLAB_BUILD/tests/tools/clab-hostile
+[ -x "$HOSTILE" ] || fail "$HOSTILE not built (tests/tools is not in the build)"
+
+"$HOSTILE" fake-controller --out "$WORK/fake.json" --experiment "$EXP/trivial.sh" \
+    >"$WORK/fake.out" 2>"$WORK/fake.log" &
+fake_pid=$!
+PIDS+=($fake_pid)
+wait_for 15 "the fake controller" "test -s '$WORK/fake.json'"
+"$ENGINE" --cluster "$WORK/fake.json" --id victim >>"$WORK/engine-victim.log" 2>&1 &
+victim_pid=$!
+PIDS+=($victim_pid)
+rc=0
+wait "$fake_pid" || rc=$?
+cat "$WORK/fake.out" >&2
+[ $rc -eq 0 ] || { cat "$WORK/fake.log" >&2; fail "fake controller: exit $rc"; }
+grep -q '^fake controller: heartbeats again after the oversized task$' "$WORK/fake.out" ||
+    fail "no heartbeats after the oversized task"
+grep -q '^fake controller: the good task came back ok$' "$WORK/fake.out" || fail "good task"
+kill -0 "$victim_pid" 2>/dev/null || fail "the engine died facing a hostile controller"
+elog=$WORK/engine-victim.log
+for want in 'dropped a malformed message: wrong number of frames' \
+    'dropped a malformed message: too many frames' \
+    'dropped a malformed message: unknown protocol version' \
+    'dropped a malformed message: bad message type' \
+    'dropped a malformed message: body is not a JSON object' \
+    'unexpected frobnicate message dropped' \
+    'unexpected task message dropped'; do
+    grep -qF "$want" "$elog" || fail "engine log lacks [$want]"
+done
+grep -Eq 'AddressSanitizer|runtime error|Segmentation' "$elog" &&
+    fail "a crash report in the engine's log"
+log "PASS test_hostile_engine"

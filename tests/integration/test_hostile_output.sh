@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Hostile experiments: stdout over 16 MiB, invalid UTF-8, 100000 nested
+# arrays, NUL bytes, 50 sleepers left behind, stdout closed while running
+# on, 20 MiB of stderr. Each becomes the result the experiment contract
+# names (a failed one with its one-line exception, or for the noisy one a
+# success), the sleepers are gone, and the engine survives to run more.
+. "$(dirname "$0")/lib.sh"
+
+H=$EXP/hostile
+start_cluster 1
+engine_pid=${PIDS[1]}
+mount_lab --cluster "$WORK/cluster/cluster.json"
+wait_for 30 "1 engine" 'test "$(key "$MNT/status" engines)" = 1'
+
+job() { # tag experiment [extra JSON fields]
+    submit "{\"experiment\": \"$H/$2\", \"parameters\": {\"marker\": \"$WORK\"}, \"tag\": \"$1\"${3:+, $3}}"
+}
+job big big_output.sh
+job utf8 invalid_utf8.sh
+job deep deep_json.sh
+job nul nul_bytes.sh
+job fork forker.sh
+job closed closed_stdout.sh '"timeout": 2'
+job noisy noisy_stderr.sh
+
+# failed_with TAG EXCEPTION: the set has one failed result, with it.
+failed_with() {
+    wait_done "$1" 60
+    assert_eq 0 "$(key "$MNT/results/$1/status" results)" "$1: results"
+    assert_eq 1 "$(key "$MNT/results/$1/status" failed)" "$1: failed"
+    local f
+    f=$(ls "$MNT/results/$1/failed/"*.json)
+    python3 - "$f" "$2" <<'PY' || fail "$1: failed result"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+m = doc["metadata"]
+assert m["epyc.experiment.status"] is False, m
+assert m["epyc.experiment.exception"] == sys.argv[2], m["epyc.experiment.exception"]
+assert "\n" not in m["epyc.experiment.exception"]
+assert doc["parameters"] == {"marker": sys.argv[1].split("/mnt/")[0]}, doc["parameters"]
+PY
+}
+failed_with big "output over 16 MiB"
+failed_with utf8 "stdout is not a JSON object"
+failed_with deep "stdout is not a JSON object"
+failed_with nul "stdout is not a JSON object"
+failed_with fork "exit status 3"
+failed_with closed "timeout after 2 s"
+
+# The forker's sleepers died with its process group, at once.
+python3 - "$(ls "$MNT/results/fork/failed/"*.json)" <<'PY' || fail "forker timing"
+import json, sys
+m = json.load(open(sys.argv[1]))["metadata"]
+assert m["epyc.experiment.elapsed_time"] < 10, m["epyc.experiment.elapsed_time"]
+assert "left 50 sleepers" in m["epyc.experiment.traceback"], m["epyc.experiment.traceback"]
+PY
+wait_for 10 "the sleepers to be gone" "! pgrep -f 'clab-sleeper-$WORK' >/dev/null"
+
+# 20 MiB of stderr: a success, and only a tail of it kept.
+wait_done noisy 60
+assert_eq 1 "$(key "$MNT/results/noisy/status" results)" "noisy: results"
+python3 - "$MNT/results/noisy/1.json" <<'PY' || fail "noisy result"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["results"] == {"quiet": True}, doc["results"]
+assert doc["metadata"]["epyc.experiment.status"] is True
+PY
+
+# The engine survived all of it and still works.
+kill -0 "$engine_pid" 2>/dev/null || fail "the engine died"
+assert_eq 1 "$(key "$MNT/status" engines)" "engines"
+submit "$EXP/sum.py {\"a\": [1, 2], \"b\": [10, 20]}"
+tag=$(key "$MNT/status" current)
+wait_done "$tag" 60
+assert_eq 4 "$(key "$MNT/results/$tag/status" results)" "results after the hostile ones"
+grep -Eq 'AddressSanitizer|runtime error|Segmentation' "$WORK/engine-1.log" &&
+    fail "a crash report in the engine log"
+log "PASS test_hostile_output"
