@@ -42,6 +42,8 @@ const char *clab_errno_name(int code)
         return "ENOMEM";
     case EBUSY:
         return "EBUSY";
+    case ENOSYS:
+        return "ENOSYS";
     default:
         return "EIO";
     }

@@ -1,5 +1,6 @@
 /* FUSE glue. Each open file gets a handle that is either a view (reads) or
- * an inbox (writes to /submit); everything else is the tree's business. */
+ * an inbox (writes to /submit and /ctl); everything else is the tree's
+ * business. */
 #include "fuse_ops.h"
 #include "inbox.h"
 #include "log.h"
@@ -11,6 +12,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Threads kept when idle: enough for ordinary load without churn. */
+#define IDLE_THREADS 16
+
+/* libfuse's high-level loop with a configuration (3.12); the API version 31
+ * headers do not declare it. */
+int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
+
+/* The threads the loop may run: libfuse's default unless main runs
+ * clab_fuse_loop_mt. Read at init to size lab->max_waiters. */
+static unsigned loop_threads = 10;
 
 typedef struct {
     clab_view_t *view;
@@ -27,23 +39,59 @@ static handle_t *handle_of(struct fuse_file_info *fi)
     return (handle_t *)(uintptr_t)fi->fh;
 }
 
+int clab_fuse_loop_mt(struct fuse *fuse, int clone_fd)
+{
+    struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+    if (!cfg)
+        return -1;
+    fuse_loop_cfg_set_clone_fd(cfg, (unsigned)clone_fd);
+    fuse_loop_cfg_set_max_threads(cfg, CLAB_FUSE_MAX_THREADS);
+    fuse_loop_cfg_set_idle_threads(cfg, IDLE_THREADS);
+    loop_threads = CLAB_FUSE_MAX_THREADS;
+    int rc = fuse_loop_mt_312(fuse, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return rc;
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     (void)conn;
-    /* Live files are direct I/O; results never change, so caching them is safe. */
+    clab_lab_t *lab = lab_of_context();
+    /* No attribute caching: sizes of live files change, and a process
+     * reading one must get the size of its own snapshot (views.h). Results
+     * never change, so their pages are kept (keep_cache at open). */
     cfg->entry_timeout = 1.0;
     cfg->attr_timeout = 0.0;
     cfg->negative_timeout = 0.0;
-    return lab_of_context();
+    clab_views_init(lab);
+    lab->interrupted = fuse_interrupted;
+    /* Keep an eighth of the threads (at least two: one for an interrupt,
+     * one for everything else) out of reach of blocked waits. */
+    unsigned reserve = loop_threads / 8 > 2 ? loop_threads / 8 : 2;
+    lab->max_waiters = loop_threads > reserve ? (int)(loop_threads - reserve) : 1;
+    return lab;
+}
+
+static void op_destroy(void *private_data)
+{
+    clab_views_fini(private_data);
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-    (void)fi;
     clab_lab_t *lab = lab_of_context();
+    handle_t *h = fi ? handle_of(fi) : NULL;
+    if (h && h->view) {
+        /* fstat-like, on the handle: what this open reads. */
+        off_t size;
+        double mtime;
+        clab_view_stat_open(h->view, &size, &mtime);
+        clab_tree_attr(clab_view_node(h->view), size, mtime, st);
+        return 0;
+    }
     clab_node_t node;
     int rc = clab_tree_lookup(lab, path, &node);
-    return rc ? rc : clab_tree_getattr(lab, &node, st);
+    return rc ? rc : clab_tree_getattr(lab, &node, (int)fuse_get_context()->pid, st);
 }
 
 typedef struct {
@@ -51,17 +99,19 @@ typedef struct {
     fuse_fill_dir_t filler;
 } fill_ctx_t;
 
-static int fill_one(void *ud, const char *name, int is_dir)
+static int fill_one(void *ud, const char *name, int is_dir, off_t next)
 {
     fill_ctx_t *f = ud;
     struct stat st = {.st_mode = is_dir ? S_IFDIR | 0755 : S_IFREG | 0444};
-    return f->filler(f->buf, name, &st, 0, 0);
+    return f->filler(f->buf, name, &st, next, 0);
 }
 
+/* Listings go one kernel buffer at a time from the offset the kernel
+ * passes back, so a directory of 100,000 results is never held whole in
+ * memory (with offset 0 everywhere, libfuse would collect all of it). */
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-    (void)off;
     (void)fi;
     (void)flags;
     clab_lab_t *lab = lab_of_context();
@@ -69,12 +119,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     int rc = clab_tree_lookup(lab, path, &node);
     if (rc)
         return rc;
-    if (!clab_node_is_dir(&node))
-        return -ENOTDIR;
-    filler(buf, ".", NULL, 0, 0);
-    filler(buf, "..", NULL, 0, 0);
     fill_ctx_t f = {buf, filler};
-    return clab_tree_readdir(lab, &node, fill_one, &f);
+    return clab_tree_readdir(lab, &node, off, fill_one, &f);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -90,13 +136,15 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     handle_t *h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
-    if (node.kind == CLAB_NODE_SUBMIT) {
-        rc = clab_inbox_new(lab, "submit", &h->inbox);
+    if (node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL) {
+        rc = clab_inbox_new(
+            lab, node.kind == CLAB_NODE_CTL ? CLAB_INBOX_CTL : CLAB_INBOX_SUBMIT,
+            &h->inbox);
         fi->direct_io = 1;
     } else if (writing) {
         rc = -EACCES;
-    } else {
-        rc = clab_view_open(lab, &node, &h->view);
+    } else if ((rc = clab_view_open(lab, &node, &h->view)) == 0) {
+        clab_view_attach(h->view, (int)fuse_get_context()->pid);
         fi->direct_io = clab_node_is_live(&node);
         fi->keep_cache = !fi->direct_io;
     }
@@ -129,6 +177,9 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
     return (int)clab_inbox_write(h->inbox, buf, size);
 }
 
+/* Every close(2) of a descriptor flushes; the view stays attached to its
+ * process until release, since `cmd < file` closes the descriptor the
+ * shell opened after duplicating it. */
 static int op_flush(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
@@ -155,11 +206,12 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (rc)
         return rc;
     /* `echo job > submit` opens with O_TRUNC: a no-op for the inbox. */
-    return node.kind == CLAB_NODE_SUBMIT ? 0 : -EACCES;
+    return node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL ? 0 : -EACCES;
 }
 
 const struct fuse_operations clab_fuse_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .getattr = op_getattr,
     .readdir = op_readdir,
     .open = op_open,

@@ -9,6 +9,8 @@
 
 #include <pthread.h>
 
+struct clab_view;
+
 typedef struct clab_lab {
     clab_notebook_t *nb;
     clab_submit_limits_t limits;
@@ -21,6 +23,19 @@ typedef struct clab_lab {
     /* Called after a submission so the link sends it at once. */
     void (*wake)(void *ud);
     void *wake_ud;
+
+    /* Set by the FUSE glue (fuse_ops.c); NULL in unit tests. Non-zero when
+     * the request this thread serves was interrupted (Ctrl-C, timeout). */
+    int (*interrupted)(void);
+    /* A read of /results/TAG/wait holds a FUSE thread while it blocks; at
+     * most max_waiters do at once (0: no limit), so that the others are
+     * left for everyone else. waiters is guarded by views_lock. */
+    int max_waiters;
+    int waiters;
+    /* The views open now, by process (views.c): a stat from a process that
+     * has the file open answers for the snapshot that process reads. */
+    pthread_mutex_t views_lock;
+    struct clab_view *views;
 } clab_lab_t;
 
 /* A consistent copy of the cluster state for a view. */

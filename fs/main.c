@@ -249,7 +249,7 @@ int main(int argc, char **argv)
     struct fuse_session *se = fuse_get_session(fuse);
     if (fuse_set_signal_handlers(se) != 0)
         goto out;
-    rc = cmd.singlethread ? fuse_loop(fuse) : fuse_loop_mt(fuse, cmd.clone_fd);
+    rc = cmd.singlethread ? fuse_loop(fuse) : clab_fuse_loop_mt(fuse, cmd.clone_fd);
     rc = rc < 0 ? 1 : 0;
     fuse_remove_signal_handlers(se);
     clab_info("unmounting %s", cmd.mountpoint);

@@ -1,11 +1,15 @@
 /* SQLite behind the notebook. One writer connection behind a mutex (SQLite
  * allows one writer at a time anyway); a pool of reader connections, each
  * lent out with a read transaction open so that its queries see one
- * snapshot. Result documents (the N.json texts) are rendered once, when
- * stored, since they never change. */
+ * snapshot, and keeping the statements of the point queries that stat and
+ * lookup make for every file. Result documents (the N.json texts) are
+ * rendered once, when stored, since they never change; the byte counts the
+ * views are sized by change in the same transactions as the rows. Every
+ * commit wakes the readers of wait. */
 #include "notebook.h"
 #include "json.h"
 #include "log.h"
+#include "table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,11 +20,32 @@
 #include <time.h>
 
 #define POOL_MAX 16
+#define SCHEMA_VERSION 1
 
 /* The writer's statements for storing results, prepared once. */
 typedef struct {
     sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
 } ingest_t;
+
+/* Point queries every reader makes, prepared once per connection: stat and
+ * lookup run them for every file of a listing. */
+enum { Q_CURRENT, Q_SET_INFO, Q_RESULT, Q_RESULT_STAT, Q_COLUMNS, Q_COUNT };
+
+static const char *const reader_sql[Q_COUNT] = {
+    [Q_CURRENT] = "SELECT value FROM meta WHERE key = 'current'",
+    [Q_SET_INFO] = "SELECT experiment, description, n_ok, n_failed, n_done, n_pending,"
+                   " rowid, next_n - 1, created, modified, csv_cells, tsv_cells,"
+                   " jsonl_bytes, pending_bytes, pending_jobs FROM sets WHERE tag = ?1",
+    [Q_RESULT] = "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3",
+    [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
+                      " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
+    [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2 ORDER BY name",
+};
+
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+} conn_t;
 
 struct clab_notebook {
     char *path;
@@ -29,8 +54,12 @@ struct clab_notebook {
     pthread_mutex_t lock;
     char client_id[64];
     pthread_mutex_t pool_lock;
-    sqlite3 *pool[POOL_MAX];
+    conn_t *pool[POOL_MAX];
     int npool;
+    /* Bumped after every commit; waiters sleep on changed. */
+    pthread_mutex_t gen_lock;
+    pthread_cond_t changed;
+    uint64_t gen;
 };
 
 static int prepare_ingest(clab_notebook_t *nb);
@@ -38,23 +67,27 @@ static void finalize_ingest(ingest_t *in);
 
 struct clab_nb_reader {
     clab_notebook_t *nb;
+    conn_t *c;
     sqlite3 *db;
 };
 
 struct clab_nb_cursor {
     sqlite3_stmt *st;
-    int has_n;
+    int pending;
 };
 
+/* A fresh notebook; older ones are brought up to date by migrate(). */
 static const char schema[] =
-    "PRAGMA journal_mode = WAL;"
-    "PRAGMA synchronous = NORMAL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS sets("
     "  tag TEXT PRIMARY KEY, experiment TEXT NOT NULL, description TEXT NOT NULL,"
     "  created REAL NOT NULL, next_n INTEGER NOT NULL DEFAULT 1,"
     "  n_ok INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,"
-    "  n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0);"
+    "  n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0,"
+    "  modified REAL NOT NULL DEFAULT 0,"
+    "  csv_cells INTEGER NOT NULL DEFAULT 0, tsv_cells INTEGER NOT NULL DEFAULT 0,"
+    "  jsonl_bytes INTEGER NOT NULL DEFAULT 0, pending_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  pending_jobs INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS jobs("
     "  id INTEGER PRIMARY KEY, job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL,"
     "  experiment TEXT NOT NULL, params TEXT NOT NULL, timeout REAL NOT NULL,"
@@ -62,11 +95,22 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
-    "  doc TEXT NOT NULL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
+    "  doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
     "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;";
+
+/* Version 0 notebooks lack the byte counts and the stored times. */
+static const char migrate_v1[] =
+    "ALTER TABLE sets ADD COLUMN modified REAL NOT NULL DEFAULT 0;"
+    "ALTER TABLE sets ADD COLUMN csv_cells INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sets ADD COLUMN tsv_cells INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sets ADD COLUMN jsonl_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sets ADD COLUMN pending_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sets ADD COLUMN pending_jobs INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE results ADD COLUMN stored REAL;"
+    "UPDATE sets SET modified = created;";
 
 static int sql_errno(sqlite3 *db, const char *what)
 {
@@ -153,6 +197,159 @@ static int meta_set(sqlite3 *db, const char *key, const char *value)
     return rc;
 }
 
+/* The length of s as a JSON string literal, quotes included. */
+static int64_t json_literal_len(const char *s, size_t len)
+{
+    clab_buf_t b = {0};
+    int64_t n = clab_json_dump_string(&b, s, len) == 0 ? (int64_t)b.len : 0;
+    clab_buf_free(&b);
+    return n;
+}
+
+/* The CSV and TSV lengths of every cell of a successful result. */
+static int cells_len(json_t *params, json_t *results, json_t *meta, int64_t *csv,
+                     int64_t *tsv)
+{
+    json_t *parts[3] = {params, results, meta};
+    int rc = 0;
+    *csv = *tsv = 0;
+    for (int k = 0; k < 3 && !rc; k++) {
+        int64_t c = 0, t = 0;
+        rc = clab_table_cells_len(parts[k], CLAB_TABLE_CSV, &c);
+        rc = rc ? rc : clab_table_cells_len(parts[k], CLAB_TABLE_TSV, &t);
+        *csv += c;
+        *tsv += t;
+    }
+    return rc;
+}
+
+/* Recomputes the byte counts of one set from its rows. Inside a write
+ * transaction. Whatever removes rows or pending points (rather than
+ * appending them) must call it, or keep the counts itself. */
+static int recount(clab_notebook_t *nb, const char *tag)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
+    int rc = prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        jsonl += (int64_t)len + 1;
+        if (!sqlite3_column_int(st, 0))
+            continue;
+        json_t *doc = json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
+        int64_t c = 0, t = 0;
+        int crc = doc ? cells_len(json_object_get(doc, "parameters"),
+                                  json_object_get(doc, "results"),
+                                  json_object_get(doc, "metadata"), &c, &t)
+                      : -EIO;
+        json_decref(doc);
+        if (crc < 0) {
+            sqlite3_finalize(st);
+            return crc;
+        }
+        csv += c;
+        tsv += t;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_errno(nb->db, "recount results");
+    if ((rc = prepare(nb->db, "SELECT job, params FROM jobs WHERE tag = ?1 AND state = 0",
+                      &st)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jobs += json_literal_len((const char *)sqlite3_column_text(st, 0),
+                                 (size_t)sqlite3_column_bytes(st, 0));
+        pend += sqlite3_column_bytes(st, 1) + 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sql_errno(nb->db, "recount jobs");
+    if ((rc = prepare(nb->db,
+                      "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
+                      " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
+                      &st)) < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, csv);
+    sqlite3_bind_int64(st, 2, tsv);
+    sqlite3_bind_int64(st, 3, jsonl);
+    sqlite3_bind_int64(st, 4, pend);
+    sqlite3_bind_int64(st, 5, jobs);
+    sqlite3_bind_text(st, 6, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_errno(nb->db, "recount");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(db, "PRAGMA user_version", &st);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_errno(db, "user_version");
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Creates the schema, or brings an older notebook up to date, in one
+ * transaction so that a crash leaves the old one intact. */
+static int setup_schema(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL;
+    int version = 0, existed = 0, rc;
+    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                     NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sql_errno(nb->db, "schema");
+    if ((rc = user_version(nb->db, &version)) < 0 ||
+        (rc = prepare(nb->db, "SELECT 1 FROM sqlite_master WHERE name = 'sets'", &st)) <
+            0)
+        goto out;
+    existed = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version > SCHEMA_VERSION) {
+        clab_err("notebook: schema version %d is newer than this clabfs (%d)", version,
+                 SCHEMA_VERSION);
+        rc = -EPROTO;
+        goto out;
+    }
+    if (existed && version < 1) {
+        clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
+        if (sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sql_errno(nb->db, "migrate");
+            goto out;
+        }
+    }
+    if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sql_errno(nb->db, "schema");
+        goto out;
+    }
+    if (existed && version < 1) {
+        if ((rc = prepare(nb->db, "SELECT tag FROM sets", &st)) < 0)
+            goto out;
+        while (sqlite3_step(st) == SQLITE_ROW && rc == 0)
+            rc = recount(nb, (const char *)sqlite3_column_text(st, 0));
+        if (rc < 0)
+            goto out;
+    }
+    if (version != SCHEMA_VERSION &&
+        sqlite3_exec(nb->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_errno(nb->db, "user_version");
+out:
+    sqlite3_finalize(st);
+    if (rc >= 0 && sqlite3_exec(nb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_errno(nb->db, "schema commit");
+    if (rc < 0)
+        sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int clab_notebook_open(const char *path, clab_notebook_t **out)
 {
     clab_notebook_t *nb = calloc(1, sizeof *nb);
@@ -161,13 +358,15 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
         goto fail;
     pthread_mutex_init(&nb->lock, NULL);
     pthread_mutex_init(&nb->pool_lock, NULL);
+    pthread_mutex_init(&nb->gen_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&nb->changed, &ca);
+    pthread_condattr_destroy(&ca);
     if ((rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &nb->db)) < 0)
         goto fail;
-    if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sql_errno(nb->db, "schema");
-        goto fail;
-    }
-    if ((rc = prepare_ingest(nb)) < 0)
+    if ((rc = setup_schema(nb)) < 0 || (rc = prepare_ingest(nb)) < 0)
         goto fail;
     rc = meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
@@ -185,17 +384,29 @@ fail:
     return rc;
 }
 
+static void conn_close(conn_t *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(c->q[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
 void clab_notebook_destroy(clab_notebook_t **pnb)
 {
     clab_notebook_t *nb = *pnb;
     if (!nb)
         return;
     for (int i = 0; i < nb->npool; i++)
-        sqlite3_close(nb->pool[i]);
+        conn_close(nb->pool[i]);
     finalize_ingest(&nb->in);
     sqlite3_close(nb->db);
     pthread_mutex_destroy(&nb->lock);
     pthread_mutex_destroy(&nb->pool_lock);
+    pthread_mutex_destroy(&nb->gen_lock);
+    pthread_cond_destroy(&nb->changed);
     free(nb->path);
     free(nb);
     *pnb = NULL;
@@ -204,6 +415,33 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
 const char *clab_notebook_client_id(const clab_notebook_t *nb)
 {
     return nb->client_id;
+}
+
+uint64_t clab_notebook_generation(clab_notebook_t *nb)
+{
+    pthread_mutex_lock(&nb->gen_lock);
+    uint64_t g = nb->gen;
+    pthread_mutex_unlock(&nb->gen_lock);
+    return g;
+}
+
+uint64_t clab_notebook_wait_change(clab_notebook_t *nb, uint64_t seen, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&nb->gen_lock);
+    while (nb->gen == seen &&
+           pthread_cond_timedwait(&nb->changed, &nb->gen_lock, &until) == 0)
+        ;
+    uint64_t g = nb->gen;
+    pthread_mutex_unlock(&nb->gen_lock);
+    return g;
 }
 
 /* The writer: one transaction at a time. */
@@ -225,6 +463,13 @@ static int write_end(clab_notebook_t *nb, int rc)
     if (rc < 0)
         sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&nb->lock);
+    if (rc >= 0) {
+        /* After the commit, so that a woken reader sees the change. */
+        pthread_mutex_lock(&nb->gen_lock);
+        nb->gen++;
+        pthread_cond_broadcast(&nb->changed);
+        pthread_mutex_unlock(&nb->gen_lock);
+    }
     return rc;
 }
 
@@ -242,10 +487,12 @@ static void fresh_tag(char *out)
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1])
 {
-    sqlite3_stmt *set = NULL, *job = NULL;
+    sqlite3_stmt *set = NULL, *job = NULL, *sizes = NULL;
     size_t npoints = clab_space_size(sub->space);
     size_t *order = NULL;
     char prefix[40], hex[17], jobid[64];
+    int64_t pend_bytes = 0, pend_jobs = 0;
+    double now = clab_now();
     int rc = write_begin(nb);
     if (rc)
         return rc;
@@ -258,21 +505,26 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
 
     if ((rc = prepare(
              nb->db,
-             "INSERT INTO sets(tag, experiment, description, created, n_pending) "
-             "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(tag) DO UPDATE SET "
+             "INSERT INTO sets(tag, experiment, description, created, modified, "
+             "n_pending)"
+             " VALUES(?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT(tag) DO UPDATE SET "
              "experiment = ?2, description = coalesce(nullif(?3, ''), description), "
-             "n_pending = n_pending + ?5",
+             "n_pending = n_pending + ?5, modified = ?4",
              &set)) < 0 ||
         (rc = prepare(nb->db,
                       "INSERT INTO jobs(job, tag, experiment, params, timeout) "
                       "VALUES(?1, ?2, ?3, ?4, ?5)",
-                      &job)) < 0)
+                      &job)) < 0 ||
+        (rc = prepare(nb->db,
+                      "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
+                      " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
+                      &sizes)) < 0)
         goto out;
     sqlite3_bind_text(set, 1, tag_out, -1, SQLITE_STATIC);
     sqlite3_bind_text(set, 2, sub->experiment, -1, SQLITE_STATIC);
     sqlite3_bind_text(set, 3, sub->description ? sub->description : "", -1,
                       SQLITE_STATIC);
-    sqlite3_bind_double(set, 4, clab_now());
+    sqlite3_bind_double(set, 4, now);
     sqlite3_bind_int64(set, 5, (sqlite3_int64)sub->points);
     if (sqlite3_step(set) != SQLITE_DONE) {
         rc = sql_errno(nb->db, "set");
@@ -298,13 +550,14 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                 rc = -ENOMEM;
                 goto out;
             }
-            snprintf(jobid, sizeof jobid, "%s-%ld", prefix, ++serial);
+            int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, ++serial);
+            pend_bytes += (int64_t)strlen(params) + 1;
+            pend_jobs += json_literal_len(jobid, (size_t)len);
             sqlite3_bind_text(job, 1, jobid, -1, SQLITE_STATIC);
             sqlite3_bind_text(job, 2, tag_out, -1, SQLITE_STATIC);
             sqlite3_bind_text(job, 3, sub->experiment, -1, SQLITE_STATIC);
-            sqlite3_bind_text(job, 4, params, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(job, 4, params, -1, free);
             sqlite3_bind_double(job, 5, sub->timeout);
-            free(params);
             if (sqlite3_step(job) != SQLITE_DONE) {
                 rc = sql_errno(nb->db, "job");
                 goto out;
@@ -312,11 +565,19 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
             sqlite3_reset(job);
         }
     }
+    sqlite3_bind_int64(sizes, 1, pend_bytes);
+    sqlite3_bind_int64(sizes, 2, pend_jobs);
+    sqlite3_bind_text(sizes, 3, tag_out, -1, SQLITE_STATIC);
+    if (sqlite3_step(sizes) != SQLITE_DONE) {
+        rc = sql_errno(nb->db, "set sizes");
+        goto out;
+    }
     rc = meta_set(nb->db, "current", tag_out);
 out:
     free(order);
     sqlite3_finalize(set);
     sqlite3_finalize(job);
+    sqlite3_finalize(sizes);
     return write_end(nb, rc);
 }
 
@@ -387,9 +648,15 @@ static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int k
     return 0;
 }
 
+/* What one ingested point adds to its set's counts. */
+typedef struct {
+    long ok, failed;
+    int64_t csv, tsv, jsonl;
+} delta_t;
+
 static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
                          const char *job, long n, int ok, json_t *params, json_t *results,
-                         json_t *meta)
+                         json_t *meta, double now, delta_t *d)
 {
     json_t *doc = json_pack("{s:O, s:O, s:O}", "metadata", meta, "parameters", params,
                             "results", results);
@@ -397,11 +664,20 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
     json_decref(doc);
     if (!text)
         return -ENOMEM;
+    int64_t csv = 0, tsv = 0;
+    if (ok && cells_len(params, results, meta, &csv, &tsv) < 0) {
+        free(text);
+        return -ENOMEM;
+    }
+    d->jsonl += (int64_t)strlen(text) + 1;
+    d->csv += csv;
+    d->tsv += tsv;
     sqlite3_bind_text(in->insert, 1, tag, -1, SQLITE_STATIC);
     sqlite3_bind_int64(in->insert, 2, n);
     sqlite3_bind_int(in->insert, 3, ok);
     sqlite3_bind_text(in->insert, 4, job, -1, SQLITE_STATIC);
     sqlite3_bind_text(in->insert, 5, text, -1, free);
+    sqlite3_bind_double(in->insert, 6, now);
     int rc = sqlite3_step(in->insert);
     sqlite3_reset(in->insert);
     if (rc != SQLITE_DONE)
@@ -416,7 +692,7 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
 }
 
 /* Stores one delivered result; 1 stored, 0 skipped. */
-static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
+static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
 {
     const char *jobid = json_string_value(json_object_get(item, "job"));
     json_t *record = json_object_get(item, "record");
@@ -435,6 +711,7 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
     }
     char tag[CLAB_TAG_MAX + 1];
     snprintf(tag, sizeof tag, "%s", (const char *)sqlite3_column_text(in->job, 0));
+    int64_t params_bytes = sqlite3_column_bytes(in->job, 1);
     json_t *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
     sqlite3_reset(in->job);
     if (!params)
@@ -448,7 +725,7 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
         json_decref(params);
         return sql_errno(nb->db, "set of job");
     }
-    long nok = 0, nfailed = 0;
+    delta_t d = {0};
     rc = 0;
     if (ok && json_array_size(results) > 0) {
         size_t i;
@@ -457,15 +734,16 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
         {
             if (!json_is_object(r))
                 continue;
-            if ((rc = insert_result(nb, in, tag, jobid, n++, 1, params, r, meta)) < 0)
+            if ((rc = insert_result(nb, in, tag, jobid, n++, 1, params, r, meta, now,
+                                    &d)) < 0)
                 break;
-            nok++;
+            d.ok++;
         }
     } else {
         json_t *empty = json_object();
-        rc = insert_result(nb, in, tag, jobid, n++, 0, params, empty, meta);
+        rc = insert_result(nb, in, tag, jobid, n++, 0, params, empty, meta, now, &d);
         json_decref(empty);
-        nfailed = 1;
+        d.failed = 1;
     }
     json_decref(params);
     if (rc < 0)
@@ -476,9 +754,15 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item)
     if (rc != SQLITE_DONE)
         return sql_errno(nb->db, "job done");
     sqlite3_bind_int64(in->counts, 1, n);
-    sqlite3_bind_int64(in->counts, 2, nok);
-    sqlite3_bind_int64(in->counts, 3, nfailed);
+    sqlite3_bind_int64(in->counts, 2, d.ok);
+    sqlite3_bind_int64(in->counts, 3, d.failed);
     sqlite3_bind_text(in->counts, 4, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(in->counts, 5, d.csv);
+    sqlite3_bind_int64(in->counts, 6, d.tsv);
+    sqlite3_bind_int64(in->counts, 7, d.jsonl);
+    sqlite3_bind_int64(in->counts, 8, params_bytes + 1);
+    sqlite3_bind_int64(in->counts, 9, json_literal_len(jobid, strlen(jobid)));
+    sqlite3_bind_double(in->counts, 10, now);
     rc = sqlite3_step(in->counts);
     sqlite3_reset(in->counts);
     return rc == SQLITE_DONE ? 1 : sql_errno(nb->db, "counts");
@@ -492,10 +776,10 @@ static int prepare_ingest(clab_notebook_t *nb)
                       &in->job)) < 0 ||
         (rc = prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1", &in->next_n)) <
             0 ||
-        (rc = prepare(
-             nb->db,
-             "INSERT INTO results(tag, n, ok, job, doc) VALUES(?1, ?2, ?3, ?4, ?5)",
-             &in->insert)) < 0 ||
+        (rc = prepare(nb->db,
+                      "INSERT INTO results(tag, n, ok, job, doc, stored)"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                      &in->insert)) < 0 ||
         (rc = prepare(nb->db,
                       "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
                       &in->column)) < 0 ||
@@ -504,7 +788,10 @@ static int prepare_ingest(clab_notebook_t *nb)
         (rc = prepare(
              nb->db,
              "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
-             " n_done = n_done + 1, n_pending = n_pending - 1 WHERE tag = ?4",
+             " n_done = n_done + 1, n_pending = n_pending - 1,"
+             " csv_cells = csv_cells + ?5, tsv_cells = tsv_cells + ?6,"
+             " jsonl_bytes = jsonl_bytes + ?7, pending_bytes = pending_bytes - ?8,"
+             " pending_jobs = pending_jobs - ?9, modified = ?10 WHERE tag = ?4",
              &in->counts)) < 0)
         return rc;
     return 0;
@@ -525,11 +812,12 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
     int rc = write_begin(nb), stored = 0;
     if (rc)
         return rc;
+    double now = clab_now();
     size_t i;
     json_t *item;
     json_array_foreach(results, i, item)
     {
-        if ((rc = ingest_one(nb, &nb->in, item)) < 0)
+        if ((rc = ingest_one(nb, &nb->in, item, now)) < 0)
             break;
         stored += rc;
     }
@@ -547,15 +835,23 @@ int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out)
     r->nb = nb;
     pthread_mutex_lock(&nb->pool_lock);
     if (nb->npool > 0)
-        r->db = nb->pool[--nb->npool];
+        r->c = nb->pool[--nb->npool];
     pthread_mutex_unlock(&nb->pool_lock);
-    if (!r->db && (rc = open_db(nb->path, SQLITE_OPEN_READONLY, &r->db)) < 0) {
-        free(r);
-        return rc;
+    if (!r->c) {
+        if (!(r->c = calloc(1, sizeof *r->c))) {
+            free(r);
+            return -ENOMEM;
+        }
+        if ((rc = open_db(nb->path, SQLITE_OPEN_READONLY, &r->c->db)) < 0) {
+            free(r->c);
+            free(r);
+            return rc;
+        }
     }
+    r->db = r->c->db;
     if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sql_errno(r->db, "begin read");
-        sqlite3_close(r->db);
+        conn_close(r->c);
         free(r);
         return rc;
     }
@@ -572,18 +868,43 @@ void clab_nb_reader_close(clab_nb_reader_t **pr)
     clab_notebook_t *nb = r->nb;
     pthread_mutex_lock(&nb->pool_lock);
     if (nb->npool < POOL_MAX) {
-        nb->pool[nb->npool++] = r->db;
-        r->db = NULL;
+        nb->pool[nb->npool++] = r->c;
+        r->c = NULL;
     }
     pthread_mutex_unlock(&nb->pool_lock);
-    sqlite3_close(r->db);
+    conn_close(r->c);
     free(r);
     *pr = NULL;
 }
 
+/* A cached statement of this connection, reset and ready for binding. */
+static int query(clab_nb_reader_t *r, int q, sqlite3_stmt **st)
+{
+    if (!r->c->q[q] &&
+        sqlite3_prepare_v3(r->db, reader_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                           &r->c->q[q], NULL) != SQLITE_OK)
+        return sql_errno(r->db, reader_sql[q]);
+    *st = r->c->q[q];
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return 0;
+}
+
 int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1])
 {
-    return meta_get(r->db, "current", tag, CLAB_TAG_MAX + 1);
+    sqlite3_stmt *st;
+    int rc = query(r, Q_CURRENT, &st);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "current");
+    }
+    sqlite3_reset(st);
+    return rc;
 }
 
 void clab_set_info_clear(clab_set_info_t *info)
@@ -597,10 +918,7 @@ int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info
 {
     sqlite3_stmt *st;
     memset(info, 0, sizeof *info);
-    int rc = prepare(r->db,
-                     "SELECT experiment, description, n_ok, n_failed, n_done, n_pending "
-                     "FROM sets WHERE tag = ?1",
-                     &st);
+    int rc = query(r, Q_SET_INFO, &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -613,24 +931,37 @@ int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info
         info->failed = (long)sqlite3_column_int64(st, 3);
         info->done = (long)sqlite3_column_int64(st, 4);
         info->pending = (long)sqlite3_column_int64(st, 5);
+        info->id = sqlite3_column_int64(st, 6);
+        info->last_n = (long)sqlite3_column_int64(st, 7);
+        info->created = sqlite3_column_double(st, 8);
+        info->modified = sqlite3_column_double(st, 9);
+        info->csv_cells = sqlite3_column_int64(st, 10);
+        info->tsv_cells = sqlite3_column_int64(st, 11);
+        info->jsonl_bytes = sqlite3_column_int64(st, 12);
+        info->pending_bytes = sqlite3_column_int64(st, 13);
+        info->pending_jobs = sqlite3_column_int64(st, 14);
         rc = info->experiment && info->description ? 0 : -ENOMEM;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "set info");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc)
         clab_set_info_clear(info);
     return rc;
 }
 
-int clab_nb_sets(clab_nb_reader_t *r, int (*fn)(void *ud, const char *tag), void *ud)
+int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
+                 int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
 {
     sqlite3_stmt *st;
-    int rc = prepare(r->db, "SELECT tag FROM sets ORDER BY tag", &st);
+    int rc = prepare(r->db, "SELECT rowid, tag FROM sets WHERE rowid > ?1 ORDER BY rowid",
+                     &st);
     if (rc)
         return rc;
+    sqlite3_bind_int64(st, 1, after);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int stop = fn(ud, (const char *)sqlite3_column_text(st, 0));
+        int stop =
+            fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
         if (stop) {
             sqlite3_finalize(st);
             return stop;
@@ -645,8 +976,7 @@ int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **
                    size_t *len)
 {
     sqlite3_stmt *st;
-    int rc = prepare(
-        r->db, "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3", &st);
+    int rc = query(r, Q_RESULT, &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -662,16 +992,36 @@ int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "result");
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    return rc;
+}
+
+int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, size_t *len,
+                        double *stored)
+{
+    sqlite3_stmt *st;
+    int rc = query(r, Q_RESULT_STAT, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, n);
+    sqlite3_bind_int(st, 3, ok);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_int64(st, 0);
+        *stored = sqlite3_column_double(st, 1);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "result stat");
+    }
+    sqlite3_reset(st);
     return rc;
 }
 
 int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names)
 {
     sqlite3_stmt *st;
-    int rc = prepare(
-        r->db, "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2 ORDER BY name",
-        &st);
+    int rc = query(r, Q_COLUMNS, &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -681,7 +1031,7 @@ int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **nam
         json_array_append_new(*names,
                               json_string((const char *)sqlite3_column_text(st, 0)));
     rc = rc == SQLITE_DONE ? 0 : sql_errno(r->db, "columns");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc) {
         json_decref(*names);
         *names = NULL;
@@ -689,8 +1039,7 @@ int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **nam
     return rc;
 }
 
-static int cursor_new(clab_nb_reader_t *r, const char *sql, const char *tag, int ok,
-                      int has_n, clab_nb_cursor_t **out)
+static int cursor_new(clab_nb_reader_t *r, const char *sql, clab_nb_cursor_t **out)
 {
     clab_nb_cursor_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -700,40 +1049,62 @@ static int cursor_new(clab_nb_reader_t *r, const char *sql, const char *tag, int
         free(c);
         return rc;
     }
-    sqlite3_bind_text(c->st, 1, tag, -1, SQLITE_TRANSIENT);
-    if (ok >= 0)
-        sqlite3_bind_int(c->st, 2, ok);
-    c->has_n = has_n;
     *out = c;
     return 0;
 }
 
-int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, clab_nb_cursor_t **out)
+int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
+                    clab_nb_cursor_t **out)
 {
-    return cursor_new(
-        r,
-        ok < 0 ? "SELECT n, doc FROM results WHERE tag = ?1 ORDER BY n"
-               : "SELECT n, doc FROM results WHERE tag = ?1 AND ok = ?2 ORDER BY n",
-        tag, ok, 1, out);
+    int rc = cursor_new(r,
+                        ok < 0 ? "SELECT n, doc, stored FROM results WHERE tag = ?1"
+                                 " AND n > ?3 AND n <= ?4 ORDER BY n"
+                               : "SELECT n, doc, stored FROM results WHERE tag = ?1"
+                                 " AND ok = ?2 AND n > ?3 AND n <= ?4 ORDER BY n",
+                        out);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = (*out)->st;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
+    if (ok >= 0)
+        sqlite3_bind_int(st, 2, ok);
+    sqlite3_bind_int64(st, 3, after);
+    sqlite3_bind_int64(st, 4, upto < 0 ? INT64_MAX : upto);
+    return 0;
 }
 
-int clab_nb_pending(clab_nb_reader_t *r, const char *tag, clab_nb_cursor_t **out)
+int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
+                    clab_nb_cursor_t **out)
 {
-    return cursor_new(
-        r, "SELECT 0, params FROM jobs WHERE tag = ?1 AND state = 0 ORDER BY id", tag, -1,
-        0, out);
+    int rc = cursor_new(r,
+                        "SELECT id, params, job FROM jobs WHERE tag = ?1 AND state = 0"
+                        " AND id > ?2 ORDER BY id",
+                        out);
+    if (rc)
+        return rc;
+    sqlite3_bind_text((*out)->st, 1, tag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64((*out)->st, 2, after);
+    (*out)->pending = 1;
+    return 0;
 }
 
-int clab_nb_cursor_next(clab_nb_cursor_t *c, long *n, const char **text, size_t *len)
+int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
 {
     int rc = sqlite3_step(c->st);
     if (rc == SQLITE_DONE)
         return 0;
     if (rc != SQLITE_ROW)
         return sql_errno(sqlite3_db_handle(c->st), "cursor");
-    *n = (long)sqlite3_column_int64(c->st, 0);
-    *text = (const char *)sqlite3_column_text(c->st, 1);
-    *len = (size_t)sqlite3_column_bytes(c->st, 1);
+    memset(row, 0, sizeof *row);
+    row->key = (long)sqlite3_column_int64(c->st, 0);
+    row->text = (const char *)sqlite3_column_text(c->st, 1);
+    row->len = (size_t)sqlite3_column_bytes(c->st, 1);
+    if (c->pending) {
+        row->job = (const char *)sqlite3_column_text(c->st, 2);
+        row->job_len = (size_t)sqlite3_column_bytes(c->st, 2);
+    } else {
+        row->stored = sqlite3_column_double(c->st, 2);
+    }
     return 1;
 }
 

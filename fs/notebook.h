@@ -2,7 +2,16 @@
  * result set, every submitted point (pending until its result arrives,
  * under a job id made here) and every result. Writers share one
  * connection; readers get a connection of their own with a snapshot that
- * lasts as long as they hold it, so one open file sees one state. */
+ * lasts as long as they hold it, so one open file sees one state.
+ *
+ * Results of a set are only ever appended: result N is numbered when it is
+ * stored, numbers grow with every commit and are never reused, so the rows
+ * with N <= K are the same in every later snapshot. The views rely on it
+ * to serve the tables without holding a snapshot open.
+ *
+ * Each set also keeps the byte counts the views need to know their sizes
+ * without rendering them (see clab_set_info_t); they are maintained in the
+ * same transaction as the rows they count. */
 #ifndef CLAB_NOTEBOOK_H
 #define CLAB_NOTEBOOK_H
 
@@ -28,7 +37,28 @@ typedef struct {
     long failed;       /* failed result files */
     long done;         /* points finished (a point may give several results) */
     long pending;      /* points not finished */
+    int64_t id;        /* the set's row id: stable, grows with creation */
+    long last_n;       /* the largest result number so far, 0 when none */
+    double created;    /* CLOCK_REALTIME seconds */
+    double modified;   /* last submission to the set or result stored in it */
+    /* Byte counts for sizing the views without rendering them:
+     * csv_cells/tsv_cells: the CSV/TSV text of every cell of every
+     * successful result, without separators; jsonl_bytes: every result
+     * document plus a newline; pending_bytes: every pending point's
+     * parameters plus a newline; pending_jobs: the JSON string literals of
+     * the pending points' job ids. */
+    int64_t csv_cells, tsv_cells, jsonl_bytes, pending_bytes, pending_jobs;
 } clab_set_info_t;
+
+/* One row of a cursor; the texts are valid until the next call. */
+typedef struct {
+    long key;         /* result number N, or a pending point's notebook id */
+    const char *text; /* the N.json text, or a pending point's parameters */
+    size_t len;
+    const char *job; /* pending points: the job id */
+    size_t job_len;
+    double stored; /* results: when the result was stored (0: unknown) */
+} clab_nb_row_t;
 
 int clab_notebook_open(const char *path, clab_notebook_t **out);
 void clab_notebook_destroy(clab_notebook_t **nb);
@@ -52,6 +82,11 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
 
+/* Change notification: a counter bumped after every commit. Waits until
+ * the counter differs from seen or timeout_ms pass, and returns it. */
+uint64_t clab_notebook_generation(clab_notebook_t *nb);
+uint64_t clab_notebook_wait_change(clab_notebook_t *nb, uint64_t seen, int timeout_ms);
+
 /* Reading. */
 int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out);
 void clab_nb_reader_close(clab_nb_reader_t **r);
@@ -59,21 +94,28 @@ void clab_nb_reader_close(clab_nb_reader_t **r);
 int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1]);
 int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info);
 void clab_set_info_clear(clab_set_info_t *info);
-/* Calls fn for each set's tag, in tag order; stops early when fn returns
- * non-zero and returns that. */
-int clab_nb_sets(clab_nb_reader_t *r, int (*fn)(void *ud, const char *tag), void *ud);
+/* Calls fn for each set with a row id > after, in row-id order; stops
+ * early when fn returns non-zero and returns that. */
+int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
+                 int (*fn)(void *ud, int64_t id, const char *tag), void *ud);
 /* The N.json text of result n of tag (ok 1) or of failed/ (ok 0). */
 int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **doc,
                    size_t *len);
+/* The length of that text and when it was stored (0 when unknown); -ENOENT
+ * when there is no such result. */
+int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, size_t *len,
+                        double *stored);
 /* Result column names of a kind, sorted, as a new JSON array of strings. */
 int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
-/* Results of tag in completion order: ok 1 successes, 0 failures, -1 all. */
-int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, clab_nb_cursor_t **out);
-/* Pending points of tag (their parameters as JSON text). */
-int clab_nb_pending(clab_nb_reader_t *r, const char *tag, clab_nb_cursor_t **out);
-/* 1 with the row (n is 0 for pending rows; text valid until the next call),
- * 0 at the end, -errno. */
-int clab_nb_cursor_next(clab_nb_cursor_t *c, long *n, const char **text, size_t *len);
+/* Results of tag with after < n <= upto (upto < 0: no bound) in completion
+ * order: ok 1 successes, 0 failures, -1 all. */
+int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
+                    clab_nb_cursor_t **out);
+/* Pending points of tag with a notebook id > after, in id order. */
+int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
+                    clab_nb_cursor_t **out);
+/* 1 with the row, 0 at the end, -errno. */
+int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row);
 void clab_nb_cursor_close(clab_nb_cursor_t **c);
 
 #endif

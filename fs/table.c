@@ -75,3 +75,21 @@ int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt)
     }
     }
 }
+
+int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *len)
+{
+    clab_buf_t b = {0};
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    *len = 0;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        b.len = 0;
+        if ((rc = clab_table_cell(&b, v, fmt)) < 0)
+            break;
+        *len += (int64_t)b.len;
+    }
+    clab_buf_free(&b);
+    return rc;
+}

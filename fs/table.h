@@ -10,6 +10,7 @@
 #include "json.h"
 
 #include <jansson.h>
+#include <stdint.h>
 
 typedef enum { CLAB_TABLE_CSV, CLAB_TABLE_TSV } clab_table_format_t;
 
@@ -19,5 +20,10 @@ int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt);
 int clab_table_name(clab_buf_t *b, const char *name, clab_table_format_t fmt);
 /* The separator between cells. */
 char clab_table_sep(clab_table_format_t fmt);
+/* The total length of the cells of every value of obj (an object; NULL
+ * counts 0): what one result adds to its row, separators aside. A row of a
+ * table with C columns is this plus C bytes (C - 1 separators and a
+ * newline), since missing cells are empty. */
+int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *len);
 
 #endif

@@ -1,5 +1,6 @@
 /* Path parsing, attributes and directory listings of the mount. */
 #include "tree.h"
+#include "log.h"
 #include "views.h"
 
 #include <errno.h>
@@ -9,30 +10,43 @@
 #include <time.h>
 #include <unistd.h>
 
-static const struct {
+typedef struct {
     const char *name;
     clab_node_kind_t kind;
-} root_files[] =
-    {
-        {"submit", CLAB_NODE_SUBMIT},
-        {"status", CLAB_NODE_STATUS},
-        {"status.json", CLAB_NODE_STATUS_JSON},
-        {"errors", CLAB_NODE_ERRORS},
-},
-  set_files[] = {
-      {"results.csv", CLAB_NODE_CSV},         {"results.tsv", CLAB_NODE_TSV},
-      {"results.jsonl", CLAB_NODE_JSONL},     {"status", CLAB_NODE_SET_STATUS},
-      {"pending", CLAB_NODE_PENDING},         {"experiment", CLAB_NODE_EXPERIMENT},
-      {"description", CLAB_NODE_DESCRIPTION},
+} entry_t;
+
+static const entry_t root_files[] = {
+    {"submit", CLAB_NODE_SUBMIT},   {"ctl", CLAB_NODE_CTL},
+    {"status", CLAB_NODE_STATUS},   {"status.json", CLAB_NODE_STATUS_JSON},
+    {"errors", CLAB_NODE_ERRORS},   {"notebook.json", CLAB_NODE_NOTEBOOK_JSON},
+    {"engines", CLAB_NODE_ENGINES}, {"results", CLAB_NODE_RESULTS},
+};
+
+static const entry_t set_files[] = {
+    {"results.csv", CLAB_NODE_CSV},
+    {"results.tsv", CLAB_NODE_TSV},
+    {"results.jsonl", CLAB_NODE_JSONL},
+    {"status", CLAB_NODE_SET_STATUS},
+    {"wait", CLAB_NODE_WAIT},
+    {"pending", CLAB_NODE_PENDING},
+    {"experiment", CLAB_NODE_EXPERIMENT},
+    {"description", CLAB_NODE_DESCRIPTION},
+    {"failed", CLAB_NODE_FAILED},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Directory cookies: "." is 1, ".." is 2, fixed entries follow; result
+ * files and sets come after those, numbered by N or by the set's row id,
+ * which only grow. */
+#define COOKIE_FIXED 3
+#define SET_COOKIE_RESULTS ((off_t)(COOKIE_FIXED + COUNT(set_files)))
+
 /* "N.json" with N a positive decimal without leading zeros. */
 static long parse_result_name(const char *s, size_t len)
 {
-    if (len < 6 || strcmp(s + len - 5, ".json") != 0 || s[0] < '1' || s[0] > '9' ||
-        len > 24)
+    if (len < 6 || len > 24 || strncmp(s + len - 5, ".json", 5) != 0 || s[0] < '1' ||
+        s[0] > '9')
         return -1;
     long n = 0;
     for (size_t i = 0; i < len - 5; i++) {
@@ -41,24 +55,6 @@ static long parse_result_name(const char *s, size_t len)
         n = n * 10 + (s[i] - '0');
     }
     return n;
-}
-
-static int set_exists(clab_nb_reader_t *r, const char *tag)
-{
-    clab_set_info_t info;
-    int rc = clab_nb_set_info(r, tag, &info);
-    clab_set_info_clear(&info);
-    return rc;
-}
-
-static int result_exists(clab_nb_reader_t *r, const char *tag, long n, int ok)
-{
-    char *doc;
-    size_t len;
-    int rc = clab_nb_result(r, tag, n, ok, &doc, &len);
-    if (!rc)
-        free(doc);
-    return rc;
 }
 
 /* Splits the next component off *p; returns its length, 0 at the end. */
@@ -72,6 +68,14 @@ static size_t next_component(const char **p, const char **comp)
     return (size_t)(*p - *comp);
 }
 
+static int result_exists(clab_nb_reader_t *r, clab_node_t *node, int ok)
+{
+    size_t len;
+    int rc = clab_nb_result_stat(r, node->tag, node->n, ok, &len, &node->stored);
+    node->size = (off_t)len + 1; /* N.json ends in a newline */
+    return rc;
+}
+
 static int lookup_in_set(clab_nb_reader_t *r, const char *p, clab_node_t *node)
 {
     const char *c;
@@ -80,39 +84,87 @@ static int lookup_in_set(clab_nb_reader_t *r, const char *p, clab_node_t *node)
         node->kind = CLAB_NODE_SET;
         return 0;
     }
-    char name[64];
-    if (len >= sizeof name)
-        return -ENOENT;
-    memcpy(name, c, len);
-    name[len] = '\0';
     const char *rest;
     size_t more = next_component(&p, &rest);
-
-    if (strcmp(name, "failed") == 0) {
+    if (len == 6 && strncmp(c, "failed", 6) == 0) {
         if (more == 0) {
             node->kind = CLAB_NODE_FAILED;
             return 0;
         }
-        char file[64];
-        if (more >= sizeof file || next_component(&p, &c) != 0)
-            return -ENOENT;
-        memcpy(file, rest, more);
-        file[more] = '\0';
-        node->n = parse_result_name(file, more);
+        if (next_component(&p, &c) != 0)
+            return -ENOTDIR;
         node->kind = CLAB_NODE_FAILED_RESULT;
-        return node->n > 0 ? result_exists(r, node->tag, node->n, 0) : -ENOENT;
+        node->n = parse_result_name(rest, more);
+        return node->n > 0 ? result_exists(r, node, 0) : -ENOENT;
     }
-    if (more)
-        return -ENOTDIR;
     for (size_t i = 0; i < COUNT(set_files); i++) {
-        if (strcmp(name, set_files[i].name) == 0) {
+        if (strlen(set_files[i].name) == len && strncmp(c, set_files[i].name, len) == 0) {
             node->kind = set_files[i].kind;
-            return 0;
+            return more ? -ENOTDIR : 0;
         }
     }
-    node->n = parse_result_name(name, len);
     node->kind = CLAB_NODE_RESULT;
-    return node->n > 0 ? result_exists(r, node->tag, node->n, 1) : -ENOENT;
+    node->n = parse_result_name(c, len);
+    if (node->n <= 0)
+        return -ENOENT;
+    int rc = result_exists(r, node, 1);
+    return rc == 0 && more ? -ENOTDIR : rc;
+}
+
+static int lookup_set(clab_lab_t *lab, const char *p, clab_node_t *node)
+{
+    const char *c;
+    size_t len = next_component(&p, &c);
+    if (len == 0) {
+        node->kind = CLAB_NODE_RESULTS;
+        return 0;
+    }
+    if (len > CLAB_TAG_MAX)
+        return -ENOENT;
+    memcpy(node->tag, c, len);
+    node->tag[len] = '\0';
+    if (!clab_tag_valid(node->tag))
+        return -ENOENT;
+    clab_nb_reader_t *r;
+    int rc = clab_nb_reader_open(lab->nb, &r);
+    if (rc)
+        return rc;
+    clab_set_info_t info;
+    rc = clab_nb_set_info(r, node->tag, &info);
+    node->set_modified = info.modified;
+    clab_set_info_clear(&info);
+    if (!rc)
+        rc = lookup_in_set(r, p, node);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
+/* Whether the cluster reports an engine of that id now. */
+static int engine_exists(clab_lab_t *lab, const char *id)
+{
+    int found = 0;
+    size_t i;
+    json_t *e;
+    pthread_mutex_lock(&lab->lock);
+    if (lab->connected) {
+        json_array_foreach(lab->engine_list, i, e)
+        {
+            const char *eid = json_string_value(json_object_get(e, "id"));
+            if (eid && strcmp(eid, id) == 0) {
+                found = 1;
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&lab->lock);
+    return found;
+}
+
+/* Engine ids are printable without '/', but "." and ".." cannot be files. */
+static int engine_name_ok(const char *id)
+{
+    return id && id[0] && strcmp(id, ".") != 0 && strcmp(id, "..") != 0 &&
+           strlen(id) <= CLAB_ENGINE_ID_MAX && !strchr(id, '/');
 }
 
 int clab_tree_lookup(clab_lab_t *lab, const char *path, clab_node_t *node)
@@ -124,34 +176,25 @@ int clab_tree_lookup(clab_lab_t *lab, const char *path, clab_node_t *node)
         node->kind = CLAB_NODE_ROOT;
         return 0;
     }
-    if (len == 7 && strncmp(c, "results", 7) == 0) {
-        len = next_component(&p, &c);
-        if (len == 0) {
-            node->kind = CLAB_NODE_RESULTS;
-            return 0;
-        }
-        if (len > CLAB_TAG_MAX)
-            return -ENOENT;
-        memcpy(node->tag, c, len);
-        node->tag[len] = '\0';
-        if (!clab_tag_valid(node->tag))
-            return -ENOENT;
-        clab_nb_reader_t *r;
-        int rc = clab_nb_reader_open(lab->nb, &r);
-        if (rc)
-            return rc;
-        rc = set_exists(r, node->tag);
-        if (!rc)
-            rc = lookup_in_set(r, p, node);
-        clab_nb_reader_close(&r);
-        return rc;
-    }
     for (size_t i = 0; i < COUNT(root_files); i++) {
-        if (strlen(root_files[i].name) == len &&
-            strncmp(c, root_files[i].name, len) == 0) {
-            node->kind = root_files[i].kind;
-            return next_component(&p, &c) ? -ENOTDIR : 0;
-        }
+        if (strlen(root_files[i].name) != len || strncmp(c, root_files[i].name, len))
+            continue;
+        node->kind = root_files[i].kind;
+        if (node->kind == CLAB_NODE_RESULTS)
+            return lookup_set(lab, p, node);
+        len = next_component(&p, &c);
+        if (node->kind != CLAB_NODE_ENGINES)
+            return len ? -ENOTDIR : 0;
+        if (len == 0)
+            return 0;
+        if (len > CLAB_ENGINE_ID_MAX)
+            return -ENOENT;
+        memcpy(node->engine, c, len);
+        node->engine[len] = '\0';
+        node->kind = CLAB_NODE_ENGINE;
+        if (!engine_name_ok(node->engine) || !engine_exists(lab, node->engine))
+            return -ENOENT;
+        return next_component(&p, &c) ? -ENOTDIR : 0;
     }
     return -ENOENT;
 }
@@ -161,6 +204,7 @@ int clab_node_is_dir(const clab_node_t *node)
     switch (node->kind) {
     case CLAB_NODE_ROOT:
     case CLAB_NODE_RESULTS:
+    case CLAB_NODE_ENGINES:
     case CLAB_NODE_SET:
     case CLAB_NODE_FAILED:
         return 1;
@@ -174,111 +218,183 @@ int clab_node_is_live(const clab_node_t *node)
     switch (node->kind) {
     case CLAB_NODE_RESULT:
     case CLAB_NODE_FAILED_RESULT:
-    case CLAB_NODE_EXPERIMENT:
         return 0;
     default:
         return !clab_node_is_dir(node);
     }
 }
 
-int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, struct stat *st)
+int clab_node_same(const clab_node_t *a, const clab_node_t *b)
+{
+    return a->kind == b->kind && a->n == b->n && strcmp(a->tag, b->tag) == 0 &&
+           strcmp(a->engine, b->engine) == 0;
+}
+
+static void set_time(struct timespec *ts, double t)
+{
+    ts->tv_sec = (time_t)t;
+    ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
+    if (ts->tv_nsec < 0 || ts->tv_nsec > 999999999)
+        ts->tv_nsec = 0;
+}
+
+void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct stat *st)
 {
     memset(st, 0, sizeof *st);
     st->st_uid = getuid();
     st->st_gid = getgid();
-    st->st_mtime = st->st_ctime = st->st_atime = time(NULL);
     if (clab_node_is_dir(node)) {
         st->st_mode = S_IFDIR | 0755;
         st->st_nlink = 2;
-        return 0;
-    }
-    st->st_nlink = 1;
-    st->st_mode = S_IFREG | (node->kind == CLAB_NODE_SUBMIT ? 0600 : 0444);
-    st->st_blksize = 4096;
-    switch (node->kind) {
-    case CLAB_NODE_SUBMIT:
-        return 0;
-    case CLAB_NODE_CSV:
-    case CLAB_NODE_TSV:
-    case CLAB_NODE_JSONL:
-    case CLAB_NODE_PENDING:
-        /* Sizing these would mean rendering them whole on every stat; they
-         * are read with direct I/O, so readers read until EOF. */
-        return 0;
-    default: {
-        off_t size = 0;
-        int rc = clab_view_size(lab, node, &size);
+    } else {
+        st->st_nlink = 1;
+        st->st_mode = S_IFREG | (node->kind == CLAB_NODE_SUBMIT ? 0600
+                                 : node->kind == CLAB_NODE_CTL  ? 0200
+                                                                : 0444);
+        st->st_blksize = 4096;
         st->st_size = size;
+        /* Whole blocks, so that cp and tar do not take the tables for
+         * sparse files and seek for holes. */
         st->st_blocks = (size + 511) / 512;
-        return rc;
     }
+    set_time(&st->st_mtim, mtime);
+    st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
+{
+    double mtime = clab_now();
+    off_t size = 0;
+    int rc = 0;
+    switch (node->kind) {
+    case CLAB_NODE_SET:
+    case CLAB_NODE_FAILED:
+        mtime = node->set_modified;
+        break;
+    case CLAB_NODE_RESULT:
+    case CLAB_NODE_FAILED_RESULT:
+        size = node->size;
+        mtime = node->stored > 0 ? node->stored : node->set_modified;
+        break;
+    default:
+        if (!clab_node_is_dir(node) && node->kind != CLAB_NODE_SUBMIT &&
+            node->kind != CLAB_NODE_CTL)
+            rc = clab_view_stat(lab, node, pid, &size, &mtime);
+        break;
     }
+    clab_tree_attr(node, size, mtime, st);
+    return rc;
 }
 
 typedef struct {
-    int (*add)(void *ud, const char *name, int is_dir);
+    int (*add)(void *ud, const char *name, int is_dir, off_t next);
     void *ud;
+    off_t base;
 } list_ctx_t;
 
-static int add_set(void *ud, const char *tag)
+static int add_set(void *ud, int64_t id, const char *tag)
 {
     list_ctx_t *l = ud;
-    return l->add(l->ud, tag, 1);
+    return l->add(l->ud, tag, 1, l->base + (off_t)id);
 }
 
-static int add_results(list_ctx_t *l, clab_nb_reader_t *r, const char *tag, int ok)
+static int add_results(list_ctx_t *l, clab_nb_reader_t *r, const char *tag, int ok,
+                       long after)
 {
     clab_nb_cursor_t *cur;
-    int rc = clab_nb_results(r, tag, ok, &cur);
+    int rc = clab_nb_results(r, tag, ok, after, -1, &cur);
     if (rc)
         return rc;
-    long n;
-    const char *text;
-    size_t len;
+    clab_nb_row_t row;
     char name[32];
-    while ((rc = clab_nb_cursor_next(cur, &n, &text, &len)) == 1) {
-        snprintf(name, sizeof name, "%ld.json", n);
-        if ((rc = l->add(l->ud, name, 0)) != 0)
+    while ((rc = clab_nb_cursor_next(cur, &row)) == 1) {
+        snprintf(name, sizeof name, "%ld.json", row.key);
+        if ((rc = l->add(l->ud, name, 0, l->base + (off_t)row.key)) != 0)
             break;
     }
     clab_nb_cursor_close(&cur);
     return rc < 0 ? rc : 0;
 }
 
-int clab_tree_readdir(clab_lab_t *lab, const clab_node_t *node,
-                      int (*add)(void *ud, const char *name, int is_dir), void *ud)
+/* Lists fixed entries (after "." and "..") whose cookies follow off. */
+static int add_fixed(list_ctx_t *l, off_t off, const entry_t *e, size_t n)
 {
-    list_ctx_t l = {add, ud};
+    static const char *const dots[2] = {".", ".."};
+    for (off_t i = off; i < 2; i++)
+        if (l->add(l->ud, dots[i], 1, i + 1))
+            return 1;
+    for (size_t i = off >= COOKIE_FIXED ? (size_t)(off - COOKIE_FIXED + 1) : 0; i < n;
+         i++) {
+        int dir = e[i].kind == CLAB_NODE_RESULTS || e[i].kind == CLAB_NODE_ENGINES ||
+                  e[i].kind == CLAB_NODE_FAILED;
+        if (l->add(l->ud, e[i].name, dir, COOKIE_FIXED + (off_t)i))
+            return 1;
+    }
+    return 0;
+}
+
+static int list_engines(list_ctx_t *l, clab_lab_t *lab, off_t off)
+{
+    json_t *list = NULL, *e;
+    size_t i;
+    pthread_mutex_lock(&lab->lock);
+    if (lab->connected)
+        list = json_incref(lab->engine_list);
+    pthread_mutex_unlock(&lab->lock);
+    json_array_foreach(list, i, e)
+    {
+        const char *id = json_string_value(json_object_get(e, "id"));
+        off_t cookie = COOKIE_FIXED + (off_t)i;
+        if (cookie <= off || !engine_name_ok(id))
+            continue;
+        if (l->add(l->ud, id, 0, cookie))
+            break;
+    }
+    json_decref(list);
+    return 0;
+}
+
+int clab_tree_readdir(clab_lab_t *lab, const clab_node_t *node, off_t off,
+                      int (*add)(void *ud, const char *name, int is_dir, off_t next),
+                      void *ud)
+{
+    list_ctx_t l = {add, ud, 0};
     clab_nb_reader_t *r = NULL;
     int rc = 0;
+    if (!clab_node_is_dir(node))
+        return -ENOTDIR;
     switch (node->kind) {
     case CLAB_NODE_ROOT:
-        for (size_t i = 0; i < COUNT(root_files) && !rc; i++)
-            rc = add(ud, root_files[i].name, 0);
-        if (!rc)
-            add(ud, "results", 1);
+        add_fixed(&l, off, root_files, COUNT(root_files));
         return 0;
+    case CLAB_NODE_ENGINES:
+        if (add_fixed(&l, off, NULL, 0))
+            return 0;
+        return list_engines(&l, lab, off);
     case CLAB_NODE_RESULTS:
-        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
-            return rc;
-        rc = clab_nb_sets(r, add_set, &l);
-        break;
-    case CLAB_NODE_SET:
-        for (size_t i = 0; i < COUNT(set_files) && !rc; i++)
-            rc = add(ud, set_files[i].name, 0);
-        if (rc || (rc = add(ud, "failed", 1)) != 0)
+        if (add_fixed(&l, off, NULL, 0))
             return 0;
         if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
             return rc;
-        rc = add_results(&l, r, node->tag, 1);
+        l.base = COOKIE_FIXED;
+        rc = clab_nb_sets(r, off > l.base ? off - l.base : 0, add_set, &l);
         break;
-    case CLAB_NODE_FAILED:
+    case CLAB_NODE_SET:
+        if (add_fixed(&l, off, set_files, COUNT(set_files)))
+            return 0;
         if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
             return rc;
-        rc = add_results(&l, r, node->tag, 0);
+        l.base = SET_COOKIE_RESULTS;
+        rc = add_results(&l, r, node->tag, 1, off > l.base ? (long)(off - l.base) : 0);
         break;
-    default:
-        return -ENOTDIR;
+    default: /* CLAB_NODE_FAILED */
+        if (add_fixed(&l, off, NULL, 0))
+            return 0;
+        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
+            return rc;
+        l.base = COOKIE_FIXED;
+        rc = add_results(&l, r, node->tag, 0, off > l.base ? (long)(off - l.base) : 0);
+        break;
     }
     clab_nb_reader_close(&r);
     return rc < 0 ? rc : 0;

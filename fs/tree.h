@@ -1,6 +1,7 @@
 /* The shape of the mount: which paths exist, what they are and what a
  * directory lists. Paths are parsed into nodes here and nowhere else;
- * existence of sets and results is checked against the notebook. No FUSE
+ * existence of sets and results is checked against the notebook, of
+ * engines against the cluster state the sync thread publishes. No FUSE
  * types, so unit tests walk the tree without a mount. */
 #ifndef CLAB_TREE_H
 #define CLAB_TREE_H
@@ -8,13 +9,20 @@
 #include "lab.h"
 
 #include <sys/stat.h>
+#include <sys/types.h>
+
+#define CLAB_ENGINE_ID_MAX 255
 
 typedef enum {
     CLAB_NODE_ROOT,
     CLAB_NODE_SUBMIT,
+    CLAB_NODE_CTL,
     CLAB_NODE_STATUS,
     CLAB_NODE_STATUS_JSON,
     CLAB_NODE_ERRORS,
+    CLAB_NODE_NOTEBOOK_JSON,
+    CLAB_NODE_ENGINES,       /* /engines */
+    CLAB_NODE_ENGINE,        /* /engines/ID */
     CLAB_NODE_RESULTS,       /* /results */
     CLAB_NODE_SET,           /* /results/TAG */
     CLAB_NODE_FAILED,        /* /results/TAG/failed */
@@ -24,6 +32,7 @@ typedef enum {
     CLAB_NODE_TSV,
     CLAB_NODE_JSONL,
     CLAB_NODE_SET_STATUS,
+    CLAB_NODE_WAIT,
     CLAB_NODE_PENDING,
     CLAB_NODE_EXPERIMENT,
     CLAB_NODE_DESCRIPTION,
@@ -31,19 +40,37 @@ typedef enum {
 
 typedef struct {
     clab_node_kind_t kind;
-    char tag[CLAB_TAG_MAX + 1];
-    long n;
+    char tag[CLAB_TAG_MAX + 1];          /* nodes under /results/TAG */
+    long n;                              /* N of N.json */
+    char engine[CLAB_ENGINE_ID_MAX + 1]; /* /engines/ID */
+    /* Learnt while looking the path up, for stat: the size and the time a
+     * result was stored (result files), and when the set last changed. */
+    off_t size;
+    double stored;
+    double set_modified;
 } clab_node_t;
 
 /* -ENOENT when nothing is there, -ENOTDIR for a path through a file. */
 int clab_tree_lookup(clab_lab_t *lab, const char *path, clab_node_t *node);
-int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, struct stat *st);
-/* Calls add for every entry (not . and ..); stops when add returns non-zero. */
-int clab_tree_readdir(clab_lab_t *lab, const clab_node_t *node,
-                      int (*add)(void *ud, const char *name, int is_dir), void *ud);
+/* Attributes as the process pid sees them: a process reading the file
+ * gets the size of what it reads (views.c). */
+int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st);
+/* The attributes of node for a known size and modification time. */
+void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct stat *st);
+/* Lists a directory from the entry after the one whose cookie is off (0:
+ * from the start, "." and ".." included). add gets each entry's name and
+ * its cookie, the off to pass to resume after it; listing stops when add
+ * returns non-zero. Cookies survive changes: entries that appear while a
+ * directory is read are listed at most once, and N.json entries are listed
+ * in N order, so a listing resumes with a query, not a rescan. */
+int clab_tree_readdir(clab_lab_t *lab, const clab_node_t *node, off_t off,
+                      int (*add)(void *ud, const char *name, int is_dir, off_t next),
+                      void *ud);
 int clab_node_is_dir(const clab_node_t *node);
-/* Files whose content changes while they are open: served with direct I/O
- * and a snapshot per open. The others never change once visible. */
+/* Files whose content changes: served with direct I/O and a snapshot per
+ * open. The others never change once visible and are cached. */
 int clab_node_is_live(const clab_node_t *node);
+/* 1 when a and b name the same file. */
+int clab_node_same(const clab_node_t *a, const clab_node_t *b);
 
 #endif

@@ -1,8 +1,11 @@
-/* Renderers for every readable file. Each view is a small generator: fill()
- * appends the next piece of text to a window buffer until it sets eof. The
- * window keeps only what the reader has not consumed yet. */
+/* Renderers for every readable file (views.h tells the scheme). A streamed
+ * view is a generator: fill() appends the next piece after pos to a window
+ * buffer and moves pos on; a checkpoint is a byte offset with the pos that
+ * renders from there. Sizes are computed from the notebook's byte counts
+ * with the same pieces the renderers emit. */
 #include "views.h"
 #include "json.h"
+#include "log.h"
 #include "table.h"
 
 #include <errno.h>
@@ -10,35 +13,91 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FILL_CHUNK (64 * 1024)
+#define FILL_CHUNK (16 * 1024)
+#define CHECKPOINT_EVERY (64 * 1024)
+#define WAIT_POLL_MS 100
+#define DEFAULT_SET "epyc.resultset.default"
+
+typedef enum {
+    SHAPE_WHOLE,    /* rendered at open, kept whole */
+    SHAPE_APPEND,   /* rows with N <= upto, re-rendered from any snapshot */
+    SHAPE_SNAPSHOT, /* streamed from a snapshot held while open */
+    SHAPE_WAIT,     /* nothing until the set is done, then whole */
+} shape_t;
+
+/* Where rendering stands. phase: streamed views 0 head, 1 rows;
+ * notebook.json 0 head, 1 next set, 2 its results, 3 its pending points,
+ * 4 done. key: the last row rendered (0: none yet). */
+typedef struct {
+    int phase;
+    long key;
+    int64_t set;   /* notebook.json: row id of the set at tag */
+    int sets_done; /* notebook.json: sets rendered */
+    char tag[CLAB_TAG_MAX + 1];
+} pos_t;
+
+typedef struct {
+    off_t off;
+    pos_t pos;
+} checkpoint_t;
 
 struct clab_view {
     clab_lab_t *lab;
     clab_node_t node;
-    clab_nb_reader_t *reader; /* the snapshot this open sees */
-    pthread_mutex_t lock;     /* FUSE may read one handle from two threads */
-    clab_buf_t buf;           /* bytes [base, base + buf.len) of the file */
+    pthread_mutex_t lock;   /* FUSE may serve one handle on two threads */
+    struct clab_view *next; /* in lab->views while attached */
+    int pid, attached;
+    shape_t shape;
+    off_t size; /* what this open reads; -1 while a wait is pending */
+    double mtime;
+    clab_buf_t buf; /* bytes [base, base + buf.len) of the file */
     off_t base;
-    int eof;
-    int stage;
+    pos_t pos; /* the state at base + buf.len */
+    int exhausted;
+    checkpoint_t *cps; /* cps[0] is the start; offsets grow */
+    size_t ncps, cpcap;
+    clab_nb_reader_t *reader; /* snapshot views: for the open; append: per read */
     clab_nb_cursor_t *cur;
-    json_t *cols[3];
+    long upto;       /* append views: the last N of this open */
+    json_t *cols[3]; /* results.csv/tsv: the columns of this open */
     clab_table_format_t fmt;
+    clab_set_info_t set; /* notebook.json: the set at pos.tag */
+    int warned;
 };
 
-static int render_status(clab_view_t *v, const char *tag, int with_totals, int as_json)
+static shape_t shape_of(clab_node_kind_t kind)
+{
+    switch (kind) {
+    case CLAB_NODE_CSV:
+    case CLAB_NODE_TSV:
+    case CLAB_NODE_JSONL:
+        return SHAPE_APPEND;
+    case CLAB_NODE_PENDING:
+    case CLAB_NODE_NOTEBOOK_JSON:
+        return SHAPE_SNAPSHOT;
+    case CLAB_NODE_WAIT:
+        return SHAPE_WAIT;
+    default:
+        return SHAPE_WHOLE;
+    }
+}
+
+/* Small files. */
+
+static int render_status(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
+                         int with_totals, int as_json, clab_buf_t *out, double *mtime)
 {
     int engines, connected;
-    clab_lab_cluster(v->lab, &engines, &connected);
+    clab_lab_cluster(lab, &engines, &connected);
     clab_set_info_t info = {0};
     char current[CLAB_TAG_MAX + 1] = "";
     int rc = 0;
     if (tag)
         snprintf(current, sizeof current, "%s", tag);
-    else if (clab_nb_current(v->reader, current) < 0)
+    else if (clab_nb_current(r, current) < 0)
         current[0] = '\0';
-    if (current[0] && (rc = clab_nb_set_info(v->reader, current, &info)) < 0 &&
-        rc != -ENOENT)
+    if (current[0] && (rc = clab_nb_set_info(r, current, &info)) < 0 &&
+        (tag || rc != -ENOENT))
         return rc;
     long finished = info.done;
     double fraction =
@@ -54,21 +113,21 @@ static int render_status(clab_view_t *v, const char *tag, int with_totals, int a
             json_object_set_new(o, "total", json_integer(total));
             json_object_set_new(o, "done", json_integer(info.pending == 0));
         }
-        rc = o ? clab_json_dump_buf(&v->buf, o) : -ENOMEM;
+        rc = o ? clab_json_dump_buf(out, o) : -ENOMEM;
         json_decref(o);
-        rc = rc ? rc : clab_buf_puts(&v->buf, "\n");
+        rc = rc ? rc : clab_buf_puts(out, "\n");
     } else {
-        rc = clab_buf_printf(&v->buf,
+        rc = clab_buf_printf(out,
                              "engines %d\nconnected %d\ncurrent %s\nready_fraction %.6f\n"
                              "results %ld\nfailed %ld\npending %ld\n",
                              engines, connected, current[0] ? current : "-", fraction,
                              info.results, info.failed, info.pending);
         if (!rc && with_totals)
-            rc = clab_buf_printf(&v->buf, "total %ld\ndone %d\n", total,
-                                 info.pending == 0);
+            rc = clab_buf_printf(out, "total %ld\ndone %d\n", total, info.pending == 0);
     }
+    /* The cluster part changes on its own: a set's status is as new as now. */
+    *mtime = clab_now();
     clab_set_info_clear(&info);
-    v->eof = 1;
     return rc;
 }
 
@@ -82,8 +141,8 @@ static int render_set_text(clab_view_t *v)
         v->node.kind == CLAB_NODE_EXPERIMENT ? info.experiment : info.description;
     if (text[0])
         rc = clab_buf_printf(&v->buf, "%s\n", text);
+    v->mtime = info.modified;
     clab_set_info_clear(&info);
-    v->eof = 1;
     return rc;
 }
 
@@ -98,35 +157,84 @@ static int render_result(clab_view_t *v)
     rc = clab_buf_add(&v->buf, doc, len);
     rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
     free(doc);
-    v->eof = 1;
+    v->mtime = v->node.stored > 0 ? v->node.stored : v->node.set_modified;
     return rc;
 }
 
-static int table_header(clab_view_t *v)
+static int render_engine(clab_view_t *v)
+{
+    json_t *e, *found = NULL;
+    size_t i;
+    pthread_mutex_lock(&v->lab->lock);
+    if (v->lab->connected) {
+        json_array_foreach(v->lab->engine_list, i, e)
+        {
+            const char *id = json_string_value(json_object_get(e, "id"));
+            if (id && strcmp(id, v->node.engine) == 0) {
+                found = json_deep_copy(e);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&v->lab->lock);
+    if (!found)
+        return -ENOENT;
+    const char *host = json_string_value(json_object_get(found, "host"));
+    const char *state = json_string_value(json_object_get(found, "state"));
+    int rc = clab_buf_printf(&v->buf,
+                             "host %s\npid %" JSON_INTEGER_FORMAT
+                             "\nstate %s\ntasks %" JSON_INTEGER_FORMAT "\n",
+                             host && host[0] ? host : "-",
+                             json_integer_value(json_object_get(found, "pid")),
+                             state && state[0] ? state : "-",
+                             json_integer_value(json_object_get(found, "tasks")));
+    json_decref(found);
+    return rc;
+}
+
+static int render_whole(clab_view_t *v)
+{
+    v->mtime = clab_now();
+    switch (v->node.kind) {
+    case CLAB_NODE_STATUS:
+        return render_status(v->lab, v->reader, NULL, 0, 0, &v->buf, &v->mtime);
+    case CLAB_NODE_STATUS_JSON:
+        return render_status(v->lab, v->reader, NULL, 0, 1, &v->buf, &v->mtime);
+    case CLAB_NODE_SET_STATUS:
+        return render_status(v->lab, v->reader, v->node.tag, 1, 0, &v->buf, &v->mtime);
+    case CLAB_NODE_EXPERIMENT:
+    case CLAB_NODE_DESCRIPTION:
+        return render_set_text(v);
+    case CLAB_NODE_ERRORS:
+        return clab_errors_render(&v->lab->errors, &v->buf);
+    case CLAB_NODE_RESULT:
+    case CLAB_NODE_FAILED_RESULT:
+        return render_result(v);
+    case CLAB_NODE_ENGINE:
+        return render_engine(v);
+    default:
+        return -EISDIR;
+    }
+}
+
+/* results.csv and results.tsv. */
+
+static int table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
 {
     int rc = 0, first = 1;
-    for (int k = 0; k < 3 && !rc; k++)
-        rc = clab_nb_columns(v->reader, v->node.tag, k, &v->cols[k]);
-    if (rc)
-        return rc;
     for (int k = 0; k < 3 && !rc; k++) {
         size_t i;
         json_t *name;
-        json_array_foreach(v->cols[k], i, name)
+        json_array_foreach(cols[k], i, name)
         {
             if (!first)
-                rc = rc ? rc : clab_buf_add(&v->buf, &(char){clab_table_sep(v->fmt)}, 1);
+                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
             first = 0;
-            rc = rc ? rc : clab_table_name(&v->buf, json_string_value(name), v->fmt);
+            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
         }
     }
-    if (first) {
-        /* No successful result yet, so no columns: an empty file. */
-        v->eof = 1;
-        return rc;
-    }
-    rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
-    return rc ? rc : clab_nb_results(v->reader, v->node.tag, 1, &v->cur);
+    /* No successful result yet, so no columns: an empty file. */
+    return rc || first ? rc : clab_buf_add(b, "\n", 1);
 }
 
 static int table_row(clab_view_t *v, const char *text, size_t len)
@@ -154,124 +262,535 @@ static int table_row(clab_view_t *v, const char *text, size_t len)
     return rc ? rc : clab_buf_add(&v->buf, "\n", 1);
 }
 
-/* Streams rows of the cursor: table rows, or each text on a line. */
-static int fill_rows(clab_view_t *v, int as_table)
+static int load_columns(clab_nb_reader_t *r, const char *tag, json_t *cols[3])
+{
+    int rc = 0;
+    for (int k = 0; k < 3 && !rc; k++)
+        rc = clab_nb_columns(r, tag, k, &cols[k]);
+    return rc;
+}
+
+static void drop_columns(json_t *cols[3])
+{
+    for (int k = 0; k < 3; k++) {
+        json_decref(cols[k]);
+        cols[k] = NULL;
+    }
+}
+
+/* The size of an appendable view for the columns cols and the set info:
+ * a header, then per row its cells, C - 1 separators and a newline. */
+static int append_size(clab_view_t *v, json_t *const cols[3], const clab_set_info_t *info,
+                       off_t *size)
+{
+    if (v->node.kind == CLAB_NODE_JSONL) {
+        *size = (off_t)info->jsonl_bytes;
+        return 0;
+    }
+    clab_buf_t b = {0};
+    int rc = table_header(&b, cols, v->fmt);
+    int64_t c = (int64_t)(json_array_size(cols[0]) + json_array_size(cols[1]) +
+                          json_array_size(cols[2]));
+    int64_t cells = v->fmt == CLAB_TABLE_CSV ? info->csv_cells : info->tsv_cells;
+    *size = c ? (off_t)((int64_t)b.len + cells + (int64_t)info->results * c) : 0;
+    clab_buf_free(&b);
+    return rc;
+}
+
+/* notebook.json in epyc's JSONLabNotebook version 2 layout: creator,
+ * version "2", description, current, locked, then resultsets keyed by tag,
+ * each with results (every result document, failures included),
+ * pending-results (job id -> parameters), its attributes (clabfs keeps
+ * clab.experiment there), description and locked. epyc notebooks always
+ * hold a default set, so one is written unless a set already has its tag.
+ * One result and one pending point per line. */
+
+static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, int *sets_done)
+{
+    char current[CLAB_TAG_MAX + 1];
+    clab_set_info_t info;
+    int rc = clab_nb_set_info(r, DEFAULT_SET, &info), has_default = rc == 0;
+    clab_set_info_clear(&info);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if (clab_nb_current(r, current) < 0)
+        snprintf(current, sizeof current, "%s", DEFAULT_SET);
+    rc = clab_buf_puts(b, "{\"creator\":\"clabfs " CLAB_VERSION "\",\"version\":\"2\","
+                          "\"description\":\"clabfs lab notebook\",\"current\":");
+    rc = rc ? rc : clab_json_dump_string(b, current, strlen(current));
+    rc = rc ? rc : clab_buf_puts(b, ",\"locked\":false,\"resultsets\":{");
+    *sets_done = 0;
+    if (!rc && !has_default) {
+        rc = clab_buf_puts(b,
+                           "\n\"" DEFAULT_SET "\":{\"results\":[],\"pending-results\":{},"
+                           "\"description\":\"Default result set\",\"locked\":false}");
+        *sets_done = 1;
+    }
+    return rc;
+}
+
+static int nb_set_open(clab_buf_t *b, int sets_done, const char *tag)
+{
+    int rc = clab_buf_puts(b, sets_done ? ",\n" : "\n");
+    rc = rc ? rc : clab_json_dump_string(b, tag, strlen(tag));
+    return rc ? rc : clab_buf_puts(b, ":{\"results\":[");
+}
+
+static int nb_set_mid(clab_buf_t *b, int any)
+{
+    return clab_buf_puts(b,
+                         any ? "\n],\"pending-results\":{" : "],\"pending-results\":{");
+}
+
+static int nb_set_close(clab_buf_t *b, int any, const clab_set_info_t *info)
+{
+    int rc =
+        clab_buf_puts(b, any ? "\n},\"clab.experiment\":" : "},\"clab.experiment\":");
+    rc = rc ? rc : clab_json_dump_string(b, info->experiment, strlen(info->experiment));
+    rc = rc ? rc : clab_buf_puts(b, ",\"description\":");
+    rc = rc ? rc : clab_json_dump_string(b, info->description, strlen(info->description));
+    return rc ? rc : clab_buf_puts(b, ",\"locked\":false}");
+}
+
+static const char nb_end[] = "\n}}\n";
+
+typedef struct {
+    clab_nb_reader_t *r;
+    clab_buf_t b;
+    int64_t total;
+    int sets_done;
+    double mtime;
+    int rc;
+} nb_measure_t;
+
+static int nb_measure_set(void *ud, int64_t id, const char *tag)
+{
+    nb_measure_t *m = ud;
+    clab_set_info_t info;
+    (void)id;
+    if ((m->rc = clab_nb_set_info(m->r, tag, &info)) < 0)
+        return 1;
+    long nres = info.results + info.failed;
+    m->b.len = 0;
+    m->rc = nb_set_open(&m->b, m->sets_done++, tag);
+    m->rc = m->rc ? m->rc : nb_set_mid(&m->b, nres > 0);
+    m->rc = m->rc ? m->rc : nb_set_close(&m->b, info.pending > 0, &info);
+    /* Rows: the first after "\n", the others after ",\n". */
+    m->total += (int64_t)m->b.len;
+    if (nres > 0)
+        m->total += info.jsonl_bytes + nres - 1;
+    if (info.pending > 0)
+        m->total +=
+            info.pending_jobs + info.pending_bytes + 2 * (int64_t)info.pending - 1;
+    if (info.modified > m->mtime)
+        m->mtime = info.modified;
+    clab_set_info_clear(&info);
+    return m->rc < 0;
+}
+
+static int nb_size(clab_nb_reader_t *r, off_t *size, double *mtime)
+{
+    nb_measure_t m = {.r = r};
+    int rc = nb_head(&m.b, r, &m.sets_done);
+    m.total = (int64_t)m.b.len + (int64_t)strlen(nb_end);
+    if (!rc && (rc = clab_nb_sets(r, 0, nb_measure_set, &m)) > 0)
+        rc = m.rc;
+    clab_buf_free(&m.b);
+    *size = (off_t)m.total;
+    *mtime = m.mtime > 0 ? m.mtime : clab_now();
+    return rc;
+}
+
+typedef struct {
+    int64_t id;
+    char tag[CLAB_TAG_MAX + 1];
+} next_set_t;
+
+static int first_set(void *ud, int64_t id, const char *tag)
+{
+    next_set_t *n = ud;
+    n->id = id;
+    snprintf(n->tag, sizeof n->tag, "%s", tag);
+    return 1;
+}
+
+/* The set at pos.tag, loaded again after a checkpoint took pos elsewhere. */
+static int nb_current_set(clab_view_t *v)
+{
+    if (v->set.experiment && strcmp(v->set.tag, v->pos.tag) == 0)
+        return 0;
+    clab_set_info_clear(&v->set);
+    return clab_nb_set_info(v->reader, v->pos.tag, &v->set);
+}
+
+/* Streaming. */
+
+/* Appends rows of the cursor at pos.key to the buffer, about a chunk. */
+static int fill_rows(clab_view_t *v, int *done)
 {
     size_t start = v->buf.len;
-    while (v->buf.len - start < FILL_CHUNK) {
-        long n;
-        const char *text;
-        size_t len;
-        int rc = clab_nb_cursor_next(v->cur, &n, &text, &len);
-        if (rc <= 0) {
-            v->eof = 1;
-            return rc;
+    int rc = 0;
+    *done = 0;
+    if (!v->cur) {
+        switch (v->node.kind) {
+        case CLAB_NODE_PENDING:
+            rc = clab_nb_pending(v->reader, v->node.tag, v->pos.key, &v->cur);
+            break;
+        case CLAB_NODE_NOTEBOOK_JSON:
+            rc = v->pos.phase == 2
+                     ? clab_nb_results(v->reader, v->pos.tag, -1, v->pos.key, -1, &v->cur)
+                     : clab_nb_pending(v->reader, v->pos.tag, v->pos.key, &v->cur);
+            break;
+        default:
+            rc = clab_nb_results(v->reader, v->node.tag,
+                                 v->node.kind == CLAB_NODE_JSONL ? -1 : 1, v->pos.key,
+                                 v->upto, &v->cur);
+            break;
         }
-        rc = as_table ? table_row(v, text, len) : clab_buf_add(&v->buf, text, len);
-        if (!rc && !as_table)
-            rc = clab_buf_add(&v->buf, "\n", 1);
         if (rc)
             return rc;
+    }
+    while (v->buf.len - start < FILL_CHUNK) {
+        clab_nb_row_t row;
+        if ((rc = clab_nb_cursor_next(v->cur, &row)) <= 0) {
+            clab_nb_cursor_close(&v->cur);
+            *done = 1;
+            return rc;
+        }
+        switch (v->node.kind) {
+        case CLAB_NODE_CSV:
+        case CLAB_NODE_TSV:
+            rc = table_row(v, row.text, row.len);
+            break;
+        case CLAB_NODE_NOTEBOOK_JSON:
+            rc = clab_buf_puts(&v->buf, v->pos.key ? ",\n" : "\n");
+            if (!rc && v->pos.phase == 3) {
+                rc = clab_json_dump_string(&v->buf, row.job, row.job_len);
+                rc = rc ? rc : clab_buf_add(&v->buf, ":", 1);
+            }
+            rc = rc ? rc : clab_buf_add(&v->buf, row.text, row.len);
+            break;
+        default:
+            rc = clab_buf_add(&v->buf, row.text, row.len);
+            rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
+            break;
+        }
+        if (rc)
+            return rc;
+        v->pos.key = row.key;
     }
     return 0;
 }
 
-static int fill(clab_view_t *v)
+static int fill_notebook(clab_view_t *v)
 {
-    switch (v->node.kind) {
-    case CLAB_NODE_STATUS:
-        return render_status(v, NULL, 0, 0);
-    case CLAB_NODE_STATUS_JSON:
-        return render_status(v, NULL, 0, 1);
-    case CLAB_NODE_SET_STATUS:
-        return render_status(v, v->node.tag, 1, 0);
-    case CLAB_NODE_EXPERIMENT:
-    case CLAB_NODE_DESCRIPTION:
-        return render_set_text(v);
-    case CLAB_NODE_ERRORS:
-        v->eof = 1;
-        return clab_errors_render(&v->lab->errors, &v->buf);
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        return render_result(v);
-    case CLAB_NODE_CSV:
-    case CLAB_NODE_TSV:
-        if (v->stage++ == 0)
-            return table_header(v);
-        return fill_rows(v, 1);
-    case CLAB_NODE_JSONL:
-        if (v->stage++ == 0)
-            return clab_nb_results(v->reader, v->node.tag, -1, &v->cur);
-        return fill_rows(v, 0);
-    case CLAB_NODE_PENDING:
-        if (v->stage++ == 0)
-            return clab_nb_pending(v->reader, v->node.tag, &v->cur);
-        return fill_rows(v, 0);
+    int rc = 0, done = 0;
+    switch (v->pos.phase) {
+    case 0:
+        rc = nb_head(&v->buf, v->reader, &v->pos.sets_done);
+        v->pos.phase = 1;
+        return rc;
+    case 1: {
+        next_set_t n = {0};
+        if ((rc = clab_nb_sets(v->reader, v->pos.set, first_set, &n)) < 0)
+            return rc;
+        if (rc == 0) {
+            v->pos.phase = 4;
+            v->exhausted = 1;
+            return clab_buf_puts(&v->buf, nb_end);
+        }
+        v->pos.set = n.id;
+        memcpy(v->pos.tag, n.tag, sizeof n.tag);
+        v->pos.phase = 2;
+        v->pos.key = 0;
+        return nb_set_open(&v->buf, v->pos.sets_done, n.tag);
+    }
+    case 2:
+        if ((rc = fill_rows(v, &done)) < 0 || !done)
+            return rc;
+        rc = nb_set_mid(&v->buf, v->pos.key != 0);
+        v->pos.phase = 3;
+        v->pos.key = 0;
+        return rc;
+    case 3:
+        if ((rc = fill_rows(v, &done)) < 0 || !done)
+            return rc;
+        if ((rc = nb_current_set(v)) < 0)
+            return rc;
+        rc = nb_set_close(&v->buf, v->pos.key != 0, &v->set);
+        v->pos.phase = 1;
+        v->pos.key = 0;
+        v->pos.sets_done++;
+        return rc;
     default:
-        v->eof = 1;
+        v->exhausted = 1;
         return 0;
     }
 }
 
-static void rewind_view(clab_view_t *v)
+static int fill(clab_view_t *v)
 {
-    clab_nb_cursor_close(&v->cur);
-    for (int k = 0; k < 3; k++) {
-        json_decref(v->cols[k]);
-        v->cols[k] = NULL;
+    int rc, done = 0;
+    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
+        return fill_notebook(v);
+    if (v->pos.phase == 0) {
+        v->pos.phase = 1;
+        if (v->node.kind == CLAB_NODE_CSV || v->node.kind == CLAB_NODE_TSV)
+            return table_header(&v->buf, v->cols, v->fmt);
     }
+    rc = fill_rows(v, &done);
+    if (done)
+        v->exhausted = 1;
+    return rc;
+}
+
+static void checkpoint(clab_view_t *v)
+{
+    off_t end = v->base + (off_t)v->buf.len;
+    if (end < v->cps[v->ncps - 1].off + CHECKPOINT_EVERY)
+        return;
+    if (v->ncps == v->cpcap) {
+        size_t cap = v->cpcap * 2;
+        checkpoint_t *p = realloc(v->cps, cap * sizeof *p);
+        if (!p)
+            return; /* fewer checkpoints only cost time */
+        v->cps = p;
+        v->cpcap = cap;
+    }
+    v->cps[v->ncps++] = (checkpoint_t){end, v->pos};
+}
+
+/* Starts rendering again from the last checkpoint at or before off. */
+static void restore(clab_view_t *v, off_t off)
+{
+    size_t lo = 0, hi = v->ncps;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (v->cps[mid].off <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (v->cps[lo].off <= v->base + (off_t)v->buf.len && v->base <= off)
+        return; /* what is buffered is nearer */
+    clab_nb_cursor_close(&v->cur);
     v->buf.len = 0;
-    v->base = 0;
-    v->eof = 0;
-    v->stage = 0;
+    v->base = v->cps[lo].off;
+    v->pos = v->cps[lo].pos;
+    v->exhausted = 0;
+}
+
+/* Forgets what lies before off: readers go forwards. */
+static void drop_before(clab_view_t *v, off_t off)
+{
+    off_t drop = off - v->base;
+    if (drop <= 0)
+        return;
+    if (drop > (off_t)v->buf.len)
+        drop = (off_t)v->buf.len;
+    memmove(v->buf.data, v->buf.data + drop, v->buf.len - (size_t)drop);
+    v->buf.len -= (size_t)drop;
+    v->base += drop;
+}
+
+/* Opening. */
+
+static int open_append(clab_view_t *v)
+{
+    clab_set_info_t info;
+    int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
+    if (rc)
+        return rc;
+    if (v->node.kind != CLAB_NODE_JSONL)
+        rc = load_columns(v->reader, v->node.tag, v->cols);
+    v->upto = info.last_n;
+    v->mtime = info.modified;
+    rc = rc ? rc : append_size(v, v->cols, &info, &v->size);
+    clab_set_info_clear(&info);
+    return rc;
+}
+
+static int open_snapshot(clab_view_t *v)
+{
+    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
+        return nb_size(v->reader, &v->size, &v->mtime);
+    clab_set_info_t info;
+    int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
+    v->size = (off_t)info.pending_bytes;
+    v->mtime = info.modified;
+    v->pos.phase = 1;
+    clab_set_info_clear(&info);
+    return rc;
 }
 
 int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out)
 {
     clab_view_t *v = calloc(1, sizeof *v);
-    if (!v)
-        return -ENOMEM;
-    int rc = clab_nb_reader_open(lab->nb, &v->reader);
-    if (rc) {
-        free(v);
-        return rc;
-    }
+    int rc = -ENOMEM;
+    if (!v || !(v->cps = malloc(16 * sizeof *v->cps)))
+        goto fail;
     v->lab = lab;
     v->node = *node;
+    v->shape = shape_of(node->kind);
     v->fmt = node->kind == CLAB_NODE_TSV ? CLAB_TABLE_TSV : CLAB_TABLE_CSV;
+    v->cpcap = 16;
+    v->ncps = 1;
+    v->cps[0] = (checkpoint_t){0, v->pos};
     pthread_mutex_init(&v->lock, NULL);
+    if ((rc = clab_nb_reader_open(lab->nb, &v->reader)) < 0)
+        goto fail;
+    switch (v->shape) {
+    case SHAPE_WHOLE:
+        rc = render_whole(v);
+        v->size = (off_t)v->buf.len;
+        break;
+    case SHAPE_APPEND:
+        rc = open_append(v);
+        break;
+    case SHAPE_SNAPSHOT:
+        rc = open_snapshot(v);
+        v->cps[0].pos = v->pos;
+        break;
+    case SHAPE_WAIT: {
+        clab_set_info_t info;
+        rc = clab_nb_set_info(v->reader, v->node.tag, &info);
+        v->mtime = info.modified;
+        v->size = -1;
+        clab_set_info_clear(&info);
+        break;
+    }
+    }
+    if (rc < 0)
+        goto fail;
+    /* Only a snapshot view keeps its read transaction. */
+    if (v->shape != SHAPE_SNAPSHOT)
+        clab_nb_reader_close(&v->reader);
     *out = v;
     return 0;
+fail:
+    clab_view_destroy(&v);
+    return rc;
 }
+
+/* Waiting. */
+
+static int interrupted(clab_lab_t *lab)
+{
+    return lab->interrupted && lab->interrupted();
+}
+
+/* Blocks until the set has nothing pending and renders its status then,
+ * from the snapshot that saw it done. Called without v->lock, which stat
+ * and the other readers of the handle need meanwhile. */
+static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
+{
+    clab_lab_t *lab = v->lab;
+    int rc = 0;
+    int n = __atomic_add_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    if (lab->max_waiters > 0 && n > lab->max_waiters) {
+        __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+        clab_warn("%d reads of wait block already; one more refused (EBUSY)",
+                  lab->max_waiters);
+        return -EBUSY;
+    }
+    for (;;) {
+        uint64_t gen = clab_notebook_generation(lab->nb);
+        clab_nb_reader_t *r;
+        clab_set_info_t info;
+        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
+            break;
+        rc = clab_nb_set_info(r, v->node.tag, &info);
+        if (rc == 0 && info.pending == 0)
+            rc = render_status(lab, r, v->node.tag, 1, 0, out, mtime);
+        long pending = info.pending;
+        clab_set_info_clear(&info);
+        clab_nb_reader_close(&r);
+        if (rc < 0 || pending == 0)
+            break;
+        if (interrupted(lab)) {
+            rc = -EINTR;
+            break;
+        }
+        /* A commit wakes us at once; the timeout is for interrupts. */
+        clab_notebook_wait_change(lab->nb, gen, WAIT_POLL_MS);
+    }
+    __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    return rc;
+}
+
+static int wait_read(clab_view_t *v)
+{
+    clab_buf_t b = {0};
+    double mtime = 0;
+    int rc = wait_done(v, &b, &mtime);
+    pthread_mutex_lock(&v->lock);
+    if (rc == 0 && v->shape == SHAPE_WAIT) {
+        clab_buf_free(&v->buf);
+        v->buf = b;
+        b = (clab_buf_t){0};
+        v->size = (off_t)v->buf.len;
+        v->mtime = mtime;
+        v->shape = SHAPE_WHOLE;
+    }
+    pthread_mutex_unlock(&v->lock);
+    clab_buf_free(&b);
+    return rc;
+}
+
+/* Reading. */
 
 ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
 {
     ssize_t rc = 0;
     pthread_mutex_lock(&v->lock);
-    if (off < v->base)
-        rewind_view(v);
-    while (!v->eof && v->base + (off_t)v->buf.len < off + (off_t)size) {
-        int frc = fill(v);
-        if (frc < 0) {
-            rc = frc;
-            goto out;
-        }
+    if (v->shape == SHAPE_WAIT) {
+        pthread_mutex_unlock(&v->lock);
+        if ((rc = wait_read(v)) < 0)
+            return rc;
+        pthread_mutex_lock(&v->lock);
     }
-    /* Forget what lies before this read: readers go forwards. */
-    off_t drop = off - v->base;
-    if (drop > (off_t)v->buf.len)
-        drop = (off_t)v->buf.len;
-    if (drop > 0) {
-        memmove(v->buf.data, v->buf.data + drop, v->buf.len - (size_t)drop);
-        v->buf.len -= (size_t)drop;
-        v->base += drop;
-    }
-    if (off >= v->base + (off_t)v->buf.len)
+    if (off < 0) {
+        rc = -EINVAL;
         goto out;
-    size_t avail = v->buf.len - (size_t)(off - v->base);
-    rc = (ssize_t)(avail < size ? avail : size);
-    memcpy(buf, v->buf.data + (off - v->base), (size_t)rc);
+    }
+    if (off >= v->size)
+        goto out;
+    if ((off_t)size > v->size - off)
+        size = (size_t)(v->size - off);
+    if (v->shape == SHAPE_WHOLE) {
+        memcpy(buf, v->buf.data + off, size);
+        rc = (ssize_t)size;
+        goto out;
+    }
+    off_t want = off + (off_t)size;
+    if (off < v->base || off > v->base + (off_t)v->buf.len)
+        restore(v, off);
+    if (v->base + (off_t)v->buf.len < want && v->shape == SHAPE_APPEND &&
+        (rc = clab_nb_reader_open(v->lab->nb, &v->reader)) < 0)
+        goto out;
+    while (v->base + (off_t)v->buf.len < want && !v->exhausted) {
+        drop_before(v, off);
+        if ((rc = fill(v)) < 0)
+            goto out;
+        checkpoint(v);
+    }
+    drop_before(v, off);
+    off_t have = v->base + (off_t)v->buf.len - off;
+    if (have < (off_t)size) {
+        if (!v->warned++)
+            clab_err("view of %s %s: %lld bytes rendered, %lld promised", v->node.tag,
+                     v->node.kind == CLAB_NODE_NOTEBOOK_JSON ? "notebook.json" : "table",
+                     (long long)(v->base + (off_t)v->buf.len), (long long)v->size);
+        size = have > 0 ? (size_t)have : 0;
+    }
+    if (size)
+        memcpy(buf, v->buf.data + (off - v->base), size);
+    rc = (ssize_t)size;
 out:
+    if (v->shape == SHAPE_APPEND) {
+        clab_nb_cursor_close(&v->cur);
+        clab_nb_reader_close(&v->reader);
+    }
     pthread_mutex_unlock(&v->lock);
     return rc;
 }
@@ -281,23 +800,158 @@ void clab_view_destroy(clab_view_t **pv)
     clab_view_t *v = *pv;
     if (!v)
         return;
-    rewind_view(v);
-    clab_buf_free(&v->buf);
+    clab_view_detach(v);
+    clab_nb_cursor_close(&v->cur);
     clab_nb_reader_close(&v->reader);
+    drop_columns(v->cols);
+    clab_set_info_clear(&v->set);
+    clab_buf_free(&v->buf);
+    free(v->cps);
     pthread_mutex_destroy(&v->lock);
     free(v);
     *pv = NULL;
 }
 
-int clab_view_size(clab_lab_t *lab, const clab_node_t *node, off_t *size)
+/* Sizes. */
+
+static int same_columns(json_t *const a[3], json_t *const b[3])
 {
+    for (int k = 0; k < 3; k++)
+        if (!json_equal(a[k], b[k]))
+            return 0;
+    return 1;
+}
+
+/* Moves an appendable open on to the present when that only appends to
+ * what it reads: new rows under the same columns, or anything at all when
+ * it was empty. Called with v->lock. */
+static void catch_up(clab_view_t *v)
+{
+    clab_nb_reader_t *r;
+    clab_set_info_t info;
+    json_t *cols[3] = {0};
+    if (clab_nb_reader_open(v->lab->nb, &r) < 0)
+        return;
+    if (clab_nb_set_info(r, v->node.tag, &info) < 0 || info.last_n <= v->upto)
+        goto out;
+    if (v->node.kind != CLAB_NODE_JSONL) {
+        if (load_columns(r, v->node.tag, cols) < 0)
+            goto out;
+        if (v->size > 0 && !same_columns(cols, v->cols))
+            goto out; /* a new column rewrites every row */
+    }
+    off_t size;
+    if (append_size(v, v->node.kind == CLAB_NODE_JSONL ? v->cols : cols, &info, &size) <
+        0)
+        goto out;
+    if (v->size == 0) {
+        /* Empty so far: take the new columns and start afresh. */
+        drop_columns(v->cols);
+        memcpy(v->cols, cols, sizeof cols);
+        memset(cols, 0, sizeof cols);
+        v->ncps = 1;
+        v->buf.len = 0;
+        v->base = 0;
+        v->pos = v->cps[0].pos;
+    }
+    v->upto = info.last_n;
+    v->size = size;
+    v->mtime = info.modified;
+    v->exhausted = 0;
+out:
+    drop_columns(cols);
+    clab_set_info_clear(&info);
+    clab_nb_reader_close(&r);
+}
+
+static int stat_locked(clab_view_t *v, off_t *size, double *mtime)
+{
+    pthread_mutex_lock(&v->lock);
+    if (v->shape == SHAPE_APPEND)
+        catch_up(v);
+    /* A wait not yet done has no content yet: size 0, like /proc files,
+     * so that readers read until the end instead of trusting a size. */
+    *size = v->size < 0 ? 0 : v->size;
+    *mtime = v->mtime;
+    pthread_mutex_unlock(&v->lock);
+    return 0;
+}
+
+const clab_node_t *clab_view_node(const clab_view_t *v)
+{
+    return &v->node;
+}
+
+int clab_view_stat_open(clab_view_t *v, off_t *size, double *mtime)
+{
+    return stat_locked(v, size, mtime);
+}
+
+int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *size,
+                   double *mtime)
+{
+    if (pid > 0) {
+        pthread_mutex_lock(&lab->views_lock);
+        for (clab_view_t *v = lab->views; v; v = v->next) {
+            if (v->pid == pid && clab_node_same(&v->node, node)) {
+                int rc = stat_locked(v, size, mtime);
+                pthread_mutex_unlock(&lab->views_lock);
+                return rc;
+            }
+        }
+        pthread_mutex_unlock(&lab->views_lock);
+    }
     clab_view_t *v;
     int rc = clab_view_open(lab, node, &v);
     if (rc)
         return rc;
-    while (!v->eof && !rc)
-        rc = fill(v);
-    *size = (off_t)v->buf.len;
+    *size = v->size < 0 ? 0 : v->size;
+    *mtime = v->mtime;
     clab_view_destroy(&v);
-    return rc;
+    return 0;
+}
+
+/* The registry of open views. */
+
+void clab_views_init(clab_lab_t *lab)
+{
+    pthread_mutex_init(&lab->views_lock, NULL);
+    lab->views = NULL;
+}
+
+void clab_views_fini(clab_lab_t *lab)
+{
+    pthread_mutex_destroy(&lab->views_lock);
+}
+
+void clab_view_attach(clab_view_t *v, int pid)
+{
+    if (pid <= 0)
+        return;
+    pthread_mutex_lock(&v->lab->views_lock);
+    if (!v->attached) {
+        /* Newest first: a process with two opens is answered for the last. */
+        v->pid = pid;
+        v->next = v->lab->views;
+        v->lab->views = v;
+        v->attached = 1;
+    }
+    pthread_mutex_unlock(&v->lab->views_lock);
+}
+
+void clab_view_detach(clab_view_t *v)
+{
+    if (!v->lab)
+        return;
+    pthread_mutex_lock(&v->lab->views_lock);
+    if (v->attached) {
+        clab_view_t **p = &v->lab->views;
+        while (*p && *p != v)
+            p = &(*p)->next;
+        if (*p)
+            *p = v->next;
+        v->attached = 0;
+        v->next = NULL;
+    }
+    pthread_mutex_unlock(&v->lab->views_lock);
 }

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Honest files on a real mount while results arrive: every copy that cp,
+# rsync, cat, wc -c, tail -n and Python take is one whole state of the
+# file (a prefix of the final table, ending at a row), sizes from ls -l,
+# stat, wc -c and os.path.getsize agree with the bytes, tail -f follows the
+# tables to the last row, results never change, /engines describes the
+# engines, /ctl selects.
+. "$(dirname "$0")/lib.sh"
+
+# Every point gives the same keys, so the tables only ever grow.
+cat >"$WORK/exp.sh" <<'EOF'
+#!/bin/sh
+read -r p
+sleep 0.04
+printf '{"p": %s, "s": "a, \\"b\\""}\n' "$p"
+EOF
+chmod +x "$WORK/exp.sh"
+
+mount_lab --engines 2
+wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
+set_dir=$MNT/results/t
+submit "{\"experiment\": \"$WORK/exp.sh\", \"parameters\": {\"x\": {\"range\": [0, 300]}}, \"tag\": \"t\"}"
+
+# Followers from the start, when the tables are still empty.
+timeout 120 tail -n +1 -f "$set_dir/results.jsonl" >"$WORK/follow.jsonl" &
+followers=($!)
+timeout 120 tail -n +1 -f "$set_dir/results.csv" >"$WORK/follow.csv" &
+followers+=($!)
+PIDS+=("${followers[@]}")
+
+mkdir "$WORK/snap"
+# Python: one open, fstat before and after reading, getsize while open.
+cat >"$WORK/reader.py" <<'EOF'
+import json, os, sys
+path, out = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDONLY)
+before = os.fstat(fd).st_size
+chunks = []
+while True:
+    b = os.read(fd, 7919)
+    if not b:
+        break
+    chunks.append(b)
+data = b"".join(chunks)
+size = os.path.getsize(path)
+os.close(fd)
+if len(data) != before:
+    sys.exit(f"{path}: fstat said {before}, read {len(data)}")
+if size < before:
+    sys.exit(f"{path}: getsize {size} < fstat {before} with the file open")
+if path.endswith(".json"):
+    json.loads(data)
+open(out, "wb").write(data)
+EOF
+i=0
+busy=0
+while [ "$(key "$set_dir/status" done)" != 1 ]; do
+    i=$((i + 1))
+    [ "$(key "$set_dir/status" pending)" -gt 0 ] && busy=$((busy + 1))
+    cp "$set_dir/results.csv" "$WORK/snap/cp.$i.csv"
+    rsync "$set_dir/results.tsv" "$WORK/snap/rsync.$i.tsv" || fail "rsync exit $?"
+    cat "$set_dir/results.jsonl" >"$WORK/snap/cat.$i.jsonl"
+    wc -c <"$set_dir/results.csv" >"$WORK/snap/wc.$i"
+    tail -n 2 "$set_dir/results.csv" >"$WORK/snap/tail.$i.csv"
+    python3 "$WORK/reader.py" "$set_dir/results.csv" "$WORK/snap/py.$i.csv" || fail "python reader"
+    python3 "$WORK/reader.py" "$set_dir/pending" "$WORK/snap/py.$i.pending" || fail "python pending"
+    python3 "$WORK/reader.py" "$MNT/notebook.json" "$WORK/snap/py.$i.json" || fail "notebook.json"
+    cp "$MNT/notebook.json" "$WORK/snap/cp.$i.json"
+    [ $i -lt 500 ] || fail "the set never finished"
+done
+log "$i rounds of copies in ${SECONDS}s, $busy while points were pending"
+[ "$busy" -ge 3 ] || fail "too few rounds while results arrived ($busy)"
+
+# Each copy is the final table cut at a row: a prefix ending in a newline.
+cat "$set_dir/results.csv" >"$WORK/final.csv"
+cat "$set_dir/results.tsv" >"$WORK/final.tsv"
+cat "$set_dir/results.jsonl" >"$WORK/final.jsonl"
+python3 - "$WORK" <<'EOF' || fail "copies are not whole states"
+import glob, json, os, sys
+w = sys.argv[1]
+final = {ext: open(f"{w}/final.{ext}", "rb").read() for ext in ("csv", "tsv", "jsonl")}
+def prefix(path, ext):
+    data = open(path, "rb").read()
+    assert final[ext].startswith(data), f"{path} is not a prefix of the final {ext}"
+    assert data == b"" or data.endswith(b"\n"), f"{path} ends inside a row"
+    return len(data)
+n = 0
+for path in glob.glob(f"{w}/snap/*"):
+    name = os.path.basename(path)
+    ext = name.rsplit(".", 1)[-1]
+    if name.startswith("wc."):
+        size = int(open(path).read())
+        assert final["csv"][:size].endswith(b"\n") and size > 0, f"wc -c said {size}"
+    elif name.startswith("tail."):
+        data = open(path, "rb").read()
+        assert data.count(b"\n") == 2 and data in final["csv"], f"{path}: {data!r}"
+        assert final["csv"].index(data) == 0 or final["csv"][final["csv"].index(data) - 1:][:1] == b"\n"
+    elif ext in final:
+        prefix(path, ext)
+    elif ext == "pending":
+        for line in open(path, "rb").read().splitlines():
+            assert set(json.loads(line)) == {"x"}, line
+    elif ext == "json":
+        doc = json.load(open(path))
+        assert doc["version"] == "2" and "t" in doc["resultsets"], path
+    n += 1
+assert n > 50, n
+EOF
+assert_eq 301 "$(wc -l <"$WORK/final.csv")" "final results.csv lines"
+
+# Followers got every row exactly once, in order.
+sleep 2.5
+assert_eq "$(md5sum <"$WORK/final.jsonl")" "$(md5sum <"$WORK/follow.jsonl")" "tail -f results.jsonl"
+assert_eq "$(md5sum <"$WORK/final.csv")" "$(md5sum <"$WORK/follow.csv")" "tail -f results.csv"
+# Closed before the unmount, so that it is not a lazy one.
+kill "${followers[@]}"
+wait "${followers[@]}" 2>/dev/null || true
+
+# At rest, every size agrees with the bytes: stat, ls -l, wc -c (fstat and
+# a seek), cat, Python.
+files=("$set_dir"/results.* "$set_dir"/pending "$set_dir"/status "$set_dir"/experiment
+    "$set_dir"/description "$set_dir"/1.json "$set_dir"/300.json "$MNT"/status
+    "$MNT"/status.json "$MNT"/notebook.json "$MNT"/errors "$MNT"/engines/*)
+for f in "${files[@]}"; do
+    s=$(stat -c %s "$f")
+    assert_eq "$s" "$(cat "$f" | wc -c)" "cat | wc -c of $f"
+    assert_eq "$s" "$(wc -c <"$f")" "wc -c < $f"
+    assert_eq "$s" "$(ls -l "$f" | awk '{ print $5 }')" "ls -l of $f"
+done
+python3 - "${files[@]}" <<'EOF' || fail "getsize"
+import os, sys
+for f in sys.argv[1:]:
+    assert os.path.getsize(f) == len(open(f, "rb").read()), f
+EOF
+# tail -n and cp on the whole table.
+assert_eq "$(tail -n 3 "$WORK/final.csv")" "$(tail -n 3 "$set_dir/results.csv")" "tail -n 3"
+cp "$set_dir/results.csv" "$WORK/cp.csv"
+cmp "$WORK/cp.csv" "$WORK/final.csv" || fail "cp at rest"
+
+# Results never change: same bytes and same mtime later on.
+m1=$(stat -c %Y.%y "$set_dir/1.json")
+c1=$(md5sum <"$set_dir/1.json")
+sleep 1.1
+assert_eq "$m1" "$(stat -c %Y.%y "$set_dir/1.json")" "1.json mtime"
+assert_eq "$c1" "$(md5sum <"$set_dir/1.json")" "1.json content"
+
+# /engines: one flat-keyed file per engine, live processes, tasks add up.
+assert_eq 2 "$(ls "$MNT/engines" | wc -l)" "engine files"
+for e in "$MNT"/engines/*; do
+    assert_eq "host pid state tasks" "$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$e")" \
+        "keys of $e"
+    kill -0 "$(key "$e" pid)" || fail "engine pid of $e is not a process"
+    assert_eq "$(hostname)" "$(key "$e" host)" "host of $e"
+done
+wait_for 15 "tasks to add up" \
+    'test "$(cat "$MNT"/engines/* | awk "\$1 == \"tasks\" { s += \$2 } END { print s }")" = 300'
+wait_for 15 "idle engines" \
+    'test "$(cat "$MNT"/engines/* | grep -c "^state idle$")" = 2'
+
+# /ctl: select, and the errnos of the rest, recorded in /errors.
+submit "{\"experiment\": \"$WORK/exp.sh\", \"parameters\": {\"x\": [1]}, \"tag\": \"u\"}"
+assert_eq u "$(key "$MNT/status" current)" "current after submit"
+echo "select t" >"$MNT/ctl" || fail "select t"
+assert_eq t "$(key "$MNT/status" current)" "current after select"
+python3 - "$MNT/ctl" <<'EOF' || fail "ctl errnos"
+import errno, os, sys
+def attempt(text):
+    fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, text.encode())
+        os.close(fd)
+        return 0
+    except OSError as e:
+        os.close(fd)
+        return e.errno
+assert attempt("select nosuch\n") == errno.ENOENT
+assert attempt("select ../t\n") == errno.EINVAL
+assert attempt("launch t\n") == errno.EINVAL
+assert attempt("cancel t\n") == errno.ENOSYS
+assert attempt("select u\n") == 0
+EOF
+assert_eq u "$(key "$MNT/status" current)" "current after python select"
+grep -q '^\[.*\] ctl: ENOENT: no result set "nosuch"$' "$MNT/errors" || fail "ENOENT in errors"
+grep -q '^\[.*\] ctl: ENOSYS: cancel is not implemented yet$' "$MNT/errors" || fail "ENOSYS in errors"
+assert_eq 4 "$(grep -c '\] ctl: ' "$MNT/errors")" "ctl records in errors"
+log "PASS test_views_files"

@@ -1,0 +1,740 @@
+/* The files of the mount without a mount (fs/tree.c, fs/views.c,
+ * fs/notebook.c, fs/inbox.c): a real notebook in a temporary directory,
+ * results stored the way the sync thread stores them, every view read in
+ * several patterns and checked against the size stat reports, snapshots
+ * and catching up, notebook.json against epyc's layout, wait with a thread
+ * finishing the set, listings resumed from cookies, /ctl commands, and a
+ * notebook of the first schema brought up to date. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "inbox.h"
+#include "json.h"
+#include "log.h"
+#include "tree.h"
+#include "views.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    char dir[64];
+    char db[128];
+    clab_lab_t lab;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/clabviews.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/notebook.db", f->dir);
+    assert_int_equal(clab_notebook_open(f->db, &f->lab.nb), 0);
+    pthread_mutex_init(&f->lab.lock, NULL);
+    clab_errors_init(&f->lab.errors);
+    clab_views_init(&f->lab);
+    f->lab.limits.max_text = CLAB_SUBMIT_MAX_TEXT;
+    f->lab.limits.max_points = CLAB_SUBMIT_MAX_POINTS;
+    f->lab.connected = 1;
+    f->lab.engines = 1;
+    f->lab.engine_list = json_loads(
+        "[{\"id\": \"eng-1\", \"host\": \"h1\", \"pid\": 42, \"state\": \"busy\","
+        " \"tasks\": 7}]",
+        0, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+    clab_notebook_destroy(&f->lab.nb);
+    clab_views_fini(&f->lab);
+    clab_errors_free(&f->lab.errors);
+    json_decref(f->lab.engine_list);
+    pthread_mutex_destroy(&f->lab.lock);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void submit(fixture_t *f, const char *json, char tag[CLAB_TAG_MAX + 1])
+{
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(
+        clab_submission_parse(json, strlen(json), &f->lab.limits, &sub, &err), 0);
+    assert_int_equal(clab_notebook_submit(f->lab.nb, sub, tag), 0);
+    clab_submission_destroy(&sub);
+}
+
+/* Results of varied shapes: quotes, commas, line breaks and tabs in
+ * strings, reals, booleans, null, arrays and objects; a new column from
+ * the 150th on; every seventh point a failure. */
+static json_t *varied(const json_t *params, const char *job, int i)
+{
+    json_int_t x = json_integer_value(json_object_get(params, "x"));
+    json_t *meta = json_pack("{s:s, s:s, s:s, s:i}", "epyc.experiment.classname",
+                             "/bin/true", "clab.job", job, "epyc.experiment.start_time",
+                             "2026-01-02T03:04:05.000006Z", "clab.exit_status", 0);
+    if (i % 7 == 3) {
+        json_object_set_new(meta, "epyc.experiment.status", json_false());
+        json_object_set_new(meta, "epyc.experiment.exception",
+                            json_string("exit status 3"));
+        return json_pack("{s:b, s:o}", "ok", 0, "metadata", meta);
+    }
+    json_object_set_new(meta, "epyc.experiment.status", json_true());
+    json_t *r = json_pack("{s:f, s:s, s:b, s:n, s:[i, f, s], s:{s:i}}", "y",
+                          (double)x * 0.1, "label", "a,\"b\"\nc\td", "flag", (int)(x % 2),
+                          "none", "arr", 1, 2.5, "x", "obj", "k", (int)x);
+    if (i >= 150)
+        json_object_set_new(r, "extra", json_integer(i));
+    return json_pack("{s:b, s:o, s:[o]}", "ok", 1, "metadata", meta, "results", r);
+}
+
+/* Completes up to n pending points, in notebook order, in one transaction. */
+static int complete(fixture_t *f, int n, int *counter)
+{
+    json_t *tasks = json_array(), *batch = json_array(), *t;
+    int64_t after = 0;
+    size_t i;
+    int got = clab_notebook_pending_tasks(f->lab.nb, &after, (size_t)n, tasks);
+    assert_true(got >= 0);
+    json_array_foreach(tasks, i, t)
+    {
+        const char *job = json_string_value(json_object_get(t, "job"));
+        json_array_append_new(
+            batch, json_pack("{s:s, s:o}", "job", job, "record",
+                             varied(json_object_get(t, "params"), job, (*counter)++)));
+    }
+    if (got > 0)
+        assert_int_equal(clab_notebook_add_results(f->lab.nb, batch), got);
+    json_decref(tasks);
+    json_decref(batch);
+    return got;
+}
+
+static clab_node_t node_of(fixture_t *f, const char *path)
+{
+    clab_node_t node;
+    assert_int_equal(clab_tree_lookup(&f->lab, path, &node), 0);
+    return node;
+}
+
+static off_t size_of(fixture_t *f, const char *path, int pid)
+{
+    clab_node_t node = node_of(f, path);
+    struct stat st;
+    assert_int_equal(clab_tree_getattr(&f->lab, &node, pid, &st), 0);
+    return st.st_size;
+}
+
+/* Reads an open view to the end in chunks of `chunk` bytes. */
+static char *read_view(clab_view_t *v, size_t chunk, size_t *len)
+{
+    clab_buf_t b = {0};
+    char *tmp = malloc(chunk);
+    ssize_t n;
+    while ((n = clab_view_read(v, tmp, chunk, (off_t)b.len)) > 0)
+        clab_buf_add(&b, tmp, (size_t)n);
+    assert_int_equal(n, 0);
+    free(tmp);
+    *len = b.len;
+    return b.data ? b.data : calloc(1, 1);
+}
+
+static char *read_path(fixture_t *f, const char *path, size_t chunk, size_t *len)
+{
+    clab_node_t node = node_of(f, path);
+    clab_view_t *v;
+    assert_int_equal(clab_view_open(&f->lab, &node, &v), 0);
+    char *s = read_view(v, chunk, len);
+    clab_view_destroy(&v);
+    return s;
+}
+
+/* The size stat reports, and the same bytes whatever the read pattern:
+ * forwards in chunks of several sizes, backwards block by block as tail
+ * reads, and at random offsets. Returns the content. */
+static char *check_view(fixture_t *f, const char *path, size_t *len_out)
+{
+    off_t size = size_of(f, path, 0);
+    size_t len;
+    char *all = read_path(f, path, 131072, &len);
+    assert_int_equal((off_t)len, size);
+    static const size_t chunks[] = {13, 4096, 65536};
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        size_t l2;
+        char *again = read_path(f, path, chunks[c], &l2);
+        assert_int_equal(l2, len);
+        assert_memory_equal(again, all, len);
+        free(again);
+    }
+    clab_node_t node = node_of(f, path);
+    clab_view_t *v;
+    assert_int_equal(clab_view_open(&f->lab, &node, &v), 0);
+    char buf[9000];
+    /* Backwards, from the end. */
+    for (off_t end = (off_t)len; end > 0; end -= 8192) {
+        off_t off = end > 8192 ? end - 8192 : 0;
+        ssize_t n = clab_view_read(v, buf, (size_t)(end - off), off);
+        assert_int_equal(n, end - off);
+        assert_memory_equal(buf, all + off, (size_t)n);
+    }
+    /* Random preads, some past the end. */
+    srand(7);
+    for (int i = 0; i < 300; i++) {
+        off_t off = len ? (off_t)(rand() % (int)(len + 100)) : 0;
+        size_t want = (size_t)(rand() % (int)sizeof buf) + 1;
+        ssize_t n = clab_view_read(v, buf, want, off);
+        size_t expect = off >= (off_t)len                   ? 0
+                        : (size_t)((off_t)len - off) < want ? (size_t)((off_t)len - off)
+                                                            : want;
+        assert_int_equal(n, (ssize_t)expect);
+        assert_memory_equal(buf, all + (off < (off_t)len ? off : 0), expect);
+    }
+    clab_view_destroy(&v);
+    *len_out = len;
+    return all;
+}
+
+static int count_lines(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == '\n';
+    return n;
+}
+
+static void test_sizes_and_reads(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 700]},"
+        " \"s\": \"p,q\"}, \"tag\": \"v\"}",
+        tag);
+    assert_string_equal(tag, "v");
+    static const char *const files[] = {
+        "/results/v/results.csv",
+        "/results/v/results.tsv",
+        "/results/v/results.jsonl",
+        "/results/v/pending",
+        "/notebook.json",
+        "/status",
+        "/status.json",
+        "/results/v/status",
+        "/results/v/experiment",
+        "/engines/eng-1",
+        "/errors",
+    };
+    /* Nothing yet, some (one column set), more (a new column), all. */
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+            size_t len;
+            free(check_view(f, files[i], &len));
+        }
+        complete(f, round == 0 ? 100 : round == 1 ? 100 : 1000, &counter);
+    }
+    size_t len;
+    char *csv = check_view(f, "/results/v/results.csv", &len);
+    clab_set_info_t info;
+    clab_nb_reader_t *r;
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &r), 0);
+    assert_int_equal(clab_nb_set_info(r, "v", &info), 0);
+    clab_nb_reader_close(&r);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(info.failed, 100);
+    assert_int_equal(info.results, 600);
+    /* Header, one line per success plus one more line break in each label. */
+    assert_int_equal(count_lines(csv, len), 1 + 2 * 600);
+    const char *header = "s,x,arr,extra,flag,label,none,obj,y,clab.exit_status,clab.job,"
+                         "epyc.experiment.classname,epyc.experiment.start_time,"
+                         "epyc.experiment.status\n";
+    assert_memory_equal(csv, header, strlen(header));
+    /* The first success, cell by cell. */
+    const char *row = csv + strlen(header);
+    long x = strtol(row + strlen("\"p,q\","), NULL, 10);
+    char y[40], want[512];
+    clab_fmt_double(y, (double)x * 0.1, 0);
+    snprintf(want, sizeof want,
+             "\"p,q\",%ld,\"[1,2.5,\"\"x\"\"]\",,%s,\"a,\"\"b\"\"\nc\td\",,\"{\"\"k\"\":%"
+             "ld}\",%s,0,j",
+             x, x % 2 ? "TRUE" : "FALSE", x, y);
+    assert_memory_equal(row, want, strlen(want));
+    free(csv);
+    char *tsv = check_view(f, "/results/v/results.tsv", &len);
+    assert_int_equal(count_lines(tsv, len), 601);
+    row = strchr(tsv, '\n') + 1;
+    x = strtol(row + strlen("p,q\t"), NULL, 10);
+    clab_fmt_double(y, (double)x * 0.1, 0);
+    snprintf(want, sizeof want,
+             "p,q\t%ld\t[1,2.5,\"x\"]\t\t%s\ta,\"b\" c d\t\t{\"k\":%ld}\t%s\t0\tj", x,
+             x % 2 ? "TRUE" : "FALSE", x, y);
+    assert_memory_equal(row, want, strlen(want));
+    free(tsv);
+    char *jsonl = check_view(f, "/results/v/results.jsonl", &len);
+    assert_int_equal(count_lines(jsonl, len), 700);
+    free(jsonl);
+    assert_int_equal(size_of(f, "/results/v/pending", 0), 0);
+    /* N.json: the document and a newline. */
+    char *one = read_path(f, "/results/v/1.json", 100, &len);
+    assert_int_equal(size_of(f, "/results/v/1.json", 0), (off_t)len);
+    assert_string_equal(one + len - 2, "}\n");
+    free(one);
+    clab_set_info_clear(&info);
+    char *engine = read_path(f, "/engines/eng-1", 100, &len);
+    assert_string_equal(engine, "host h1\npid 42\nstate busy\ntasks 7\n");
+    free(engine);
+}
+
+static void test_snapshots(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    size_t len, len2;
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 300]}},"
+        " \"tag\": \"s\"}",
+        tag);
+    clab_node_t csvn = node_of(f, "/results/s/results.csv");
+    clab_node_t pendn = node_of(f, "/results/s/pending");
+    clab_view_t *csv, *pend, *empty;
+    /* An empty table that a stat by its reader brings to life. */
+    assert_int_equal(clab_view_open(&f->lab, &csvn, &empty), 0);
+    clab_view_attach(empty, 99);
+    assert_int_equal(size_of(f, "/results/s/results.csv", 99), 0);
+    complete(f, 10, &counter);
+    assert_int_equal(clab_view_open(&f->lab, &csvn, &csv), 0);
+    assert_int_equal(clab_view_open(&f->lab, &pendn, &pend), 0);
+    clab_view_attach(csv, 42);
+    off_t size10 = size_of(f, "/results/s/results.csv", 0);
+    off_t pend290 = size_of(f, "/results/s/pending", 0);
+    complete(f, 20, &counter);
+    /* Others see the present; each open its own state. */
+    assert_true(size_of(f, "/results/s/results.csv", 0) > size10);
+    char *old = read_view(csv, 1000, &len);
+    assert_int_equal((off_t)len, size10);
+    char *p = read_view(pend, 1000, &len2);
+    assert_int_equal((off_t)len2, pend290);
+    assert_int_equal(count_lines(p, len2), 290);
+    free(p);
+    /* The reader's stat moves its open on: the old bytes stay, rows follow. */
+    off_t size30 = size_of(f, "/results/s/results.csv", 42);
+    assert_int_equal(size30, size_of(f, "/results/s/results.csv", 0));
+    char *grown = read_view(csv, 777, &len2);
+    assert_int_equal((off_t)len2, size30);
+    assert_memory_equal(grown, old, len);
+    char *fresh = read_path(f, "/results/s/results.csv", 4096, &len);
+    assert_int_equal(len, len2);
+    assert_memory_equal(fresh, grown, len);
+    free(old);
+    free(grown);
+    free(fresh);
+    assert_int_equal(size_of(f, "/results/s/results.csv", 99), size30);
+    fresh = read_view(empty, 4096, &len);
+    assert_int_equal((off_t)len, size30);
+    free(fresh);
+    /* A new column rewrites every row: the open stays where it was. */
+    counter = 150;
+    complete(f, 5, &counter);
+    assert_int_equal(size_of(f, "/results/s/results.csv", 42), size30);
+    assert_true(size_of(f, "/results/s/results.csv", 0) > size30);
+    /* Detached, the process sees the present like everyone else. */
+    clab_view_detach(csv);
+    assert_int_equal(size_of(f, "/results/s/results.csv", 42),
+                     size_of(f, "/results/s/results.csv", 0));
+    clab_view_destroy(&csv);
+    clab_view_destroy(&pend);
+    clab_view_destroy(&empty);
+}
+
+static void test_notebook_json(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    size_t len;
+    char *text = check_view(f, "/notebook.json", &len);
+    json_error_t e;
+    json_t *j = json_loadb(text, len, 0, &e);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "current")),
+                        "epyc.resultset.default");
+    json_decref(j);
+    free(text);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3, 4, 5, 6, "
+           "7, 8]},"
+           " \"tag\": \"a\", \"description\": \"first \\\"one\\\"\"}",
+           tag);
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1]}, \"tag\": \"b\"}",
+        tag);
+    complete(f, 5, &counter);
+    text = check_view(f, "/notebook.json", &len);
+    j = json_loadb(text, len, 0, &e);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 6);
+    assert_string_equal(json_string_value(json_object_get(j, "version")), "2");
+    assert_string_equal(json_string_value(json_object_get(j, "current")), "b");
+    assert_true(json_is_false(json_object_get(j, "locked")));
+    assert_true(json_is_string(json_object_get(j, "creator")));
+    assert_true(json_is_string(json_object_get(j, "description")));
+    json_t *sets = json_object_get(j, "resultsets");
+    assert_int_equal(json_object_size(sets), 3);
+    json_t *a = json_object_get(sets, "a");
+    assert_int_equal(json_object_size(a), 5);
+    assert_string_equal(json_string_value(json_object_get(a, "description")),
+                        "first \"one\"");
+    assert_string_equal(json_string_value(json_object_get(a, "clab.experiment")),
+                        "/bin/true");
+    assert_true(json_is_false(json_object_get(a, "locked")));
+    json_t *res = json_object_get(a, "results");
+    assert_int_equal(json_array_size(res), 5);
+    /* Each result is its N.json, in N order. */
+    for (size_t i = 0; i < 5; i++) {
+        char path[64];
+        size_t dl;
+        json_t *doc;
+        snprintf(path, sizeof path, "/results/a/%s%zu.json", i == 3 ? "failed/" : "",
+                 i + 1);
+        char *d = read_path(f, path, 4096, &dl);
+        assert_non_null(doc = json_loadb(d, dl, 0, NULL));
+        assert_true(json_equal(doc, json_array_get(res, i)));
+        json_decref(doc);
+        free(d);
+    }
+    json_t *pend = json_object_get(a, "pending-results");
+    assert_int_equal(json_object_size(pend), 3);
+    const char *job;
+    json_t *params;
+    json_object_foreach(pend, job, params)
+    {
+        assert_true(job[0] == 'j' && strchr(job, '-'));
+        assert_true(json_integer_value(json_object_get(params, "x")) >= 1);
+    }
+    json_t *b = json_object_get(sets, "b");
+    assert_int_equal(json_array_size(json_object_get(b, "results")), 0);
+    assert_int_equal(json_object_size(json_object_get(b, "pending-results")), 1);
+    json_t *d = json_object_get(sets, "epyc.resultset.default");
+    assert_int_equal(json_array_size(json_object_get(d, "results")), 0);
+    assert_int_equal(json_object_size(json_object_get(d, "pending-results")), 0);
+    json_decref(j);
+    free(text);
+}
+
+typedef struct {
+    fixture_t *f;
+    int delay_ms;
+} finisher_t;
+
+static void *finish_later(void *ud)
+{
+    finisher_t *fin = ud;
+    int counter = 0;
+    usleep((useconds_t)fin->delay_ms * 1000);
+    complete(fin->f, 1000, &counter);
+    return NULL;
+}
+
+static double stop_at;
+static int stop_after(void)
+{
+    return clab_mono() >= stop_at;
+}
+
+static void test_wait(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1], buf[512];
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3]}, \"tag\": "
+           "\"w\"}",
+           tag);
+    clab_node_t node = node_of(f, "/results/w/wait");
+    clab_view_t *v;
+    /* Interrupted: -EINTR soon after. */
+    f->lab.interrupted = stop_after;
+    stop_at = clab_mono() + 0.3;
+    assert_int_equal(clab_view_open(&f->lab, &node, &v), 0);
+    double t0 = clab_mono();
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EINTR);
+    assert_true(clab_mono() - t0 >= 0.25 && clab_mono() - t0 < 1.0);
+    /* Too many waiters: -EBUSY at once. */
+    f->lab.max_waiters = 2;
+    f->lab.waiters = 2;
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EBUSY);
+    f->lab.waiters = 0;
+    assert_int_equal(size_of(f, "/results/w/wait", 0), 0);
+    /* Blocks until a commit finishes the set, then the set's status. */
+    stop_at = clab_mono() + 60;
+    pthread_t th;
+    finisher_t fin = {f, 300};
+    pthread_create(&th, NULL, finish_later, &fin);
+    t0 = clab_mono();
+    ssize_t n = clab_view_read(v, buf, sizeof buf - 1, 0);
+    double waited = clab_mono() - t0;
+    pthread_join(th, NULL);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_true(waited >= 0.25 && waited < 5);
+    assert_non_null(strstr(buf, "current w\n"));
+    assert_non_null(strstr(buf, "\npending 0\ntotal 3\ndone 1\n"));
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, n), 0);
+    clab_view_destroy(&v);
+    /* Done already: at once, with the status's size. */
+    size_t len;
+    char *st = read_path(f, "/results/w/wait", 64, &len);
+    char *st2 = read_path(f, "/results/w/status", 64, &len);
+    assert_string_equal(st, st2);
+    free(st);
+    free(st2);
+    f->lab.interrupted = NULL;
+}
+
+typedef struct {
+    char names[2048][24];
+    int n, room;
+    off_t last;
+} listing_t;
+
+static int take(void *ud, const char *name, int is_dir, off_t next)
+{
+    listing_t *l = ud;
+    (void)is_dir;
+    if (l->room-- <= 0)
+        return 1;
+    snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
+    l->last = next;
+    return 0;
+}
+
+static void test_listings(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 600]}},"
+        " \"tag\": \"l\"}",
+        tag);
+    complete(f, 300, &counter);
+    clab_node_t node = node_of(f, "/results/l");
+    listing_t *l = calloc(1, sizeof *l);
+    /* Seven entries per call, resumed from the last cookie; results that
+     * arrive meanwhile are listed once. */
+    for (int call = 0;; call++) {
+        int before = l->n;
+        l->room = 7;
+        assert_int_equal(clab_tree_readdir(&f->lab, &node, l->last, take, l), 0);
+        if (call == 10)
+            complete(f, 300, &counter);
+        if (l->n == before)
+            break;
+    }
+    int ok = 0, seen[700] = {0};
+    for (int i = 0; i < l->n; i++) {
+        long k;
+        if (sscanf(l->names[i], "%ld.json", &k) == 1) {
+            assert_true(k >= 1 && k <= 600);
+            assert_int_equal(seen[k]++, 0);
+            ok++;
+        }
+    }
+    assert_int_equal(ok, 600 - 600 / 7 - (600 % 7 > 3));
+    static const char *const fixed[] = {
+        ".",    "..",      "results.csv", "results.tsv", "results.jsonl", "status",
+        "wait", "pending", "experiment",  "description", "failed"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        assert_string_equal(l->names[i], fixed[i]);
+    assert_int_equal(l->n, 11 + ok);
+    /* failed/ and the root. */
+    memset(l, 0, sizeof *l);
+    l->room = 1000;
+    node = node_of(f, "/results/l/failed");
+    assert_int_equal(clab_tree_readdir(&f->lab, &node, 0, take, l), 0);
+    assert_int_equal(l->n, 2 + 600 / 7 + (600 % 7 > 3));
+    memset(l, 0, sizeof *l);
+    l->room = 1000;
+    node = node_of(f, "/");
+    assert_int_equal(clab_tree_readdir(&f->lab, &node, 0, take, l), 0);
+    static const char *const root[] = {
+        ".",           "..",     "submit",        "ctl",     "status",
+        "status.json", "errors", "notebook.json", "engines", "results"};
+    assert_int_equal(l->n, 10);
+    for (int i = 0; i < 10; i++)
+        assert_string_equal(l->names[i], root[i]);
+    memset(l, 0, sizeof *l);
+    l->room = 1000;
+    node = node_of(f, "/engines");
+    assert_int_equal(clab_tree_readdir(&f->lab, &node, 0, take, l), 0);
+    assert_int_equal(l->n, 3);
+    assert_string_equal(l->names[2], "eng-1");
+    free(l);
+    clab_node_t n;
+    assert_int_equal(clab_tree_lookup(&f->lab, "/engines/eng-2", &n), -ENOENT);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/l/0.json", &n), -ENOENT);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/l/4.json", &n), -ENOENT);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/l/failed/4.json", &n), 0);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/l/wait/x", &n), -ENOTDIR);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/nosuch/wait", &n), -ENOENT);
+}
+
+static int ctl(fixture_t *f, const char *text, int flush)
+{
+    clab_inbox_t *in;
+    assert_int_equal(clab_inbox_new(&f->lab, CLAB_INBOX_CTL, &in), 0);
+    int rc = (int)clab_inbox_write(in, text, strlen(text)), frc;
+    if (rc >= 0 && flush && (frc = clab_inbox_flush(in)) < 0)
+        rc = frc;
+    clab_inbox_destroy(&in);
+    return rc;
+}
+
+static void current_is(fixture_t *f, const char *want)
+{
+    clab_nb_reader_t *r;
+    char tag[CLAB_TAG_MAX + 1];
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &r), 0);
+    assert_int_equal(clab_nb_current(r, tag), 0);
+    clab_nb_reader_close(&r);
+    assert_string_equal(tag, want);
+}
+
+static void test_ctl(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tag\": \"t1\"}",
+           tag);
+    submit(f, "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tag\": \"t2\"}",
+           tag);
+    current_is(f, "t2");
+    assert_int_equal(ctl(f, "select t1\n", 1), 10);
+    current_is(f, "t1");
+    /* A last line without a newline runs at close. */
+    clab_inbox_t *in;
+    assert_int_equal(clab_inbox_new(&f->lab, CLAB_INBOX_CTL, &in), 0);
+    assert_int_equal(clab_inbox_write(in, "  select\tt2 ", 12), 12);
+    current_is(f, "t1");
+    assert_int_equal(clab_inbox_flush(in), 0);
+    clab_inbox_destroy(&in);
+    current_is(f, "t2");
+    assert_int_equal(ctl(f, "select t2\nselect t1\n", 1), 20);
+    current_is(f, "t1");
+    assert_int_equal(ctl(f, "select nosuch\n", 1), -ENOENT);
+    assert_int_equal(ctl(f, "frob t1\n", 1), -EINVAL);
+    assert_int_equal(ctl(f, "select\n", 1), -EINVAL);
+    assert_int_equal(ctl(f, "select t1 t2\n", 1), -EINVAL);
+    assert_int_equal(ctl(f, "select bad/tag\n", 1), -EINVAL);
+    assert_int_equal(ctl(f, "cancel t1\n", 1), -ENOSYS);
+    assert_int_equal(ctl(f, "retry t1\n", 1), -ENOSYS);
+    assert_int_equal(ctl(f, "delete t1", 1), -ENOSYS);
+    current_is(f, "t1");
+    size_t len;
+    char *errors = read_path(f, "/errors", 4096, &len);
+    assert_int_equal(count_lines(errors, len), 8 * 3);
+    assert_non_null(strstr(errors, "] ctl: ENOENT: no result set \"nosuch\"\n"
+                                   "  Command: select nosuch\n"
+                                   "                  ^\n"));
+    assert_non_null(strstr(errors, "] ctl: EINVAL: unknown command \"frob\""));
+    assert_non_null(strstr(errors, "] ctl: EINVAL: select takes one tag, no more\n"
+                                   "  Command: select t1 t2\n"
+                                   "                     ^\n"));
+    assert_non_null(strstr(errors, "] ctl: ENOSYS: cancel is not implemented yet\n"
+                                   "  Command: cancel t1\n"
+                                   "           ^\n"));
+    assert_non_null(strstr(errors, "] ctl: ENOSYS: delete is not implemented yet\n"));
+    free(errors);
+}
+
+/* A notebook as the first clabfs wrote it: no byte counts. */
+static void test_migration(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1], path[160];
+    int counter = 0;
+    size_t len;
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 40]}},"
+        " \"tag\": \"m\"}",
+        tag);
+    complete(f, 30, &counter);
+    char *csv = read_path(f, "/results/m/results.csv", 4096, &len);
+    clab_notebook_destroy(&f->lab.nb);
+    /* Rebuild the first schema around the same rows. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    const char *old =
+        "BEGIN;"
+        "CREATE TABLE sets0 AS SELECT tag, experiment, description, created, next_n, "
+        "n_ok,"
+        " n_failed, n_done, n_pending FROM sets;"
+        "DROP TABLE sets;"
+        "CREATE TABLE sets(tag TEXT PRIMARY KEY, experiment TEXT NOT NULL,"
+        " description TEXT NOT NULL, created REAL NOT NULL, next_n INTEGER NOT NULL"
+        " DEFAULT 1, n_ok INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT "
+        "0,"
+        " n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO sets SELECT * FROM sets0; DROP TABLE sets0;"
+        "CREATE TABLE results0 AS SELECT tag, n, ok, job, doc FROM results;"
+        "DROP TABLE results;"
+        "CREATE TABLE results(tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,"
+        " job TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
+        "INSERT INTO results SELECT * FROM results0; DROP TABLE results0;"
+        "CREATE INDEX results_ok ON results(tag, ok, n);"
+        "PRAGMA user_version = 0;"
+        "COMMIT;";
+    assert_int_equal(sqlite3_exec(db, old, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(clab_notebook_open(f->db, &f->lab.nb), 0);
+    size_t len2;
+    char *csv2 = check_view(f, "/results/m/results.csv", &len2);
+    assert_int_equal(len2, len);
+    assert_memory_equal(csv2, csv, len);
+    free(csv);
+    free(csv2);
+    static const char *const files[] = {"/results/m/results.tsv",
+                                        "/results/m/results.jsonl", "/results/m/pending",
+                                        "/notebook.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        free(check_view(f, files[i], &len));
+    /* And it goes on counting. */
+    complete(f, 10, &counter);
+    snprintf(path, sizeof path, "/results/m/results.csv");
+    free(check_view(f, path, &len));
+    free(check_view(f, "/notebook.json", &len));
+}
+
+int main(void)
+{
+    clab_log_init("test_views", CLAB_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_sizes_and_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notebook_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ctl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
