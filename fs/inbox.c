@@ -126,31 +126,57 @@ static int ctl_select(clab_lab_t *lab, const char *tag, clab_submit_error_t *err
     return rc;
 }
 
-static int not_yet(const char *verb, clab_submit_error_t *err)
+/* Turns a notebook error into the message of a rejected command. */
+static int ctl_outcome(int rc, const char *tag, const char *verb,
+                       clab_submit_error_t *err)
 {
-    snprintf(err->message, sizeof err->message, "%s is not implemented yet", verb);
-    return -ENOSYS;
+    if (rc == -ENOENT) {
+        snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
+        err->position = 0;
+    } else if (rc < 0) {
+        snprintf(err->message, sizeof err->message, "the notebook could not %s it: %s",
+                 verb, strerror(-rc));
+    } else {
+        clab_info("ctl: %s %s: %d point(s)", verb, tag, rc);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Has the link tell the controller to drop the tag's queued tasks and stop
+ * its running ones; the notebook already counts them as cancelled. */
+static void cancel_at_controller(clab_lab_t *lab, const char *tag)
+{
+    pthread_mutex_lock(&lab->lock);
+    if (!lab->cancel_tags)
+        lab->cancel_tags = json_array();
+    json_array_append_new(lab->cancel_tags, json_string(tag));
+    pthread_mutex_unlock(&lab->lock);
+    if (lab->wake)
+        lab->wake(lab->wake_ud);
 }
 
 static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
 {
-    (void)lab;
-    (void)tag;
-    return not_yet("cancel", err);
+    int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
+    if (rc == 0)
+        cancel_at_controller(lab, tag);
+    return rc;
 }
 
 static int ctl_retry(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
 {
-    (void)lab;
-    (void)tag;
-    return not_yet("retry", err);
+    int rc = ctl_outcome(clab_notebook_retry(lab->nb, tag), tag, "retry", err);
+    if (rc == 0 && lab->wake)
+        lab->wake(lab->wake_ud);
+    return rc;
 }
 
 static int ctl_delete(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
 {
-    (void)lab;
-    (void)tag;
-    return not_yet("delete", err);
+    int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag), tag, "delete", err);
+    if (rc == 0)
+        cancel_at_controller(lab, tag);
+    return rc;
 }
 
 static const struct {

@@ -8,7 +8,7 @@
  * /ctl: each line is one command, `VERB TAG`, run when its newline arrives
  * (or at close for a last line without one); the write fails with the
  * command's errno. select makes a set current; cancel, retry and delete
- * are parsed and answered ENOSYS until they are implemented.
+ * act on a whole set (see clab_notebook_cancel and friends).
  *
  * Every rejection is recorded in /errors with the text and a caret. */
 #ifndef CLAB_INBOX_H

@@ -20,6 +20,9 @@ typedef struct clab_lab {
     int engines;
     int connected;
     json_t *engine_list; /* [{id, host, pid, state, tasks}] */
+    /* Tags cancelled with /ctl that the link must still tell the controller
+     * about (a JSON array, or NULL), under lock. */
+    json_t *cancel_tags;
     /* Called after a submission so the link sends it at once. */
     void (*wake)(void *ud);
     void *wake_ud;

@@ -262,6 +262,7 @@ out:
         fuse_destroy(fuse);
     clab_notebook_destroy(&lab.nb);
     json_decref(lab.engine_list);
+    json_decref(lab.cancel_tags);
     clab_errors_free(&lab.errors);
     pthread_mutex_destroy(&lab.lock);
     if (lock_fd >= 0)

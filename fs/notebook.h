@@ -81,6 +81,16 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
+/* /ctl cancel: every pending point of tag becomes a failed result with
+ * exception `cancelled`. Returns how many, or -ENOENT for no such set. */
+int clab_notebook_cancel(clab_notebook_t *nb, const char *tag);
+/* /ctl retry: each failure of tag not retried yet gets a new pending job
+ * with the same parameters (the failed file stays, as the record of that
+ * attempt). Returns how many. */
+int clab_notebook_retry(clab_notebook_t *nb, const char *tag);
+/* /ctl delete: the set and all it holds are gone; the newest remaining set
+ * becomes current if it was. Cancel it at the controller first. */
+int clab_notebook_delete(clab_notebook_t *nb, const char *tag);
 
 /* Change notification: a counter bumped after every commit. Waits until
  * the counter differs from seen or timeout_ms pass, and returns it. */

@@ -108,6 +108,33 @@ static void send_pending(clab_sync_t *s, clab_client_t *c)
     clab_sync_wake(s); /* more to send: come back after serving replies */
 }
 
+/* Tells the controller about sets cancelled with /ctl. One that cannot be
+ * sent is kept for the next turn. */
+static void send_cancels(clab_sync_t *s, clab_client_t *c)
+{
+    clab_lab_t *lab = s->lab;
+    pthread_mutex_lock(&lab->lock);
+    json_t *tags = lab->cancel_tags;
+    lab->cancel_tags = NULL;
+    pthread_mutex_unlock(&lab->lock);
+    size_t i;
+    json_t *tag;
+    json_array_foreach(tags, i, tag)
+    {
+        json_t *body = json_pack("{s:O}", "tag", tag);
+        int rc = clab_client_send(c, "cancel", body);
+        json_decref(body);
+        if (rc < 0) {
+            pthread_mutex_lock(&lab->lock);
+            if (!lab->cancel_tags)
+                lab->cancel_tags = json_array();
+            json_array_append(lab->cancel_tags, tag);
+            pthread_mutex_unlock(&lab->lock);
+        }
+    }
+    json_decref(tags);
+}
+
 static void *run(void *ud)
 {
     clab_sync_t *s = ud;
@@ -149,10 +176,12 @@ static void *run(void *ud)
             s->last_supervised = clab_mono();
             s->supervise(s->supervise_ud);
         }
-        if (!clab_client_connected(c))
+        if (!clab_client_connected(c)) {
             publish(s, NULL, 0);
-        else
+        } else {
+            send_cancels(s, c);
             send_pending(s, c);
+        }
     }
     clab_client_destroy(&c);
     return NULL;

@@ -22,10 +22,12 @@ w=$MNT/results/w/wait
 assert_eq 0 "$(stat -c %s "$w")" "size of a wait not yet done"
 
 # Forty readers blocked at once, more than libfuse's default of 10 threads.
+waiters=()
 for i in $(seq 40); do
     cat "$w" >"$WORK/waiter.$i" 2>"$WORK/waiter.$i.err" &
-    PIDS+=($!)
+    waiters+=($!)
 done
+PIDS+=("${waiters[@]}")
 sleep 0.5
 start=$(now_ms)
 for _ in 1 2 3; do
@@ -70,7 +72,7 @@ assert_eq 0 "$(echo "$out" | key /dev/stdin pending)" "pending when wait returns
 assert_eq 1 "$(echo "$out" | key /dev/stdin done)" "done when wait returns"
 assert_eq 12 "$(echo "$out" | key /dev/stdin results)" "results when wait returns"
 assert_eq 12 "$(ls "$MNT/results/w" | grep -c '\.json$')" "result files when wait returns"
-for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+for p in "${waiters[@]}"; do wait "$p" || fail "a waiter exited with $?"; done
 for i in $(seq 40); do
     assert_eq "" "$(cat "$WORK/waiter.$i.err")" "errors of waiter $i"
     assert_eq "$(grep -v '^engines\|^connected' <<<"$out")" \

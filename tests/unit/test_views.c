@@ -644,9 +644,9 @@ static void test_ctl(void **state)
     assert_int_equal(ctl(f, "select\n", 1), -EINVAL);
     assert_int_equal(ctl(f, "select t1 t2\n", 1), -EINVAL);
     assert_int_equal(ctl(f, "select bad/tag\n", 1), -EINVAL);
-    assert_int_equal(ctl(f, "cancel t1\n", 1), -ENOSYS);
-    assert_int_equal(ctl(f, "retry t1\n", 1), -ENOSYS);
-    assert_int_equal(ctl(f, "delete t1", 1), -ENOSYS);
+    assert_int_equal(ctl(f, "cancel nosuch\n", 1), -ENOENT);
+    assert_int_equal(ctl(f, "retry nosuch\n", 1), -ENOENT);
+    assert_int_equal(ctl(f, "delete nosuch", 1), -ENOENT);
     current_is(f, "t1");
     size_t len;
     char *errors = read_path(f, "/errors", 4096, &len);
@@ -658,10 +658,11 @@ static void test_ctl(void **state)
     assert_non_null(strstr(errors, "] ctl: EINVAL: select takes one tag, no more\n"
                                    "  Command: select t1 t2\n"
                                    "                     ^\n"));
-    assert_non_null(strstr(errors, "] ctl: ENOSYS: cancel is not implemented yet\n"
-                                   "  Command: cancel t1\n"
-                                   "           ^\n"));
-    assert_non_null(strstr(errors, "] ctl: ENOSYS: delete is not implemented yet\n"));
+    assert_non_null(strstr(errors, "] ctl: ENOENT: no result set \"nosuch\"\n"
+                                   "  Command: cancel nosuch\n"
+                                   "                  ^\n"));
+    assert_non_null(strstr(errors, "] ctl: ENOENT: no result set \"nosuch\"\n"
+                                   "  Command: delete nosuch\n"));
     free(errors);
 }
 
