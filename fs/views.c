@@ -588,6 +588,8 @@ static void drop_before(clab_view_t *v, off_t off)
         return;
     if (drop > (off_t)v->buf.len)
         drop = (off_t)v->buf.len;
+    if (drop == 0)
+        return; /* nothing buffered (and maybe no buffer yet) */
     memmove(v->buf.data, v->buf.data + drop, v->buf.len - (size_t)drop);
     v->buf.len -= (size_t)drop;
     v->base += drop;
