@@ -284,8 +284,10 @@ static int ctl_lines(clab_inbox_t *in, int final)
     }
     if (rc < 0)
         start = in->text.len; /* the rest of a failed write is dropped */
-    memmove(in->text.data, in->text.data + start, in->text.len - start);
-    in->text.len -= start;
+    if (start > 0) {          /* (text.data is NULL before the first write) */
+        memmove(in->text.data, in->text.data + start, in->text.len - start);
+        in->text.len -= start;
+    }
     return rc;
 }
 
