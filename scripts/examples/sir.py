@@ -7,7 +7,7 @@ object on stdout. Parameters (all optional):
   beta   infection rate per contact          (default 0.3)
   gamma  recovery rate                       (default 0.1)
   N      population size                     (default 1000)
-  I0     initially infected                  (default 1)
+  I0     initially infected                  (default 5)
   seed   random seed                         (default: fresh)
 """
 import json
@@ -16,7 +16,7 @@ import sys
 
 p = json.loads(sys.stdin.readline())
 beta, gamma = float(p.get("beta", 0.3)), float(p.get("gamma", 0.1))
-N, I = int(p.get("N", 1000)), int(p.get("I0", 1))
+N, I = int(p.get("N", 1000)), int(p.get("I0", 5))
 rng = random.Random(p.get("seed"))
 
 S, R, t, peak = N - I, 0, 0.0, I
