@@ -15,7 +15,10 @@ wait_for 30 "the controller to give up on eng1's tasks" \
 add_engine eng2
 wait_done l 120
 check_exact l 6
-assert_eq 2 "$(key "$MNT/results/l/status" failed)" "failed (eng1's two tasks)"
+# eng1 held the running task and, unless the machine was slow to deliver
+# it, the prefetched one.
+failed=$(key "$MNT/results/l/status" failed)
+[ "$failed" -ge 1 ] && [ "$failed" -le 2 ] || fail "failed: expected 1 or 2 (eng1's tasks), got $failed"
 for f in "$MNT"/results/l/failed/*.json; do
     python3 - "$f" <<'PY' || fail "failed record $f"
 import json, sys
