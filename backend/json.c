@@ -193,3 +193,23 @@ char *clab_json_dumps(const json_t *v)
     }
     return b.data;
 }
+
+void clab_json_show(char *out, size_t cap, const char *s)
+{
+    clab_buf_t b = {0};
+    size_t n = strlen(s), max = 48;
+    int cut = n > max;
+    if (cut) {
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+            max--;
+        n = max;
+    }
+    if (clab_json_dump_string(&b, s, n) || !b.data) {
+        snprintf(out, cap, "\"?\"");
+    } else {
+        if (cut)
+            b.data[b.len - 1] = '\0';
+        snprintf(out, cap, "%s%s", b.data, cut ? "...\"" : "");
+    }
+    clab_buf_free(&b);
+}

@@ -31,6 +31,9 @@ int clab_fmt_double(char *out, double d, int as_json_real);
 int clab_json_dump_buf(clab_buf_t *b, const json_t *v);
 /* Appends s as a JSON string literal with quotes. */
 int clab_json_dump_string(clab_buf_t *b, const char *s, size_t len);
+/* User text for a one-line message: a JSON string literal of s, cut after
+ * 48 bytes (at a character boundary) with "..." so that it fits in out. */
+void clab_json_show(char *out, size_t cap, const char *s);
 /* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
 char *clab_json_dumps(const json_t *v);
 

@@ -3,6 +3,7 @@
  * delivered) so that submission stays idempotent. */
 #include "store.h"
 #include "log.h"
+#include "sqlerr.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -79,22 +80,7 @@ static const char schema[] =
 
 static int db_err(clab_store_t *s, const char *what)
 {
-    int code = sqlite3_errcode(s->db);
-    clab_err("store: %s: %s", what, sqlite3_errmsg(s->db));
-    switch (code & 0xff) {
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        return -EACCES;
-    default:
-        return -EIO;
-    }
+    return clab_sqlite_errno(s->db, "store", what);
 }
 
 int clab_store_open(const char *path, clab_store_t **out)

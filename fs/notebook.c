@@ -10,6 +10,7 @@
 #include "json.h"
 #include "log.h"
 #include "runner.h"
+#include "sqlerr.h"
 #include "table.h"
 
 #include <errno.h>
@@ -115,23 +116,7 @@ static const char migrate_v1[] =
 
 static int sql_errno(sqlite3 *db, const char *what)
 {
-    int code = sqlite3_errcode(db) & 0xff;
-    clab_err("notebook: %s: %s", what, sqlite3_errmsg(db));
-    switch (code) {
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_CANTOPEN:
-        return -EACCES;
-    default:
-        return -EIO;
-    }
+    return clab_sqlite_errno(db, "notebook", what);
 }
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)

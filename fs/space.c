@@ -29,28 +29,6 @@ struct clab_space {
     size_t size;
 };
 
-/* Names are user text: quote them as JSON literals, shortened, so that a
- * message stays on one line and within clab_submit_error_t's buffer. */
-static void show(char *out, size_t cap, const char *s)
-{
-    clab_buf_t b = {0};
-    size_t n = strlen(s), max = 48;
-    int cut = n > max;
-    if (cut) {
-        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-            max--;
-        n = max;
-    }
-    if (clab_json_dump_string(&b, s, n) || !b.data) {
-        snprintf(out, cap, "\"?\"");
-    } else {
-        if (cut)
-            b.data[b.len - 1] = '\0';
-        snprintf(out, cap, "%s%s", b.data, cut ? "...\"" : "");
-    }
-    clab_buf_free(&b);
-}
-
 static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -63,7 +41,7 @@ static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    show(shown, sizeof shown, name);
+    clab_json_show(shown, sizeof shown, name);
     err->code = EINVAL;
     snprintf(err->message, sizeof err->message, "parameter %s: %s", shown, what);
     err->line = err->column = 0;

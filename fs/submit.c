@@ -78,28 +78,6 @@ static int refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
     return -code;
 }
 
-/* User text in a message: a JSON literal, shortened, so the message stays
- * one line and fits. */
-static void show(char *out, size_t cap, const char *s)
-{
-    clab_buf_t b = {0};
-    size_t n = strlen(s), max = 48;
-    int cut = n > max;
-    if (cut) {
-        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-            max--;
-        n = max;
-    }
-    if (clab_json_dump_string(&b, s, n) || !b.data) {
-        snprintf(out, cap, "\"?\"");
-    } else {
-        if (cut)
-            b.data[b.len - 1] = '\0';
-        snprintf(out, cap, "%s%s", b.data, cut ? "...\"" : "");
-    }
-    clab_buf_free(&b);
-}
-
 static const char *type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -246,7 +224,7 @@ static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
 static int check_path(const ctx_t *c, const char *path, long pos)
 {
     char shown[80];
-    show(shown, sizeof shown, path);
+    clab_json_show(shown, sizeof shown, path);
     if (path[0] != '/')
         return refuse(c, EINVAL, pos, "experiment %s is not an absolute path", shown);
     for (const char *p = path; *p;) {
@@ -279,7 +257,7 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
                strcmp(key, known_fields[i]))
             i++;
         if (i == sizeof known_fields / sizeof *known_fields) {
-            show(shown, sizeof shown, key);
+            clab_json_show(shown, sizeof shown, key);
             return refuse(c, EINVAL, find_key(c, start, key),
                           "unknown field %s (expected " FIELDS ")", shown);
         }
@@ -318,7 +296,7 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
             return refuse(c, EINVAL, at, "field \"tag\" must be a string, not %s",
                           type_name(v));
         if (!clab_tag_valid(json_string_value(v))) {
-            show(shown, sizeof shown, json_string_value(v));
+            clab_json_show(shown, sizeof shown, json_string_value(v));
             return refuse(c, EINVAL, at, "tag %s is invalid: use " TAG_RULE, shown);
         }
         if (!(sub->tag = strdup(json_string_value(v))))
@@ -390,7 +368,7 @@ static int check_executable(const ctx_t *c, const char *path, long at)
 {
     char shown[80];
     struct stat st;
-    show(shown, sizeof shown, path);
+    clab_json_show(shown, sizeof shown, path);
     if (stat(path, &st)) {
         int e = errno;
         if (e == ENOENT || e == ENOTDIR)
