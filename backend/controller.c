@@ -9,6 +9,7 @@
  * and only then send the replies, so nothing is acknowledged that a crash
  * could still take back. */
 #include "conninfo.h"
+#include "daemon.h"
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
@@ -25,7 +26,6 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -81,14 +81,6 @@ typedef struct {
     int txn_msgs;
     json_t *replies; /* replies to clients, sent after the commit */
 } controller_t;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -947,17 +939,8 @@ int main(int argc, char **argv)
     }
     clab_log_init("clab-controller", verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (with_parent) {
-        /* An embedded controller must not outlive a clabfs killed with -9:
-         * the next mount would start a second one on the same queue. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() == 1)
-            return 1;
-    }
+    if (clab_daemon_init(with_parent) < 0)
+        return 1;
 
     c.lock_fd = -1;
     c.replies = json_array();
@@ -967,7 +950,7 @@ int main(int argc, char **argv)
             clab_warn("--ready-fd: %s", strerror(errno));
         close(ready_fd);
     }
-    while (!rc && !stop_requested)
+    while (!rc && !clab_stop_requested)
         rc = turn(&c);
     if (c.in_txn)
         commit(&c);

@@ -4,6 +4,7 @@
  * next task never waits for a round trip). Heartbeats carry the tasks held,
  * so a restarted controller knows what is already in hand. */
 #include "conninfo.h"
+#include "daemon.h"
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -35,14 +35,6 @@ typedef struct {
     int cancel_running; /* the controller cancelled the task in hand */
     char endpoint[512];
 } engine_t;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -152,7 +144,7 @@ static int tick_state(engine_t *e, int running)
 {
     heartbeat(e, 0);
     drain(e, running);
-    return stop_requested || (running && e->cancel_running);
+    return clab_stop_requested || (running && e->cancel_running);
 }
 
 static int tick(void *ud)
@@ -180,7 +172,7 @@ static int run_one(engine_t *e)
     clab_debug("task %s: %s", job, spec.experiment);
     e->cancel_running = 0;
     int rc = clab_run_experiment(&spec, &record);
-    if (rc == -EINTR && e->cancel_running && !stop_requested) {
+    if (rc == -EINTR && e->cancel_running && !clab_stop_requested) {
         clab_info("task %s cancelled while running", job);
         json_array_remove(e->queue, 0);
         return 0;
@@ -260,15 +252,8 @@ int main(int argc, char **argv)
         if (*p < 0x21 || *p > 0x7e || *p == '/')
             *p = '_';
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (with_parent) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() == 1)
-            return 1;
-    }
+    if (clab_daemon_init(with_parent) < 0)
+        return 1;
 
     clab_conninfo_t ci;
     int lrc = clab_conninfo_load(conn, &ci);
@@ -295,14 +280,14 @@ int main(int argc, char **argv)
     clab_info("engine %s serving %s", e.id, ci.engine_endpoint);
     e.last_heard = clab_mono();
     heartbeat(&e, 1);
-    while (!stop_requested) {
+    while (!clab_stop_requested) {
         if (json_array_size(e.queue) == 0) {
             zmq_pollitem_t it = {e.sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
             tick_state(&e, 0);
             continue;
         }
-        if (run_one(&e) < 0 && !stop_requested) {
+        if (run_one(&e) < 0 && !clab_stop_requested) {
             sleep(1); /* do not spin on a broken machine */
             tick_state(&e, 0);
         }
