@@ -6,7 +6,7 @@
  * rendered once, when stored, since they never change; the byte counts the
  * views are sized by change in the same transactions as the rows. Every
  * commit wakes the readers of wait. */
-#include "notebook.h"
+#include "notebook_i.h"
 #include "json.h"
 #include "log.h"
 #include "runner.h"
@@ -21,17 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_MAX 16
 #define SCHEMA_VERSION 1
-
-/* The writer's statements for storing results, prepared once. */
-typedef struct {
-    sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
-} ingest_t;
-
-/* Point queries every reader makes, prepared once per connection: stat and
- * lookup run them for every file of a listing. */
-enum { Q_CURRENT, Q_SET_INFO, Q_RESULT, Q_RESULT_STAT, Q_COLUMNS, Q_COUNT };
 
 static const char *const reader_sql[Q_COUNT] = {
     [Q_CURRENT] = "SELECT value FROM meta WHERE key = 'current'",
@@ -42,40 +32,6 @@ static const char *const reader_sql[Q_COUNT] = {
     [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
                       " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
     [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2 ORDER BY name",
-};
-
-typedef struct {
-    sqlite3 *db;
-    sqlite3_stmt *q[Q_COUNT];
-} conn_t;
-
-struct clab_notebook {
-    char *path;
-    ingest_t in;
-    sqlite3 *db; /* the writer */
-    pthread_mutex_t lock;
-    char client_id[64];
-    pthread_mutex_t pool_lock;
-    conn_t *pool[POOL_MAX];
-    int npool;
-    /* Bumped after every commit; waiters sleep on changed. */
-    pthread_mutex_t gen_lock;
-    pthread_cond_t changed;
-    uint64_t gen;
-};
-
-static int prepare_ingest(clab_notebook_t *nb);
-static void finalize_ingest(ingest_t *in);
-
-struct clab_nb_reader {
-    clab_notebook_t *nb;
-    conn_t *c;
-    sqlite3 *db;
-};
-
-struct clab_nb_cursor {
-    sqlite3_stmt *st;
-    int pending;
 };
 
 /* A fresh notebook; older ones are brought up to date by migrate(). */
@@ -93,7 +49,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS jobs("
     "  id INTEGER PRIMARY KEY, job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL,"
     "  experiment TEXT NOT NULL, params TEXT NOT NULL, timeout REAL NOT NULL,"
-    "  state INTEGER NOT NULL DEFAULT 0);"
+    "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ");"
     "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
@@ -114,23 +70,23 @@ static const char migrate_v1[] =
     "ALTER TABLE results ADD COLUMN stored REAL;"
     "UPDATE sets SET modified = created;";
 
-static int sql_errno(sqlite3 *db, const char *what)
+int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
     return clab_sqlite_errno(db, "notebook", what);
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 {
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-        return sql_errno(db, sql);
+        return clab_nbp_sql_errno(db, sql);
     return 0;
 }
 
-static int open_db(const char *path, int flags, sqlite3 **out)
+int clab_nbp_open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        int rc = db ? sql_errno(db, path) : -ENOMEM;
+        int rc = db ? clab_nbp_sql_errno(db, path) : -ENOMEM;
         sqlite3_close(db);
         return rc;
     }
@@ -139,7 +95,7 @@ static int open_db(const char *path, int flags, sqlite3 **out)
     return 0;
 }
 
-static void random_hex(char *out, size_t bytes)
+void clab_nbp_random_hex(char *out, size_t bytes)
 {
     unsigned char buf[32];
     FILE *f = fopen("/dev/urandom", "rb");
@@ -152,10 +108,10 @@ static void random_hex(char *out, size_t bytes)
         sprintf(out + 2 * i, "%02x", buf[i]);
 }
 
-static int meta_get(sqlite3 *db, const char *key, char *out, size_t size)
+int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size)
 {
     sqlite3_stmt *st;
-    int rc = prepare(db, "SELECT value FROM meta WHERE key = ?1", &st);
+    int rc = clab_nbp_prepare(db, "SELECT value FROM meta WHERE key = ?1", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -164,27 +120,28 @@ static int meta_get(sqlite3 *db, const char *key, char *out, size_t size)
         snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(db, "meta");
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(db, "meta");
     }
     sqlite3_finalize(st);
     return rc;
 }
 
-static int meta_set(sqlite3 *db, const char *key, const char *value)
+int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value)
 {
     sqlite3_stmt *st;
-    int rc = prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", &st);
+    int rc = clab_nbp_prepare(
+        db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_errno(db, "meta");
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(db, "meta");
     sqlite3_finalize(st);
     return rc;
 }
 
 /* The length of s as a JSON string literal, quotes included. */
-static int64_t json_literal_len(const char *s, size_t len)
+int64_t clab_nbp_json_literal_len(const char *s, size_t len)
 {
     clab_buf_t b = {0};
     int64_t n = clab_json_dump_string(&b, s, len) == 0 ? (int64_t)b.len : 0;
@@ -212,11 +169,11 @@ static int cells_len(json_t *params, json_t *results, json_t *meta, int64_t *csv
 /* Recomputes the byte counts of one set from its rows. Inside a write
  * transaction. Whatever removes rows or pending points (rather than
  * appending them) must call it, or keep the counts itself. */
-static int recount(clab_notebook_t *nb, const char *tag)
+int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
 {
     sqlite3_stmt *st = NULL;
     int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
-    int rc = prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+    int rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -241,23 +198,26 @@ static int recount(clab_notebook_t *nb, const char *tag)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return sql_errno(nb->db, "recount results");
-    if ((rc = prepare(nb->db, "SELECT job, params FROM jobs WHERE tag = ?1 AND state = 0",
-                      &st)) < 0)
+        return clab_nbp_sql_errno(nb->db, "recount results");
+    if ((rc = clab_nbp_prepare(nb->db,
+                               "SELECT job, params FROM jobs WHERE tag = ?1 AND state "
+                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               &st)) < 0)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        jobs += json_literal_len((const char *)sqlite3_column_text(st, 0),
-                                 (size_t)sqlite3_column_bytes(st, 0));
+        jobs += clab_nbp_json_literal_len((const char *)sqlite3_column_text(st, 0),
+                                          (size_t)sqlite3_column_bytes(st, 0));
         pend += sqlite3_column_bytes(st, 1) + 1;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return sql_errno(nb->db, "recount jobs");
-    if ((rc = prepare(nb->db,
-                      "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
-                      " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
-                      &st)) < 0)
+        return clab_nbp_sql_errno(nb->db, "recount jobs");
+    if ((rc = clab_nbp_prepare(
+             nb->db,
+             "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
+             " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
+             &st)) < 0)
         return rc;
     sqlite3_bind_int64(st, 1, csv);
     sqlite3_bind_int64(st, 2, tsv);
@@ -265,7 +225,7 @@ static int recount(clab_notebook_t *nb, const char *tag)
     sqlite3_bind_int64(st, 4, pend);
     sqlite3_bind_int64(st, 5, jobs);
     sqlite3_bind_text(st, 6, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_errno(nb->db, "recount");
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "recount");
     sqlite3_finalize(st);
     return rc;
 }
@@ -273,10 +233,10 @@ static int recount(clab_notebook_t *nb, const char *tag)
 static int user_version(sqlite3 *db, int *v)
 {
     sqlite3_stmt *st;
-    int rc = prepare(db, "PRAGMA user_version", &st);
+    int rc = clab_nbp_prepare(db, "PRAGMA user_version", &st);
     if (rc)
         return rc;
-    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : sql_errno(db, "user_version");
+    rc = sqlite3_step(st) == SQLITE_ROW ? 0 : clab_nbp_sql_errno(db, "user_version");
     *v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return rc;
@@ -291,10 +251,10 @@ static int setup_schema(clab_notebook_t *nb)
     if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return sql_errno(nb->db, "schema");
+        return clab_nbp_sql_errno(nb->db, "schema");
     if ((rc = user_version(nb->db, &version)) < 0 ||
-        (rc = prepare(nb->db, "SELECT 1 FROM sqlite_master WHERE name = 'sets'", &st)) <
-            0)
+        (rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sqlite_master WHERE name = 'sets'",
+                               &st)) < 0)
         goto out;
     existed = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
@@ -308,29 +268,29 @@ static int setup_schema(clab_notebook_t *nb)
     if (existed && version < 1) {
         clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
         if (sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = sql_errno(nb->db, "migrate");
+            rc = clab_nbp_sql_errno(nb->db, "migrate");
             goto out;
         }
     }
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sql_errno(nb->db, "schema");
+        rc = clab_nbp_sql_errno(nb->db, "schema");
         goto out;
     }
     if (existed && version < 1) {
-        if ((rc = prepare(nb->db, "SELECT tag FROM sets", &st)) < 0)
+        if ((rc = clab_nbp_prepare(nb->db, "SELECT tag FROM sets", &st)) < 0)
             goto out;
         while (sqlite3_step(st) == SQLITE_ROW && rc == 0)
-            rc = recount(nb, (const char *)sqlite3_column_text(st, 0));
+            rc = clab_nbp_recount(nb, (const char *)sqlite3_column_text(st, 0));
         if (rc < 0)
             goto out;
     }
     if (version != SCHEMA_VERSION &&
         sqlite3_exec(nb->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
-        rc = sql_errno(nb->db, "user_version");
+        rc = clab_nbp_sql_errno(nb->db, "user_version");
 out:
     sqlite3_finalize(st);
     if (rc >= 0 && sqlite3_exec(nb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = sql_errno(nb->db, "schema commit");
+        rc = clab_nbp_sql_errno(nb->db, "schema commit");
     if (rc < 0)
         sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -350,16 +310,17 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nb->changed, &ca);
     pthread_condattr_destroy(&ca);
-    if ((rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &nb->db)) < 0)
+    if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                               &nb->db)) < 0)
         goto fail;
-    if ((rc = setup_schema(nb)) < 0 || (rc = prepare_ingest(nb)) < 0)
+    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_ingest_prepare(nb)) < 0)
         goto fail;
-    rc = meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
+    rc = clab_nbp_meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
         char hex[33];
-        random_hex(hex, 8);
+        clab_nbp_random_hex(hex, 8);
         snprintf(nb->client_id, sizeof nb->client_id, "clabfs-%s", hex);
-        rc = meta_set(nb->db, "client_id", nb->client_id);
+        rc = clab_nbp_meta_set(nb->db, "client_id", nb->client_id);
     }
     if (rc < 0)
         goto fail;
@@ -370,7 +331,7 @@ fail:
     return rc;
 }
 
-static void conn_close(conn_t *c)
+void clab_nbp_conn_close(conn_t *c)
 {
     if (!c)
         return;
@@ -386,8 +347,8 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     if (!nb)
         return;
     for (int i = 0; i < nb->npool; i++)
-        conn_close(nb->pool[i]);
-    finalize_ingest(&nb->in);
+        clab_nbp_conn_close(nb->pool[i]);
+    clab_nbp_ingest_finalize(&nb->in);
     sqlite3_close(nb->db);
     pthread_mutex_destroy(&nb->lock);
     pthread_mutex_destroy(&nb->pool_lock);
@@ -431,21 +392,21 @@ uint64_t clab_notebook_wait_change(clab_notebook_t *nb, uint64_t seen, int timeo
 }
 
 /* The writer: one transaction at a time. */
-static int write_begin(clab_notebook_t *nb)
+int clab_nbp_write_begin(clab_notebook_t *nb)
 {
     pthread_mutex_lock(&nb->lock);
     if (sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = sql_errno(nb->db, "begin");
+        int rc = clab_nbp_sql_errno(nb->db, "begin");
         pthread_mutex_unlock(&nb->lock);
         return rc;
     }
     return 0;
 }
 
-static int write_end(clab_notebook_t *nb, int rc)
+int clab_nbp_write_end(clab_notebook_t *nb, int rc)
 {
     if (rc >= 0 && sqlite3_exec(nb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = sql_errno(nb->db, "commit");
+        rc = clab_nbp_sql_errno(nb->db, "commit");
     if (rc < 0)
         sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&nb->lock);
@@ -466,7 +427,7 @@ static void fresh_tag(char *out)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
-    random_hex(hex, 2);
+    clab_nbp_random_hex(hex, 2);
     snprintf(out, CLAB_TAG_MAX + 1, "set-%s-%s", when, hex);
 }
 
@@ -479,17 +440,17 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
     char prefix[40], hex[17], jobid[64];
     int64_t pend_bytes = 0, pend_jobs = 0;
     double now = clab_now();
-    int rc = write_begin(nb);
+    int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
     if (sub->tag)
         snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", sub->tag);
     else
         fresh_tag(tag_out);
-    random_hex(hex, 8);
+    clab_nbp_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
 
-    if ((rc = prepare(
+    if ((rc = clab_nbp_prepare(
              nb->db,
              "INSERT INTO sets(tag, experiment, description, created, modified, "
              "n_pending)"
@@ -497,14 +458,14 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
              "experiment = ?2, description = coalesce(nullif(?3, ''), description), "
              "n_pending = n_pending + ?5, modified = ?4",
              &set)) < 0 ||
-        (rc = prepare(nb->db,
-                      "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5)",
-                      &job)) < 0 ||
-        (rc = prepare(nb->db,
-                      "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
-                      " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
-                      &sizes)) < 0)
+        (rc = clab_nbp_prepare(nb->db,
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               &job)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db,
+                               "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
+                               " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
+                               &sizes)) < 0)
         goto out;
     sqlite3_bind_text(set, 1, tag_out, -1, SQLITE_STATIC);
     sqlite3_bind_text(set, 2, sub->experiment, -1, SQLITE_STATIC);
@@ -513,7 +474,7 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
     sqlite3_bind_double(set, 4, now);
     sqlite3_bind_int64(set, 5, (sqlite3_int64)sub->points);
     if (sqlite3_step(set) != SQLITE_DONE) {
-        rc = sql_errno(nb->db, "set");
+        rc = clab_nbp_sql_errno(nb->db, "set");
         goto out;
     }
     if (!(order = malloc((npoints ? npoints : 1) * sizeof *order))) {
@@ -525,7 +486,7 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
         for (size_t i = 0; i < npoints; i++)
             order[i] = i;
         uint64_t seed;
-        random_hex(hex, 8);
+        clab_nbp_random_hex(hex, 8);
         seed = strtoull(hex, NULL, 16);
         clab_shuffle(order, npoints, seed);
         for (size_t i = 0; i < npoints; i++) {
@@ -538,14 +499,14 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
             }
             int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, ++serial);
             pend_bytes += (int64_t)strlen(params) + 1;
-            pend_jobs += json_literal_len(jobid, (size_t)len);
+            pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
             sqlite3_bind_text(job, 1, jobid, -1, SQLITE_STATIC);
             sqlite3_bind_text(job, 2, tag_out, -1, SQLITE_STATIC);
             sqlite3_bind_text(job, 3, sub->experiment, -1, SQLITE_STATIC);
             sqlite3_bind_text(job, 4, params, -1, free);
             sqlite3_bind_double(job, 5, sub->timeout);
             if (sqlite3_step(job) != SQLITE_DONE) {
-                rc = sql_errno(nb->db, "job");
+                rc = clab_nbp_sql_errno(nb->db, "job");
                 goto out;
             }
             sqlite3_reset(job);
@@ -555,31 +516,32 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
     sqlite3_bind_int64(sizes, 2, pend_jobs);
     sqlite3_bind_text(sizes, 3, tag_out, -1, SQLITE_STATIC);
     if (sqlite3_step(sizes) != SQLITE_DONE) {
-        rc = sql_errno(nb->db, "set sizes");
+        rc = clab_nbp_sql_errno(nb->db, "set sizes");
         goto out;
     }
-    rc = meta_set(nb->db, "current", tag_out);
+    rc = clab_nbp_meta_set(nb->db, "current", tag_out);
 out:
     free(order);
     sqlite3_finalize(set);
     sqlite3_finalize(job);
     sqlite3_finalize(sizes);
-    return write_end(nb, rc);
+    return clab_nbp_write_end(nb, rc);
 }
 
 int clab_notebook_select(clab_notebook_t *nb, const char *tag)
 {
     sqlite3_stmt *st = NULL;
-    int rc = write_begin(nb);
+    int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
-    if ((rc = prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st)) < 0)
+    if ((rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st)) < 0)
         goto out;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_ROW ? meta_set(nb->db, "current", tag) : -ENOENT;
+    rc = sqlite3_step(st) == SQLITE_ROW ? clab_nbp_meta_set(nb->db, "current", tag)
+                                        : -ENOENT;
 out:
     sqlite3_finalize(st);
-    return write_end(nb, rc);
+    return clab_nbp_write_end(nb, rc);
 }
 
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
@@ -590,10 +552,11 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
     int rc = clab_nb_reader_open(nb, &r), n = 0;
     if (rc)
         return rc;
-    if ((rc = prepare(r->db,
-                      "SELECT id, job, tag, experiment, params, timeout FROM jobs "
-                      "WHERE id > ?1 AND state = 0 ORDER BY id LIMIT ?2",
-                      &st)) < 0)
+    if ((rc = clab_nbp_prepare(
+             r->db,
+             "SELECT id, job, tag, experiment, params, timeout FROM jobs "
+             "WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL " ORDER BY id LIMIT ?2",
+             &st)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, *after);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
@@ -609,7 +572,7 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
             json_array_append_new(tasks, t);
         n++;
     }
-    rc = rc == SQLITE_DONE ? n : sql_errno(r->db, "pending tasks");
+    rc = rc == SQLITE_DONE ? n : clab_nbp_sql_errno(r->db, "pending tasks");
 out:
     sqlite3_finalize(st);
     clab_nb_reader_close(&r);
@@ -629,7 +592,7 @@ static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int k
         int rc = sqlite3_step(in->column);
         sqlite3_reset(in->column);
         if (rc != SQLITE_DONE)
-            return sql_errno(nb->db, "column");
+            return clab_nbp_sql_errno(nb->db, "column");
     }
     return 0;
 }
@@ -667,7 +630,7 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
     int rc = sqlite3_step(in->insert);
     sqlite3_reset(in->insert);
     if (rc != SQLITE_DONE)
-        return sql_errno(nb->db, "result");
+        return clab_nbp_sql_errno(nb->db, "result");
     if (!ok)
         return 0;
     if ((rc = add_columns(nb, in, tag, CLAB_COL_PARAM, params)) < 0 ||
@@ -678,7 +641,7 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
 }
 
 /* Stores one delivered result; 1 stored, 0 skipped. */
-static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
+int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
 {
     const char *jobid = json_string_value(json_object_get(item, "job"));
     json_t *record = json_object_get(item, "record");
@@ -693,7 +656,7 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, dou
     int rc = sqlite3_step(in->job);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(in->job);
-        return rc == SQLITE_DONE ? 0 : sql_errno(nb->db, "job");
+        return rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "job");
     }
     char tag[CLAB_TAG_MAX + 1];
     snprintf(tag, sizeof tag, "%s", (const char *)sqlite3_column_text(in->job, 0));
@@ -709,7 +672,7 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, dou
     sqlite3_reset(in->next_n);
     if (n <= 0) {
         json_decref(params);
-        return sql_errno(nb->db, "set of job");
+        return clab_nbp_sql_errno(nb->db, "set of job");
     }
     delta_t d = {0};
     rc = 0;
@@ -738,7 +701,7 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, dou
     rc = sqlite3_step(in->done);
     sqlite3_reset(in->done);
     if (rc != SQLITE_DONE)
-        return sql_errno(nb->db, "job done");
+        return clab_nbp_sql_errno(nb->db, "job done");
     sqlite3_bind_int64(in->counts, 1, n);
     sqlite3_bind_int64(in->counts, 2, d.ok);
     sqlite3_bind_int64(in->counts, 3, d.failed);
@@ -747,31 +710,34 @@ static int ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, dou
     sqlite3_bind_int64(in->counts, 6, d.tsv);
     sqlite3_bind_int64(in->counts, 7, d.jsonl);
     sqlite3_bind_int64(in->counts, 8, params_bytes + 1);
-    sqlite3_bind_int64(in->counts, 9, json_literal_len(jobid, strlen(jobid)));
+    sqlite3_bind_int64(in->counts, 9, clab_nbp_json_literal_len(jobid, strlen(jobid)));
     sqlite3_bind_double(in->counts, 10, now);
     rc = sqlite3_step(in->counts);
     sqlite3_reset(in->counts);
-    return rc == SQLITE_DONE ? 1 : sql_errno(nb->db, "counts");
+    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
 }
 
-static int prepare_ingest(clab_notebook_t *nb)
+int clab_nbp_ingest_prepare(clab_notebook_t *nb)
 {
     ingest_t *in = &nb->in;
     int rc;
-    if ((rc = prepare(nb->db, "SELECT tag, params FROM jobs WHERE job = ?1 AND state = 0",
-                      &in->job)) < 0 ||
-        (rc = prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1", &in->next_n)) <
-            0 ||
-        (rc = prepare(nb->db,
-                      "INSERT INTO results(tag, n, ok, job, doc, stored)"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                      &in->insert)) < 0 ||
-        (rc = prepare(nb->db,
-                      "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
-                      &in->column)) < 0 ||
-        (rc = prepare(nb->db, "UPDATE jobs SET state = 1 WHERE job = ?1", &in->done)) <
-            0 ||
-        (rc = prepare(
+    if ((rc = clab_nbp_prepare(nb->db,
+                               "SELECT tag, params FROM jobs WHERE job = ?1 AND state "
+                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               &in->job)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
+                               &in->next_n)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db,
+                               "INSERT INTO results(tag, n, ok, job, doc, stored)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                               &in->insert)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
+             &in->column)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = ?1",
+             &in->done)) < 0 ||
+        (rc = clab_nbp_prepare(
              nb->db,
              "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
              " n_done = n_done + 1, n_pending = n_pending - 1,"
@@ -783,7 +749,7 @@ static int prepare_ingest(clab_notebook_t *nb)
     return 0;
 }
 
-static void finalize_ingest(ingest_t *in)
+void clab_nbp_ingest_finalize(ingest_t *in)
 {
     sqlite3_finalize(in->job);
     sqlite3_finalize(in->next_n);
@@ -795,7 +761,7 @@ static void finalize_ingest(ingest_t *in)
 
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
 {
-    int rc = write_begin(nb), stored = 0;
+    int rc = clab_nbp_write_begin(nb), stored = 0;
     if (rc)
         return rc;
     double now = clab_now();
@@ -803,11 +769,11 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
     json_t *item;
     json_array_foreach(results, i, item)
     {
-        if ((rc = ingest_one(nb, &nb->in, item, now)) < 0)
+        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
             break;
         stored += rc;
     }
-    return write_end(nb, rc < 0 ? rc : stored);
+    return clab_nbp_write_end(nb, rc < 0 ? rc : stored);
 }
 
 /* Readers. */
@@ -828,7 +794,7 @@ int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out)
             free(r);
             return -ENOMEM;
         }
-        if ((rc = open_db(nb->path, SQLITE_OPEN_READONLY, &r->c->db)) < 0) {
+        if ((rc = clab_nbp_open_db(nb->path, SQLITE_OPEN_READONLY, &r->c->db)) < 0) {
             free(r->c);
             free(r);
             return rc;
@@ -836,8 +802,8 @@ int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out)
     }
     r->db = r->c->db;
     if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = sql_errno(r->db, "begin read");
-        conn_close(r->c);
+        rc = clab_nbp_sql_errno(r->db, "begin read");
+        clab_nbp_conn_close(r->c);
         free(r);
         return rc;
     }
@@ -853,12 +819,12 @@ void clab_nb_reader_close(clab_nb_reader_t **pr)
     sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     clab_notebook_t *nb = r->nb;
     pthread_mutex_lock(&nb->pool_lock);
-    if (nb->npool < POOL_MAX) {
+    if (nb->npool < CLAB_NB_POOL_MAX) {
         nb->pool[nb->npool++] = r->c;
         r->c = NULL;
     }
     pthread_mutex_unlock(&nb->pool_lock);
-    conn_close(r->c);
+    clab_nbp_conn_close(r->c);
     free(r);
     *pr = NULL;
 }
@@ -869,7 +835,7 @@ static int query(clab_nb_reader_t *r, int q, sqlite3_stmt **st)
     if (!r->c->q[q] &&
         sqlite3_prepare_v3(r->db, reader_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
                            &r->c->q[q], NULL) != SQLITE_OK)
-        return sql_errno(r->db, reader_sql[q]);
+        return clab_nbp_sql_errno(r->db, reader_sql[q]);
     *st = r->c->q[q];
     sqlite3_reset(*st);
     sqlite3_clear_bindings(*st);
@@ -887,7 +853,7 @@ int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1])
         snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "current");
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "current");
     }
     sqlite3_reset(st);
     return rc;
@@ -928,7 +894,7 @@ int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info
         info->pending_jobs = sqlite3_column_int64(st, 14);
         rc = info->experiment && info->description ? 0 : -ENOMEM;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "set info");
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "set info");
     }
     sqlite3_reset(st);
     if (rc)
@@ -940,8 +906,8 @@ int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
                  int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
 {
     sqlite3_stmt *st;
-    int rc = prepare(r->db, "SELECT rowid, tag FROM sets WHERE rowid > ?1 ORDER BY rowid",
-                     &st);
+    int rc = clab_nbp_prepare(
+        r->db, "SELECT rowid, tag FROM sets WHERE rowid > ?1 ORDER BY rowid", &st);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, after);
@@ -953,7 +919,7 @@ int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
             return stop;
         }
     }
-    rc = rc == SQLITE_DONE ? 0 : sql_errno(r->db, "sets");
+    rc = rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(r->db, "sets");
     sqlite3_finalize(st);
     return rc;
 }
@@ -976,7 +942,7 @@ int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **
             memcpy(*doc, sqlite3_column_text(st, 0), *len + 1);
         rc = *doc ? 0 : -ENOMEM;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "result");
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "result");
     }
     sqlite3_reset(st);
     return rc;
@@ -998,7 +964,7 @@ int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, si
         *stored = sqlite3_column_double(st, 1);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : sql_errno(r->db, "result stat");
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "result stat");
     }
     sqlite3_reset(st);
     return rc;
@@ -1016,7 +982,7 @@ int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **nam
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(*names,
                               json_string((const char *)sqlite3_column_text(st, 0)));
-    rc = rc == SQLITE_DONE ? 0 : sql_errno(r->db, "columns");
+    rc = rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(r->db, "columns");
     sqlite3_reset(st);
     if (rc) {
         json_decref(*names);
@@ -1030,7 +996,7 @@ static int cursor_new(clab_nb_reader_t *r, const char *sql, clab_nb_cursor_t **o
     clab_nb_cursor_t *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
-    int rc = prepare(r->db, sql, &c->st);
+    int rc = clab_nbp_prepare(r->db, sql, &c->st);
     if (rc) {
         free(c);
         return rc;
@@ -1063,8 +1029,8 @@ int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
                     clab_nb_cursor_t **out)
 {
     int rc = cursor_new(r,
-                        "SELECT id, params, job FROM jobs WHERE tag = ?1 AND state = 0"
-                        " AND id > ?2 ORDER BY id",
+                        "SELECT id, params, job FROM jobs WHERE tag = ?1 AND state "
+                        "= " CLAB_NB_JOB_PENDING_SQL " AND id > ?2 ORDER BY id",
                         out);
     if (rc)
         return rc;
@@ -1080,7 +1046,7 @@ int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
     if (rc == SQLITE_DONE)
         return 0;
     if (rc != SQLITE_ROW)
-        return sql_errno(sqlite3_db_handle(c->st), "cursor");
+        return clab_nbp_sql_errno(sqlite3_db_handle(c->st), "cursor");
     memset(row, 0, sizeof *row);
     row->key = (long)sqlite3_column_int64(c->st, 0);
     row->text = (const char *)sqlite3_column_text(c->st, 1);
@@ -1109,13 +1075,15 @@ void clab_nb_cursor_close(clab_nb_cursor_t **pc)
 static int set_exists(clab_notebook_t *nb, const char *tag)
 {
     sqlite3_stmt *st;
-    int rc = prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
+    int rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sql_errno(nb->db, "set");
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? -ENOENT
+                               : clab_nbp_sql_errno(nb->db, "set");
 }
 
 /* Records every pending job of tag as failed with `cancelled`, through the
@@ -1124,8 +1092,10 @@ static int set_exists(clab_notebook_t *nb, const char *tag)
 static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
 {
     sqlite3_stmt *st;
-    int rc = prepare(
-        nb->db, "SELECT job, experiment FROM jobs WHERE tag = ?1 AND state = 0", &st);
+    int rc = clab_nbp_prepare(nb->db,
+                              "SELECT job, experiment FROM jobs WHERE tag = ?1 AND state "
+                              "= " CLAB_NB_JOB_PENDING_SQL,
+                              &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -1143,14 +1113,14 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         json_decref(items);
-        return sql_errno(nb->db, "cancel");
+        return clab_nbp_sql_errno(nb->db, "cancel");
     }
     size_t i;
     json_t *item;
     int n = 0;
     json_array_foreach(items, i, item)
     {
-        if ((rc = ingest_one(nb, &nb->in, item, now)) < 0)
+        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
             break;
         n += rc;
     }
@@ -1160,12 +1130,12 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
 
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
 {
-    int rc = write_begin(nb);
+    int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
     if ((rc = set_exists(nb, tag)) == 0)
         rc = cancel_pending(nb, tag, clab_now());
-    return write_end(nb, rc);
+    return clab_nbp_write_end(nb, rc);
 }
 
 int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
@@ -1174,28 +1144,33 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
     char hex[17], jobid[64];
     int64_t pend_bytes = 0, pend_jobs = 0;
     long serial = 0;
-    int rc = write_begin(nb);
+    int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
     if ((rc = set_exists(nb, tag)) < 0)
         goto out;
-    random_hex(hex, 8);
-    /* Failures whose job has not been retried yet (state 1; 2 once it was). */
-    if ((rc = prepare(nb->db,
-                      "SELECT r.job, r.doc, j.experiment, j.timeout FROM results r"
-                      " JOIN jobs j ON j.job = r.job"
-                      " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = 1 ORDER BY r.n",
-                      &failed)) < 0 ||
-        (rc = prepare(nb->db,
-                      "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                      "VALUES(?1, ?2, ?3, ?4, ?5)",
-                      &job)) < 0 ||
-        (rc = prepare(nb->db, "UPDATE jobs SET state = 2 WHERE job = ?1", &old)) < 0 ||
-        (rc = prepare(nb->db,
-                      "UPDATE sets SET n_pending = n_pending + ?1,"
-                      " pending_bytes = pending_bytes + ?2,"
-                      " pending_jobs = pending_jobs + ?3, modified = ?4 WHERE tag = ?5",
-                      &sizes)) < 0)
+    clab_nbp_random_hex(hex, 8);
+    /* Failures whose job has not been retried yet (done, not retried). */
+    if ((rc = clab_nbp_prepare(
+             nb->db,
+             "SELECT r.job, r.doc, j.experiment, j.timeout FROM results r"
+             " JOIN jobs j ON j.job = r.job"
+             " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
+             " ORDER BY r.n",
+             &failed)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db,
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               &job)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
+             &old)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db,
+             "UPDATE sets SET n_pending = n_pending + ?1,"
+             " pending_bytes = pending_bytes + ?2,"
+             " pending_jobs = pending_jobs + ?3, modified = ?4 WHERE tag = ?5",
+             &sizes)) < 0)
         goto out;
     sqlite3_bind_text(failed, 1, tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(failed)) == SQLITE_ROW) {
@@ -1208,7 +1183,7 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
         }
         int len = snprintf(jobid, sizeof jobid, "r%s-%ld", hex, ++serial);
         pend_bytes += (int64_t)strlen(params) + 1;
-        pend_jobs += json_literal_len(jobid, (size_t)len);
+        pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
         sqlite3_bind_text(job, 1, jobid, -1, SQLITE_STATIC);
         sqlite3_bind_text(job, 2, tag, -1, SQLITE_STATIC);
         sqlite3_bind_value(job, 3, sqlite3_column_value(failed, 2));
@@ -1216,14 +1191,14 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
         sqlite3_bind_value(job, 5, sqlite3_column_value(failed, 3));
         sqlite3_bind_value(old, 1, sqlite3_column_value(failed, 0));
         if (sqlite3_step(job) != SQLITE_DONE || sqlite3_step(old) != SQLITE_DONE) {
-            rc = sql_errno(nb->db, "retry");
+            rc = clab_nbp_sql_errno(nb->db, "retry");
             goto out;
         }
         sqlite3_reset(job);
         sqlite3_reset(old);
     }
     if (rc != SQLITE_DONE) {
-        rc = sql_errno(nb->db, "retry");
+        rc = clab_nbp_sql_errno(nb->db, "retry");
         goto out;
     }
     sqlite3_bind_int64(sizes, 1, serial);
@@ -1231,13 +1206,14 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
     sqlite3_bind_int64(sizes, 3, pend_jobs);
     sqlite3_bind_double(sizes, 4, clab_now());
     sqlite3_bind_text(sizes, 5, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(sizes) == SQLITE_DONE ? (int)serial : sql_errno(nb->db, "retry");
+    rc = sqlite3_step(sizes) == SQLITE_DONE ? (int)serial
+                                            : clab_nbp_sql_errno(nb->db, "retry");
 out:
     sqlite3_finalize(failed);
     sqlite3_finalize(job);
     sqlite3_finalize(old);
     sqlite3_finalize(sizes);
-    return write_end(nb, rc);
+    return clab_nbp_write_end(nb, rc);
 }
 
 int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
@@ -1246,28 +1222,29 @@ int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
         "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
         "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
         "DELETE FROM meta WHERE key = 'current' AND value = ?1"};
-    int rc = write_begin(nb);
+    int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
     if ((rc = set_exists(nb, tag)) < 0)
         goto out;
     for (size_t i = 0; i < sizeof sql / sizeof sql[0] && rc >= 0; i++) {
         sqlite3_stmt *st;
-        if ((rc = prepare(nb->db, sql[i], &st)) < 0)
+        if ((rc = clab_nbp_prepare(nb->db, sql[i], &st)) < 0)
             break;
         sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_errno(nb->db, "delete");
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "delete");
         sqlite3_finalize(st);
     }
     /* The newest remaining set becomes current, as if submitted last. */
     char current[CLAB_TAG_MAX + 1];
-    if (rc >= 0 && meta_get(nb->db, "current", current, sizeof current) == -ENOENT)
+    if (rc >= 0 &&
+        clab_nbp_meta_get(nb->db, "current", current, sizeof current) == -ENOENT)
         rc = sqlite3_exec(nb->db,
                           "INSERT INTO meta(key, value) SELECT 'current', tag FROM sets"
                           " ORDER BY modified DESC LIMIT 1",
                           NULL, NULL, NULL) == SQLITE_OK
                  ? 0
-                 : sql_errno(nb->db, "delete");
+                 : clab_nbp_sql_errno(nb->db, "delete");
 out:
-    return write_end(nb, rc);
+    return clab_nbp_write_end(nb, rc);
 }

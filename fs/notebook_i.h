@@ -1,0 +1,100 @@
+/* Private to the notebook's files (notebook.c: open, schema and the
+ * writer; notebook_ingest.c: submissions, results and byte counts;
+ * notebook_read.c: the reader pool and cursors; notebook_ctl.c: /ctl
+ * commands on a set). Nothing outside fs/notebook*.c includes it:
+ * notebook.h is the contract. */
+#ifndef CLAB_NOTEBOOK_I_H
+#define CLAB_NOTEBOOK_I_H
+
+#include "notebook.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLAB_NB_POOL_MAX 16
+
+/* jobs.state. A job is pending until its result is stored (done); retry
+ * marks a failed job retried so that it is re-queued once. The _SQL forms
+ * are the same numbers as SQL literals, for statement texts. */
+#define CLAB_NB_JOB_PENDING 0
+#define CLAB_NB_JOB_DONE 1
+#define CLAB_NB_JOB_RETRIED 2
+#define CLAB_NB_STR_(x) #x
+#define CLAB_NB_STR(x) CLAB_NB_STR_(x)
+#define CLAB_NB_JOB_PENDING_SQL CLAB_NB_STR(CLAB_NB_JOB_PENDING)
+#define CLAB_NB_JOB_DONE_SQL CLAB_NB_STR(CLAB_NB_JOB_DONE)
+#define CLAB_NB_JOB_RETRIED_SQL CLAB_NB_STR(CLAB_NB_JOB_RETRIED)
+
+/* The writer's statements for storing results, prepared once. */
+typedef struct {
+    sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
+} ingest_t;
+
+/* Point queries every reader makes, prepared once per connection: stat and
+ * lookup run them for every file of a listing. */
+enum { Q_CURRENT, Q_SET_INFO, Q_RESULT, Q_RESULT_STAT, Q_COLUMNS, Q_COUNT };
+
+typedef struct {
+    sqlite3 *db;
+    sqlite3_stmt *q[Q_COUNT];
+} conn_t;
+
+struct clab_notebook {
+    char *path;
+    ingest_t in;
+    sqlite3 *db; /* the writer */
+    pthread_mutex_t lock;
+    char client_id[64];
+    pthread_mutex_t pool_lock;
+    conn_t *pool[CLAB_NB_POOL_MAX];
+    int npool;
+    /* Bumped after every commit; waiters sleep on changed. */
+    pthread_mutex_t gen_lock;
+    pthread_cond_t changed;
+    uint64_t gen;
+};
+
+struct clab_nb_reader {
+    clab_notebook_t *nb;
+    conn_t *c;
+    sqlite3 *db;
+};
+
+struct clab_nb_cursor {
+    sqlite3_stmt *st;
+    int pending;
+};
+
+/* notebook.c */
+int clab_nbp_sql_errno(sqlite3 *db, const char *what);
+int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+int clab_nbp_open_db(const char *path, int flags, sqlite3 **out);
+void clab_nbp_random_hex(char *out, size_t bytes);
+int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size);
+int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
+/* The writer: one transaction at a time. write_end commits when rc >= 0
+ * (else rolls back), wakes the waiters and returns rc or the commit's
+ * error. */
+int clab_nbp_write_begin(clab_notebook_t *nb);
+int clab_nbp_write_end(clab_notebook_t *nb, int rc);
+
+/* notebook_ingest.c */
+int clab_nbp_ingest_prepare(clab_notebook_t *nb);
+void clab_nbp_ingest_finalize(ingest_t *in);
+/* Stores one delivered result ({job, record}); 1 stored, 0 skipped. */
+int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item,
+                        double now);
+/* The length of s as a JSON string literal, quotes included. */
+int64_t clab_nbp_json_literal_len(const char *s, size_t len);
+/* Recomputes the byte counts of one set from its rows. Inside a write
+ * transaction. Whatever removes rows or pending points (rather than
+ * appending them) must call it, or keep the counts itself. */
+int clab_nbp_recount(clab_notebook_t *nb, const char *tag);
+
+/* notebook_read.c */
+void clab_nbp_conn_close(conn_t *c);
+
+#endif
