@@ -1,0 +1,481 @@
+/* Ingest: what comes into the notebook. A submission becomes a set and
+ * its pending jobs; the controller takes pending jobs as tasks and gives
+ * back results, which are numbered, rendered once as N.json documents
+ * and counted. The byte counts the views are sized by (see
+ * clab_set_info_t) are kept here, in the same transaction as the rows. */
+#include "notebook_i.h"
+#include "json.h"
+#include "log.h"
+#include "table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The length of s as a JSON string literal, quotes included. */
+int64_t clab_nbp_json_literal_len(const char *s, size_t len)
+{
+    clab_buf_t b = {0};
+    int64_t n = clab_json_dump_string(&b, s, len) == 0 ? (int64_t)b.len : 0;
+    clab_buf_free(&b);
+    return n;
+}
+
+/* The CSV and TSV lengths of every cell of a successful result. */
+static int cells_len(json_t *params, json_t *results, json_t *meta, int64_t *csv,
+                     int64_t *tsv)
+{
+    json_t *parts[3] = {params, results, meta};
+    int rc = 0;
+    *csv = *tsv = 0;
+    for (int k = 0; k < 3 && !rc; k++) {
+        int64_t c = 0, t = 0;
+        rc = clab_table_cells_len(parts[k], CLAB_TABLE_CSV, &c);
+        rc = rc ? rc : clab_table_cells_len(parts[k], CLAB_TABLE_TSV, &t);
+        *csv += c;
+        *tsv += t;
+    }
+    return rc;
+}
+
+/* Recomputes the byte counts of one set from its rows. Inside a write
+ * transaction. Whatever removes rows or pending points (rather than
+ * appending them) must call it, or keep the counts itself. */
+int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
+    int rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 1);
+        jsonl += (int64_t)len + 1;
+        if (!sqlite3_column_int(st, 0))
+            continue;
+        json_t *doc = json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
+        int64_t c = 0, t = 0;
+        int crc = doc ? cells_len(json_object_get(doc, "parameters"),
+                                  json_object_get(doc, "results"),
+                                  json_object_get(doc, "metadata"), &c, &t)
+                      : -EIO;
+        json_decref(doc);
+        if (crc < 0) {
+            sqlite3_finalize(st);
+            return crc;
+        }
+        csv += c;
+        tsv += t;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "recount results");
+    if ((rc = clab_nbp_prepare(nb->db,
+                               "SELECT job, params FROM jobs WHERE tag = ?1 AND state "
+                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               &st)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jobs += clab_nbp_json_literal_len((const char *)sqlite3_column_text(st, 0),
+                                          (size_t)sqlite3_column_bytes(st, 0));
+        pend += sqlite3_column_bytes(st, 1) + 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "recount jobs");
+    if ((rc = clab_nbp_prepare(
+             nb->db,
+             "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
+             " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
+             &st)) < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, csv);
+    sqlite3_bind_int64(st, 2, tsv);
+    sqlite3_bind_int64(st, 3, jsonl);
+    sqlite3_bind_int64(st, 4, pend);
+    sqlite3_bind_int64(st, 5, jobs);
+    sqlite3_bind_text(st, 6, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "recount");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void fresh_tag(char *out)
+{
+    char when[32], hex[9];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+    clab_nbp_random_hex(hex, 2);
+    snprintf(out, CLAB_TAG_MAX + 1, "set-%s-%s", when, hex);
+}
+
+/* The statements of one submission, and the byte counts of its pending
+ * points so far. */
+typedef struct {
+    sqlite3_stmt *set, *job, *sizes;
+    int64_t pend_bytes, pend_jobs;
+} submit_t;
+
+static int submit_prepare(sqlite3 *db, submit_t *s)
+{
+    int rc;
+    if ((rc = clab_nbp_prepare(
+             db,
+             "INSERT INTO sets(tag, experiment, description, created, modified, "
+             "n_pending)"
+             " VALUES(?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT(tag) DO UPDATE SET "
+             "experiment = ?2, description = coalesce(nullif(?3, ''), description), "
+             "n_pending = n_pending + ?5, modified = ?4",
+             &s->set)) < 0 ||
+        (rc = clab_nbp_prepare(db,
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               &s->job)) < 0 ||
+        (rc = clab_nbp_prepare(db,
+                               "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
+                               " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
+                               &s->sizes)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Creates the set, or extends it when the tag exists. */
+static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                      const char *tag, double now)
+{
+    sqlite3_bind_text(s->set, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->set, 2, sub->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->set, 3, sub->description ? sub->description : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_double(s->set, 4, now);
+    sqlite3_bind_int64(s->set, 5, (sqlite3_int64)sub->points);
+    if (sqlite3_step(s->set) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "set");
+    return 0;
+}
+
+/* The pending job prefix-serial for point i of the space. */
+static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                      const char *tag, const char *prefix, long serial, size_t i)
+{
+    char jobid[64];
+    json_t *point = clab_space_point(sub->space, i);
+    char *params = point ? clab_json_dumps(point) : NULL;
+    json_decref(point);
+    if (!params)
+        return -ENOMEM;
+    int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, serial);
+    s->pend_bytes += (int64_t)strlen(params) + 1;
+    s->pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
+    sqlite3_bind_text(s->job, 1, jobid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 2, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 3, sub->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 4, params, -1, free);
+    sqlite3_bind_double(s->job, 5, sub->timeout);
+    if (sqlite3_step(s->job) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "job");
+    sqlite3_reset(s->job);
+    return 0;
+}
+
+/* One pending job per point and repetition, each repetition in an order
+ * of its own, so that the first results of a set sample the whole space. */
+static int submit_jobs(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                       const char *tag, const char *prefix)
+{
+    size_t npoints = clab_space_size(sub->space);
+    size_t *order = malloc((npoints ? npoints : 1) * sizeof *order);
+    char hex[17];
+    long serial = 0;
+    int rc = 0;
+    if (!order)
+        return -ENOMEM;
+    for (long rep = 0; rep < sub->repetitions && rc == 0; rep++) {
+        for (size_t i = 0; i < npoints; i++)
+            order[i] = i;
+        uint64_t seed;
+        clab_nbp_random_hex(hex, 8);
+        seed = strtoull(hex, NULL, 16);
+        clab_shuffle(order, npoints, seed);
+        for (size_t i = 0; i < npoints && rc == 0; i++)
+            rc = submit_job(nb, s, sub, tag, prefix, ++serial, order[i]);
+    }
+    free(order);
+    return rc;
+}
+
+static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
+{
+    sqlite3_bind_int64(s->sizes, 1, s->pend_bytes);
+    sqlite3_bind_int64(s->sizes, 2, s->pend_jobs);
+    sqlite3_bind_text(s->sizes, 3, tag, -1, SQLITE_STATIC);
+    if (sqlite3_step(s->sizes) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "set sizes");
+    return 0;
+}
+
+int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
+                         char tag_out[CLAB_TAG_MAX + 1])
+{
+    submit_t s = {0};
+    char prefix[40], hex[17];
+    double now = clab_now();
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if (sub->tag)
+        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", sub->tag);
+    else
+        fresh_tag(tag_out);
+    clab_nbp_random_hex(hex, 8);
+    snprintf(prefix, sizeof prefix, "j%s", hex);
+    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
+        (rc = submit_set(nb, &s, sub, tag_out, now)) < 0 ||
+        (rc = submit_jobs(nb, &s, sub, tag_out, prefix)) < 0 ||
+        (rc = submit_sizes(nb, &s, tag_out)) < 0)
+        goto out;
+    rc = clab_nbp_meta_set(nb->db, "current", tag_out);
+out:
+    sqlite3_finalize(s.set);
+    sqlite3_finalize(s.job);
+    sqlite3_finalize(s.sizes);
+    return clab_nbp_write_end(nb, rc);
+}
+
+int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
+                                json_t *tasks)
+{
+    clab_nb_reader_t *r;
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nb_reader_open(nb, &r), n = 0;
+    if (rc)
+        return rc;
+    if ((rc = clab_nbp_prepare(
+             r->db,
+             "SELECT id, job, tag, experiment, params, timeout FROM jobs "
+             "WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL " ORDER BY id LIMIT ?2",
+             &st)) < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, *after);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *after = sqlite3_column_int64(st, 0);
+        json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+        json_t *t = json_pack(
+            "{s:s, s:s, s:s, s:o, s:f}", "job", sqlite3_column_text(st, 1), "tag",
+            sqlite3_column_text(st, 2), "experiment", sqlite3_column_text(st, 3),
+            "params", params ? params : json_object(), "timeout",
+            sqlite3_column_double(st, 5));
+        if (t)
+            json_array_append_new(tasks, t);
+        n++;
+    }
+    rc = rc == SQLITE_DONE ? n : clab_nbp_sql_errno(r->db, "pending tasks");
+out:
+    sqlite3_finalize(st);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
+static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int kind,
+                       json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        sqlite3_bind_text(in->column, 1, tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(in->column, 2, kind);
+        sqlite3_bind_text(in->column, 3, key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(in->column);
+        sqlite3_reset(in->column);
+        if (rc != SQLITE_DONE)
+            return clab_nbp_sql_errno(nb->db, "column");
+    }
+    return 0;
+}
+
+/* What one ingested point adds to its set's counts. */
+typedef struct {
+    long ok, failed;
+    int64_t csv, tsv, jsonl;
+} delta_t;
+
+static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
+                         const char *job, long n, int ok, json_t *params, json_t *results,
+                         json_t *meta, double now, delta_t *d)
+{
+    json_t *doc = json_pack("{s:O, s:O, s:O}", "metadata", meta, "parameters", params,
+                            "results", results);
+    char *text = doc ? clab_json_dumps(doc) : NULL;
+    json_decref(doc);
+    if (!text)
+        return -ENOMEM;
+    int64_t csv = 0, tsv = 0;
+    if (ok && cells_len(params, results, meta, &csv, &tsv) < 0) {
+        free(text);
+        return -ENOMEM;
+    }
+    d->jsonl += (int64_t)strlen(text) + 1;
+    d->csv += csv;
+    d->tsv += tsv;
+    sqlite3_bind_text(in->insert, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(in->insert, 2, n);
+    sqlite3_bind_int(in->insert, 3, ok);
+    sqlite3_bind_text(in->insert, 4, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in->insert, 5, text, -1, free);
+    sqlite3_bind_double(in->insert, 6, now);
+    int rc = sqlite3_step(in->insert);
+    sqlite3_reset(in->insert);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "result");
+    if (!ok)
+        return 0;
+    if ((rc = add_columns(nb, in, tag, CLAB_COL_PARAM, params)) < 0 ||
+        (rc = add_columns(nb, in, tag, CLAB_COL_RESULT, results)) < 0 ||
+        (rc = add_columns(nb, in, tag, CLAB_COL_META, meta)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Stores one delivered result; 1 stored, 0 skipped. */
+int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
+{
+    const char *jobid = json_string_value(json_object_get(item, "job"));
+    json_t *record = json_object_get(item, "record");
+    json_t *meta = json_object_get(record, "metadata");
+    json_t *results = json_object_get(record, "results");
+    int ok = json_is_true(json_object_get(record, "ok"));
+    if (!jobid || !json_is_object(meta) || (ok && !json_is_array(results))) {
+        clab_warn("malformed result for job %s skipped", jobid ? jobid : "?");
+        return 0;
+    }
+    sqlite3_bind_text(in->job, 1, jobid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(in->job);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(in->job);
+        return rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "job");
+    }
+    char tag[CLAB_TAG_MAX + 1];
+    snprintf(tag, sizeof tag, "%s", (const char *)sqlite3_column_text(in->job, 0));
+    int64_t params_bytes = sqlite3_column_bytes(in->job, 1);
+    json_t *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
+    sqlite3_reset(in->job);
+    if (!params)
+        params = json_object();
+
+    sqlite3_bind_text(in->next_n, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(in->next_n);
+    long n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
+    sqlite3_reset(in->next_n);
+    if (n <= 0) {
+        json_decref(params);
+        return clab_nbp_sql_errno(nb->db, "set of job");
+    }
+    delta_t d = {0};
+    rc = 0;
+    if (ok && json_array_size(results) > 0) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(results, i, r)
+        {
+            if (!json_is_object(r))
+                continue;
+            if ((rc = insert_result(nb, in, tag, jobid, n++, 1, params, r, meta, now,
+                                    &d)) < 0)
+                break;
+            d.ok++;
+        }
+    } else {
+        json_t *empty = json_object();
+        rc = insert_result(nb, in, tag, jobid, n++, 0, params, empty, meta, now, &d);
+        json_decref(empty);
+        d.failed = 1;
+    }
+    json_decref(params);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(in->done, 1, jobid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(in->done);
+    sqlite3_reset(in->done);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "job done");
+    sqlite3_bind_int64(in->counts, 1, n);
+    sqlite3_bind_int64(in->counts, 2, d.ok);
+    sqlite3_bind_int64(in->counts, 3, d.failed);
+    sqlite3_bind_text(in->counts, 4, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(in->counts, 5, d.csv);
+    sqlite3_bind_int64(in->counts, 6, d.tsv);
+    sqlite3_bind_int64(in->counts, 7, d.jsonl);
+    sqlite3_bind_int64(in->counts, 8, params_bytes + 1);
+    sqlite3_bind_int64(in->counts, 9, clab_nbp_json_literal_len(jobid, strlen(jobid)));
+    sqlite3_bind_double(in->counts, 10, now);
+    rc = sqlite3_step(in->counts);
+    sqlite3_reset(in->counts);
+    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
+}
+
+int clab_nbp_ingest_prepare(clab_notebook_t *nb)
+{
+    ingest_t *in = &nb->in;
+    int rc;
+    if ((rc = clab_nbp_prepare(nb->db,
+                               "SELECT tag, params FROM jobs WHERE job = ?1 AND state "
+                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               &in->job)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
+                               &in->next_n)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db,
+                               "INSERT INTO results(tag, n, ok, job, doc, stored)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                               &in->insert)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
+             &in->column)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = ?1",
+             &in->done)) < 0 ||
+        (rc = clab_nbp_prepare(
+             nb->db,
+             "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
+             " n_done = n_done + 1, n_pending = n_pending - 1,"
+             " csv_cells = csv_cells + ?5, tsv_cells = tsv_cells + ?6,"
+             " jsonl_bytes = jsonl_bytes + ?7, pending_bytes = pending_bytes - ?8,"
+             " pending_jobs = pending_jobs - ?9, modified = ?10 WHERE tag = ?4",
+             &in->counts)) < 0)
+        return rc;
+    return 0;
+}
+
+void clab_nbp_ingest_finalize(ingest_t *in)
+{
+    sqlite3_finalize(in->job);
+    sqlite3_finalize(in->next_n);
+    sqlite3_finalize(in->insert);
+    sqlite3_finalize(in->column);
+    sqlite3_finalize(in->done);
+    sqlite3_finalize(in->counts);
+}
+
+int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
+{
+    int rc = clab_nbp_write_begin(nb), stored = 0;
+    if (rc)
+        return rc;
+    double now = clab_now();
+    size_t i;
+    json_t *item;
+    json_array_foreach(results, i, item)
+    {
+        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
+            break;
+        stored += rc;
+    }
+    return clab_nbp_write_end(nb, rc < 0 ? rc : stored);
+}
