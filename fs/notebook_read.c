@@ -1,0 +1,325 @@
+/* Reading the notebook. Readers come from a pool of read-only
+ * connections; each is lent out with a read transaction open, so that all
+ * its queries see one snapshot however long it is held, and keeps the
+ * statements of the point queries that stat and lookup make for every
+ * file. Cursors walk results and pending points in order of N or id. */
+#include "notebook_i.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reader_sql[Q_COUNT] = {
+    [Q_CURRENT] = "SELECT value FROM meta WHERE key = 'current'",
+    [Q_SET_INFO] = "SELECT experiment, description, n_ok, n_failed, n_done, n_pending,"
+                   " rowid, next_n - 1, created, modified, csv_cells, tsv_cells,"
+                   " jsonl_bytes, pending_bytes, pending_jobs FROM sets WHERE tag = ?1",
+    [Q_RESULT] = "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3",
+    [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
+                      " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
+    [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2 ORDER BY name",
+};
+
+void clab_nbp_conn_close(conn_t *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(c->q[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out)
+{
+    clab_nb_reader_t *r = calloc(1, sizeof *r);
+    int rc = 0;
+    if (!r)
+        return -ENOMEM;
+    r->nb = nb;
+    pthread_mutex_lock(&nb->pool_lock);
+    if (nb->npool > 0)
+        r->c = nb->pool[--nb->npool];
+    pthread_mutex_unlock(&nb->pool_lock);
+    if (!r->c) {
+        if (!(r->c = calloc(1, sizeof *r->c))) {
+            free(r);
+            return -ENOMEM;
+        }
+        if ((rc = clab_nbp_open_db(nb->path, SQLITE_OPEN_READONLY, &r->c->db)) < 0) {
+            free(r->c);
+            free(r);
+            return rc;
+        }
+    }
+    r->db = r->c->db;
+    if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = clab_nbp_sql_errno(r->db, "begin read");
+        clab_nbp_conn_close(r->c);
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void clab_nb_reader_close(clab_nb_reader_t **pr)
+{
+    clab_nb_reader_t *r = *pr;
+    if (!r)
+        return;
+    sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    clab_notebook_t *nb = r->nb;
+    pthread_mutex_lock(&nb->pool_lock);
+    if (nb->npool < CLAB_NB_POOL_MAX) {
+        nb->pool[nb->npool++] = r->c;
+        r->c = NULL;
+    }
+    pthread_mutex_unlock(&nb->pool_lock);
+    clab_nbp_conn_close(r->c);
+    free(r);
+    *pr = NULL;
+}
+
+/* A cached statement of this connection, reset and ready for binding. */
+static int query(clab_nb_reader_t *r, int q, sqlite3_stmt **st)
+{
+    if (!r->c->q[q] &&
+        sqlite3_prepare_v3(r->db, reader_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+                           &r->c->q[q], NULL) != SQLITE_OK)
+        return clab_nbp_sql_errno(r->db, reader_sql[q]);
+    *st = r->c->q[q];
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return 0;
+}
+
+int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1])
+{
+    sqlite3_stmt *st;
+    int rc = query(r, Q_CURRENT, &st);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "current");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+void clab_set_info_clear(clab_set_info_t *info)
+{
+    free(info->experiment);
+    free(info->description);
+    memset(info, 0, sizeof *info);
+}
+
+int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info)
+{
+    sqlite3_stmt *st;
+    memset(info, 0, sizeof *info);
+    int rc = query(r, Q_SET_INFO, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(info->tag, sizeof info->tag, "%s", tag);
+        info->experiment = strdup((const char *)sqlite3_column_text(st, 0));
+        info->description = strdup((const char *)sqlite3_column_text(st, 1));
+        info->results = (long)sqlite3_column_int64(st, 2);
+        info->failed = (long)sqlite3_column_int64(st, 3);
+        info->done = (long)sqlite3_column_int64(st, 4);
+        info->pending = (long)sqlite3_column_int64(st, 5);
+        info->id = sqlite3_column_int64(st, 6);
+        info->last_n = (long)sqlite3_column_int64(st, 7);
+        info->created = sqlite3_column_double(st, 8);
+        info->modified = sqlite3_column_double(st, 9);
+        info->csv_cells = sqlite3_column_int64(st, 10);
+        info->tsv_cells = sqlite3_column_int64(st, 11);
+        info->jsonl_bytes = sqlite3_column_int64(st, 12);
+        info->pending_bytes = sqlite3_column_int64(st, 13);
+        info->pending_jobs = sqlite3_column_int64(st, 14);
+        rc = info->experiment && info->description ? 0 : -ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "set info");
+    }
+    sqlite3_reset(st);
+    if (rc)
+        clab_set_info_clear(info);
+    return rc;
+}
+
+int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
+                 int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(
+        r->db, "SELECT rowid, tag FROM sets WHERE rowid > ?1 ORDER BY rowid", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, after);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int stop =
+            fn(ud, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+        if (stop) {
+            sqlite3_finalize(st);
+            return stop;
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(r->db, "sets");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **doc,
+                   size_t *len)
+{
+    sqlite3_stmt *st;
+    int rc = query(r, Q_RESULT, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, n);
+    sqlite3_bind_int(st, 3, ok);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *doc = malloc(*len + 1);
+        if (*doc)
+            memcpy(*doc, sqlite3_column_text(st, 0), *len + 1);
+        rc = *doc ? 0 : -ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "result");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, size_t *len,
+                        double *stored)
+{
+    sqlite3_stmt *st;
+    int rc = query(r, Q_RESULT_STAT, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, n);
+    sqlite3_bind_int(st, 3, ok);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_int64(st, 0);
+        *stored = sqlite3_column_double(st, 1);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "result stat");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names)
+{
+    sqlite3_stmt *st;
+    int rc = query(r, Q_COLUMNS, &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, kind);
+    *names = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(*names,
+                              json_string((const char *)sqlite3_column_text(st, 0)));
+    rc = rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(r->db, "columns");
+    sqlite3_reset(st);
+    if (rc) {
+        json_decref(*names);
+        *names = NULL;
+    }
+    return rc;
+}
+
+static int cursor_new(clab_nb_reader_t *r, const char *sql, clab_nb_cursor_t **out)
+{
+    clab_nb_cursor_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    int rc = clab_nbp_prepare(r->db, sql, &c->st);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
+                    clab_nb_cursor_t **out)
+{
+    int rc = cursor_new(r,
+                        ok < 0 ? "SELECT n, doc, stored FROM results WHERE tag = ?1"
+                                 " AND n > ?3 AND n <= ?4 ORDER BY n"
+                               : "SELECT n, doc, stored FROM results WHERE tag = ?1"
+                                 " AND ok = ?2 AND n > ?3 AND n <= ?4 ORDER BY n",
+                        out);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = (*out)->st;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
+    if (ok >= 0)
+        sqlite3_bind_int(st, 2, ok);
+    sqlite3_bind_int64(st, 3, after);
+    sqlite3_bind_int64(st, 4, upto < 0 ? INT64_MAX : upto);
+    return 0;
+}
+
+int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
+                    clab_nb_cursor_t **out)
+{
+    int rc = cursor_new(r,
+                        "SELECT id, params, job FROM jobs WHERE tag = ?1 AND state "
+                        "= " CLAB_NB_JOB_PENDING_SQL " AND id > ?2 ORDER BY id",
+                        out);
+    if (rc)
+        return rc;
+    sqlite3_bind_text((*out)->st, 1, tag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64((*out)->st, 2, after);
+    (*out)->pending = 1;
+    return 0;
+}
+
+int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
+{
+    int rc = sqlite3_step(c->st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return clab_nbp_sql_errno(sqlite3_db_handle(c->st), "cursor");
+    memset(row, 0, sizeof *row);
+    row->key = (long)sqlite3_column_int64(c->st, 0);
+    row->text = (const char *)sqlite3_column_text(c->st, 1);
+    row->len = (size_t)sqlite3_column_bytes(c->st, 1);
+    if (c->pending) {
+        row->job = (const char *)sqlite3_column_text(c->st, 2);
+        row->job_len = (size_t)sqlite3_column_bytes(c->st, 2);
+    } else {
+        row->stored = sqlite3_column_double(c->st, 2);
+    }
+    return 1;
+}
+
+void clab_nb_cursor_close(clab_nb_cursor_t **pc)
+{
+    clab_nb_cursor_t *c = *pc;
+    if (!c)
+        return;
+    sqlite3_finalize(c->st);
+    free(c);
+    *pc = NULL;
+}
