@@ -1,17 +1,13 @@
-/* SQLite behind the notebook. One writer connection behind a mutex (SQLite
- * allows one writer at a time anyway); a pool of reader connections, each
- * lent out with a read transaction open so that its queries see one
- * snapshot, and keeping the statements of the point queries that stat and
- * lookup make for every file. Result documents (the N.json texts) are
- * rendered once, when stored, since they never change; the byte counts the
- * views are sized by change in the same transactions as the rows. Every
- * commit wakes the readers of wait. */
+/* The notebook itself: opening it, its schema and the migration of older
+ * ones, the one writer (write_begin/write_end), the meta table and the
+ * client id. One writer connection behind a mutex (SQLite allows one
+ * writer at a time anyway); every commit wakes the waiters of
+ * clab_notebook_wait_change. Ingest, reads and /ctl commands are in
+ * notebook_ingest.c, notebook_read.c and notebook_ctl.c, over
+ * notebook_i.h. */
 #include "notebook_i.h"
-#include "json.h"
 #include "log.h"
-#include "runner.h"
 #include "sqlerr.h"
-#include "table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -23,7 +19,7 @@
 
 #define SCHEMA_VERSION 1
 
-/* A fresh notebook; older ones are brought up to date by migrate(). */
+/* A fresh notebook; older ones are brought up to date by setup_schema(). */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
     "CREATE TABLE IF NOT EXISTS sets("
@@ -307,199 +303,4 @@ int clab_nbp_write_end(clab_notebook_t *nb, int rc)
         pthread_mutex_unlock(&nb->gen_lock);
     }
     return rc;
-}
-
-int clab_notebook_select(clab_notebook_t *nb, const char *tag)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st)) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_ROW ? clab_nbp_meta_set(nb->db, "current", tag)
-                                        : -ENOENT;
-out:
-    sqlite3_finalize(st);
-    return clab_nbp_write_end(nb, rc);
-}
-
-/* /ctl commands on a whole set. */
-
-static int set_exists(clab_notebook_t *nb, const char *tag)
-{
-    sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW    ? 0
-           : rc == SQLITE_DONE ? -ENOENT
-                               : clab_nbp_sql_errno(nb->db, "set");
-}
-
-/* Records every pending job of tag as failed with `cancelled`, through the
- * same path as a delivered failure, so that every count and size stays
- * right; a late result from an engine then finds the job done. */
-static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
-{
-    sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(nb->db,
-                              "SELECT job, experiment FROM jobs WHERE tag = ?1 AND state "
-                              "= " CLAB_NB_JOB_PENDING_SQL,
-                              &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    json_t *items = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        clab_run_spec_t spec = {
-            .experiment = (const char *)sqlite3_column_text(st, 1),
-            .tag = tag,
-            .job = (const char *)sqlite3_column_text(st, 0),
-        };
-        json_t *rec = clab_run_failure(&spec, "cancelled");
-        json_array_append_new(items,
-                              json_pack("{s:s, s:o*}", "job", spec.job, "record", rec));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(items);
-        return clab_nbp_sql_errno(nb->db, "cancel");
-    }
-    size_t i;
-    json_t *item;
-    int n = 0;
-    json_array_foreach(items, i, item)
-    {
-        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
-            break;
-        n += rc;
-    }
-    json_decref(items);
-    return rc < 0 ? rc : n;
-}
-
-int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
-{
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = set_exists(nb, tag)) == 0)
-        rc = cancel_pending(nb, tag, clab_now());
-    return clab_nbp_write_end(nb, rc);
-}
-
-int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
-{
-    sqlite3_stmt *failed = NULL, *job = NULL, *old = NULL, *sizes = NULL;
-    char hex[17], jobid[64];
-    int64_t pend_bytes = 0, pend_jobs = 0;
-    long serial = 0;
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = set_exists(nb, tag)) < 0)
-        goto out;
-    clab_nbp_random_hex(hex, 8);
-    /* Failures whose job has not been retried yet (done, not retried). */
-    if ((rc = clab_nbp_prepare(
-             nb->db,
-             "SELECT r.job, r.doc, j.experiment, j.timeout FROM results r"
-             " JOIN jobs j ON j.job = r.job"
-             " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
-             " ORDER BY r.n",
-             &failed)) < 0 ||
-        (rc = clab_nbp_prepare(nb->db,
-                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5)",
-                               &job)) < 0 ||
-        (rc = clab_nbp_prepare(
-             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
-             &old)) < 0 ||
-        (rc = clab_nbp_prepare(
-             nb->db,
-             "UPDATE sets SET n_pending = n_pending + ?1,"
-             " pending_bytes = pending_bytes + ?2,"
-             " pending_jobs = pending_jobs + ?3, modified = ?4 WHERE tag = ?5",
-             &sizes)) < 0)
-        goto out;
-    sqlite3_bind_text(failed, 1, tag, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(failed)) == SQLITE_ROW) {
-        json_t *doc = json_loads((const char *)sqlite3_column_text(failed, 1), 0, NULL);
-        char *params = doc ? clab_json_dumps(json_object_get(doc, "parameters")) : NULL;
-        json_decref(doc);
-        if (!params) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        int len = snprintf(jobid, sizeof jobid, "r%s-%ld", hex, ++serial);
-        pend_bytes += (int64_t)strlen(params) + 1;
-        pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
-        sqlite3_bind_text(job, 1, jobid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(job, 2, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_value(job, 3, sqlite3_column_value(failed, 2));
-        sqlite3_bind_text(job, 4, params, -1, free);
-        sqlite3_bind_value(job, 5, sqlite3_column_value(failed, 3));
-        sqlite3_bind_value(old, 1, sqlite3_column_value(failed, 0));
-        if (sqlite3_step(job) != SQLITE_DONE || sqlite3_step(old) != SQLITE_DONE) {
-            rc = clab_nbp_sql_errno(nb->db, "retry");
-            goto out;
-        }
-        sqlite3_reset(job);
-        sqlite3_reset(old);
-    }
-    if (rc != SQLITE_DONE) {
-        rc = clab_nbp_sql_errno(nb->db, "retry");
-        goto out;
-    }
-    sqlite3_bind_int64(sizes, 1, serial);
-    sqlite3_bind_int64(sizes, 2, pend_bytes);
-    sqlite3_bind_int64(sizes, 3, pend_jobs);
-    sqlite3_bind_double(sizes, 4, clab_now());
-    sqlite3_bind_text(sizes, 5, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(sizes) == SQLITE_DONE ? (int)serial
-                                            : clab_nbp_sql_errno(nb->db, "retry");
-out:
-    sqlite3_finalize(failed);
-    sqlite3_finalize(job);
-    sqlite3_finalize(old);
-    sqlite3_finalize(sizes);
-    return clab_nbp_write_end(nb, rc);
-}
-
-int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
-{
-    static const char *const sql[] = {
-        "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
-        "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
-        "DELETE FROM meta WHERE key = 'current' AND value = ?1"};
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = set_exists(nb, tag)) < 0)
-        goto out;
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0] && rc >= 0; i++) {
-        sqlite3_stmt *st;
-        if ((rc = clab_nbp_prepare(nb->db, sql[i], &st)) < 0)
-            break;
-        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "delete");
-        sqlite3_finalize(st);
-    }
-    /* The newest remaining set becomes current, as if submitted last. */
-    char current[CLAB_TAG_MAX + 1];
-    if (rc >= 0 &&
-        clab_nbp_meta_get(nb->db, "current", current, sizeof current) == -ENOENT)
-        rc = sqlite3_exec(nb->db,
-                          "INSERT INTO meta(key, value) SELECT 'current', tag FROM sets"
-                          " ORDER BY modified DESC LIMIT 1",
-                          NULL, NULL, NULL) == SQLITE_OK
-                 ? 0
-                 : clab_nbp_sql_errno(nb->db, "delete");
-out:
-    return clab_nbp_write_end(nb, rc);
 }

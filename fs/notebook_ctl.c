@@ -1,0 +1,224 @@
+/* /ctl commands on a whole set: select makes it current, cancel fails
+ * its pending points, retry re-queues its failures, delete removes it.
+ * Each is one write transaction, and keeps the set's counts and byte
+ * counts right by going through ingest or by counting what it adds. */
+#include "notebook_i.h"
+#include "json.h"
+#include "log.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int clab_notebook_select(clab_notebook_t *nb, const char *tag)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if ((rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st)) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st) == SQLITE_ROW ? clab_nbp_meta_set(nb->db, "current", tag)
+                                        : -ENOENT;
+out:
+    sqlite3_finalize(st);
+    return clab_nbp_write_end(nb, rc);
+}
+
+static int set_exists(clab_notebook_t *nb, const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(nb->db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW    ? 0
+           : rc == SQLITE_DONE ? -ENOENT
+                               : clab_nbp_sql_errno(nb->db, "set");
+}
+
+/* Records every pending job of tag as failed with `cancelled`, through the
+ * same path as a delivered failure, so that every count and size stays
+ * right; a late result from an engine then finds the job done. */
+static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(nb->db,
+                              "SELECT job, experiment FROM jobs WHERE tag = ?1 AND state "
+                              "= " CLAB_NB_JOB_PENDING_SQL,
+                              &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    json_t *items = json_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        clab_run_spec_t spec = {
+            .experiment = (const char *)sqlite3_column_text(st, 1),
+            .tag = tag,
+            .job = (const char *)sqlite3_column_text(st, 0),
+        };
+        json_t *rec = clab_run_failure(&spec, "cancelled");
+        json_array_append_new(items,
+                              json_pack("{s:s, s:o*}", "job", spec.job, "record", rec));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(items);
+        return clab_nbp_sql_errno(nb->db, "cancel");
+    }
+    size_t i;
+    json_t *item;
+    int n = 0;
+    json_array_foreach(items, i, item)
+    {
+        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
+            break;
+        n += rc;
+    }
+    json_decref(items);
+    return rc < 0 ? rc : n;
+}
+
+int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
+{
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if ((rc = set_exists(nb, tag)) == 0)
+        rc = cancel_pending(nb, tag, clab_now());
+    return clab_nbp_write_end(nb, rc);
+}
+
+/* The statements of one retry, and what it has added so far. */
+typedef struct {
+    sqlite3_stmt *failed, *job, *old, *sizes;
+    char hex[17];
+    long serial;
+    int64_t pend_bytes, pend_jobs;
+} retry_t;
+
+static int retry_prepare(sqlite3 *db, retry_t *t)
+{
+    int rc;
+    /* Failures whose job is done and has not been retried yet. */
+    if ((rc = clab_nbp_prepare(
+             db,
+             "SELECT r.job, r.doc, j.experiment, j.timeout FROM results r"
+             " JOIN jobs j ON j.job = r.job"
+             " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
+             " ORDER BY r.n",
+             &t->failed)) < 0 ||
+        (rc = clab_nbp_prepare(db,
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
+                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               &t->job)) < 0 ||
+        (rc = clab_nbp_prepare(
+             db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
+             &t->old)) < 0 ||
+        (rc = clab_nbp_prepare(
+             db,
+             "UPDATE sets SET n_pending = n_pending + ?1,"
+             " pending_bytes = pending_bytes + ?2,"
+             " pending_jobs = pending_jobs + ?3, modified = ?4 WHERE tag = ?5",
+             &t->sizes)) < 0)
+        return rc;
+    return 0;
+}
+
+/* A new pending job with the parameters of the failure t->failed is on,
+ * whose own job becomes retried so that it is not re-queued again. */
+static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
+{
+    char jobid[64];
+    json_t *doc = json_loads((const char *)sqlite3_column_text(t->failed, 1), 0, NULL);
+    char *params = doc ? clab_json_dumps(json_object_get(doc, "parameters")) : NULL;
+    json_decref(doc);
+    if (!params)
+        return -ENOMEM;
+    int len = snprintf(jobid, sizeof jobid, "r%s-%ld", t->hex, ++t->serial);
+    t->pend_bytes += (int64_t)strlen(params) + 1;
+    t->pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
+    sqlite3_bind_text(t->job, 1, jobid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(t->job, 2, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_value(t->job, 3, sqlite3_column_value(t->failed, 2));
+    sqlite3_bind_text(t->job, 4, params, -1, free);
+    sqlite3_bind_value(t->job, 5, sqlite3_column_value(t->failed, 3));
+    sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
+    if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "retry");
+    sqlite3_reset(t->job);
+    sqlite3_reset(t->old);
+    return 0;
+}
+
+int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
+{
+    retry_t t = {0};
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if ((rc = set_exists(nb, tag)) < 0)
+        goto out;
+    clab_nbp_random_hex(t.hex, 8);
+    if ((rc = retry_prepare(nb->db, &t)) < 0)
+        goto out;
+    sqlite3_bind_text(t.failed, 1, tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(t.failed)) == SQLITE_ROW)
+        if ((rc = retry_one(nb, &t, tag)) < 0)
+            goto out;
+    if (rc != SQLITE_DONE) {
+        rc = clab_nbp_sql_errno(nb->db, "retry");
+        goto out;
+    }
+    sqlite3_bind_int64(t.sizes, 1, t.serial);
+    sqlite3_bind_int64(t.sizes, 2, t.pend_bytes);
+    sqlite3_bind_int64(t.sizes, 3, t.pend_jobs);
+    sqlite3_bind_double(t.sizes, 4, clab_now());
+    sqlite3_bind_text(t.sizes, 5, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(t.sizes) == SQLITE_DONE ? (int)t.serial
+                                              : clab_nbp_sql_errno(nb->db, "retry");
+out:
+    sqlite3_finalize(t.failed);
+    sqlite3_finalize(t.job);
+    sqlite3_finalize(t.old);
+    sqlite3_finalize(t.sizes);
+    return clab_nbp_write_end(nb, rc);
+}
+
+int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
+{
+    static const char *const sql[] = {
+        "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
+        "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
+        "DELETE FROM meta WHERE key = 'current' AND value = ?1"};
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if ((rc = set_exists(nb, tag)) < 0)
+        goto out;
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0] && rc >= 0; i++) {
+        sqlite3_stmt *st;
+        if ((rc = clab_nbp_prepare(nb->db, sql[i], &st)) < 0)
+            break;
+        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "delete");
+        sqlite3_finalize(st);
+    }
+    /* The newest remaining set becomes current, as if submitted last. */
+    char current[CLAB_TAG_MAX + 1];
+    if (rc >= 0 &&
+        clab_nbp_meta_get(nb->db, "current", current, sizeof current) == -ENOENT)
+        rc = sqlite3_exec(nb->db,
+                          "INSERT INTO meta(key, value) SELECT 'current', tag FROM sets"
+                          " ORDER BY modified DESC LIMIT 1",
+                          NULL, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : clab_nbp_sql_errno(nb->db, "delete");
+out:
+    return clab_nbp_write_end(nb, rc);
+}
