@@ -49,8 +49,8 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
 {
     sqlite3_stmt *st;
     int rc = clab_nbp_prepare(nb->db,
-                              "SELECT job, experiment FROM jobs WHERE tag = ?1 AND state "
-                              "= " CLAB_NB_JOB_PENDING_SQL,
+                              "SELECT job, experiment FROM jobs"
+                              " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
                               &st);
     if (rc)
         return rc;

@@ -74,8 +74,8 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "recount results");
     if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT job, params FROM jobs WHERE tag = ?1 AND state "
-                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               "SELECT job, params FROM jobs"
+                               " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &st)) < 0)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -426,8 +426,8 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     ingest_t *in = &nb->in;
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT tag, params FROM jobs WHERE job = ?1 AND state "
-                               "= " CLAB_NB_JOB_PENDING_SQL,
+                               "SELECT tag, params FROM jobs"
+                               " WHERE job = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
                                &in->next_n)) < 0 ||

@@ -283,8 +283,9 @@ int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
                     clab_nb_cursor_t **out)
 {
     int rc = cursor_new(r,
-                        "SELECT id, params, job FROM jobs WHERE tag = ?1 AND state "
-                        "= " CLAB_NB_JOB_PENDING_SQL " AND id > ?2 ORDER BY id",
+                        "SELECT id, params, job FROM jobs"
+                        " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL
+                        " AND id > ?2 ORDER BY id",
                         out);
     if (rc)
         return rc;
