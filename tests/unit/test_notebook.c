@@ -1,0 +1,805 @@
+/* The notebook through notebook.h alone (fs/notebook*.c): a real notebook
+ * in a temporary directory, fed submissions and results the way the inbox
+ * and the sync thread feed it. Counts and byte counts are checked against
+ * literal values worked out by hand for tiny sets, so that a change in how
+ * any of them is kept shows here before it shows as a wrong file size in
+ * the mount. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "json.h"
+#include "notebook.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A successful result as the tests deliver it, for parameters {"x":D}
+ * with D one digit: its N.json text and its cells. CSV quotes "a,b", TSV
+ * does not: x, s and k are 1 + 5 + 1 bytes of CSV, 1 + 3 + 1 of TSV. */
+#define OK_DOC                                                                           \
+    "{\"metadata\":{\"k\":1},\"parameters\":{\"x\":%d},\"results\":{\"s\":\"a,b\"}}"
+#define OK_DOC_LEN 63
+#define OK_CSV 7
+#define OK_TSV 5
+/* A failure as delivered: no cells, an empty results object. */
+#define FAIL_DOC                                                                         \
+    "{\"metadata\":{\"e\":\"boom\",\"k\":1},\"parameters\":{\"x\":%d},\"results\":{}}"
+#define FAIL_DOC_LEN 65
+/* A pending point {"x":D} and its newline; a job id j<16 hex>-S (or r...)
+ * with a one-digit serial S as a JSON string literal. */
+#define PENDING_LEN 8
+#define JOB_LIT_LEN 21
+
+typedef struct {
+    char dir[64];
+    char db[128];
+    clab_notebook_t *nb;
+} fixture_t;
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/clabnb.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->db, sizeof f->db, "%s/notebook.db", f->dir);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[160];
+    clab_notebook_destroy(&f->nb);
+    assert_null(f->nb);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void submit(fixture_t *f, const char *json, char tag[CLAB_TAG_MAX + 1])
+{
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(clab_submission_parse(json, strlen(json), NULL, &sub, &err), 0);
+    assert_int_equal(clab_notebook_submit(f->nb, sub, tag), 0);
+    clab_submission_destroy(&sub);
+}
+
+/* Every pending task, in id order. */
+static json_t *all_tasks(fixture_t *f)
+{
+    json_t *tasks = json_array();
+    int64_t after = 0;
+    assert_true(clab_notebook_pending_tasks(f->nb, &after, 1000, tasks) >= 0);
+    return tasks;
+}
+
+static const char *task_job(json_t *tasks, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(tasks, i), "job"));
+}
+
+static int task_x(json_t *tasks, size_t i)
+{
+    json_t *params = json_object_get(json_array_get(tasks, i), "params");
+    return (int)json_integer_value(json_object_get(params, "x"));
+}
+
+/* {job, record} for a success with `copies` results, or a failure. */
+static json_t *ok_item(const char *job, int copies)
+{
+    json_t *results = json_array();
+    for (int i = 0; i < copies; i++)
+        json_array_append_new(results, json_pack("{s:s}", "s", "a,b"));
+    return json_pack("{s:s, s:{s:b, s:{s:i}, s:o}}", "job", job, "record", "ok", 1,
+                     "metadata", "k", 1, "results", results);
+}
+
+static json_t *failed_item(const char *job)
+{
+    return json_pack("{s:s, s:{s:b, s:{s:i, s:s}}}", "job", job, "record", "ok", 0,
+                     "metadata", "k", 1, "e", "boom");
+}
+
+/* Delivers items (stolen) in one transaction; returns how many were stored. */
+static int deliver(fixture_t *f, json_t *items)
+{
+    int rc = clab_notebook_add_results(f->nb, items);
+    json_decref(items);
+    return rc;
+}
+
+static void info_of(fixture_t *f, const char *tag, clab_set_info_t *info)
+{
+    clab_nb_reader_t *r;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_set_info(r, tag, info), 0);
+    clab_nb_reader_close(&r);
+    assert_null(r);
+}
+
+static void current_is(fixture_t *f, const char *want)
+{
+    clab_nb_reader_t *r;
+    char tag[CLAB_TAG_MAX + 1];
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    int rc = clab_nb_current(r, tag);
+    clab_nb_reader_close(&r);
+    if (!want) {
+        assert_int_equal(rc, -ENOENT);
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_string_equal(tag, want);
+}
+
+/* The counts of a set, in one call: results, failed, done, pending,
+ * last_n, csv_cells, tsv_cells, jsonl_bytes, pending_bytes, pending_jobs. */
+static void counts_are(fixture_t *f, const char *tag, long results, long failed,
+                       long done, long pending, long last_n, int64_t csv, int64_t tsv,
+                       int64_t jsonl, int64_t pend_bytes, int64_t pend_jobs)
+{
+    clab_set_info_t info;
+    info_of(f, tag, &info);
+    assert_int_equal(info.results, results);
+    assert_int_equal(info.failed, failed);
+    assert_int_equal(info.done, done);
+    assert_int_equal(info.pending, pending);
+    assert_int_equal(info.last_n, last_n);
+    assert_int_equal(info.csv_cells, csv);
+    assert_int_equal(info.tsv_cells, tsv);
+    assert_int_equal(info.jsonl_bytes, jsonl);
+    assert_int_equal(info.pending_bytes, pend_bytes);
+    assert_int_equal(info.pending_jobs, pend_jobs);
+    clab_set_info_clear(&info);
+}
+
+static int table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(
+                         db,
+                         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                         -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+static void test_open_schema_client_id(void **state)
+{
+    fixture_t *f = *state;
+    char id[64], other_db[160];
+    snprintf(id, sizeof id, "%s", clab_notebook_client_id(f->nb));
+    /* clabfs- and 8 random bytes in hex. */
+    assert_int_equal(strlen(id), 7 + 16);
+    assert_memory_equal(id, "clabfs-", 7);
+    assert_int_equal(strspn(id + 7, "0123456789abcdef"), 16);
+    current_is(f, NULL);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    static const char *const tables[] = {"meta", "sets", "jobs", "results", "columns"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        assert_true(table_exists(db, tables[i]));
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    /* The same name after a reopen; another notebook gets its own. */
+    clab_notebook_destroy(&f->nb);
+    assert_null(f->nb);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    assert_string_equal(clab_notebook_client_id(f->nb), id);
+    clab_notebook_t *other;
+    snprintf(other_db, sizeof other_db, "%s/other.db", f->dir);
+    assert_int_equal(clab_notebook_open(other_db, &other), 0);
+    assert_string_not_equal(clab_notebook_client_id(other), id);
+    clab_notebook_destroy(&other);
+    assert_null(other);
+
+    /* No such directory: the error, and nothing to destroy. */
+    clab_notebook_t *none = NULL;
+    assert_true(clab_notebook_open("/nonexistent/dir/nb.db", &none) < 0);
+    assert_null(none);
+}
+
+static void test_submit_pending(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1], fresh[CLAB_TAG_MAX + 1];
+    uint64_t gen = clab_notebook_generation(f->nb);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3]},"
+           " \"tag\": \"t\", \"description\": \"d\", \"repetitions\": 2,"
+           " \"timeout\": 5}",
+           tag);
+    assert_string_equal(tag, "t");
+    assert_int_equal(clab_notebook_generation(f->nb), gen + 1);
+    current_is(f, "t");
+    counts_are(f, "t", 0, 0, 0, 6, 0, 0, 0, 0, 6 * PENDING_LEN, 6 * JOB_LIT_LEN);
+    clab_set_info_t info;
+    info_of(f, "t", &info);
+    assert_string_equal(info.tag, "t");
+    assert_string_equal(info.experiment, "/bin/true");
+    assert_string_equal(info.description, "d");
+    assert_true(info.id > 0);
+    assert_true(info.created > 0);
+    assert_true(info.modified == info.created);
+    int64_t id = info.id;
+    clab_set_info_clear(&info);
+    assert_null(info.experiment);
+
+    /* Pages of 4 by id: 4, 4 (only 2 left), then none; each job once,
+     * serials in id order, every point twice. */
+    json_t *tasks = json_array();
+    int64_t after = 0, last = 0;
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &after, 4, tasks), 4);
+    assert_true(after > 0);
+    last = after;
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &after, 4, tasks), 2);
+    assert_true(after > last);
+    last = after;
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &after, 4, tasks), 0);
+    assert_int_equal(after, last);
+    assert_int_equal(json_array_size(tasks), 6);
+    int seen[4] = {0};
+    for (size_t i = 0; i < 6; i++) {
+        json_t *t = json_array_get(tasks, i);
+        const char *job = task_job(tasks, i);
+        char serial[8];
+        snprintf(serial, sizeof serial, "-%zu", i + 1);
+        assert_int_equal(strlen(job), 19);
+        assert_int_equal(job[0], 'j');
+        assert_string_equal(job + 17, serial);
+        assert_memory_equal(job, task_job(tasks, 0), 17);
+        assert_string_equal(json_string_value(json_object_get(t, "tag")), "t");
+        assert_string_equal(json_string_value(json_object_get(t, "experiment")),
+                            "/bin/true");
+        assert_true(json_real_value(json_object_get(t, "timeout")) == 5.0);
+        assert_int_equal(json_object_size(json_object_get(t, "params")), 1);
+        int x = task_x(tasks, i);
+        assert_true(x >= 1 && x <= 3);
+        seen[x]++;
+    }
+    assert_int_equal(seen[1], 2);
+    assert_int_equal(seen[2], 2);
+    assert_int_equal(seen[3], 2);
+
+    /* The pending cursor: the same points in the same order, paged by id. */
+    clab_nb_reader_t *r;
+    clab_nb_cursor_t *c;
+    clab_nb_row_t row;
+    long key = 0, third = 0;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_pending(r, "t", 0, &c), 0);
+    for (size_t i = 0; i < 6; i++) {
+        char params[16];
+        assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+        assert_true(row.key > key);
+        key = row.key;
+        if (i == 2)
+            third = key;
+        snprintf(params, sizeof params, "{\"x\":%d}", task_x(tasks, i));
+        assert_int_equal(row.len, strlen(params));
+        assert_memory_equal(row.text, params, row.len);
+        assert_int_equal(row.job_len, 19);
+        assert_memory_equal(row.job, task_job(tasks, i), 19);
+    }
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+    assert_null(c);
+    assert_int_equal(clab_nb_pending(r, "t", third, &c), 0);
+    for (size_t i = 3; i < 6; i++) {
+        assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+        assert_memory_equal(row.job, task_job(tasks, i), 19);
+    }
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+    assert_int_equal(clab_nb_pending(r, "nosuch", 0, &c), 0);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+    clab_nb_reader_close(&r);
+
+    /* Extending the set: new jobs under a new prefix, the description kept
+     * when none is given. */
+    usleep(2000);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [4]},"
+           " \"tag\": \"t\"}",
+           tag);
+    counts_are(f, "t", 0, 0, 0, 7, 0, 0, 0, 0, 7 * PENDING_LEN, 7 * JOB_LIT_LEN);
+    info_of(f, "t", &info);
+    assert_string_equal(info.description, "d");
+    assert_int_equal(info.id, id);
+    assert_true(info.modified > info.created);
+    clab_set_info_clear(&info);
+    json_t *more = all_tasks(f);
+    assert_int_equal(json_array_size(more), 7);
+    assert_string_equal(task_job(more, 6) + 17, "-1");
+    assert_memory_not_equal(task_job(more, 6), task_job(tasks, 0), 17);
+    assert_int_equal(task_x(more, 6), 4);
+    json_decref(more);
+    json_decref(tasks);
+
+    /* No tag: a fresh one, set-YYYYmmdd-HHMMSS-hhhh, made current. */
+    submit(f, "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1]}}", fresh);
+    assert_int_equal(strlen(fresh), 24);
+    assert_memory_equal(fresh, "set-", 4);
+    assert_int_equal(fresh[12], '-');
+    assert_int_equal(fresh[19], '-');
+    current_is(f, fresh);
+    counts_are(f, fresh, 0, 0, 0, 1, 0, 0, 0, 0, PENDING_LEN, JOB_LIT_LEN);
+    info_of(f, fresh, &info);
+    assert_string_equal(info.description, "");
+    assert_true(info.id > id);
+    clab_set_info_clear(&info);
+}
+
+/* The N.json text of result n of tag, as a string. */
+static char *doc_of(fixture_t *f, const char *tag, long n, int ok, int expect_rc)
+{
+    clab_nb_reader_t *r;
+    char *doc = NULL;
+    size_t len = 0;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_result(r, tag, n, ok, &doc, &len), expect_rc);
+    clab_nb_reader_close(&r);
+    if (doc)
+        assert_int_equal(strlen(doc), len);
+    return doc;
+}
+
+static void expect_doc(fixture_t *f, long n, int ok, int x)
+{
+    char want[128];
+    snprintf(want, sizeof want, ok ? OK_DOC : FAIL_DOC, x);
+    assert_int_equal(strlen(want), ok ? OK_DOC_LEN : FAIL_DOC_LEN);
+    char *doc = doc_of(f, "t", n, ok, 0);
+    assert_string_equal(doc, want);
+    free(doc);
+}
+
+/* The keys a results cursor gives, as "1,2,3". */
+static void keys_are(clab_nb_reader_t *r, int ok, long after, long upto, const char *want)
+{
+    clab_nb_cursor_t *c;
+    clab_nb_row_t row;
+    char got[64] = "";
+    int rc;
+    assert_int_equal(clab_nb_results(r, "t", ok, after, upto, &c), 0);
+    while ((rc = clab_nb_cursor_next(c, &row)) == 1) {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%ld", *got ? "," : "",
+                 row.key);
+        assert_true(row.stored > 0);
+        assert_int_equal(row.len, strlen(row.text));
+        assert_null(row.job);
+    }
+    assert_int_equal(rc, 0);
+    clab_nb_cursor_close(&c);
+    assert_string_equal(got, want);
+}
+
+static void test_add_results(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3]},"
+           " \"tag\": \"t\"}",
+           tag);
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(json_array_size(tasks), 3);
+    const char *j1 = task_job(tasks, 0), *j2 = task_job(tasks, 1),
+               *j3 = task_job(tasks, 2);
+
+    /* j1 gives one result (N 1), j2 two (N 2 and 3). */
+    uint64_t gen = clab_notebook_generation(f->nb);
+    assert_int_equal(deliver(f, json_pack("[o, o]", ok_item(j1, 1), ok_item(j2, 2))), 2);
+    assert_int_equal(clab_notebook_generation(f->nb), gen + 1);
+    counts_are(f, "t", 3, 0, 2, 1, 3, 3 * OK_CSV, 3 * OK_TSV, 3 * (OK_DOC_LEN + 1),
+               PENDING_LEN, JOB_LIT_LEN);
+
+    /* Malformed (no metadata; ok without a results array), delivered
+     * twice, unknown, or without a job: only j3's first well-formed
+     * delivery is stored. */
+    json_t *batch =
+        json_pack("[o, o, o, o, o, o, o]",
+                  json_pack("{s:s, s:{s:b}}", "job", j3, "record", "ok", 0),
+                  json_pack("{s:s, s:{s:b, s:{}, s:{}}}", "job", j3, "record", "ok", 1,
+                            "metadata", "results"),
+                  ok_item(j1, 1), failed_item(j3), ok_item("nosuch", 1), failed_item(j3),
+                  json_pack("{s:{s:b, s:{}}}", "record", "ok", 0, "metadata"));
+    assert_non_null(batch);
+    assert_int_equal(deliver(f, batch), 1);
+    counts_are(f, "t", 3, 1, 3, 0, 4, 3 * OK_CSV, 3 * OK_TSV,
+               3 * (OK_DOC_LEN + 1) + FAIL_DOC_LEN + 1, 0, 0);
+    assert_int_equal(deliver(f, json_pack("[o]", failed_item(j3))), 0);
+    assert_int_equal(deliver(f, json_array()), 0);
+    json_t *left = all_tasks(f);
+    assert_int_equal(json_array_size(left), 0);
+    json_decref(left);
+
+    expect_doc(f, 1, 1, task_x(tasks, 0));
+    expect_doc(f, 2, 1, task_x(tasks, 1));
+    expect_doc(f, 3, 1, task_x(tasks, 1));
+    expect_doc(f, 4, 0, task_x(tasks, 2));
+    assert_null(doc_of(f, "t", 4, 1, -ENOENT));
+    assert_null(doc_of(f, "t", 1, 0, -ENOENT));
+    assert_null(doc_of(f, "t", 5, 1, -ENOENT));
+    assert_null(doc_of(f, "nosuch", 1, 1, -ENOENT));
+
+    clab_nb_reader_t *r;
+    size_t len;
+    double stored;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_result_stat(r, "t", 2, 1, &len, &stored), 0);
+    assert_int_equal(len, OK_DOC_LEN);
+    assert_true(stored > 0);
+    assert_int_equal(clab_nb_result_stat(r, "t", 4, 0, &len, &stored), 0);
+    assert_int_equal(len, FAIL_DOC_LEN);
+    assert_int_equal(clab_nb_result_stat(r, "t", 4, 1, &len, &stored), -ENOENT);
+
+    /* Columns come from successes only: the failure's "e" is not one. */
+    static const char *const cols[3] = {"[\"x\"]", "[\"s\"]", "[\"k\"]"};
+    for (int kind = CLAB_COL_PARAM; kind <= CLAB_COL_META; kind++) {
+        json_t *names;
+        assert_int_equal(clab_nb_columns(r, "t", kind, &names), 0);
+        char *text = clab_json_dumps(names);
+        assert_string_equal(text, cols[kind]);
+        free(text);
+        json_decref(names);
+    }
+
+    keys_are(r, -1, 0, -1, "1,2,3,4");
+    keys_are(r, 1, 0, -1, "1,2,3");
+    keys_are(r, 0, 0, -1, "4");
+    keys_are(r, -1, 1, 3, "2,3");
+    keys_are(r, 1, 3, -1, "");
+    clab_nb_reader_close(&r);
+    json_decref(tasks);
+}
+
+/* A reader keeps its snapshot while the writer commits; the next reader
+ * sees the commit. */
+static void test_snapshot(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2]},"
+           " \"tag\": \"t\"}",
+           tag);
+    json_t *tasks = all_tasks(f);
+    clab_nb_reader_t *old, *now;
+    clab_set_info_t info;
+    clab_nb_cursor_t *c;
+    clab_nb_row_t row;
+    /* BEGIN is deferred: the snapshot is the one of the first query. */
+    assert_int_equal(clab_nb_reader_open(f->nb, &old), 0);
+    assert_int_equal(clab_nb_set_info(old, "t", &info), 0);
+    assert_int_equal(info.pending, 2);
+    clab_set_info_clear(&info);
+    uint64_t gen = clab_notebook_generation(f->nb);
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
+    /* The commit is seen at once; nothing more within 20 ms. */
+    assert_int_equal(clab_notebook_wait_change(f->nb, gen, 1000), gen + 1);
+    assert_int_equal(clab_notebook_wait_change(f->nb, gen + 1, 20), gen + 1);
+
+    assert_int_equal(clab_nb_set_info(old, "t", &info), 0);
+    assert_int_equal(info.results, 0);
+    assert_int_equal(info.pending, 2);
+    assert_int_equal(info.jsonl_bytes, 0);
+    clab_set_info_clear(&info);
+    assert_int_equal(clab_nb_results(old, "t", -1, 0, -1, &c), 0);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+    assert_int_equal(clab_nb_pending(old, "t", 0, &c), 0);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+
+    assert_int_equal(clab_nb_reader_open(f->nb, &now), 0);
+    assert_int_equal(clab_nb_set_info(now, "t", &info), 0);
+    assert_int_equal(info.results, 1);
+    assert_int_equal(info.pending, 1);
+    assert_int_equal(info.jsonl_bytes, OK_DOC_LEN + 1);
+    clab_set_info_clear(&info);
+    assert_int_equal(clab_nb_results(now, "t", -1, 0, -1, &c), 0);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+    assert_int_equal(row.key, 1);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    clab_nb_cursor_close(&c);
+    /* Still the old snapshot for the first, after another commit too. */
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 1), 1))), 1);
+    assert_int_equal(clab_nb_set_info(old, "t", &info), 0);
+    assert_int_equal(info.results, 0);
+    clab_set_info_clear(&info);
+    assert_int_equal(clab_nb_set_info(now, "t", &info), 0);
+    assert_int_equal(info.results, 1);
+    clab_set_info_clear(&info);
+    clab_nb_reader_close(&old);
+    clab_nb_reader_close(&now);
+    assert_null(old);
+    /* A pooled connection starts a fresh snapshot. */
+    counts_are(f, "t", 2, 0, 2, 0, 2, 2 * OK_CSV, 2 * OK_TSV, 2 * (OK_DOC_LEN + 1), 0, 0);
+    json_decref(tasks);
+}
+
+/* Results stored one per commit come back in N order, page by page. */
+static void test_cursor_pages(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 10]}},"
+        " \"tag\": \"t\"}",
+        tag);
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(json_array_size(tasks), 10);
+    for (size_t i = 0; i < 10; i++)
+        assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, i), 1))), 1);
+    counts_are(f, "t", 10, 0, 10, 0, 10, 10 * OK_CSV, 10 * OK_TSV, 10 * (OK_DOC_LEN + 1),
+               0, 0);
+    clab_nb_reader_t *r;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    long after = 0, pages = 0;
+    for (;;) {
+        clab_nb_cursor_t *c;
+        clab_nb_row_t row;
+        int got = 0, rc;
+        assert_int_equal(clab_nb_results(r, "t", 1, after, -1, &c), 0);
+        while (got < 3 && (rc = clab_nb_cursor_next(c, &row)) == 1) {
+            char want[128];
+            snprintf(want, sizeof want, OK_DOC, task_x(tasks, (size_t)after));
+            assert_int_equal(row.key, after + 1);
+            assert_int_equal(row.len, OK_DOC_LEN);
+            assert_memory_equal(row.text, want, row.len);
+            after = row.key;
+            got++;
+        }
+        clab_nb_cursor_close(&c);
+        if (!got)
+            break;
+        pages++;
+    }
+    assert_int_equal(after, 10);
+    assert_int_equal(pages, 4);
+    keys_are(r, 1, 7, 9, "8,9");
+    clab_nb_reader_close(&r);
+    json_decref(tasks);
+}
+
+static int collect(void *ud, int64_t id, const char *tag)
+{
+    (void)id;
+    char *out = ud;
+    snprintf(out + strlen(out), 64 - strlen(out), "%s%s", *out ? "," : "", tag);
+    return strcmp(tag, "stop") == 0 ? 7 : 0;
+}
+
+static void sets_are(fixture_t *f, int64_t after, const char *want, int want_rc)
+{
+    clab_nb_reader_t *r;
+    char got[64] = "";
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_sets(r, after, collect, got), want_rc);
+    clab_nb_reader_close(&r);
+    assert_string_equal(got, want);
+}
+
+static void test_select_sets(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    static const char *const tags[] = {"a", "stop", "b"};
+    for (size_t i = 0; i < 3; i++) {
+        char json[128];
+        snprintf(json, sizeof json,
+                 "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tag\": \"%s\"}",
+                 tags[i]);
+        submit(f, json, tag);
+    }
+    current_is(f, "b");
+    assert_int_equal(clab_notebook_select(f->nb, "a"), 0);
+    current_is(f, "a");
+    assert_int_equal(clab_notebook_select(f->nb, "nosuch"), -ENOENT);
+    current_is(f, "a");
+    assert_int_equal(clab_notebook_select(f->nb, "b"), 0);
+    current_is(f, "b");
+
+    clab_set_info_t info;
+    info_of(f, "a", &info);
+    sets_are(f, 0, "a,stop", 7);
+    sets_are(f, info.id, "stop", 7);
+    clab_set_info_clear(&info);
+    info_of(f, "stop", &info);
+    sets_are(f, info.id, "b", 0);
+    clab_set_info_clear(&info);
+    info_of(f, "b", &info);
+    sets_are(f, info.id, "", 0);
+    clab_set_info_clear(&info);
+}
+
+static void test_cancel_retry(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3, 4]},"
+           " \"tag\": \"t\"}",
+           tag);
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), 0);
+
+    /* Cancel: the three pending points become failures N 2..4. */
+    assert_int_equal(clab_notebook_cancel(f->nb, "t"), 3);
+    assert_int_equal(clab_notebook_cancel(f->nb, "t"), 0);
+    assert_int_equal(clab_notebook_cancel(f->nb, "nosuch"), -ENOENT);
+    clab_nb_reader_t *r;
+    clab_nb_cursor_t *c;
+    clab_nb_row_t row;
+    int64_t jsonl = OK_DOC_LEN + 1;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    /* Each pending job once, whatever the order; fail_x[k]: the point of
+     * failure N = k + 2. */
+    int fail_x[3], seen[4] = {0};
+    assert_int_equal(clab_nb_results(r, "t", 0, 0, -1, &c), 0);
+    for (long n = 2; n <= 4; n++) {
+        assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+        assert_int_equal(row.key, n);
+        jsonl += (int64_t)row.len + 1;
+        json_t *doc = json_loadb(row.text, row.len, 0, NULL);
+        json_t *md = json_object_get(doc, "metadata");
+        assert_string_equal(
+            json_string_value(json_object_get(md, "epyc.experiment.exception")),
+            "cancelled");
+        assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
+        const char *job = json_string_value(json_object_get(md, "clab.job"));
+        size_t i = 1;
+        while (i < 4 && strcmp(task_job(tasks, i), job) != 0)
+            i++;
+        assert_true(i < 4);
+        seen[i]++;
+        fail_x[n - 2] = task_x(tasks, i);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(doc, "parameters"), "x")),
+            fail_x[n - 2]);
+        assert_int_equal(json_object_size(json_object_get(doc, "results")), 0);
+        json_decref(doc);
+    }
+    assert_int_equal(clab_nb_cursor_next(c, &row), 0);
+    assert_int_equal(seen[1] * 100 + seen[2] * 10 + seen[3], 111);
+    clab_nb_cursor_close(&c);
+    clab_nb_reader_close(&r);
+    counts_are(f, "t", 1, 3, 4, 0, 4, OK_CSV, OK_TSV, jsonl, 0, 0);
+    /* A late result for a cancelled job finds it done. */
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 1), 1))), 0);
+
+    /* Retry: each failure once, as new jobs r<hex>-1..3 in N order. */
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), 3);
+    counts_are(f, "t", 1, 3, 4, 3, 4, OK_CSV, OK_TSV, jsonl, 3 * PENDING_LEN,
+               3 * JOB_LIT_LEN);
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), 0);
+    assert_int_equal(clab_notebook_retry(f->nb, "nosuch"), -ENOENT);
+    json_t *again = all_tasks(f);
+    assert_int_equal(json_array_size(again), 3);
+    for (size_t i = 0; i < 3; i++) {
+        char serial[8];
+        snprintf(serial, sizeof serial, "-%zu", i + 1);
+        assert_int_equal(task_job(again, i)[0], 'r');
+        assert_string_equal(task_job(again, i) + 17, serial);
+        assert_int_equal(task_x(again, i), fail_x[i]);
+    }
+    /* A retried job that fails again can be retried again, alone. */
+    assert_int_equal(deliver(f, json_pack("[o]", failed_item(task_job(again, 0)))), 1);
+    counts_are(f, "t", 1, 4, 5, 2, 5, OK_CSV, OK_TSV, jsonl + FAIL_DOC_LEN + 1,
+               2 * PENDING_LEN, 2 * JOB_LIT_LEN);
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), 1);
+    counts_are(f, "t", 1, 4, 5, 3, 5, OK_CSV, OK_TSV, jsonl + FAIL_DOC_LEN + 1,
+               3 * PENDING_LEN, 3 * JOB_LIT_LEN);
+    json_decref(again);
+    json_decref(tasks);
+}
+
+static void test_delete(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    static const char *const tags[] = {"a", "b", "c"};
+    for (size_t i = 0; i < 3; i++) {
+        char json[128];
+        snprintf(json, sizeof json,
+                 "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2]},"
+                 " \"tag\": \"%s\"}",
+                 tags[i]);
+        submit(f, json, tag);
+        usleep(2000);
+    }
+    /* A result makes a the most recently modified set. */
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(json_array_size(tasks), 6);
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
+    json_decref(tasks);
+
+    /* The current set goes: the most recently modified one takes over. */
+    assert_int_equal(clab_notebook_delete(f->nb, "c"), 0);
+    current_is(f, "a");
+    assert_int_equal(clab_notebook_delete(f->nb, "c"), -ENOENT);
+    assert_int_equal(clab_notebook_delete(f->nb, "nosuch"), -ENOENT);
+    sets_are(f, 0, "a,b", 0);
+    /* Another one goes: the current one stays. */
+    assert_int_equal(clab_notebook_delete(f->nb, "b"), 0);
+    current_is(f, "a");
+    sets_are(f, 0, "a", 0);
+    clab_nb_reader_t *r;
+    clab_set_info_t info;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_set_info(r, "b", &info), -ENOENT);
+    assert_null(info.experiment);
+    clab_nb_reader_close(&r);
+    tasks = all_tasks(f);
+    assert_int_equal(json_array_size(tasks), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tasks, 0), "tag")), "a");
+    json_decref(tasks);
+
+    /* Gone with all it held: the tag starts afresh. */
+    assert_int_equal(clab_notebook_delete(f->nb, "a"), 0);
+    current_is(f, NULL);
+    sets_are(f, 0, "", 0);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1]},"
+           " \"tag\": \"a\"}",
+           tag);
+    counts_are(f, "a", 0, 0, 0, 1, 0, 0, 0, 0, PENDING_LEN, JOB_LIT_LEN);
+    tasks = all_tasks(f);
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
+    counts_are(f, "a", 1, 0, 1, 0, 1, OK_CSV, OK_TSV, OK_DOC_LEN + 1, 0, 0);
+    json_t *names;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    assert_int_equal(clab_nb_columns(r, "a", CLAB_COL_RESULT, &names), 0);
+    assert_int_equal(json_array_size(names), 1);
+    json_decref(names);
+    clab_nb_reader_close(&r);
+    json_decref(tasks);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_schema_client_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_add_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_sets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
