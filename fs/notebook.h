@@ -97,7 +97,8 @@ int clab_notebook_delete(clab_notebook_t *nb, const char *tag);
 uint64_t clab_notebook_generation(clab_notebook_t *nb);
 uint64_t clab_notebook_wait_change(clab_notebook_t *nb, uint64_t seen, int timeout_ms);
 
-/* Reading. */
+/* Reading. A reader's snapshot is the one of its first query (its read
+ * transaction starts there) and lasts until it is closed. */
 int clab_nb_reader_open(clab_notebook_t *nb, clab_nb_reader_t **out);
 void clab_nb_reader_close(clab_nb_reader_t **r);
 /* The current set's tag: 0, or -ENOENT when nothing was submitted yet. */
