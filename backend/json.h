@@ -5,22 +5,10 @@
 #ifndef CLAB_JSON_H
 #define CLAB_JSON_H
 
+#include "buf.h" /* clab_buf_t: the JSON dumpers append to one */
+
 #include <jansson.h>
 #include <stddef.h>
-
-/* A growable byte buffer; the views and the runner build text in it. */
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-} clab_buf_t;
-
-int clab_buf_reserve(clab_buf_t *b, size_t extra);
-int clab_buf_add(clab_buf_t *b, const void *p, size_t n);
-int clab_buf_puts(clab_buf_t *b, const char *s);
-int clab_buf_printf(clab_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void clab_buf_free(clab_buf_t *b);
 
 /* Shortest decimal text that reads back as exactly d; integral values keep
  * a ".0" when as_json_real is set so that JSON readers see a real. Writes at
