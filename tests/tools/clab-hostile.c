@@ -57,7 +57,7 @@ typedef struct {
     char cli_id[64], eng_id[64];
     const char *experiment;
     const char *params;
-    char probe_job[64];
+    char probe_job[96]; /* a 64-byte prefix and a suffix */
     int probe_accepted;
     unsigned long sent;
     unsigned long tasks_seen; /* tasks the controller gave the fake engine */
