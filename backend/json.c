@@ -1,5 +1,6 @@
 /* Compact, deterministic JSON output (sorted keys, shortest doubles). */
 #include "json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <float.h>
@@ -145,11 +146,8 @@ void clab_json_show(char *out, size_t cap, const char *s)
     clab_buf_t b = {0};
     size_t n = strlen(s), max = 48;
     int cut = n > max;
-    if (cut) {
-        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-            max--;
-        n = max;
-    }
+    if (cut)
+        n = clab_utf8_floor(s, max);
     if (clab_json_dump_string(&b, s, n) || !b.data) {
         snprintf(out, cap, "\"?\"");
     } else {

@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,37 +108,6 @@ static int set_nonblock(int fd)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (the strict form jansson
- * accepts: no overlongs, surrogates or code points past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp, min;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, cp = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /* A JSON string from arbitrary bytes (stderr, paths, ids): json_stringn
  * refuses invalid UTF-8, so bad bytes and NULs become '?'; one_line also
  * turns line breaks into spaces, for the exception. */
@@ -150,7 +120,7 @@ static json_t *text_value(const char *s, size_t n, int one_line)
     if (!t)
         return NULL;
     while (i < n) {
-        size_t len = utf8_len(p + i, n - i);
+        size_t len = clab_utf8_len(p + i, n - i);
         if (len == 0 || p[i] == '\0') {
             t[j++] = '?';
             i++;
