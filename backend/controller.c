@@ -13,7 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
-#include "runner.h"
+#include "record.h"
 #include "store.h"
 #include "zap.h"
 
@@ -165,13 +165,13 @@ static json_t *engines_json(controller_t *c)
 static json_t *lost_record(const char *body_text, const char *engine, const char *host)
 {
     json_t *body = json_loads(body_text, 0, NULL);
-    clab_run_spec_t spec = {
+    clab_record_info_t who = {
         .experiment = json_string_value(json_object_get(body, "experiment")),
         .job = json_string_value(json_object_get(body, "job")),
         .engine_id = engine,
         .host = host,
     };
-    json_t *rec = clab_run_failure(&spec, "engine lost");
+    json_t *rec = clab_record_failure(&who, "engine lost");
     json_decref(body);
     return rec;
 }

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "record.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -185,7 +186,11 @@ static int run_one(engine_t *e)
         char why[256];
         snprintf(why, sizeof why, "engine could not run it: %s", strerror(-rc));
         clab_err("task %s: %s", job, why);
-        record = clab_run_failure(&spec, why);
+        clab_record_info_t who = {.experiment = spec.experiment,
+                                  .job = job,
+                                  .engine_id = e->id,
+                                  .host = e->host};
+        record = clab_record_failure(&who, why);
         if (!record)
             return rc;
     }

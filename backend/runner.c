@@ -1,11 +1,13 @@
 /* Runs one point of an experiment (SPEC "The experiment contract"): spawns
  * the executable in a fresh scratch directory and its own process group,
- * feeds it its parameters, watches it with a single poll loop, and turns
- * what it did into a result record with epyc's metadata. */
+ * feeds it its parameters, watches it with a single poll loop, and says
+ * what it did (exit status, output, stderr's tail) to record.c, which
+ * writes the result record. */
 #include "runner.h"
 
 #include "json.h"
 #include "log.h"
+#include "record.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -106,41 +108,6 @@ static int set_nonblock(int fd)
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return -errno;
     return 0;
-}
-
-/* A JSON string from arbitrary bytes (stderr, paths, ids): json_stringn
- * refuses invalid UTF-8, so bad bytes and NULs become '?'; one_line also
- * turns line breaks into spaces, for the exception. */
-static json_t *text_value(const char *s, size_t n, int one_line)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    char *t = malloc(n + 1);
-    size_t i = 0, j = 0;
-
-    if (!t)
-        return NULL;
-    while (i < n) {
-        size_t len = clab_utf8_len(p + i, n - i);
-        if (len == 0 || p[i] == '\0') {
-            t[j++] = '?';
-            i++;
-        } else if (one_line && (p[i] == '\n' || p[i] == '\r')) {
-            t[j++] = ' ';
-            i++;
-        } else {
-            memcpy(t + j, p + i, len);
-            i += len;
-            j += len;
-        }
-    }
-    json_t *v = json_stringn(t, j);
-    free(t);
-    return v;
-}
-
-static json_t *cstr_value(const char *s)
-{
-    return text_value(s ? s : "", s ? strlen(s) : 0, 0);
 }
 
 static void set_exec_failure(struct run *r, const char *why)
@@ -672,63 +639,25 @@ static json_t *outcome(struct run *r, json_int_t *exit_status)
     return results;
 }
 
-static json_t *iso_value(double t)
-{
-    char when[40];
-    clab_iso8601(when, t);
-    return json_string(when);
-}
-
 static int build_record(struct run *r, double w0, double m0, json_t **out)
 {
-    json_int_t exit_status;
-    json_t *results = outcome(r, &exit_status);
-    int ok = results != NULL;
-    double m1 = clab_mono(), w1 = clab_now();
-    double experiment_time = r->pid > 0 ? r->t_reap - r->t_spawn : 0.0;
-    json_t *md = json_object();
-    json_t *rec = json_object();
-    int bad = !md || !rec;
+    clab_record_info_t in = {
+        .experiment = r->spec->experiment,
+        .job = r->spec->job,
+        .engine_id = r->spec->engine_id,
+        .host = r->spec->host,
+        .start = w0,
+        .exception = r->exception,
+        .traceback = r->tail,
+        .traceback_len = r->tail_len,
+    };
+    json_t *results = outcome(r, &in.exit_status);
+    double m1 = clab_mono();
 
-    if (!bad) {
-        /* json_object_set_new takes (and frees) the value even on failure,
-         * and fails on a NULL one: one check at the end covers ENOMEM. */
-        bad |= json_object_set_new(md, "epyc.experiment.classname",
-                                   cstr_value(r->spec->experiment));
-        bad |= json_object_set_new(md, "epyc.experiment.start_time", iso_value(w0));
-        bad |= json_object_set_new(md, "epyc.experiment.end_time", iso_value(w1));
-        bad |=
-            json_object_set_new(md, "epyc.experiment.elapsed_time", json_real(m1 - m0));
-        bad |= json_object_set_new(md, "epyc.experiment.experiment_time",
-                                   json_real(experiment_time));
-        bad |= json_object_set_new(md, "epyc.experiment.status", json_boolean(ok));
-        if (!ok) {
-            bad |= json_object_set_new(md, "epyc.experiment.exception",
-                                       text_value(r->exception, strlen(r->exception), 1));
-            bad |= json_object_set_new(md, "epyc.experiment.traceback",
-                                       text_value(r->tail, r->tail_len, 0));
-        }
-        bad |= json_object_set_new(md, "clab.job", cstr_value(r->spec->job));
-        bad |= json_object_set_new(md, "clab.engine", cstr_value(r->spec->engine_id));
-        bad |= json_object_set_new(md, "clab.host", cstr_value(r->spec->host));
-        bad |= json_object_set_new(md, "clab.exit_status", json_integer(exit_status));
-
-        bad |= json_object_set_new(rec, "ok", json_boolean(ok));
-        if (ok) {
-            bad |= json_object_set_new(rec, "results", results);
-            results = NULL;
-        }
-        bad |= json_object_set_new(rec, "metadata", md);
-        md = NULL;
-    }
-    json_decref(results);
-    json_decref(md);
-    if (bad) {
-        json_decref(rec);
-        return -ENOMEM;
-    }
-    *out = rec;
-    return 0;
+    in.end = clab_now();
+    in.elapsed = m1 - m0;
+    in.experiment_time = r->pid > 0 ? r->t_reap - r->t_spawn : 0.0;
+    return clab_record_new(&in, results, out);
 }
 
 int clab_run_experiment(const clab_run_spec_t *spec, json_t **out)
@@ -785,13 +714,4 @@ clean:
     free(r->params);
     free(r);
     return rc;
-}
-
-json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception)
-{
-    struct run r = {.spec = spec, .cause = CAUSE_EXEC, .pidfd = -1};
-    json_t *rec = NULL;
-    snprintf(r.exception, sizeof r.exception, "%s", exception);
-    build_record(&r, clab_now(), clab_mono(), &rec);
-    return rec;
 }
