@@ -13,6 +13,7 @@
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "random.h"
 #include "record.h"
 #include "store.h"
 #include "zap.h"
@@ -659,20 +660,6 @@ static int turn(controller_t *c)
     return 0;
 }
 
-static void random_hex(char *out, size_t bytes)
-{
-    unsigned char buf[32];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(buf, 1, bytes, f) != bytes) {
-        for (size_t i = 0; i < bytes; i++)
-            buf[i] = (unsigned char)(rand() ^ getpid());
-    }
-    if (f)
-        fclose(f);
-    for (size_t i = 0; i < bytes; i++)
-        sprintf(out + 2 * i, "%02x", buf[i]);
-}
-
 static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
                        size_t gotlen)
 {
@@ -803,7 +790,7 @@ static int setup(controller_t *c)
         clab_err("cannot write %s: %s", conn, strerror(-rc));
         return rc;
     }
-    random_hex(c->epoch, 16);
+    clab_random_hex(c->epoch, 16);
     clab_info("listening: clients %s, engines %s; connection file %s",
               c->ci.client_endpoint, c->ci.engine_endpoint, conn);
     return 0;
