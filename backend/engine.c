@@ -263,10 +263,7 @@ int main(int argc, char **argv)
     clab_conninfo_t ci;
     int lrc = clab_conninfo_load(conn, &ci);
     if (lrc < 0) {
-        clab_err("cannot use connection file %s: %s", conn,
-                 lrc == -EPERM    ? "readable by others (chmod 600 it)"
-                 : lrc == -EINVAL ? "not a clabfs connection file"
-                                  : strerror(-lrc));
+        clab_err("cannot use connection file %s: %s", conn, clab_conninfo_strerror(lrc));
         return 1;
     }
     e.queue = json_array();

@@ -962,7 +962,8 @@ int main(int argc, char **argv)
     }
     int lrc = clab_conninfo_load(conn, &h.ci);
     if (lrc < 0) {
-        fprintf(stderr, "clab-hostile: %s: %s\n", conn, strerror(-lrc));
+        fprintf(stderr, "clab-hostile: cannot use connection file %s: %s\n", conn,
+                clab_conninfo_strerror(lrc));
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
