@@ -141,6 +141,30 @@ char *clab_json_dumps(const json_t *v)
     return b.data;
 }
 
+const char *clab_json_type_name(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "?";
+}
+
 void clab_json_show(char *out, size_t cap, const char *s)
 {
     clab_buf_t b = {0};

@@ -22,6 +22,10 @@ int clab_json_dump_string(clab_buf_t *b, const char *s, size_t len);
 /* User text for a one-line message: a JSON string literal of s, cut after
  * 48 bytes (at a character boundary) with "..." so that it fits in out. */
 void clab_json_show(char *out, size_t cap, const char *s);
+/* The kind of v in a user message ("must be an object, not an array"):
+ * "an object", "an array", "a string", "an integer", "a real number",
+ * "a boolean", "null", and "nothing" when v is NULL (a missing value). */
+const char *clab_json_type_name(const json_t *v);
 /* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
 char *clab_json_dumps(const json_t *v);
 

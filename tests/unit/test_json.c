@@ -142,6 +142,26 @@ static void test_show(void **state)
     assert_string_equal(out + 48, "...\"");
 }
 
+/* The exact words fs/space.c and fs/submit.c put in their messages. */
+static void test_type_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *name;
+    } cases[] = {
+        {"{}", "an object"},    {"[]", "an array"},       {"\"s\"", "a string"},
+        {"1", "an integer"},    {"1.5", "a real number"}, {"true", "a boolean"},
+        {"false", "a boolean"}, {"null", "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *v = json_loads(cases[i].text, JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        assert_string_equal(clab_json_type_name(v), cases[i].name);
+        json_decref(v);
+    }
+    assert_string_equal(clab_json_type_name(NULL), "nothing");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -152,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_utf8_cut_floor),
         cmocka_unit_test(test_show),
+        cmocka_unit_test(test_type_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
