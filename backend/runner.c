@@ -321,10 +321,10 @@ static int spawn(struct run *r)
     /* Also set by the child itself; doing it here too means the group
      * exists whatever the order, so kill(-pid) can never miss. */
     setpgid(r->pid, r->pid);
-    if (!atomic_load_explicit(&no_pidfd, memory_order_relaxed)) {
+    if (!atomic_load(&no_pidfd)) {
         r->pidfd = pidfd_open(r->pid, 0);
         if (r->pidfd < 0 && errno == ENOSYS)
-            atomic_store_explicit(&no_pidfd, 1, memory_order_relaxed);
+            atomic_store(&no_pidfd, 1);
     }
 
     r->in_fd = in[1], in[1] = -1;
