@@ -262,6 +262,45 @@ static char **build_env(const struct run *r)
     return env;
 }
 
+/* The experiment must not inherit the engine's descriptors (sockets, the
+ * notebook) or its signal mask and ignored signals; it runs in dir, in a
+ * process group of its own. Returns 0 or a positive errno, as posix_spawn
+ * does. */
+static int child_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
+                         const int in[2], const int out[2], const int err[2],
+                         const char *dir)
+{
+    sigset_t none, all;
+    int rc;
+
+    sigemptyset(&none);
+    sigfillset(&all);
+    if ((rc = posix_spawn_file_actions_adddup2(fa, in[0], 0)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, out[1], 1)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, err[1], 2)) ||
+        (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) ||
+        (rc = posix_spawn_file_actions_addchdir_np(fa, dir)) ||
+        (rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+                                                 POSIX_SPAWN_SETSIGMASK |
+                                                 POSIX_SPAWN_SETSIGDEF)) ||
+        (rc = posix_spawnattr_setpgroup(attr, 0)) ||
+        (rc = posix_spawnattr_setsigmask(attr, &none)) ||
+        (rc = posix_spawnattr_setsigdefault(attr, &all)))
+        return rc;
+    return 0;
+}
+
+/* Exits are noticed through a pidfd where there is one (r->pidfd stays -1
+ * otherwise, and supervise polls waitid). */
+static void open_pidfd(struct run *r)
+{
+    if (atomic_load(&no_pidfd))
+        return;
+    r->pidfd = pidfd_open(r->pid, 0);
+    if (r->pidfd < 0 && errno == ENOSYS)
+        atomic_store(&no_pidfd, 1);
+}
+
 /* Returns 0 with the child running, 1 when it could not be started (an
  * exec failure, recorded), or -errno. */
 static int spawn(struct run *r)
@@ -269,7 +308,6 @@ static int spawn(struct run *r)
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t none, all;
     char **env = NULL;
     int rc, fa_ok = 0, attr_ok = 0;
 
@@ -290,21 +328,7 @@ static int spawn(struct run *r)
         goto out;
     }
     attr_ok = 1;
-    sigemptyset(&none);
-    sigfillset(&all);
-    /* The experiment must not inherit the engine's descriptors (sockets,
-     * the notebook) or its signal mask and ignored signals. */
-    if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) ||
-        (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
-        (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
-        (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) ||
-        (rc = posix_spawn_file_actions_addchdir_np(&fa, r->scratch)) ||
-        (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-                                                  POSIX_SPAWN_SETSIGMASK |
-                                                  POSIX_SPAWN_SETSIGDEF)) ||
-        (rc = posix_spawnattr_setpgroup(&attr, 0)) ||
-        (rc = posix_spawnattr_setsigmask(&attr, &none)) ||
-        (rc = posix_spawnattr_setsigdefault(&attr, &all))) {
+    if ((rc = child_actions(&fa, &attr, in, out, err, r->scratch))) {
         rc = -rc;
         goto out;
     }
@@ -321,11 +345,7 @@ static int spawn(struct run *r)
     /* Also set by the child itself; doing it here too means the group
      * exists whatever the order, so kill(-pid) can never miss. */
     setpgid(r->pid, r->pid);
-    if (!atomic_load(&no_pidfd)) {
-        r->pidfd = pidfd_open(r->pid, 0);
-        if (r->pidfd < 0 && errno == ENOSYS)
-            atomic_store(&no_pidfd, 1);
-    }
+    open_pidfd(r);
 
     r->in_fd = in[1], in[1] = -1;
     r->out_fd = out[0], out[0] = -1;
