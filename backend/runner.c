@@ -8,11 +8,11 @@
 #include "json.h"
 #include "log.h"
 #include "record.h"
+#include "runner_i.h"
 #include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -145,70 +145,17 @@ static int check_executable(struct run *r)
 
 static int make_scratch(struct run *r)
 {
-    const char *root = r->spec->scratch_root;
-
-    if (!root || !*root)
-        root = getenv("TMPDIR");
-    if (!root || !*root)
-        root = "/tmp";
-    int n = snprintf(r->scratch, sizeof r->scratch, "%s/clab-XXXXXX", root);
-    if (n < 0 || (size_t)n >= sizeof r->scratch)
-        return -ENAMETOOLONG;
-    if (!mkdtemp(r->scratch))
-        return -errno;
-    r->have_scratch = 1;
-    return 0;
-}
-
-static _Thread_local int unreadable_seen;
-
-static int unlink_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    if (flag == FTW_DP || flag == FTW_DNR)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-/* A directory the experiment made read-only (or unreadable) keeps its
- * entries; nftw only reports an unreadable one without entering it, hence
- * one pass per level of such directories. */
-static int open_up_entry(const char *path, const struct stat *st, int flag,
-                         struct FTW *ftw)
-{
-    if (flag != FTW_D && flag != FTW_DNR)
-        return 0;
-    if ((st->st_mode & S_IRWXU) != S_IRWXU)
-        chmod(path, (st->st_mode & 07777) | S_IRWXU);
-    if (flag == FTW_DNR)
-        unreadable_seen = 1;
-    return 0;
+    int rc = scratch_make(r->spec->scratch_root, r->scratch, sizeof r->scratch);
+    r->have_scratch = rc == 0;
+    return rc;
 }
 
 static void remove_scratch(struct run *r)
 {
-    struct stat st;
-
     if (!r->have_scratch)
         return;
     r->have_scratch = 0;
-    /* Most experiments leave nothing behind: one rmdir is all it takes. */
-    if (rmdir(r->scratch) == 0 || errno == ENOENT)
-        return;
-    nftw(r->scratch, unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (lstat(r->scratch, &st) < 0 && errno == ENOENT)
-        return;
-    for (int pass = 0; pass < 64; pass++) {
-        unreadable_seen = 0;
-        nftw(r->scratch, open_up_entry, 16, FTW_PHYS);
-        if (!unreadable_seen)
-            break;
-    }
-    nftw(r->scratch, unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (lstat(r->scratch, &st) == 0)
-        clab_warn("cannot remove scratch directory %s", r->scratch);
+    scratch_remove(r->scratch);
 }
 
 static int has_name(const char *entry, const char *name)
