@@ -64,6 +64,20 @@ int clab_conninfo_load(const char *path, clab_conninfo_t *ci)
     return rc;
 }
 
+/* Says what to do about it: the two errors of our own making are about
+ * the file, not the system call. */
+const char *clab_conninfo_strerror(int err)
+{
+    switch (err) {
+    case -EPERM:
+        return "readable by others (chmod 600 it)";
+    case -EINVAL:
+        return "not a clabfs connection file";
+    default:
+        return strerror(-err);
+    }
+}
+
 int clab_conninfo_load_server_key(const char *path, clab_conninfo_t *ci)
 {
     int rc;

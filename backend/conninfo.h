@@ -20,6 +20,9 @@ typedef struct {
 /* Reads a connection file. -ENOENT when missing, -EINVAL when malformed,
  * -EPERM when group or others can read it (keys must stay private). */
 int clab_conninfo_load(const char *path, clab_conninfo_t *ci);
+/* The reason to show for an error of clab_conninfo_load (err < 0), after
+ * "cannot use connection file PATH: ". Static text. */
+const char *clab_conninfo_strerror(int err);
 /* Writes it atomically with mode 0600 (server_secret is not written). */
 int clab_conninfo_save(const char *path, const clab_conninfo_t *ci);
 /* The controller's key pair file. */

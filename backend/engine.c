@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "record.h"
 #include "runner.h"
 
 #include <errno.h>
@@ -185,7 +186,11 @@ static int run_one(engine_t *e)
         char why[256];
         snprintf(why, sizeof why, "engine could not run it: %s", strerror(-rc));
         clab_err("task %s: %s", job, why);
-        record = clab_run_failure(&spec, why);
+        clab_record_info_t who = {.experiment = spec.experiment,
+                                  .job = job,
+                                  .engine_id = e->id,
+                                  .host = e->host};
+        record = clab_record_failure(&who, why);
         if (!record)
             return rc;
     }
@@ -199,109 +204,149 @@ static int run_one(engine_t *e)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* parse_options: run, or stop at once with exit status 0 (--help). */
+#define OPTIONS_DONE 1
+
+typedef struct {
+    const char *cluster; /* the connection file */
+    const char *id;      /* NULL: HOST-PID */
+    const char *scratch;
+    int with_parent;
+    int verbose;
+} options_t;
+
+static const struct option long_options[] = {
+    {"cluster", required_argument, 0, 'c'}, {"id", required_argument, 0, 'i'},
+    {"scratch", required_argument, 0, 's'}, {"exit-with-parent", no_argument, 0, 'P'},
+    {"verbose", no_argument, 0, 'v'},       {"help", no_argument, 0, 'h'},
+    {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
+
+/* Leaves *o ready to run, or says why not: OPTIONS_DONE after --help or
+ * --version, -EINVAL for a usage error. */
+static int parse_options(int argc, char **argv, options_t *o)
 {
-    engine_t e = {0};
-    const char *conn = NULL, *id = NULL;
-    int verbose = 0, rc = 1, with_parent = 0;
-    static const struct option opts[] = {
-        {"cluster", required_argument, 0, 'c'}, {"id", required_argument, 0, 'i'},
-        {"scratch", required_argument, 0, 's'}, {"exit-with-parent", no_argument, 0, 'P'},
-        {"verbose", no_argument, 0, 'v'},       {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "vhV", opts, NULL)) != -1) {
+    *o = (options_t){0};
+    while ((opt = getopt_long(argc, argv, "vhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 'c':
-            conn = optarg;
+            o->cluster = optarg;
             break;
         case 'i':
-            id = optarg;
+            o->id = optarg;
             break;
         case 's':
-            e.scratch = optarg;
+            o->scratch = optarg;
             break;
         case 'P':
-            with_parent = 1;
+            o->with_parent = 1;
             break;
         case 'v':
-            verbose = 1;
+            o->verbose = 1;
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return OPTIONS_DONE;
         case 'V':
             printf("clab-engine %s\n", CLAB_VERSION);
-            return 0;
+            return OPTIONS_DONE;
         default:
             usage(stderr);
-            return 2;
+            return -EINVAL;
         }
     }
-    if (!conn || optind != argc) {
+    if (!o->cluster || optind != argc) {
         usage(stderr);
-        return 2;
+        return -EINVAL;
     }
-    clab_log_init("clab-engine", verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
-    gethostname(e.host, sizeof e.host - 1);
+    return 0;
+}
+
+/* The engine's name is its routing id, which the controller takes only
+ * printable (it names a file in /engines). */
+static void set_identity(engine_t *e, const char *id)
+{
+    gethostname(e->host, sizeof e->host - 1);
     if (id)
-        snprintf(e.id, sizeof e.id, "%s", id);
+        snprintf(e->id, sizeof e->id, "%s", id);
     else
-        snprintf(e.id, sizeof e.id, "%s-%d", e.host, (int)getpid());
-    for (char *p = e.id; *p; p++)
+        snprintf(e->id, sizeof e->id, "%s-%d", e->host, (int)getpid());
+    for (char *p = e->id; *p; p++)
         if (*p < 0x21 || *p > 0x7e || *p == '/')
             *p = '_';
+}
 
-    if (clab_daemon_init(with_parent) < 0)
-        return 1;
-
+static int connect_controller(engine_t *e, const char *conn)
+{
     clab_conninfo_t ci;
-    int lrc = clab_conninfo_load(conn, &ci);
-    if (lrc < 0) {
-        clab_err("cannot use connection file %s: %s", conn,
-                 lrc == -EPERM    ? "readable by others (chmod 600 it)"
-                 : lrc == -EINVAL ? "not a clabfs connection file"
-                                  : strerror(-lrc));
-        return 1;
+    int rc = clab_conninfo_load(conn, &ci);
+    if (rc < 0) {
+        clab_err("cannot use connection file %s: %s", conn, clab_conninfo_strerror(rc));
+        return rc;
     }
-    e.queue = json_array();
-    e.zctx = zmq_ctx_new();
-    e.sock = e.zctx ? zmq_socket(e.zctx, ZMQ_DEALER) : NULL;
-    if (!e.sock)
-        goto out;
-    if (zmq_setsockopt(e.sock, ZMQ_ROUTING_ID, e.id, strlen(e.id)) ||
-        clab_proto_socket_setup(e.sock, 0) || clab_conninfo_curve_client(e.sock, &ci) ||
-        zmq_connect(e.sock, ci.engine_endpoint)) {
+    e->zctx = zmq_ctx_new();
+    e->sock = e->zctx ? zmq_socket(e->zctx, ZMQ_DEALER) : NULL;
+    if (!e->sock)
+        return -ENOMEM;
+    if (zmq_setsockopt(e->sock, ZMQ_ROUTING_ID, e->id, strlen(e->id)) ||
+        clab_proto_socket_setup(e->sock, 0) || clab_conninfo_curve_client(e->sock, &ci) ||
+        zmq_connect(e->sock, ci.engine_endpoint)) {
         clab_err("cannot connect to %s: %s", ci.engine_endpoint,
                  zmq_strerror(zmq_errno()));
-        goto out;
+        return -EIO;
     }
-    snprintf(e.endpoint, sizeof e.endpoint, "%s", ci.engine_endpoint);
-    clab_info("engine %s serving %s", e.id, ci.engine_endpoint);
-    e.last_heard = clab_mono();
-    heartbeat(&e, 1);
+    snprintf(e->endpoint, sizeof e->endpoint, "%s", ci.engine_endpoint);
+    clab_info("engine %s serving %s", e->id, ci.engine_endpoint);
+    return 0;
+}
+
+/* Runs tasks until a signal asks us to stop, then hands back what we hold. */
+static void serve(engine_t *e)
+{
+    e->last_heard = clab_mono();
+    heartbeat(e, 1);
     while (!clab_stop_requested) {
-        if (json_array_size(e.queue) == 0) {
-            zmq_pollitem_t it = {e.sock, 0, ZMQ_POLLIN, 0};
+        if (json_array_size(e->queue) == 0) {
+            zmq_pollitem_t it = {e->sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
-            tick_state(&e, 0);
+            tick_state(e, 0);
             continue;
         }
-        if (run_one(&e) < 0 && !clab_stop_requested) {
+        if (run_one(e) < 0 && !clab_stop_requested) {
             sleep(1); /* do not spin on a broken machine */
-            tick_state(&e, 0);
+            tick_state(e, 0);
         }
     }
-    rc = 0;
-    clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e.queue));
-    clab_proto_send(e.sock, NULL, 0, "bye", NULL);
+    clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e->queue));
+    clab_proto_send(e->sock, NULL, 0, "bye", NULL);
     /* Give the goodbye a moment to leave: linger is 0 on our sockets. */
     usleep(100 * 1000);
-out:
+}
+
+static int run(const options_t *o)
+{
+    engine_t e = {.scratch = o->scratch};
+    int rc;
+    clab_log_init("clab-engine", o->verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
+    set_identity(&e, o->id);
+    if ((rc = clab_daemon_init(o->with_parent)) < 0)
+        return rc;
+    e.queue = json_array();
+    if ((rc = connect_controller(&e, o->cluster)) == 0)
+        serve(&e);
     if (e.sock)
         zmq_close(e.sock);
     if (e.zctx)
         zmq_ctx_term(e.zctx);
     json_decref(e.queue);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options_t o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc)
+        return rc == OPTIONS_DONE ? 0 : 2;
+    return run(&o) ? 1 : 0;
 }

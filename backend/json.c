@@ -1,66 +1,13 @@
-/* Compact, deterministic JSON output and the growable buffer the rest of
- * the project renders into. */
+/* Compact, deterministic JSON output (sorted keys, shortest doubles). */
 #include "json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int clab_buf_reserve(clab_buf_t *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
-        return -ENOMEM;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-int clab_buf_add(clab_buf_t *b, const void *p, size_t n)
-{
-    if (clab_buf_reserve(b, n))
-        return -ENOMEM;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-int clab_buf_puts(clab_buf_t *b, const char *s)
-{
-    return clab_buf_add(b, s, strlen(s));
-}
-
-int clab_buf_printf(clab_buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || clab_buf_reserve(b, (size_t)n))
-        return -ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
-}
-
-void clab_buf_free(clab_buf_t *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
 
 int clab_fmt_double(char *out, double d, int as_json_real)
 {
@@ -194,16 +141,37 @@ char *clab_json_dumps(const json_t *v)
     return b.data;
 }
 
+const char *clab_json_type_name(const json_t *v)
+{
+    if (!v)
+        return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "?";
+}
+
 void clab_json_show(char *out, size_t cap, const char *s)
 {
     clab_buf_t b = {0};
     size_t n = strlen(s), max = 48;
     int cut = n > max;
-    if (cut) {
-        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-            max--;
-        n = max;
-    }
+    if (cut)
+        n = clab_utf8_floor(s, max);
     if (clab_json_dump_string(&b, s, n) || !b.data) {
         snprintf(out, cap, "\"?\"");
     } else {

@@ -5,22 +5,10 @@
 #ifndef CLAB_JSON_H
 #define CLAB_JSON_H
 
+#include "buf.h" /* clab_buf_t: the JSON dumpers append to one */
+
 #include <jansson.h>
 #include <stddef.h>
-
-/* A growable byte buffer; the views and the runner build text in it. */
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-} clab_buf_t;
-
-int clab_buf_reserve(clab_buf_t *b, size_t extra);
-int clab_buf_add(clab_buf_t *b, const void *p, size_t n);
-int clab_buf_puts(clab_buf_t *b, const char *s);
-int clab_buf_printf(clab_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void clab_buf_free(clab_buf_t *b);
 
 /* Shortest decimal text that reads back as exactly d; integral values keep
  * a ".0" when as_json_real is set so that JSON readers see a real. Writes at
@@ -34,6 +22,10 @@ int clab_json_dump_string(clab_buf_t *b, const char *s, size_t len);
 /* User text for a one-line message: a JSON string literal of s, cut after
  * 48 bytes (at a character boundary) with "..." so that it fits in out. */
 void clab_json_show(char *out, size_t cap, const char *s);
+/* The kind of v in a user message ("must be an object, not an array"):
+ * "an object", "an array", "a string", "an integer", "a real number",
+ * "a boolean", "null", and "nothing" when v is NULL (a missing value). */
+const char *clab_json_type_name(const json_t *v);
 /* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
 char *clab_json_dumps(const json_t *v);
 

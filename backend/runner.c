@@ -1,15 +1,18 @@
 /* Runs one point of an experiment (SPEC "The experiment contract"): spawns
  * the executable in a fresh scratch directory and its own process group,
- * feeds it its parameters, watches it with a single poll loop, and turns
- * what it did into a result record with epyc's metadata. */
+ * feeds it its parameters, watches it with a single poll loop, and says
+ * what it did (exit status, output, stderr's tail) to record.c, which
+ * writes the result record. */
 #include "runner.h"
 
 #include "json.h"
 #include "log.h"
+#include "record.h"
+#include "runner_i.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -107,72 +110,6 @@ static int set_nonblock(int fd)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (the strict form jansson
- * accepts: no overlongs, surrogates or code points past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp, min;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, cp = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, cp = c & 0x0f, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
-/* A JSON string from arbitrary bytes (stderr, paths, ids): json_stringn
- * refuses invalid UTF-8, so bad bytes and NULs become '?'; one_line also
- * turns line breaks into spaces, for the exception. */
-static json_t *text_value(const char *s, size_t n, int one_line)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    char *t = malloc(n + 1);
-    size_t i = 0, j = 0;
-
-    if (!t)
-        return NULL;
-    while (i < n) {
-        size_t len = utf8_len(p + i, n - i);
-        if (len == 0 || p[i] == '\0') {
-            t[j++] = '?';
-            i++;
-        } else if (one_line && (p[i] == '\n' || p[i] == '\r')) {
-            t[j++] = ' ';
-            i++;
-        } else {
-            memcpy(t + j, p + i, len);
-            i += len;
-            j += len;
-        }
-    }
-    json_t *v = json_stringn(t, j);
-    free(t);
-    return v;
-}
-
-static json_t *cstr_value(const char *s)
-{
-    return text_value(s ? s : "", s ? strlen(s) : 0, 0);
-}
-
 static void set_exec_failure(struct run *r, const char *why)
 {
     r->cause = CAUSE_EXEC;
@@ -208,70 +145,17 @@ static int check_executable(struct run *r)
 
 static int make_scratch(struct run *r)
 {
-    const char *root = r->spec->scratch_root;
-
-    if (!root || !*root)
-        root = getenv("TMPDIR");
-    if (!root || !*root)
-        root = "/tmp";
-    int n = snprintf(r->scratch, sizeof r->scratch, "%s/clab-XXXXXX", root);
-    if (n < 0 || (size_t)n >= sizeof r->scratch)
-        return -ENAMETOOLONG;
-    if (!mkdtemp(r->scratch))
-        return -errno;
-    r->have_scratch = 1;
-    return 0;
-}
-
-static _Thread_local int unreadable_seen;
-
-static int unlink_entry(const char *path, const struct stat *st, int flag,
-                        struct FTW *ftw)
-{
-    if (flag == FTW_DP || flag == FTW_DNR)
-        rmdir(path);
-    else
-        unlink(path);
-    return 0;
-}
-
-/* A directory the experiment made read-only (or unreadable) keeps its
- * entries; nftw only reports an unreadable one without entering it, hence
- * one pass per level of such directories. */
-static int open_up_entry(const char *path, const struct stat *st, int flag,
-                         struct FTW *ftw)
-{
-    if (flag != FTW_D && flag != FTW_DNR)
-        return 0;
-    if ((st->st_mode & S_IRWXU) != S_IRWXU)
-        chmod(path, (st->st_mode & 07777) | S_IRWXU);
-    if (flag == FTW_DNR)
-        unreadable_seen = 1;
-    return 0;
+    int rc = scratch_make(r->spec->scratch_root, r->scratch, sizeof r->scratch);
+    r->have_scratch = rc == 0;
+    return rc;
 }
 
 static void remove_scratch(struct run *r)
 {
-    struct stat st;
-
     if (!r->have_scratch)
         return;
     r->have_scratch = 0;
-    /* Most experiments leave nothing behind: one rmdir is all it takes. */
-    if (rmdir(r->scratch) == 0 || errno == ENOENT)
-        return;
-    nftw(r->scratch, unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (lstat(r->scratch, &st) < 0 && errno == ENOENT)
-        return;
-    for (int pass = 0; pass < 64; pass++) {
-        unreadable_seen = 0;
-        nftw(r->scratch, open_up_entry, 16, FTW_PHYS);
-        if (!unreadable_seen)
-            break;
-    }
-    nftw(r->scratch, unlink_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (lstat(r->scratch, &st) == 0)
-        clab_warn("cannot remove scratch directory %s", r->scratch);
+    scratch_remove(r->scratch);
 }
 
 static int has_name(const char *entry, const char *name)
@@ -325,6 +209,45 @@ static char **build_env(const struct run *r)
     return env;
 }
 
+/* The experiment must not inherit the engine's descriptors (sockets, the
+ * notebook) or its signal mask and ignored signals; it runs in dir, in a
+ * process group of its own. Returns 0 or a positive errno, as posix_spawn
+ * does. */
+static int child_actions(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
+                         const int in[2], const int out[2], const int err[2],
+                         const char *dir)
+{
+    sigset_t none, all;
+    int rc;
+
+    sigemptyset(&none);
+    sigfillset(&all);
+    if ((rc = posix_spawn_file_actions_adddup2(fa, in[0], 0)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, out[1], 1)) ||
+        (rc = posix_spawn_file_actions_adddup2(fa, err[1], 2)) ||
+        (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) ||
+        (rc = posix_spawn_file_actions_addchdir_np(fa, dir)) ||
+        (rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+                                                 POSIX_SPAWN_SETSIGMASK |
+                                                 POSIX_SPAWN_SETSIGDEF)) ||
+        (rc = posix_spawnattr_setpgroup(attr, 0)) ||
+        (rc = posix_spawnattr_setsigmask(attr, &none)) ||
+        (rc = posix_spawnattr_setsigdefault(attr, &all)))
+        return rc;
+    return 0;
+}
+
+/* Exits are noticed through a pidfd where there is one (r->pidfd stays -1
+ * otherwise, and supervise polls waitid). */
+static void open_pidfd(struct run *r)
+{
+    if (atomic_load(&no_pidfd))
+        return;
+    r->pidfd = pidfd_open(r->pid, 0);
+    if (r->pidfd < 0 && errno == ENOSYS)
+        atomic_store(&no_pidfd, 1);
+}
+
 /* Returns 0 with the child running, 1 when it could not be started (an
  * exec failure, recorded), or -errno. */
 static int spawn(struct run *r)
@@ -332,7 +255,6 @@ static int spawn(struct run *r)
     int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    sigset_t none, all;
     char **env = NULL;
     int rc, fa_ok = 0, attr_ok = 0;
 
@@ -353,21 +275,7 @@ static int spawn(struct run *r)
         goto out;
     }
     attr_ok = 1;
-    sigemptyset(&none);
-    sigfillset(&all);
-    /* The experiment must not inherit the engine's descriptors (sockets,
-     * the notebook) or its signal mask and ignored signals. */
-    if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], 0)) ||
-        (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
-        (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
-        (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) ||
-        (rc = posix_spawn_file_actions_addchdir_np(&fa, r->scratch)) ||
-        (rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-                                                  POSIX_SPAWN_SETSIGMASK |
-                                                  POSIX_SPAWN_SETSIGDEF)) ||
-        (rc = posix_spawnattr_setpgroup(&attr, 0)) ||
-        (rc = posix_spawnattr_setsigmask(&attr, &none)) ||
-        (rc = posix_spawnattr_setsigdefault(&attr, &all))) {
+    if ((rc = child_actions(&fa, &attr, in, out, err, r->scratch))) {
         rc = -rc;
         goto out;
     }
@@ -384,11 +292,7 @@ static int spawn(struct run *r)
     /* Also set by the child itself; doing it here too means the group
      * exists whatever the order, so kill(-pid) can never miss. */
     setpgid(r->pid, r->pid);
-    if (!atomic_load_explicit(&no_pidfd, memory_order_relaxed)) {
-        r->pidfd = pidfd_open(r->pid, 0);
-        if (r->pidfd < 0 && errno == ENOSYS)
-            atomic_store_explicit(&no_pidfd, 1, memory_order_relaxed);
-    }
+    open_pidfd(r);
 
     r->in_fd = in[1], in[1] = -1;
     r->out_fd = out[0], out[0] = -1;
@@ -702,63 +606,25 @@ static json_t *outcome(struct run *r, json_int_t *exit_status)
     return results;
 }
 
-static json_t *iso_value(double t)
-{
-    char when[40];
-    clab_iso8601(when, t);
-    return json_string(when);
-}
-
 static int build_record(struct run *r, double w0, double m0, json_t **out)
 {
-    json_int_t exit_status;
-    json_t *results = outcome(r, &exit_status);
-    int ok = results != NULL;
-    double m1 = clab_mono(), w1 = clab_now();
-    double experiment_time = r->pid > 0 ? r->t_reap - r->t_spawn : 0.0;
-    json_t *md = json_object();
-    json_t *rec = json_object();
-    int bad = !md || !rec;
+    clab_record_info_t in = {
+        .experiment = r->spec->experiment,
+        .job = r->spec->job,
+        .engine_id = r->spec->engine_id,
+        .host = r->spec->host,
+        .start = w0,
+        .exception = r->exception,
+        .traceback = r->tail,
+        .traceback_len = r->tail_len,
+    };
+    json_t *results = outcome(r, &in.exit_status);
+    double m1 = clab_mono();
 
-    if (!bad) {
-        /* json_object_set_new takes (and frees) the value even on failure,
-         * and fails on a NULL one: one check at the end covers ENOMEM. */
-        bad |= json_object_set_new(md, "epyc.experiment.classname",
-                                   cstr_value(r->spec->experiment));
-        bad |= json_object_set_new(md, "epyc.experiment.start_time", iso_value(w0));
-        bad |= json_object_set_new(md, "epyc.experiment.end_time", iso_value(w1));
-        bad |=
-            json_object_set_new(md, "epyc.experiment.elapsed_time", json_real(m1 - m0));
-        bad |= json_object_set_new(md, "epyc.experiment.experiment_time",
-                                   json_real(experiment_time));
-        bad |= json_object_set_new(md, "epyc.experiment.status", json_boolean(ok));
-        if (!ok) {
-            bad |= json_object_set_new(md, "epyc.experiment.exception",
-                                       text_value(r->exception, strlen(r->exception), 1));
-            bad |= json_object_set_new(md, "epyc.experiment.traceback",
-                                       text_value(r->tail, r->tail_len, 0));
-        }
-        bad |= json_object_set_new(md, "clab.job", cstr_value(r->spec->job));
-        bad |= json_object_set_new(md, "clab.engine", cstr_value(r->spec->engine_id));
-        bad |= json_object_set_new(md, "clab.host", cstr_value(r->spec->host));
-        bad |= json_object_set_new(md, "clab.exit_status", json_integer(exit_status));
-
-        bad |= json_object_set_new(rec, "ok", json_boolean(ok));
-        if (ok) {
-            bad |= json_object_set_new(rec, "results", results);
-            results = NULL;
-        }
-        bad |= json_object_set_new(rec, "metadata", md);
-        md = NULL;
-    }
-    json_decref(results);
-    json_decref(md);
-    if (bad) {
-        json_decref(rec);
-        return -ENOMEM;
-    }
-    *out = rec;
-    return 0;
+    in.end = clab_now();
+    in.elapsed = m1 - m0;
+    in.experiment_time = r->pid > 0 ? r->t_reap - r->t_spawn : 0.0;
+    return clab_record_new(&in, results, out);
 }
 
 int clab_run_experiment(const clab_run_spec_t *spec, json_t **out)
@@ -815,13 +681,4 @@ clean:
     free(r->params);
     free(r);
     return rc;
-}
-
-json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception)
-{
-    struct run r = {.spec = spec, .cause = CAUSE_EXEC, .pidfd = -1};
-    json_t *rec = NULL;
-    snprintf(r.exception, sizeof r.exception, "%s", exception);
-    build_record(&r, clab_now(), clab_mono(), &rec);
-    return rec;
 }

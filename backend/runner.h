@@ -1,8 +1,11 @@
 /* The experiment contract (SPEC "The experiment contract"): run one point
  * of an experiment as a child process and turn what it did into a result
- * record with epyc's metadata. Used by clab-engine; knows nothing of zmq. */
+ * record (record.h). Used by clab-engine only, which alone links the
+ * process spawner; knows nothing of zmq. */
 #ifndef CLAB_RUNNER_H
 #define CLAB_RUNNER_H
+
+#include "record.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -26,21 +29,24 @@ typedef struct {
     void *tick_ud;
 } clab_run_spec_t;
 
-/* Runs one point to completion. On return 0, *out is a new object
- *   {"ok": true|false,
- *    "results": [ {...}, ... ],          (only when ok: one per result object)
- *    "metadata": { "epyc.experiment.classname": ..., ... }}
- * carrying every metadata key SPEC names (exception/traceback only on
+/* Runs one point to completion. On return 0, *out is a new result record
+ * (record.h) carrying every metadata key SPEC names (exception/traceback only on
  * failure). Experiment failures (exit status, signal, timeout, bad stdout,
  * output over the limit, exec failure) are ok=false records, not errors.
  * Returns -EINTR when tick asked to stop (no record), -errno when the engine
  * itself could not run anything (no record). */
 int clab_run_experiment(const clab_run_spec_t *spec, json_t **out);
 
-/* A failed record for a point that did not run (the engine could not run
- * it, or every engine that took it was lost), with the same metadata
- * keys as any other; only experiment, job, engine_id and host of spec are
- * used. NULL when out of memory. */
-json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception);
+/* Forwarding for fs/notebook.c, which still names the runner for a
+ * failed record: inline, so that it links record.c and not the spawner.
+ * New code calls clab_record_failure. */
+static inline json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception)
+{
+    clab_record_info_t who = {.experiment = spec->experiment,
+                              .job = spec->job,
+                              .engine_id = spec->engine_id,
+                              .host = spec->host};
+    return clab_record_failure(&who, exception);
+}
 
 #endif

@@ -25,34 +25,48 @@ enum {
     ST_STATE_OF,
     ST_CANCEL_RUNNING,
     ST_CANCEL,
+    ST_RECOVER,
     ST_N
 };
 
+/* State numbers in the SQL text. */
+#define QUEUED CLAB_STRINGIFY(CLAB_TASK_QUEUED)
+#define RUNNING CLAB_STRINGIFY(CLAB_TASK_RUNNING)
+#define DONE CLAB_STRINGIFY(CLAB_TASK_DONE)
+#define DELIVERED CLAB_STRINGIFY(CLAB_TASK_DELIVERED)
+
 static const char *const sql[ST_N] = {
-    [ST_ADD] =
-        "INSERT OR IGNORE INTO tasks(job, client, state, body) VALUES(?1, ?2, 0, ?3)",
-    [ST_NEXT] = "SELECT seq, job, body FROM tasks WHERE state = 0 ORDER BY seq LIMIT 1",
-    [ST_MARK_RUNNING] = "UPDATE tasks SET state = 1, engine = ?2 WHERE seq = ?1",
-    [ST_CLAIM] = "UPDATE tasks SET state = 1, engine = ?2 "
-                 "WHERE job = ?1 AND (state = 0 OR (state = 1 AND engine = ?2))",
-    [ST_FINISH] = "UPDATE tasks SET state = 2, record = ?2, sent = ?3 "
-                  "WHERE job = ?1 AND state < 2",
+    [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body) "
+               "VALUES(?1, ?2, " QUEUED ", ?3)",
+    [ST_NEXT] =
+        "SELECT seq, job, body FROM tasks WHERE state = " QUEUED " ORDER BY seq LIMIT 1",
+    [ST_MARK_RUNNING] =
+        "UPDATE tasks SET state = " RUNNING ", engine = ?2 WHERE seq = ?1",
+    [ST_CLAIM] = "UPDATE tasks SET state = " RUNNING ", engine = ?2 "
+                 "WHERE job = ?1 AND (state = " QUEUED " OR (state = " RUNNING
+                 " AND engine = ?2))",
+    [ST_FINISH] = "UPDATE tasks SET state = " DONE ", record = ?2, sent = ?3 "
+                  "WHERE job = ?1 AND state < " DONE,
     [ST_CLIENT_OF] = "SELECT client FROM tasks WHERE job = ?1",
     [ST_STATE_OF] = "SELECT state FROM tasks WHERE job = ?1",
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
-                          "WHERE client = ?1 AND tag = ?2 AND state = 1",
-    [ST_CANCEL] = "UPDATE tasks SET state = 3, record = NULL "
-                  "WHERE client = ?1 AND tag = ?2 AND state < 2",
-    [ST_REQUEUE] = "UPDATE tasks SET state = 0, engine = NULL, tries = tries + ?2, "
-                   "seq = (SELECT max(seq) + 1 FROM tasks) "
-                   "WHERE job = ?1 AND state = 1 RETURNING tries, body",
-    [ST_DELIVERED] = "UPDATE tasks SET state = 3, record = NULL "
-                     "WHERE job = ?1 AND client = ?2 AND state = 2",
+                          "WHERE client = ?1 AND tag = ?2 AND state = " RUNNING,
+    [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+                  "WHERE client = ?1 AND tag = ?2 AND state < " DONE,
+    [ST_REQUEUE] =
+        "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = tries + ?2, "
+        "seq = (SELECT max(seq) + 1 FROM tasks) "
+        "WHERE job = ?1 AND state = " RUNNING " RETURNING tries, body",
+    [ST_DELIVERED] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+                     "WHERE job = ?1 AND client = ?2 AND state = " DONE,
     [ST_UNDELIVERED] =
-        "SELECT seq, job, record FROM tasks WHERE client = ?1 AND state = 2 "
-        "AND seq > ?2 AND sent < ?3 ORDER BY seq LIMIT ?4",
+        "SELECT seq, job, record FROM tasks WHERE client = ?1 AND state = " DONE
+        " AND seq > ?2 AND sent < ?3 ORDER BY seq LIMIT ?4",
     [ST_MARK_SENT] = "UPDATE tasks SET sent = ?2 WHERE seq = ?1",
-    [ST_COUNT] = "SELECT state, count(*) FROM tasks WHERE state < 3 GROUP BY state",
+    [ST_COUNT] =
+        "SELECT state, count(*) FROM tasks WHERE state < " DELIVERED " GROUP BY state",
+    [ST_RECOVER] =
+        "UPDATE tasks SET state = " QUEUED ", engine = NULL WHERE state = " RUNNING,
 };
 
 struct clab_store {
@@ -156,10 +170,8 @@ static char *col_dup(sqlite3_stmt *st, int i)
 
 int clab_store_recover(clab_store_t *s)
 {
-    if (sqlite3_exec(s->db, "UPDATE tasks SET state = 0, engine = NULL WHERE state = 1",
-                     NULL, NULL, NULL))
-        return db_err(s, "recover");
-    return sqlite3_changes(s->db);
+    int rc = run(s, s->st[ST_RECOVER], "recover");
+    return rc ? rc : sqlite3_changes(s->db);
 }
 
 int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,

@@ -9,12 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-    CLAB_TASK_QUEUED = 0,
-    CLAB_TASK_RUNNING = 1,
-    CLAB_TASK_DONE = 2,
-    CLAB_TASK_DELIVERED = 3
-};
+/* A task's state, as the tasks table stores it. Macros rather than an
+ * enum so that the SQL text can name them: CLAB_STRINGIFY(CLAB_TASK_DONE)
+ * is "2". */
+#define CLAB_TASK_QUEUED 0
+#define CLAB_TASK_RUNNING 1
+#define CLAB_TASK_DONE 2      /* result waiting for its client */
+#define CLAB_TASK_DELIVERED 3 /* tombstone: delivered or cancelled */
+
+#define CLAB_STRINGIFY(x) CLAB_STRINGIFY_(x)
+#define CLAB_STRINGIFY_(x) #x
 
 typedef struct clab_store clab_store_t;
 

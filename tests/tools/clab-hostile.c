@@ -57,7 +57,7 @@ typedef struct {
     char cli_id[64], eng_id[64];
     const char *experiment;
     const char *params;
-    char probe_job[64];
+    char probe_job[96]; /* a 64-byte prefix and a suffix */
     int probe_accepted;
     unsigned long sent;
     unsigned long tasks_seen; /* tasks the controller gave the fake engine */
@@ -962,7 +962,8 @@ int main(int argc, char **argv)
     }
     int lrc = clab_conninfo_load(conn, &h.ci);
     if (lrc < 0) {
-        fprintf(stderr, "clab-hostile: %s: %s\n", conn, strerror(-lrc));
+        fprintf(stderr, "clab-hostile: cannot use connection file %s: %s\n", conn,
+                clab_conninfo_strerror(lrc));
         return 1;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -1,5 +1,5 @@
 /* JSON text as clabfs writes it: shortest round-trip numbers, sorted keys,
- * escapes. */
+ * escapes; and the UTF-8 scanning (backend/utf8.c) beneath it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 static void check_double(double d, int real, const char *want)
 {
@@ -86,6 +87,81 @@ static void test_buf(void **state)
     assert_null(b.data);
 }
 
+static void test_utf8_len(void **state)
+{
+    (void)state;
+    assert_int_equal(clab_utf8_len("a", 1), 1);
+    assert_int_equal(clab_utf8_len("\xc3\xa9", 2), 2);         /* é */
+    assert_int_equal(clab_utf8_len("\xe2\x82\xac", 3), 3);     /* € */
+    assert_int_equal(clab_utf8_len("\xf0\x9f\x98\x80", 4), 4); /* U+1F600 */
+    assert_int_equal(clab_utf8_len("\xc3\xa9", 1), 0);         /* cut short */
+    assert_int_equal(clab_utf8_len("\xc0\x80", 2), 0);         /* overlong */
+    assert_int_equal(clab_utf8_len("\xe0\x80\x80", 3), 0);     /* overlong */
+    assert_int_equal(clab_utf8_len("\xed\xa0\x80", 3), 0);     /* surrogate */
+    assert_int_equal(clab_utf8_len("\xf4\x90\x80\x80", 4), 0); /* > U+10FFFF */
+    assert_int_equal(clab_utf8_len("\x80", 1), 0);             /* continuation */
+    assert_int_equal(clab_utf8_len("\xc3"
+                                   "a",
+                                   2),
+                     0);
+}
+
+static void test_utf8_cut_floor(void **state)
+{
+    (void)state;
+    assert_int_equal(clab_utf8_cut("ab", 2), 2);
+    assert_int_equal(clab_utf8_cut("", 0), 0);
+    assert_int_equal(clab_utf8_cut("a\xc3", 2), 1);
+    assert_int_equal(clab_utf8_cut("a\xc3\xa9", 3), 3);
+    assert_int_equal(clab_utf8_cut("a\xe2\x82", 3), 1);
+    assert_int_equal(clab_utf8_cut("\xf0\x9f\x98", 3), 0);
+    assert_int_equal(clab_utf8_cut("\xf0\x9f\x98\x80", 4), 4);
+    assert_int_equal(clab_utf8_cut("\x80\x80", 2), 2); /* no lead byte at all */
+
+    const char *s = "x\xe2\x82\xacy";
+    assert_int_equal(clab_utf8_floor(s, 0), 0);
+    assert_int_equal(clab_utf8_floor(s, 1), 1);
+    assert_int_equal(clab_utf8_floor(s, 2), 1);
+    assert_int_equal(clab_utf8_floor(s, 3), 1);
+    assert_int_equal(clab_utf8_floor(s, 4), 4);
+}
+
+/* Cut at 48 bytes, never inside a character. */
+static void test_show(void **state)
+{
+    (void)state;
+    char out[128];
+    clab_json_show(out, sizeof out, "short");
+    assert_string_equal(out, "\"short\"");
+    char long_text[64];
+    memset(long_text, 'a', 47);
+    memcpy(long_text + 47, "\xc3\xa9zzzz", 7);
+    long_text[54] = '\0';
+    clab_json_show(out, sizeof out, long_text);
+    assert_int_equal(strlen(out), 1 + 47 + 4);
+    assert_string_equal(out + 48, "...\"");
+}
+
+/* The exact words fs/space.c and fs/submit.c put in their messages. */
+static void test_type_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text, *name;
+    } cases[] = {
+        {"{}", "an object"},    {"[]", "an array"},       {"\"s\"", "a string"},
+        {"1", "an integer"},    {"1.5", "a real number"}, {"true", "a boolean"},
+        {"false", "a boolean"}, {"null", "null"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *v = json_loads(cases[i].text, JSON_DECODE_ANY, NULL);
+        assert_non_null(v);
+        assert_string_equal(clab_json_type_name(v), cases[i].name);
+        json_decref(v);
+    }
+    assert_string_equal(clab_json_type_name(NULL), "nothing");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +169,10 @@ int main(void)
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_utf8_len),
+        cmocka_unit_test(test_utf8_cut_floor),
+        cmocka_unit_test(test_show),
+        cmocka_unit_test(test_type_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

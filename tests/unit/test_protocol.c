@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "protocol.h"
+#include "random.h"
 
 static int decode(const char *const *parts, size_t n, int has_peer, clab_msg_t *m)
 {
@@ -123,12 +124,32 @@ static void test_round_trip(void **state)
     zmq_ctx_term(ctx);
 }
 
+/* The controller's epoch: 2n lowercase hex digits, different each time;
+ * longer than one read chunk works too. */
+static void test_random_hex(void **state)
+{
+    (void)state;
+    char a[33], b[33], big[2 * 100 + 1];
+    memset(a, 'x', sizeof a);
+    clab_random_hex(a, 16);
+    clab_random_hex(b, 16);
+    assert_int_equal(strlen(a), 32);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 32);
+    assert_string_not_equal(a, b);
+    clab_random_hex(big, 100);
+    assert_int_equal(strlen(big), 200);
+    assert_int_equal(strspn(big, "0123456789abcdef"), 200);
+    clab_random_hex(a, 0);
+    assert_string_equal(a, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode_good),
         cmocka_unit_test(test_decode_bad),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_random_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

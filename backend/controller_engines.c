@@ -1,0 +1,296 @@
+/* The controller's engine side: engines join with a heartbeat (claiming
+ * what they still hold after a controller restart), take tasks up to the
+ * prefetch, send results, and are dropped when they say goodbye or fall
+ * silent, their tasks going back to the queue or failing as `engine lost`. */
+#include "controller_i.h"
+
+#include "log.h"
+#include "record.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static engine_t *find_engine(controller_t *c, const char *id)
+{
+    for (size_t i = 0; id && i < c->nengines; i++)
+        if (strcmp(c->engines[i].id, id) == 0)
+            return &c->engines[i];
+    return NULL;
+}
+
+json_t *controller_engines_json(const controller_t *c)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < c->nengines; i++) {
+        const engine_t *e = &c->engines[i];
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:I}", "id", e->id,
+                                             "host", e->host, "pid", (json_int_t)e->pid,
+                                             "state", e->ninflight ? "busy" : "idle",
+                                             "tasks", (json_int_t)e->tasks_done));
+    }
+    return arr;
+}
+
+static void send_cancel(controller_t *c, const engine_t *e, json_t *jobs)
+{
+    json_t *b = json_pack("{s:O}", "jobs", jobs);
+    clab_proto_send(c->engines_sock, e->id, strlen(e->id), "cancel", b);
+    json_decref(b);
+}
+
+/* A failed record for a task no engine could finish. */
+static json_t *lost_record(const char *body_text, const char *engine, const char *host)
+{
+    json_t *body = json_loads(body_text, 0, NULL);
+    clab_record_info_t who = {
+        .experiment = json_string_value(json_object_get(body, "experiment")),
+        .job = json_string_value(json_object_get(body, "job")),
+        .engine_id = engine,
+        .host = host,
+    };
+    json_t *rec = clab_record_failure(&who, "engine lost");
+    json_decref(body);
+    return rec;
+}
+
+/* Takes job off engine e's list; returns 1 when it was there. */
+static int engine_forget(engine_t *e, const char *job)
+{
+    for (int i = 0; i < e->ninflight; i++) {
+        if (strcmp(e->inflight[i], job) != 0)
+            continue;
+        free(e->inflight[i]);
+        memmove(&e->inflight[i], &e->inflight[i + 1],
+                (size_t)(e->ninflight - i - 1) * sizeof e->inflight[0]);
+        e->ninflight--;
+        return 1;
+    }
+    return 0;
+}
+
+/* Drops an engine; its tasks go back to the queue, or fail as `engine lost`
+ * once they have used up their retries. count_try is 0 for an engine that
+ * said goodbye: its tasks were stopped, not lost. */
+static void drop_engine(controller_t *c, engine_t *e, int count_try, const char *why)
+{
+    clab_info("engine %s (%s pid %ld) left: %s; %d task(s) back to the queue", e->id,
+              e->host, e->pid, why, e->ninflight);
+    for (int i = 0; i < e->ninflight; i++) {
+        char *body = NULL;
+        int tries = clab_store_requeue(c->store, e->inflight[i], count_try, &body);
+        if (tries >= 0) {
+            c->running--;
+            c->queued++;
+            if (count_try && tries > c->retries) {
+                clab_warn("task %s: engine lost %d times, giving up", e->inflight[i],
+                          tries);
+                json_t *rec = lost_record(body, e->id, e->host);
+                controller_finish_task(c, e->inflight[i], rec);
+                json_decref(rec);
+            }
+        }
+        free(body);
+        free(e->inflight[i]);
+    }
+    size_t idx = (size_t)(e - c->engines);
+    memmove(e, e + 1, (c->nengines - idx - 1) * sizeof *e);
+    c->nengines--;
+}
+
+/* After a controller restart an engine may still hold tasks we put back
+ * in the queue: let it keep them rather than run them twice. */
+static void claim_held(controller_t *c, engine_t *e, const json_t *held)
+{
+    json_t *drop = json_array(), *j;
+    size_t i;
+    json_array_foreach(held, i, j)
+    {
+        if (!json_is_string(j))
+            continue;
+        if (e->ninflight < MAX_PREFETCH &&
+            clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
+            e->inflight[e->ninflight++] = strdup(json_string_value(j));
+            c->queued--;
+            c->running++;
+        } else {
+            /* Given to another engine meanwhile (this one was silent too
+             * long), finished, or cancelled: do not run it twice. */
+            json_array_append(drop, j);
+        }
+    }
+    clab_info("engine %s joined (%s pid %ld), holding %d task(s)", e->id, e->host, e->pid,
+              e->ninflight);
+    if (json_array_size(drop) > 0) {
+        clab_info("engine %s: %zu held task(s) cancelled", e->id, json_array_size(drop));
+        send_cancel(c, e, drop);
+    }
+    json_decref(drop);
+}
+
+static engine_t *register_engine(controller_t *c, const char *id, const json_t *body)
+{
+    engine_t *p = realloc(c->engines, (c->nengines + 1) * sizeof *p);
+    if (!p)
+        return NULL;
+    c->engines = p;
+    engine_t *e = &c->engines[c->nengines++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    const char *host = json_string_value(json_object_get(body, "host"));
+    snprintf(e->host, sizeof e->host, "%s", host ? host : "?");
+    e->pid = (long)json_integer_value(json_object_get(body, "pid"));
+    e->tasks_done = (long)json_integer_value(json_object_get(body, "tasks"));
+    claim_held(c, e, json_object_get(body, "held"));
+    return e;
+}
+
+/* e is NULL for a goodbye from an engine we do not know. */
+static void on_bye(controller_t *c, engine_t *e, const clab_msg_t *m)
+{
+    if (e)
+        drop_engine(c, e, 0, "stopped");
+}
+
+/* Heartbeats go both ways: the engine learns we are alive. */
+static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
+{
+    json_t *b = json_pack("{s:s}", "epoch", c->epoch);
+    clab_proto_send(c->engines_sock, e->id, strlen(e->id), "hb", b);
+    json_decref(b);
+}
+
+static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
+{
+    const char *job = json_string_value(json_object_get(m->body, "job"));
+    json_t *record = json_object_get(m->body, "record");
+    if (!job || !json_is_object(record) ||
+        !json_is_boolean(json_object_get(record, "ok"))) {
+        clab_warn("malformed result from engine %s dropped", e->id);
+        return;
+    }
+    engine_forget(e, job);
+    e->tasks_done++;
+    if (controller_finish_task(c, job, record) == 0)
+        clab_debug("duplicate result for %s from %s ignored", job, e->id);
+}
+
+/* Who may send a message: any peer, a peer that joins by sending it, or
+ * only an engine that has joined (which the message then shows alive). */
+enum sender { ANY_PEER, JOINS, JOINED };
+
+static const struct {
+    const char *type;
+    enum sender from;
+    void (*run)(controller_t *c, engine_t *e, const clab_msg_t *m);
+} engine_messages[] = {
+    {"bye", ANY_PEER, on_bye},
+    {"hb", JOINS, on_hb},
+    {"result", JOINED, on_result},
+};
+
+void controller_handle_engine(controller_t *c, clab_msg_t *m)
+{
+    char id[CLAB_PROTO_MAX_PEER + 1];
+    size_t n = sizeof engine_messages / sizeof engine_messages[0], k = 0;
+    if (controller_peer_id(m, id) < 0) {
+        clab_warn("engine message with a bad routing id dropped");
+        return;
+    }
+    while (k < n && strcmp(engine_messages[k].type, m->type) != 0)
+        k++;
+    engine_t *e = find_engine(c, id);
+    if (k < n && engine_messages[k].from == ANY_PEER) {
+        engine_messages[k].run(c, e, m);
+        return;
+    }
+    if (!e && k < n && engine_messages[k].from == JOINS)
+        e = register_engine(c, id, m->body);
+    if (!e) {
+        clab_warn("%s from unknown engine %s dropped", m->type, id);
+        return;
+    }
+    e->last_seen = clab_mono();
+    if (k == n) {
+        clab_warn("unknown message %s from engine %s dropped", m->type, id);
+        return;
+    }
+    engine_messages[k].run(c, e, m);
+}
+
+void controller_stop_running(controller_t *c, const json_t *running)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(running, i, r)
+    {
+        const char *job = json_string_value(json_object_get(r, "job"));
+        engine_t *e = find_engine(c, json_string_value(json_object_get(r, "engine")));
+        if (!e || !engine_forget(e, job))
+            continue;
+        json_t *jobs = json_pack("[s]", job);
+        send_cancel(c, e, jobs);
+        json_decref(jobs);
+    }
+}
+
+void controller_check_engines(controller_t *c, double now)
+{
+    for (size_t i = 0; i < c->nengines;) {
+        engine_t *e = &c->engines[i];
+        if (now - e->last_seen > c->heartbeat_timeout)
+            drop_engine(c, e, 1, "no heartbeat");
+        else
+            i++;
+    }
+}
+
+/* Fills e's prefetch; 0 to go on with the next engine, -1 when the queue
+ * turned out empty or the store failed. */
+static int feed_engine(controller_t *c, engine_t *e)
+{
+    while (e->ninflight < c->prefetch && c->queued > 0) {
+        char *job = NULL, *body = NULL;
+        int rc = clab_store_take(c->store, e->id, &job, &body);
+        if (rc <= 0) {
+            if (rc == 0)
+                c->queued = 0; /* the count drifted: the store is the truth */
+            return -1;
+        }
+        rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", body,
+                                  strlen(body));
+        free(body);
+        if (rc) {
+            /* Not sent: back to the queue without counting a try. */
+            clab_warn("task %s to engine %s: %s", job, e->id, strerror(-rc));
+            clab_store_requeue(c->store, job, 0, NULL);
+            free(job);
+            return 0;
+        }
+        clab_debug("task %s -> engine %s", job, e->id);
+        e->inflight[e->ninflight++] = job;
+        c->queued--;
+        c->running++;
+    }
+    return 0;
+}
+
+void controller_dispatch(controller_t *c)
+{
+    if (clab_mono() < c->dispatch_after)
+        return;
+    for (size_t i = 0; i < c->nengines && c->queued > 0; i++)
+        if (feed_engine(c, &c->engines[i]) < 0)
+            return;
+}
+
+void controller_free_engines(controller_t *c)
+{
+    for (size_t i = 0; i < c->nengines; i++)
+        for (int k = 0; k < c->engines[i].ninflight; k++)
+            free(c->engines[i].inflight[k]);
+    free(c->engines);
+    c->engines = NULL;
+    c->nengines = 0;
+}

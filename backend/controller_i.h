@@ -1,0 +1,116 @@
+/* clab-controller's private header: the state its three files share.
+ *   controller.c          options, state directory, sockets, the loop and
+ *                         the persistence window (commit, then reply);
+ *   controller_clients.c  messages from clients, results on their way out;
+ *   controller_engines.c  messages from engines, handing tasks out.
+ * Not part of libclab: only clab-controller compiles these. */
+#ifndef CLAB_CONTROLLER_I_H
+#define CLAB_CONTROLLER_I_H
+
+#include "conninfo.h"
+#include "protocol.h"
+#include "store.h"
+#include "zap.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_PREFETCH 16
+#define MAX_BATCH 1000
+#define MAX_TASK_BYTES (1024 * 1024)
+#define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
+
+typedef struct {
+    char id[CLAB_PROTO_MAX_PEER + 1]; /* routing id, printable */
+    char host[256];
+    long pid;
+    double last_seen;
+    long tasks_done;
+    int ninflight;
+    char *inflight[MAX_PREFETCH]; /* job ids handed to it, oldest first */
+} engine_t;
+
+/* Which undelivered results a client is being sent again. */
+enum resend_mode {
+    RESEND_NONE = 0,
+    RESEND_ALL,   /* it said hello: everything it has not acknowledged */
+    RESEND_STALE, /* those sent over resend_interval ago and still not acked */
+};
+
+typedef struct {
+    char id[CLAB_PROTO_MAX_PEER + 1];
+    double last_seen;
+    int64_t resend_after; /* cursor while re-sending undelivered results */
+    enum resend_mode resending;
+    json_t *outgoing; /* results finished this turn, sent after commit */
+} client_t;
+
+typedef struct {
+    const char *state_dir;
+    char client_bind[512], engine_bind[512];
+    int use_ipc;
+    int retries;
+    int prefetch;
+    double heartbeat_timeout;
+    double resend_interval;
+
+    void *zctx, *clients_sock, *engines_sock;
+    clab_zap_t *zap; /* admits only the connection file's client key */
+    clab_store_t *store;
+    clab_conninfo_t ci;
+    char epoch[33];
+
+    engine_t *engines;
+    size_t nengines;
+    client_t *clients;
+    size_t nclients;
+    long queued, running;
+    double last_periodic;
+    double dispatch_after; /* a restarted controller lets engines reclaim first */
+    int lock_fd;
+    int in_txn;
+    double txn_start;
+    int txn_msgs;
+    json_t *replies; /* replies to clients, sent after the commit */
+} controller_t;
+
+/* controller.c */
+/* The routing id of m as a printable string (ids name files in /engines);
+ * -EINVAL for one with other bytes. */
+int controller_peer_id(const clab_msg_t *m, char *out);
+
+/* controller_clients.c */
+client_t *controller_find_client(controller_t *c, const char *id, int create);
+/* Queues a reply to m's sender for after the commit; takes body. */
+void controller_queue_reply(controller_t *c, const clab_msg_t *m, const char *type,
+                            json_t *body);
+void controller_handle_client(controller_t *c, clab_msg_t *m);
+/* Records job's result; its owner gets it after the commit. 1 recorded,
+ * 0 already done or unknown, -errno. */
+int controller_finish_task(controller_t *c, const char *job, json_t *record);
+/* Starts resending to clients that went quiet. */
+void controller_check_clients(controller_t *c, double now);
+/* Pages undelivered results into the clients' outgoing lists. */
+void controller_resend(controller_t *c);
+/* After a commit: replies, then results. */
+void controller_flush_replies(controller_t *c);
+void controller_flush_results(controller_t *c);
+/* After a failed commit: nothing of this turn may be said. */
+void controller_drop_outgoing(controller_t *c);
+void controller_free_clients(controller_t *c);
+
+/* controller_engines.c */
+void controller_handle_engine(controller_t *c, clab_msg_t *m);
+/* The engines as /engines shows them. */
+json_t *controller_engines_json(const controller_t *c);
+/* Tells the engines running the cancelled tasks in running (from
+ * clab_store_cancel) to stop them. */
+void controller_stop_running(controller_t *c, const json_t *running);
+/* Drops engines silent for longer than the heartbeat timeout. */
+void controller_check_engines(controller_t *c, double now);
+/* Hands queued tasks to engines with free slots. */
+void controller_dispatch(controller_t *c);
+void controller_free_engines(controller_t *c);
+
+#endif

@@ -1,0 +1,148 @@
+/* Builds and reads result records. The metadata keys are SPEC's ("The
+ * experiment contract"); every record carries all of them, so that the
+ * notebook's columns are the same whether a point ran or not. */
+#include "record.h"
+
+#include "log.h"
+#include "utf8.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A JSON string from arbitrary bytes (stderr, paths, ids): json_stringn
+ * refuses invalid UTF-8, so bad bytes and NULs become '?'; one_line also
+ * turns line breaks into spaces, for the exception. */
+static json_t *text_value(const char *s, size_t n, int one_line)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *t = malloc(n + 1);
+    size_t i = 0, j = 0;
+
+    if (!t)
+        return NULL;
+    while (i < n) {
+        size_t len = clab_utf8_len(p + i, n - i);
+        if (len == 0 || p[i] == '\0') {
+            t[j++] = '?';
+            i++;
+        } else if (one_line && (p[i] == '\n' || p[i] == '\r')) {
+            t[j++] = ' ';
+            i++;
+        } else {
+            memcpy(t + j, p + i, len);
+            i += len;
+            j += len;
+        }
+    }
+    json_t *v = json_stringn(t, j);
+    free(t);
+    return v;
+}
+
+static json_t *cstr_value(const char *s)
+{
+    return text_value(s ? s : "", s ? strlen(s) : 0, 0);
+}
+
+static json_t *iso_value(double t)
+{
+    char when[40];
+    clab_iso8601(when, t);
+    return json_string(when);
+}
+
+/* json_object_set_new takes (and frees) the value even on failure, and
+ * fails on a NULL one: OR-ing the results covers every ENOMEM. */
+static json_t *build_metadata(const clab_record_info_t *in, int ok)
+{
+    json_t *md = json_object();
+    int bad = !md;
+
+    if (bad)
+        return NULL;
+    bad |=
+        json_object_set_new(md, "epyc.experiment.classname", cstr_value(in->experiment));
+    bad |= json_object_set_new(md, "epyc.experiment.start_time", iso_value(in->start));
+    bad |= json_object_set_new(md, "epyc.experiment.end_time", iso_value(in->end));
+    bad |=
+        json_object_set_new(md, "epyc.experiment.elapsed_time", json_real(in->elapsed));
+    bad |= json_object_set_new(md, "epyc.experiment.experiment_time",
+                               json_real(in->experiment_time));
+    bad |= json_object_set_new(md, "epyc.experiment.status", json_boolean(ok));
+    if (!ok) {
+        const char *e = in->exception ? in->exception : "";
+        const char *tb = in->traceback ? in->traceback : "";
+        bad |= json_object_set_new(md, "epyc.experiment.exception",
+                                   text_value(e, strlen(e), 1));
+        bad |=
+            json_object_set_new(md, "epyc.experiment.traceback",
+                                text_value(tb, in->traceback ? in->traceback_len : 0, 0));
+    }
+    bad |= json_object_set_new(md, "clab.job", cstr_value(in->job));
+    bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
+    bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
+    bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    if (bad) {
+        json_decref(md);
+        return NULL;
+    }
+    return md;
+}
+
+int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **out)
+{
+    int ok = results != NULL;
+    json_t *rec = json_object();
+    int bad = !rec;
+
+    if (!bad) {
+        bad |= json_object_set_new(rec, "ok", json_boolean(ok));
+        if (ok) {
+            bad |= json_object_set_new(rec, "results", results);
+            results = NULL;
+        }
+        bad |= json_object_set_new(rec, "metadata", build_metadata(info, ok));
+    }
+    json_decref(results);
+    if (bad) {
+        json_decref(rec);
+        return -ENOMEM;
+    }
+    *out = rec;
+    return 0;
+}
+
+json_t *clab_record_failure(const clab_record_info_t *who, const char *exception)
+{
+    double m0 = clab_mono(), w0 = clab_now();
+    clab_record_info_t in = {
+        .experiment = who->experiment,
+        .job = who->job,
+        .engine_id = who->engine_id,
+        .host = who->host,
+        .start = w0,
+        .exit_status = -1,
+        .exception = exception,
+    };
+    json_t *rec = NULL;
+
+    in.end = clab_now();
+    in.elapsed = clab_mono() - m0;
+    clab_record_new(&in, NULL, &rec);
+    return rec;
+}
+
+int clab_record_decode(const json_t *rec, int *ok, json_t **results, json_t **metadata)
+{
+    json_t *md = json_object_get(rec, "metadata");
+    json_t *res = json_object_get(rec, "results");
+    int is_ok = json_is_true(json_object_get(rec, "ok"));
+
+    if (!json_is_object(md) || (is_ok && !json_is_array(res)))
+        return -EINVAL;
+    *ok = is_ok;
+    *results = is_ok ? res : NULL;
+    *metadata = md;
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* The result record, epyc's format as clabfs carries it from engine to
+ * notebook:
+ *   {"ok": true|false,
+ *    "results": [ {...}, ... ],          (only when ok: one per result object)
+ *    "metadata": { "epyc.experiment.classname": ..., ... }}
+ * Built by the runner for a point that ran, by the controller and the
+ * notebook for one that never will; read by the notebook. Knows nothing of
+ * processes or sockets. */
+#ifndef CLAB_RECORD_H
+#define CLAB_RECORD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* What the metadata of a record says. Strings may hold any bytes (they are
+ * made valid UTF-8); NULL strings become "". */
+typedef struct {
+    const char *experiment; /* epyc.experiment.classname */
+    const char *job;        /* clab.job */
+    const char *engine_id;  /* clab.engine */
+    const char *host;       /* clab.host */
+    double start, end;      /* epyc.experiment.start_time/end_time, clab_now() */
+    double elapsed;         /* epyc.experiment.elapsed_time, seconds */
+    double experiment_time; /* seconds the experiment ran; 0 when it never did */
+    json_int_t exit_status; /* clab.exit_status; -1 when none */
+    /* Failures only: epyc.experiment.exception (made one line) and
+     * epyc.experiment.traceback (the tail of stderr). */
+    const char *exception;
+    const char *traceback;
+    size_t traceback_len;
+} clab_record_info_t;
+
+/* Builds a record in *out: a success carrying results (an array of
+ * objects) when results is not NULL, else a failure. results is taken over
+ * in every case. 0 or -ENOMEM. */
+int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **out);
+
+/* A failed record for a point that did not run (the engine could not run
+ * it, every engine that took it was lost, the user cancelled it), with the
+ * same metadata keys as any other; only experiment, job, engine_id and
+ * host of who are used, and its times are now. NULL when out of memory. */
+json_t *clab_record_failure(const clab_record_info_t *who, const char *exception);
+
+/* Reads a record as the notebook stores it: 0 with borrowed references
+ * (*results NULL for a failure), -EINVAL when rec is not a record (no
+ * metadata object, or ok without a results array). */
+int clab_record_decode(const json_t *rec, int *ok, json_t **results, json_t **metadata);
+
+#endif

@@ -1,0 +1,174 @@
+/* Unit tests for the result record (backend/record.c): the keys every
+ * record carries, text made valid UTF-8, failures for points that never
+ * ran, and the reading side the notebook relies on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <string.h>
+
+#include "record.h"
+
+static const char *const common_keys[] = {
+    "epyc.experiment.classname",
+    "epyc.experiment.start_time",
+    "epyc.experiment.end_time",
+    "epyc.experiment.elapsed_time",
+    "epyc.experiment.experiment_time",
+    "epyc.experiment.status",
+    "clab.job",
+    "clab.engine",
+    "clab.host",
+    "clab.exit_status",
+};
+
+static const char *md_string(const json_t *rec, const char *key)
+{
+    return json_string_value(json_object_get(json_object_get(rec, "metadata"), key));
+}
+
+static void check_keys(const json_t *rec, int ok)
+{
+    json_t *md = json_object_get(rec, "metadata");
+    assert_true(json_is_object(md));
+    for (size_t i = 0; i < sizeof common_keys / sizeof *common_keys; i++)
+        assert_non_null(json_object_get(md, common_keys[i]));
+    assert_int_equal(json_is_true(json_object_get(md, "epyc.experiment.status")), ok);
+    assert_int_equal(json_is_true(json_object_get(rec, "ok")), ok);
+    assert_int_equal(json_object_get(md, "epyc.experiment.exception") != NULL, !ok);
+    assert_int_equal(json_object_get(md, "epyc.experiment.traceback") != NULL, !ok);
+    assert_int_equal(json_object_get(rec, "results") != NULL, ok);
+    assert_int_equal(json_object_size(md), 10 + (ok ? 0 : 2));
+}
+
+static void test_success(void **state)
+{
+    (void)state;
+    clab_record_info_t in = {
+        .experiment = "/bin/exp",
+        .job = "j1",
+        .engine_id = "e1",
+        .host = "h1",
+        .start = 0,
+        .end = 1.5,
+        .elapsed = 1.5,
+        .experiment_time = 1.25,
+        .exit_status = 0,
+        .exception = "ignored on success",
+    };
+    json_t *results = json_pack("[{s:i}]", "x", 1), *rec = NULL;
+    assert_int_equal(clab_record_new(&in, results, &rec), 0);
+    check_keys(rec, 1);
+    assert_string_equal(md_string(rec, "epyc.experiment.classname"), "/bin/exp");
+    assert_string_equal(md_string(rec, "epyc.experiment.start_time"),
+                        "1970-01-01T00:00:00.000000Z");
+    assert_string_equal(md_string(rec, "clab.job"), "j1");
+    assert_string_equal(md_string(rec, "clab.engine"), "e1");
+    assert_string_equal(md_string(rec, "clab.host"), "h1");
+    json_t *md = json_object_get(rec, "metadata");
+    assert_true(json_real_value(json_object_get(md, "epyc.experiment.experiment_time")) ==
+                1.25);
+    assert_int_equal(json_integer_value(json_object_get(md, "clab.exit_status")), 0);
+    assert_ptr_equal(json_object_get(rec, "results"), results);
+
+    int ok = 0;
+    json_t *r = NULL, *m = NULL;
+    assert_int_equal(clab_record_decode(rec, &ok, &r, &m), 0);
+    assert_int_equal(ok, 1);
+    assert_ptr_equal(r, results);
+    assert_ptr_equal(m, md);
+    json_decref(rec);
+}
+
+/* Bad bytes and NULs become '?', and the exception is one line; the
+ * traceback keeps its line breaks. */
+static void test_failure_text(void **state)
+{
+    (void)state;
+    static const char tail[] = "line 1\nbad \xff byte\0nul";
+    clab_record_info_t in = {
+        .experiment = "/bin/\xc3",
+        .job = NULL,
+        .exit_status = 3,
+        .exception = "exit status 3\nsecond line",
+        .traceback = tail,
+        .traceback_len = sizeof tail - 1,
+    };
+    json_t *rec = NULL;
+    assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+    check_keys(rec, 0);
+    assert_string_equal(md_string(rec, "epyc.experiment.classname"), "/bin/?");
+    assert_string_equal(md_string(rec, "clab.job"), "");
+    assert_string_equal(md_string(rec, "epyc.experiment.exception"),
+                        "exit status 3 second line");
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
+                        "line 1\nbad ? byte?nul");
+    int ok = 1;
+    json_t *r = (json_t *)1, *m = NULL;
+    assert_int_equal(clab_record_decode(rec, &ok, &r, &m), 0);
+    assert_int_equal(ok, 0);
+    assert_null(r);
+    assert_non_null(m);
+    json_decref(rec);
+}
+
+static void test_failure_of_a_point_not_run(void **state)
+{
+    (void)state;
+    clab_record_info_t who = {
+        .experiment = "/x/y", .job = "j2", .engine_id = "eng", .host = "box"};
+    json_t *rec = clab_record_failure(&who, "engine lost");
+    assert_non_null(rec);
+    check_keys(rec, 0);
+    json_t *md = json_object_get(rec, "metadata");
+    assert_string_equal(md_string(rec, "epyc.experiment.exception"), "engine lost");
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"), "");
+    assert_string_equal(md_string(rec, "clab.engine"), "eng");
+    assert_int_equal(json_integer_value(json_object_get(md, "clab.exit_status")), -1);
+    assert_true(json_real_value(json_object_get(md, "epyc.experiment.experiment_time")) ==
+                0.0);
+    assert_true(json_real_value(json_object_get(md, "epyc.experiment.elapsed_time")) >=
+                0);
+    json_decref(rec);
+
+    /* The notebook's cancelled points have neither engine nor host. */
+    clab_record_info_t bare = {.experiment = "/x/y", .job = "j3"};
+    rec = clab_record_failure(&bare, "cancelled");
+    check_keys(rec, 0);
+    assert_string_equal(md_string(rec, "clab.host"), "");
+    json_decref(rec);
+}
+
+static void test_decode_refuses(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{}",
+        "{\"ok\": true, \"metadata\": {}}",
+        "{\"ok\": true, \"results\": {}, \"metadata\": {}}",
+        "{\"ok\": false, \"metadata\": []}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *rec = json_loads(bad[i], 0, NULL), *r, *m;
+        int ok;
+        assert_non_null(rec);
+        assert_int_equal(clab_record_decode(rec, &ok, &r, &m), -EINVAL);
+        json_decref(rec);
+    }
+    assert_int_equal(
+        clab_record_decode(NULL, &(int){0}, &(json_t *){NULL}, &(json_t *){NULL}),
+        -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_success),
+        cmocka_unit_test(test_failure_text),
+        cmocka_unit_test(test_failure_of_a_point_not_run),
+        cmocka_unit_test(test_decode_refuses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
