@@ -16,10 +16,6 @@
 /* Threads kept when idle: enough for ordinary load without churn. */
 #define IDLE_THREADS 16
 
-/* libfuse's high-level loop with a configuration (3.12); the API version 31
- * headers do not declare it. */
-int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
-
 /* The threads the loop may run: libfuse's default unless main runs
  * clab_fuse_loop_mt. Read at init to size lab->max_waiters. */
 static unsigned loop_threads = 10;
@@ -48,7 +44,7 @@ int clab_fuse_loop_mt(struct fuse *fuse, int clone_fd)
     fuse_loop_cfg_set_max_threads(cfg, CLAB_FUSE_MAX_THREADS);
     fuse_loop_cfg_set_idle_threads(cfg, IDLE_THREADS);
     loop_threads = CLAB_FUSE_MAX_THREADS;
-    int rc = fuse_loop_mt_312(fuse, cfg);
+    int rc = fuse_loop_mt(fuse, cfg);
     fuse_loop_cfg_destroy(cfg);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "submit.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct clab_view;
 
@@ -32,9 +33,9 @@ typedef struct clab_lab {
     int (*interrupted)(void);
     /* A read of /results/TAG/wait holds a FUSE thread while it blocks; at
      * most max_waiters do at once (0: no limit), so that the others are
-     * left for everyone else. waiters is guarded by views_lock. */
+     * left for everyone else. */
     int max_waiters;
-    int waiters;
+    atomic_int waiters;
     /* The views open now, by process (views.c): a stat from a process that
      * has the file open answers for the snapshot that process reads. */
     pthread_mutex_t views_lock;

@@ -688,9 +688,9 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
 {
     clab_lab_t *lab = v->lab;
     int rc = 0;
-    int n = __atomic_add_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    int n = atomic_fetch_add(&lab->waiters, 1) + 1;
     if (lab->max_waiters > 0 && n > lab->max_waiters) {
-        __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_sub(&lab->waiters, 1);
         clab_warn("%d reads of wait block already; one more refused (EBUSY)",
                   lab->max_waiters);
         return -EBUSY;
@@ -716,7 +716,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
         /* A commit wakes us at once; the timeout is for interrupts. */
         clab_notebook_wait_change(lab->nb, gen, WAIT_POLL_MS);
     }
-    __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub(&lab->waiters, 1);
     return rc;
 }
 
