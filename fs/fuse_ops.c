@@ -59,18 +59,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 1.0;
     cfg->attr_timeout = 0.0;
     cfg->negative_timeout = 0.0;
-    clab_views_init(lab);
     lab->interrupted = fuse_interrupted;
     /* Keep an eighth of the threads (at least two: one for an interrupt,
      * one for everything else) out of reach of blocked waits. */
     unsigned reserve = loop_threads / 8 > 2 ? loop_threads / 8 : 2;
     lab->max_waiters = loop_threads > reserve ? (int)(loop_threads - reserve) : 1;
     return lab;
-}
-
-static void op_destroy(void *private_data)
-{
-    clab_views_fini(private_data);
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -207,7 +201,6 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 const struct fuse_operations clab_fuse_ops = {
     .init = op_init,
-    .destroy = op_destroy,
     .getattr = op_getattr,
     .readdir = op_readdir,
     .open = op_open,

@@ -101,8 +101,7 @@ static int accept_text(clab_inbox_t *in)
     clab_submission_destroy(&sub);
     in->text.len = 0;
     in->incomplete = 0;
-    if (lab->wake)
-        lab->wake(lab->wake_ud);
+    clab_lab_wake(lab);
     return 0;
 }
 
@@ -146,13 +145,8 @@ static int ctl_outcome(int rc, const char *tag, const char *verb,
  * its running ones; the notebook already counts them as cancelled. */
 static void cancel_at_controller(clab_lab_t *lab, const char *tag)
 {
-    pthread_mutex_lock(&lab->lock);
-    if (!lab->cancel_tags)
-        lab->cancel_tags = json_array();
-    json_array_append_new(lab->cancel_tags, json_string(tag));
-    pthread_mutex_unlock(&lab->lock);
-    if (lab->wake)
-        lab->wake(lab->wake_ud);
+    clab_lab_cancel_push(lab, tag);
+    clab_lab_wake(lab);
 }
 
 static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
@@ -166,8 +160,8 @@ static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err
 static int ctl_retry(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
 {
     int rc = ctl_outcome(clab_notebook_retry(lab->nb, tag), tag, "retry", err);
-    if (rc == 0 && lab->wake)
-        lab->wake(lab->wake_ud);
+    if (rc == 0)
+        clab_lab_wake(lab);
     return rc;
 }
 

@@ -121,15 +121,14 @@ int main(int argc, char **argv)
                    .reconnections = 5,
                    .waiting_time = 30,
                    .max_points = CLAB_SUBMIT_MAX_POINTS};
-    clab_lab_t lab = {0};
+    clab_lab_t lab;
     struct fuse *fuse = NULL;
     clab_cluster_t *cluster = NULL;
     clab_sync_t *sync = NULL;
     char state[2048], conn[4096], path[4096];
     int rc = 1, lock_fd = -1, mounted = 0;
 
-    pthread_mutex_init(&lab.lock, NULL);
-    clab_errors_init(&lab.errors);
+    clab_lab_init(&lab);
     if (fuse_opt_parse(&args, &o, option_spec, NULL) < 0 ||
         fuse_parse_cmdline(&args, &cmd) < 0)
         goto out;
@@ -203,7 +202,6 @@ int main(int argc, char **argv)
     }
 
     snprintf(path, sizeof path, "%s/notebook.db", state);
-    lab.limits.max_text = CLAB_SUBMIT_MAX_TEXT;
     lab.limits.max_points = (size_t)o.max_points;
     int nrc = clab_notebook_open(path, &lab.nb);
     if (nrc < 0) {
@@ -260,11 +258,7 @@ out:
     clab_cluster_stop(&cluster);
     if (fuse)
         fuse_destroy(fuse);
-    clab_notebook_destroy(&lab.nb);
-    json_decref(lab.engine_list);
-    json_decref(lab.cancel_tags);
-    clab_errors_free(&lab.errors);
-    pthread_mutex_destroy(&lab.lock);
+    clab_lab_fini(&lab);
     if (lock_fd >= 0)
         close(lock_fd);
     free(cmd.mountpoint);

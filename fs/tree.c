@@ -142,22 +142,9 @@ static int lookup_set(clab_lab_t *lab, const char *p, clab_node_t *node)
 /* Whether the cluster reports an engine of that id now. */
 static int engine_exists(clab_lab_t *lab, const char *id)
 {
-    int found = 0;
-    size_t i;
-    json_t *e;
-    pthread_mutex_lock(&lab->lock);
-    if (lab->connected) {
-        json_array_foreach(lab->engine_list, i, e)
-        {
-            const char *eid = json_string_value(json_object_get(e, "id"));
-            if (eid && strcmp(eid, id) == 0) {
-                found = 1;
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&lab->lock);
-    return found;
+    json_t *e = clab_lab_engine(lab, id);
+    json_decref(e);
+    return e != NULL;
 }
 
 /* Engine ids are printable without '/', but "." and ".." cannot be files. */
@@ -335,12 +322,8 @@ static int add_fixed(list_ctx_t *l, off_t off, const entry_t *e, size_t n)
 
 static int list_engines(list_ctx_t *l, clab_lab_t *lab, off_t off)
 {
-    json_t *list = NULL, *e;
+    json_t *list = clab_lab_engines(lab), *e;
     size_t i;
-    pthread_mutex_lock(&lab->lock);
-    if (lab->connected)
-        list = json_incref(lab->engine_list);
-    pthread_mutex_unlock(&lab->lock);
     json_array_foreach(list, i, e)
     {
         const char *id = json_string_value(json_object_get(e, "id"));

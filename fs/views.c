@@ -163,20 +163,7 @@ static int render_result(clab_view_t *v)
 
 static int render_engine(clab_view_t *v)
 {
-    json_t *e, *found = NULL;
-    size_t i;
-    pthread_mutex_lock(&v->lab->lock);
-    if (v->lab->connected) {
-        json_array_foreach(v->lab->engine_list, i, e)
-        {
-            const char *id = json_string_value(json_object_get(e, "id"));
-            if (id && strcmp(id, v->node.engine) == 0) {
-                found = json_deep_copy(e);
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&v->lab->lock);
+    json_t *found = clab_lab_engine(v->lab, v->node.engine);
     if (!found)
         return -ENOENT;
     const char *host = json_string_value(json_object_get(found, "host"));
@@ -913,18 +900,7 @@ int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *siz
     return 0;
 }
 
-/* The registry of open views. */
-
-void clab_views_init(clab_lab_t *lab)
-{
-    pthread_mutex_init(&lab->views_lock, NULL);
-    lab->views = NULL;
-}
-
-void clab_views_fini(clab_lab_t *lab)
-{
-    pthread_mutex_destroy(&lab->views_lock);
-}
+/* The registry of open views (lab->views). */
 
 void clab_view_attach(clab_view_t *v, int pid)
 {

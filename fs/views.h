@@ -31,11 +31,6 @@
 
 typedef struct clab_view clab_view_t;
 
-/* The lab's registry of open views; before any other call, and after the
- * last. */
-void clab_views_init(clab_lab_t *lab);
-void clab_views_fini(clab_lab_t *lab);
-
 int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out);
 /* Makes stat from process pid answer for this open, until detached. */
 void clab_view_attach(clab_view_t *v, int pid);
