@@ -81,7 +81,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     }
     clab_node_t node;
     int rc = clab_tree_lookup(lab, path, &node);
-    return rc ? rc : clab_tree_getattr(lab, &node, (int)fuse_get_context()->pid, st);
+    return rc ? rc : clab_view_getattr(lab, &node, (int)fuse_get_context()->pid, st);
 }
 
 typedef struct {

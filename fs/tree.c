@@ -1,7 +1,6 @@
 /* Path parsing, attributes and directory listings of the mount. */
 #include "tree.h"
 #include "log.h"
-#include "views.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -246,31 +245,6 @@ void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct st
     }
     set_time(&st->st_mtim, mtime);
     st->st_ctim = st->st_atim = st->st_mtim;
-}
-
-int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
-{
-    double mtime = clab_now();
-    off_t size = 0;
-    int rc = 0;
-    switch (node->kind) {
-    case CLAB_NODE_SET:
-    case CLAB_NODE_FAILED:
-        mtime = node->set_modified;
-        break;
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        size = node->size;
-        mtime = node->stored > 0 ? node->stored : node->set_modified;
-        break;
-    default:
-        if (!clab_node_is_dir(node) && node->kind != CLAB_NODE_SUBMIT &&
-            node->kind != CLAB_NODE_CTL)
-            rc = clab_view_stat(lab, node, pid, &size, &mtime);
-        break;
-    }
-    clab_tree_attr(node, size, mtime, st);
-    return rc;
 }
 
 typedef struct {

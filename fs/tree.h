@@ -52,9 +52,6 @@ typedef struct {
 
 /* -ENOENT when nothing is there, -ENOTDIR for a path through a file. */
 int clab_tree_lookup(clab_lab_t *lab, const char *path, clab_node_t *node);
-/* Attributes as the process pid sees them: a process reading the file
- * gets the size of what it reads (views.c). */
-int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st);
 /* The attributes of node for a known size and modification time. */
 void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct stat *st);
 /* Lists a directory from the entry after the one whose cookie is off (0:

@@ -127,7 +127,7 @@ static off_t size_of(fixture_t *f, const char *path, int pid)
 {
     clab_node_t node = node_of(f, path);
     struct stat st;
-    assert_int_equal(clab_tree_getattr(&f->lab, &node, pid, &st), 0);
+    assert_int_equal(clab_view_getattr(&f->lab, &node, pid, &st), 0);
     return st.st_size;
 }
 
