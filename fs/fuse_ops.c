@@ -126,10 +126,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     handle_t *h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
-    if (node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL) {
-        rc = clab_inbox_new(
-            lab, node.kind == CLAB_NODE_CTL ? CLAB_INBOX_CTL : CLAB_INBOX_SUBMIT,
-            &h->inbox);
+    const clab_node_info_t *info = clab_node_info(node.kind);
+    if (info->render == CLAB_RENDER_INBOX) {
+        rc = clab_inbox_new(lab, (clab_inbox_kind_t)info->arg, &h->inbox);
         fi->direct_io = 1;
     } else if (writing) {
         rc = -EACCES;
@@ -196,7 +195,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (rc)
         return rc;
     /* `echo job > submit` opens with O_TRUNC: a no-op for the inbox. */
-    return node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL ? 0 : -EACCES;
+    return clab_node_info(node.kind)->render == CLAB_RENDER_INBOX ? 0 : -EACCES;
 }
 
 const struct fuse_operations clab_fuse_ops = {

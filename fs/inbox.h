@@ -14,11 +14,9 @@
 #ifndef CLAB_INBOX_H
 #define CLAB_INBOX_H
 
-#include "lab.h"
+#include "tree.h"
 
 #include <sys/types.h>
-
-typedef enum { CLAB_INBOX_SUBMIT, CLAB_INBOX_CTL } clab_inbox_kind_t;
 
 typedef struct clab_inbox clab_inbox_t;
 

@@ -44,8 +44,9 @@ typedef struct {
 struct clab_view {
     clab_lab_t *lab;
     clab_node_t node;
-    pthread_mutex_t lock;   /* FUSE may serve one handle on two threads */
-    struct clab_view *next; /* in lab->views while attached */
+    const clab_node_info_t *info; /* the node's row in the node table */
+    pthread_mutex_t lock;         /* FUSE may serve one handle on two threads */
+    struct clab_view *next;       /* in lab->views while attached */
     int pid, attached;
     shape_t shape;
     off_t size; /* what this open reads; -1 while a wait is pending */
@@ -65,45 +66,30 @@ struct clab_view {
     int warned;
 };
 
-static shape_t shape_of(clab_node_kind_t kind)
-{
-    switch (kind) {
-    case CLAB_NODE_CSV:
-    case CLAB_NODE_TSV:
-    case CLAB_NODE_JSONL:
-        return SHAPE_APPEND;
-    case CLAB_NODE_PENDING:
-    case CLAB_NODE_NOTEBOOK_JSON:
-        return SHAPE_SNAPSHOT;
-    case CLAB_NODE_WAIT:
-        return SHAPE_WAIT;
-    default:
-        return SHAPE_WHOLE;
-    }
-}
-
 /* Small files. */
 
+/* The lab's status, or with CLAB_STATUS_SET the status of the set tag. */
 static int render_status(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
-                         int with_totals, int as_json, clab_buf_t *out, double *mtime)
+                         clab_status_flags_t flags, clab_buf_t *out, double *mtime)
 {
+    int with_totals = (flags & CLAB_STATUS_SET) != 0;
     int engines, connected;
     clab_lab_cluster(lab, &engines, &connected);
     clab_set_info_t info = {0};
     char current[CLAB_TAG_MAX + 1] = "";
     int rc = 0;
-    if (tag)
+    if (with_totals)
         snprintf(current, sizeof current, "%s", tag);
     else if (clab_nb_current(r, current) < 0)
         current[0] = '\0';
     if (current[0] && (rc = clab_nb_set_info(r, current, &info)) < 0 &&
-        (tag || rc != -ENOENT))
+        (with_totals || rc != -ENOENT))
         return rc;
     long finished = info.done;
     double fraction =
         finished + info.pending ? (double)finished / (finished + info.pending) : 1.0;
     long total = info.done + info.pending;
-    if (as_json) {
+    if (flags & CLAB_STATUS_JSON) {
         json_t *o = json_pack(
             "{s:i, s:i, s:o, s:f, s:I, s:I, s:I}", "engines", engines, "connected",
             connected, "current", current[0] ? json_string(current) : json_null(),
@@ -138,7 +124,7 @@ static int render_set_text(clab_view_t *v)
     if (rc)
         return rc;
     const char *text =
-        v->node.kind == CLAB_NODE_EXPERIMENT ? info.experiment : info.description;
+        v->info->arg == CLAB_SET_EXPERIMENT ? info.experiment : info.description;
     if (text[0])
         rc = clab_buf_printf(&v->buf, "%s\n", text);
     v->mtime = info.modified;
@@ -150,8 +136,7 @@ static int render_result(clab_view_t *v)
 {
     char *doc;
     size_t len;
-    int rc = clab_nb_result(v->reader, v->node.tag, v->node.n,
-                            v->node.kind == CLAB_NODE_RESULT, &doc, &len);
+    int rc = clab_nb_result(v->reader, v->node.tag, v->node.n, v->info->arg, &doc, &len);
     if (rc)
         return rc;
     rc = clab_buf_add(&v->buf, doc, len);
@@ -179,29 +164,42 @@ static int render_engine(clab_view_t *v)
     return rc;
 }
 
+static int render_status_file(clab_view_t *v)
+{
+    return render_status(v->lab, v->reader, v->node.tag, v->info->arg, &v->buf,
+                         &v->mtime);
+}
+
+static int render_errors(clab_view_t *v)
+{
+    return clab_errors_render(&v->lab->errors, &v->buf);
+}
+
+/* How each renderer of the node table serves its files. */
+static const struct {
+    shape_t shape;
+    int (*whole)(clab_view_t *v); /* SHAPE_WHOLE: renders it all at open */
+} renderers[] = {
+    [CLAB_RENDER_NONE] = {SHAPE_WHOLE, NULL},
+    [CLAB_RENDER_INBOX] = {SHAPE_WHOLE, NULL},
+    [CLAB_RENDER_STATUS] = {SHAPE_WHOLE, render_status_file},
+    [CLAB_RENDER_ERRORS] = {SHAPE_WHOLE, render_errors},
+    [CLAB_RENDER_ENGINE] = {SHAPE_WHOLE, render_engine},
+    [CLAB_RENDER_RESULT] = {SHAPE_WHOLE, render_result},
+    [CLAB_RENDER_SET_TEXT] = {SHAPE_WHOLE, render_set_text},
+    [CLAB_RENDER_TABLE] = {SHAPE_APPEND, NULL},
+    [CLAB_RENDER_JSONL] = {SHAPE_APPEND, NULL},
+    [CLAB_RENDER_PENDING] = {SHAPE_SNAPSHOT, NULL},
+    [CLAB_RENDER_NOTEBOOK] = {SHAPE_SNAPSHOT, NULL},
+    [CLAB_RENDER_WAIT] = {SHAPE_WAIT, NULL},
+};
+
 static int render_whole(clab_view_t *v)
 {
     v->mtime = clab_now();
-    switch (v->node.kind) {
-    case CLAB_NODE_STATUS:
-        return render_status(v->lab, v->reader, NULL, 0, 0, &v->buf, &v->mtime);
-    case CLAB_NODE_STATUS_JSON:
-        return render_status(v->lab, v->reader, NULL, 0, 1, &v->buf, &v->mtime);
-    case CLAB_NODE_SET_STATUS:
-        return render_status(v->lab, v->reader, v->node.tag, 1, 0, &v->buf, &v->mtime);
-    case CLAB_NODE_EXPERIMENT:
-    case CLAB_NODE_DESCRIPTION:
-        return render_set_text(v);
-    case CLAB_NODE_ERRORS:
-        return clab_errors_render(&v->lab->errors, &v->buf);
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        return render_result(v);
-    case CLAB_NODE_ENGINE:
-        return render_engine(v);
-    default:
-        return -EISDIR;
-    }
+    /* Directories and the files written to have no content of their own. */
+    return renderers[v->info->render].whole ? renderers[v->info->render].whole(v)
+                                            : -EISDIR;
 }
 
 /* results.csv and results.tsv. */
@@ -270,7 +268,7 @@ static void drop_columns(json_t *cols[3])
 static int append_size(clab_view_t *v, json_t *const cols[3], const clab_set_info_t *info,
                        off_t *size)
 {
-    if (v->node.kind == CLAB_NODE_JSONL) {
+    if (v->info->render == CLAB_RENDER_JSONL) {
         *size = (off_t)info->jsonl_bytes;
         return 0;
     }
@@ -419,19 +417,19 @@ static int fill_rows(clab_view_t *v, int *done)
     int rc = 0;
     *done = 0;
     if (!v->cur) {
-        switch (v->node.kind) {
-        case CLAB_NODE_PENDING:
+        switch (v->info->render) {
+        case CLAB_RENDER_PENDING:
             rc = clab_nb_pending(v->reader, v->node.tag, v->pos.key, &v->cur);
             break;
-        case CLAB_NODE_NOTEBOOK_JSON:
+        case CLAB_RENDER_NOTEBOOK:
             rc = v->pos.phase == 2
                      ? clab_nb_results(v->reader, v->pos.tag, -1, v->pos.key, -1, &v->cur)
                      : clab_nb_pending(v->reader, v->pos.tag, v->pos.key, &v->cur);
             break;
         default:
             rc = clab_nb_results(v->reader, v->node.tag,
-                                 v->node.kind == CLAB_NODE_JSONL ? -1 : 1, v->pos.key,
-                                 v->upto, &v->cur);
+                                 v->info->render == CLAB_RENDER_JSONL ? -1 : 1,
+                                 v->pos.key, v->upto, &v->cur);
             break;
         }
         if (rc)
@@ -444,12 +442,11 @@ static int fill_rows(clab_view_t *v, int *done)
             *done = 1;
             return rc;
         }
-        switch (v->node.kind) {
-        case CLAB_NODE_CSV:
-        case CLAB_NODE_TSV:
+        switch (v->info->render) {
+        case CLAB_RENDER_TABLE:
             rc = table_row(v, row.text, row.len);
             break;
-        case CLAB_NODE_NOTEBOOK_JSON:
+        case CLAB_RENDER_NOTEBOOK:
             rc = clab_buf_puts(&v->buf, v->pos.key ? ",\n" : "\n");
             if (!rc && v->pos.phase == 3) {
                 rc = clab_json_dump_string(&v->buf, row.job, row.job_len);
@@ -518,11 +515,11 @@ static int fill_notebook(clab_view_t *v)
 static int fill(clab_view_t *v)
 {
     int rc, done = 0;
-    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
+    if (v->info->render == CLAB_RENDER_NOTEBOOK)
         return fill_notebook(v);
     if (v->pos.phase == 0) {
         v->pos.phase = 1;
-        if (v->node.kind == CLAB_NODE_CSV || v->node.kind == CLAB_NODE_TSV)
+        if (v->info->render == CLAB_RENDER_TABLE)
             return table_header(&v->buf, v->cols, v->fmt);
     }
     rc = fill_rows(v, &done);
@@ -590,7 +587,7 @@ static int open_append(clab_view_t *v)
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
     if (rc)
         return rc;
-    if (v->node.kind != CLAB_NODE_JSONL)
+    if (v->info->render == CLAB_RENDER_TABLE)
         rc = load_columns(v->reader, v->node.tag, v->cols);
     v->upto = info.last_n;
     v->mtime = info.modified;
@@ -601,7 +598,7 @@ static int open_append(clab_view_t *v)
 
 static int open_snapshot(clab_view_t *v)
 {
-    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
+    if (v->info->render == CLAB_RENDER_NOTEBOOK)
         return nb_size(v->reader, &v->size, &v->mtime);
     clab_set_info_t info;
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
@@ -620,8 +617,10 @@ int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out)
         goto fail;
     v->lab = lab;
     v->node = *node;
-    v->shape = shape_of(node->kind);
-    v->fmt = node->kind == CLAB_NODE_TSV ? CLAB_TABLE_TSV : CLAB_TABLE_CSV;
+    v->info = clab_node_info(node->kind);
+    v->shape = renderers[v->info->render].shape;
+    v->fmt = v->info->render == CLAB_RENDER_TABLE ? (clab_table_format_t)v->info->arg
+                                                  : CLAB_TABLE_CSV;
     v->cpcap = 16;
     v->ncps = 1;
     v->cps[0] = (checkpoint_t){0, v->pos};
@@ -690,7 +689,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
             break;
         rc = clab_nb_set_info(r, v->node.tag, &info);
         if (rc == 0 && info.pending == 0)
-            rc = render_status(lab, r, v->node.tag, 1, 0, out, mtime);
+            rc = render_status(lab, r, v->node.tag, v->info->arg, out, mtime);
         long pending = info.pending;
         clab_set_info_clear(&info);
         clab_nb_reader_close(&r);
@@ -768,7 +767,7 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     if (have < (off_t)size) {
         if (!v->warned++)
             clab_err("view of %s %s: %lld bytes rendered, %lld promised", v->node.tag,
-                     v->node.kind == CLAB_NODE_NOTEBOOK_JSON ? "notebook.json" : "table",
+                     v->info->render == CLAB_RENDER_NOTEBOOK ? "notebook.json" : "table",
                      (long long)(v->base + (off_t)v->buf.len), (long long)v->size);
         size = have > 0 ? (size_t)have : 0;
     }
@@ -823,15 +822,15 @@ static void catch_up(clab_view_t *v)
         return;
     if (clab_nb_set_info(r, v->node.tag, &info) < 0 || info.last_n <= v->upto)
         goto out;
-    if (v->node.kind != CLAB_NODE_JSONL) {
+    if (v->info->render == CLAB_RENDER_TABLE) {
         if (load_columns(r, v->node.tag, cols) < 0)
             goto out;
         if (v->size > 0 && !same_columns(cols, v->cols))
             goto out; /* a new column rewrites every row */
     }
     off_t size;
-    if (append_size(v, v->node.kind == CLAB_NODE_JSONL ? v->cols : cols, &info, &size) <
-        0)
+    if (append_size(v, v->info->render == CLAB_RENDER_TABLE ? cols : v->cols, &info,
+                    &size) < 0)
         goto out;
     if (v->size == 0) {
         /* Empty so far: take the new columns and start afresh. */
@@ -938,24 +937,20 @@ void clab_view_detach(clab_view_t *v)
 
 int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
 {
+    const clab_node_info_t *info = clab_node_info(node->kind);
     double mtime = clab_now();
     off_t size = 0;
     int rc = 0;
-    switch (node->kind) {
-    case CLAB_NODE_SET:
-    case CLAB_NODE_FAILED:
-        mtime = node->set_modified;
-        break;
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
+    if (S_ISDIR(info->mode)) {
+        /* A set's directories change with the set. */
+        if (node->tag[0])
+            mtime = node->set_modified;
+    } else if (info->render == CLAB_RENDER_RESULT) {
+        /* Learnt by the lookup. */
         size = node->size;
         mtime = node->stored > 0 ? node->stored : node->set_modified;
-        break;
-    default:
-        if (!clab_node_is_dir(node) && node->kind != CLAB_NODE_SUBMIT &&
-            node->kind != CLAB_NODE_CTL)
-            rc = clab_view_stat(lab, node, pid, &size, &mtime);
-        break;
+    } else if (info->render != CLAB_RENDER_INBOX) {
+        rc = clab_view_stat(lab, node, pid, &size, &mtime);
     }
     clab_tree_attr(node, size, mtime, st);
     return rc;
