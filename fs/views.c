@@ -6,6 +6,7 @@
 #include "views.h"
 #include "json.h"
 #include "log.h"
+#include "epyc.h"
 #include "table.h"
 
 #include <errno.h>
@@ -16,7 +17,6 @@
 #define FILL_CHUNK (16 * 1024)
 #define CHECKPOINT_EVERY (64 * 1024)
 #define WAIT_POLL_MS 100
-#define DEFAULT_SET "epyc.resultset.default"
 
 typedef enum {
     SHAPE_WHOLE,    /* rendered at open, kept whole */
@@ -25,15 +25,13 @@ typedef enum {
     SHAPE_WAIT,     /* nothing until the set is done, then whole */
 } shape_t;
 
-/* Where rendering stands. phase: streamed views 0 head, 1 rows;
- * notebook.json 0 head, 1 next set, 2 its results, 3 its pending points,
- * 4 done. key: the last row rendered (0: none yet). */
+/* Where rendering stands. Tables, results.jsonl and pending: phase 0
+ * head, 1 rows, and key the last row rendered (0: none yet);
+ * notebook.json: nb (epyc.h). */
 typedef struct {
     int phase;
     long key;
-    int64_t set;   /* notebook.json: row id of the set at tag */
-    int sets_done; /* notebook.json: sets rendered */
-    char tag[CLAB_TAG_MAX + 1];
+    clab_epyc_pos_t nb;
 } pos_t;
 
 typedef struct {
@@ -62,7 +60,7 @@ struct clab_view {
     long upto;       /* append views: the last N of this open */
     json_t *cols[3]; /* results.csv/tsv: the columns of this open */
     clab_table_format_t fmt;
-    clab_set_info_t set; /* notebook.json: the set at pos.tag */
+    clab_set_info_t set; /* notebook.json: the set at pos.nb.tag */
     int warned;
 };
 
@@ -202,50 +200,7 @@ static int render_whole(clab_view_t *v)
                                             : -EISDIR;
 }
 
-/* results.csv and results.tsv. */
-
-static int table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
-{
-    int rc = 0, first = 1;
-    for (int k = 0; k < 3 && !rc; k++) {
-        size_t i;
-        json_t *name;
-        json_array_foreach(cols[k], i, name)
-        {
-            if (!first)
-                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
-            first = 0;
-            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
-        }
-    }
-    /* No successful result yet, so no columns: an empty file. */
-    return rc || first ? rc : clab_buf_add(b, "\n", 1);
-}
-
-static int table_row(clab_view_t *v, const char *text, size_t len)
-{
-    static const char *const part[3] = {"parameters", "results", "metadata"};
-    json_t *doc = json_loadb(text, len, 0, NULL);
-    int rc = 0, first = 1;
-    if (!doc)
-        return -EIO;
-    for (int k = 0; k < 3 && !rc; k++) {
-        json_t *obj = json_object_get(doc, part[k]);
-        size_t i;
-        json_t *name;
-        json_array_foreach(v->cols[k], i, name)
-        {
-            if (!first)
-                rc = rc ? rc : clab_buf_add(&v->buf, &(char){clab_table_sep(v->fmt)}, 1);
-            first = 0;
-            rc = rc ? rc
-                    : clab_table_cell(
-                          &v->buf, json_object_get(obj, json_string_value(name)), v->fmt);
-        }
-    }
-    json_decref(doc);
-    return rc ? rc : clab_buf_add(&v->buf, "\n", 1);
-}
+/* results.csv, results.tsv and results.jsonl. */
 
 static int load_columns(clab_nb_reader_t *r, const char *tag, json_t *cols[3])
 {
@@ -273,139 +228,13 @@ static int append_size(clab_view_t *v, json_t *const cols[3], const clab_set_inf
         return 0;
     }
     clab_buf_t b = {0};
-    int rc = table_header(&b, cols, v->fmt);
+    int rc = clab_table_header(&b, cols, v->fmt);
     int64_t c = (int64_t)(json_array_size(cols[0]) + json_array_size(cols[1]) +
                           json_array_size(cols[2]));
     int64_t cells = v->fmt == CLAB_TABLE_CSV ? info->csv_cells : info->tsv_cells;
     *size = c ? (off_t)((int64_t)b.len + cells + (int64_t)info->results * c) : 0;
     clab_buf_free(&b);
     return rc;
-}
-
-/* notebook.json in epyc's JSONLabNotebook version 2 layout: creator,
- * version "2", description, current, locked, then resultsets keyed by tag,
- * each with results (every result document, failures included),
- * pending-results (job id -> parameters), its attributes (clabfs keeps
- * clab.experiment there), description and locked. epyc notebooks always
- * hold a default set, so one is written unless a set already has its tag.
- * One result and one pending point per line. */
-
-static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, int *sets_done)
-{
-    char current[CLAB_TAG_MAX + 1];
-    clab_set_info_t info;
-    int rc = clab_nb_set_info(r, DEFAULT_SET, &info), has_default = rc == 0;
-    clab_set_info_clear(&info);
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    if (clab_nb_current(r, current) < 0)
-        snprintf(current, sizeof current, "%s", DEFAULT_SET);
-    rc = clab_buf_puts(b, "{\"creator\":\"clabfs " CLAB_VERSION "\",\"version\":\"2\","
-                          "\"description\":\"clabfs lab notebook\",\"current\":");
-    rc = rc ? rc : clab_json_dump_string(b, current, strlen(current));
-    rc = rc ? rc : clab_buf_puts(b, ",\"locked\":false,\"resultsets\":{");
-    *sets_done = 0;
-    if (!rc && !has_default) {
-        rc = clab_buf_puts(b,
-                           "\n\"" DEFAULT_SET "\":{\"results\":[],\"pending-results\":{},"
-                           "\"description\":\"Default result set\",\"locked\":false}");
-        *sets_done = 1;
-    }
-    return rc;
-}
-
-static int nb_set_open(clab_buf_t *b, int sets_done, const char *tag)
-{
-    int rc = clab_buf_puts(b, sets_done ? ",\n" : "\n");
-    rc = rc ? rc : clab_json_dump_string(b, tag, strlen(tag));
-    return rc ? rc : clab_buf_puts(b, ":{\"results\":[");
-}
-
-static int nb_set_mid(clab_buf_t *b, int any)
-{
-    return clab_buf_puts(b,
-                         any ? "\n],\"pending-results\":{" : "],\"pending-results\":{");
-}
-
-static int nb_set_close(clab_buf_t *b, int any, const clab_set_info_t *info)
-{
-    int rc =
-        clab_buf_puts(b, any ? "\n},\"clab.experiment\":" : "},\"clab.experiment\":");
-    rc = rc ? rc : clab_json_dump_string(b, info->experiment, strlen(info->experiment));
-    rc = rc ? rc : clab_buf_puts(b, ",\"description\":");
-    rc = rc ? rc : clab_json_dump_string(b, info->description, strlen(info->description));
-    return rc ? rc : clab_buf_puts(b, ",\"locked\":false}");
-}
-
-static const char nb_end[] = "\n}}\n";
-
-typedef struct {
-    clab_nb_reader_t *r;
-    clab_buf_t b;
-    int64_t total;
-    int sets_done;
-    double mtime;
-    int rc;
-} nb_measure_t;
-
-static int nb_measure_set(void *ud, int64_t id, const char *tag)
-{
-    nb_measure_t *m = ud;
-    clab_set_info_t info;
-    (void)id;
-    if ((m->rc = clab_nb_set_info(m->r, tag, &info)) < 0)
-        return 1;
-    long nres = info.results + info.failed;
-    m->b.len = 0;
-    m->rc = nb_set_open(&m->b, m->sets_done++, tag);
-    m->rc = m->rc ? m->rc : nb_set_mid(&m->b, nres > 0);
-    m->rc = m->rc ? m->rc : nb_set_close(&m->b, info.pending > 0, &info);
-    /* Rows: the first after "\n", the others after ",\n". */
-    m->total += (int64_t)m->b.len;
-    if (nres > 0)
-        m->total += info.jsonl_bytes + nres - 1;
-    if (info.pending > 0)
-        m->total +=
-            info.pending_jobs + info.pending_bytes + 2 * (int64_t)info.pending - 1;
-    if (info.modified > m->mtime)
-        m->mtime = info.modified;
-    clab_set_info_clear(&info);
-    return m->rc < 0;
-}
-
-static int nb_size(clab_nb_reader_t *r, off_t *size, double *mtime)
-{
-    nb_measure_t m = {.r = r};
-    int rc = nb_head(&m.b, r, &m.sets_done);
-    m.total = (int64_t)m.b.len + (int64_t)strlen(nb_end);
-    if (!rc && (rc = clab_nb_sets(r, 0, nb_measure_set, &m)) > 0)
-        rc = m.rc;
-    clab_buf_free(&m.b);
-    *size = (off_t)m.total;
-    *mtime = m.mtime > 0 ? m.mtime : clab_now();
-    return rc;
-}
-
-typedef struct {
-    int64_t id;
-    char tag[CLAB_TAG_MAX + 1];
-} next_set_t;
-
-static int first_set(void *ud, int64_t id, const char *tag)
-{
-    next_set_t *n = ud;
-    n->id = id;
-    snprintf(n->tag, sizeof n->tag, "%s", tag);
-    return 1;
-}
-
-/* The set at pos.tag, loaded again after a checkpoint took pos elsewhere. */
-static int nb_current_set(clab_view_t *v)
-{
-    if (v->set.experiment && strcmp(v->set.tag, v->pos.tag) == 0)
-        return 0;
-    clab_set_info_clear(&v->set);
-    return clab_nb_set_info(v->reader, v->pos.tag, &v->set);
 }
 
 /* Streaming. */
@@ -417,21 +246,12 @@ static int fill_rows(clab_view_t *v, int *done)
     int rc = 0;
     *done = 0;
     if (!v->cur) {
-        switch (v->info->render) {
-        case CLAB_RENDER_PENDING:
+        if (v->info->render == CLAB_RENDER_PENDING)
             rc = clab_nb_pending(v->reader, v->node.tag, v->pos.key, &v->cur);
-            break;
-        case CLAB_RENDER_NOTEBOOK:
-            rc = v->pos.phase == 2
-                     ? clab_nb_results(v->reader, v->pos.tag, -1, v->pos.key, -1, &v->cur)
-                     : clab_nb_pending(v->reader, v->pos.tag, v->pos.key, &v->cur);
-            break;
-        default:
+        else
             rc = clab_nb_results(v->reader, v->node.tag,
                                  v->info->render == CLAB_RENDER_JSONL ? -1 : 1,
                                  v->pos.key, v->upto, &v->cur);
-            break;
-        }
         if (rc)
             return rc;
     }
@@ -442,22 +262,11 @@ static int fill_rows(clab_view_t *v, int *done)
             *done = 1;
             return rc;
         }
-        switch (v->info->render) {
-        case CLAB_RENDER_TABLE:
-            rc = table_row(v, row.text, row.len);
-            break;
-        case CLAB_RENDER_NOTEBOOK:
-            rc = clab_buf_puts(&v->buf, v->pos.key ? ",\n" : "\n");
-            if (!rc && v->pos.phase == 3) {
-                rc = clab_json_dump_string(&v->buf, row.job, row.job_len);
-                rc = rc ? rc : clab_buf_add(&v->buf, ":", 1);
-            }
-            rc = rc ? rc : clab_buf_add(&v->buf, row.text, row.len);
-            break;
-        default:
+        if (v->info->render == CLAB_RENDER_TABLE) {
+            rc = clab_table_row(&v->buf, v->cols, row.text, row.len, v->fmt);
+        } else {
             rc = clab_buf_add(&v->buf, row.text, row.len);
             rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
-            break;
         }
         if (rc)
             return rc;
@@ -468,48 +277,12 @@ static int fill_rows(clab_view_t *v, int *done)
 
 static int fill_notebook(clab_view_t *v)
 {
-    int rc = 0, done = 0;
-    switch (v->pos.phase) {
-    case 0:
-        rc = nb_head(&v->buf, v->reader, &v->pos.sets_done);
-        v->pos.phase = 1;
-        return rc;
-    case 1: {
-        next_set_t n = {0};
-        if ((rc = clab_nb_sets(v->reader, v->pos.set, first_set, &n)) < 0)
-            return rc;
-        if (rc == 0) {
-            v->pos.phase = 4;
-            v->exhausted = 1;
-            return clab_buf_puts(&v->buf, nb_end);
-        }
-        v->pos.set = n.id;
-        memcpy(v->pos.tag, n.tag, sizeof n.tag);
-        v->pos.phase = 2;
-        v->pos.key = 0;
-        return nb_set_open(&v->buf, v->pos.sets_done, n.tag);
-    }
-    case 2:
-        if ((rc = fill_rows(v, &done)) < 0 || !done)
-            return rc;
-        rc = nb_set_mid(&v->buf, v->pos.key != 0);
-        v->pos.phase = 3;
-        v->pos.key = 0;
-        return rc;
-    case 3:
-        if ((rc = fill_rows(v, &done)) < 0 || !done)
-            return rc;
-        if ((rc = nb_current_set(v)) < 0)
-            return rc;
-        rc = nb_set_close(&v->buf, v->pos.key != 0, &v->set);
-        v->pos.phase = 1;
-        v->pos.key = 0;
-        v->pos.sets_done++;
-        return rc;
-    default:
+    int done = 0;
+    int rc = clab_epyc_fill(v->reader, &v->pos.nb, &v->cur, &v->set, &v->buf, FILL_CHUNK,
+                            &done);
+    if (done)
         v->exhausted = 1;
-        return 0;
-    }
+    return rc;
 }
 
 static int fill(clab_view_t *v)
@@ -520,7 +293,7 @@ static int fill(clab_view_t *v)
     if (v->pos.phase == 0) {
         v->pos.phase = 1;
         if (v->info->render == CLAB_RENDER_TABLE)
-            return table_header(&v->buf, v->cols, v->fmt);
+            return clab_table_header(&v->buf, v->cols, v->fmt);
     }
     rc = fill_rows(v, &done);
     if (done)
@@ -599,7 +372,7 @@ static int open_append(clab_view_t *v)
 static int open_snapshot(clab_view_t *v)
 {
     if (v->info->render == CLAB_RENDER_NOTEBOOK)
-        return nb_size(v->reader, &v->size, &v->mtime);
+        return clab_epyc_size(v->reader, &v->size, &v->mtime);
     clab_set_info_t info;
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
     v->size = (off_t)info.pending_bytes;
