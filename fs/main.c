@@ -107,11 +107,6 @@ static int default_state(char *out, size_t size)
                                                                           : -ENAMETOOLONG;
 }
 
-static void supervise(void *cluster)
-{
-    clab_cluster_supervise(cluster);
-}
-
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -241,8 +236,6 @@ int main(int argc, char **argv)
     int src = clab_sync_start(&lab, conn, o.waiting_time, o.reconnections, &sync);
     if (src < 0)
         clab_err("cannot link to the cluster (%s): %s", conn, strerror(-src));
-    else if (cluster)
-        clab_sync_set_supervisor(sync, supervise, cluster);
 
     struct fuse_session *se = fuse_get_session(fuse);
     if (fuse_set_signal_handlers(se) != 0)

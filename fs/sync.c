@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,19 +20,10 @@ struct clab_sync {
     double waiting_time;
     int reconnections;
     int wake_fd;
-    volatile int stop;
+    atomic_int stop;
     pthread_t thread;
     int64_t sent_upto; /* jobs with a larger notebook id are not sent yet */
-    void (*supervise)(void *ud);
-    void *supervise_ud;
-    double last_supervised;
 };
-
-void clab_sync_set_supervisor(clab_sync_t *s, void (*fn)(void *ud), void *ud)
-{
-    s->supervise_ud = ud;
-    s->supervise = fn;
-}
 
 void clab_sync_wake(void *ud)
 {
@@ -141,10 +133,6 @@ static void *run(void *ud)
         store_results(s, c, results);
         json_decref(results);
         clab_client_tick(c);
-        if (s->supervise && clab_mono() - s->last_supervised >= 1.0) {
-            s->last_supervised = clab_mono();
-            s->supervise(s->supervise_ud);
-        }
         if (!clab_client_connected(c)) {
             clab_lab_publish(s->lab, 0, NULL);
         } else {
