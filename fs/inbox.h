@@ -5,10 +5,9 @@
  * the write returns, and keeps the answer ("tag T\npoints N\n") for a read
  * on the same descriptor.
  *
- * /ctl: each line is one command, `VERB TAG`, run when its newline arrives
+ * /ctl: each line is one command (ctl.h), run when its newline arrives
  * (or at close for a last line without one); the write fails with the
- * command's errno. select makes a set current; cancel, retry and delete
- * act on a whole set (see clab_notebook_cancel and friends).
+ * command's errno.
  *
  * Every rejection is recorded in /errors with the text and a caret. */
 #ifndef CLAB_INBOX_H

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "log.h"
 #include "epyc.h"
+#include "status.h"
 #include "table.h"
 
 #include <errno.h>
@@ -66,55 +67,6 @@ struct clab_view {
 
 /* Small files. */
 
-/* The lab's status, or with CLAB_STATUS_SET the status of the set tag. */
-static int render_status(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
-                         clab_status_flags_t flags, clab_buf_t *out, double *mtime)
-{
-    int with_totals = (flags & CLAB_STATUS_SET) != 0;
-    int engines, connected;
-    clab_lab_cluster(lab, &engines, &connected);
-    clab_set_info_t info = {0};
-    char current[CLAB_TAG_MAX + 1] = "";
-    int rc = 0;
-    if (with_totals)
-        snprintf(current, sizeof current, "%s", tag);
-    else if (clab_nb_current(r, current) < 0)
-        current[0] = '\0';
-    if (current[0] && (rc = clab_nb_set_info(r, current, &info)) < 0 &&
-        (with_totals || rc != -ENOENT))
-        return rc;
-    long finished = info.done;
-    double fraction =
-        finished + info.pending ? (double)finished / (finished + info.pending) : 1.0;
-    long total = info.done + info.pending;
-    if (flags & CLAB_STATUS_JSON) {
-        json_t *o = json_pack(
-            "{s:i, s:i, s:o, s:f, s:I, s:I, s:I}", "engines", engines, "connected",
-            connected, "current", current[0] ? json_string(current) : json_null(),
-            "ready_fraction", fraction, "results", (json_int_t)info.results, "failed",
-            (json_int_t)info.failed, "pending", (json_int_t)info.pending);
-        if (with_totals && o) {
-            json_object_set_new(o, "total", json_integer(total));
-            json_object_set_new(o, "done", json_integer(info.pending == 0));
-        }
-        rc = o ? clab_json_dump_buf(out, o) : -ENOMEM;
-        json_decref(o);
-        rc = rc ? rc : clab_buf_puts(out, "\n");
-    } else {
-        rc = clab_buf_printf(out,
-                             "engines %d\nconnected %d\ncurrent %s\nready_fraction %.6f\n"
-                             "results %ld\nfailed %ld\npending %ld\n",
-                             engines, connected, current[0] ? current : "-", fraction,
-                             info.results, info.failed, info.pending);
-        if (!rc && with_totals)
-            rc = clab_buf_printf(out, "total %ld\ndone %d\n", total, info.pending == 0);
-    }
-    /* The cluster part changes on its own: a set's status is as new as now. */
-    *mtime = clab_now();
-    clab_set_info_clear(&info);
-    return rc;
-}
-
 static int render_set_text(clab_view_t *v)
 {
     clab_set_info_t info;
@@ -164,8 +116,8 @@ static int render_engine(clab_view_t *v)
 
 static int render_status_file(clab_view_t *v)
 {
-    return render_status(v->lab, v->reader, v->node.tag, v->info->arg, &v->buf,
-                         &v->mtime);
+    return clab_status_render(v->lab, v->reader, v->node.tag, v->info->arg, &v->buf,
+                              &v->mtime);
 }
 
 static int render_errors(clab_view_t *v)
@@ -462,7 +414,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
             break;
         rc = clab_nb_set_info(r, v->node.tag, &info);
         if (rc == 0 && info.pending == 0)
-            rc = render_status(lab, r, v->node.tag, v->info->arg, out, mtime);
+            rc = clab_status_render(lab, r, v->node.tag, v->info->arg, out, mtime);
         long pending = info.pending;
         clab_set_info_clear(&info);
         clab_nb_reader_close(&r);
