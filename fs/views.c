@@ -143,6 +143,8 @@ static const struct {
     [CLAB_RENDER_NOTEBOOK] = {SHAPE_SNAPSHOT, NULL},
     [CLAB_RENDER_WAIT] = {SHAPE_WAIT, NULL},
 };
+_Static_assert(sizeof renderers / sizeof renderers[0] == CLAB_RENDER_WAIT + 1,
+               "a renderer of the node table without a row here");
 
 static int render_whole(clab_view_t *v)
 {
