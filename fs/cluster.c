@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -31,6 +33,12 @@ typedef struct {
 struct clab_cluster {
     child_t *children; /* [0] is the controller */
     int n;
+    /* The supervisor thread, woken early only to stop. */
+    pthread_t supervisor;
+    int supervising;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int stopping;
 };
 
 static int executable(const char *path)
@@ -147,6 +155,57 @@ void clab_cluster_supervise(clab_cluster_t *c)
     }
 }
 
+static void *supervisor(void *ud)
+{
+    clab_cluster_t *c = ud;
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    pthread_mutex_lock(&c->lock);
+    while (!c->stopping) {
+        at.tv_sec += 1;
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &at) == 0 || c->stopping)
+            continue;
+        pthread_mutex_unlock(&c->lock);
+        clab_cluster_supervise(c);
+        pthread_mutex_lock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+static int start_supervisor(clab_cluster_t *c)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&c->lock, NULL);
+    int rc = -pthread_create(&c->supervisor, NULL, supervisor, c);
+    if (rc < 0) {
+        pthread_cond_destroy(&c->cond);
+        pthread_mutex_destroy(&c->lock);
+        return rc;
+    }
+    c->supervising = 1;
+    return 0;
+}
+
+/* Before the children are stopped, so that none is started again. */
+static void stop_supervisor(clab_cluster_t *c)
+{
+    if (!c->supervising)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = 1;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->supervisor, NULL);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    c->supervising = 0;
+}
+
 int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
                        char *conn_file, size_t conn_size)
 {
@@ -201,6 +260,9 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
     clab_info("embedded cluster: controller pid %d, %d engine(s), state in %s",
               c->children[0].pid, o->engines, o->state_dir);
     close(pipefd[0]);
+    pipefd[0] = -1;
+    if ((rc = start_supervisor(c)) < 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -217,6 +279,7 @@ void clab_cluster_stop(clab_cluster_t **pc)
     clab_cluster_t *c = *pc;
     if (!c)
         return;
+    stop_supervisor(c);
     /* Engines first, so they can say goodbye to the controller. */
     for (int i = c->n - 1; i >= 0; i--)
         if (c->children[i].pid > 0)

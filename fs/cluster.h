@@ -1,7 +1,8 @@
 /* The embedded local cluster: a clab-controller on ipc:// sockets in
  * STATE/cluster and N clab-engines, children of clabfs that live as long
  * as the mount. The controller's queue stays in STATE/cluster, so the next
- * mount resumes it. */
+ * mount resumes it. A thread of the cluster's own restarts the children
+ * that die. */
 #ifndef CLAB_CLUSTER_H
 #define CLAB_CLUSTER_H
 
@@ -21,7 +22,8 @@ typedef struct {
 int clab_cluster_start(const clab_cluster_opts_t *opts, clab_cluster_t **out,
                        char *conn_file, size_t conn_size);
 /* Restarts children that died (a controller killed with -9, an engine that
- * crashed), backing off to once every 10 s. Call about once a second. */
+ * crashed), backing off to once every 10 s. The cluster's own supervisor
+ * thread calls it once a second from start to stop. */
 void clab_cluster_supervise(clab_cluster_t *cluster);
 /* SIGTERM to every child, then SIGKILL to those still there after a few
  * seconds; reaps them all. */

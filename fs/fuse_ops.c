@@ -16,10 +16,6 @@
 /* Threads kept when idle: enough for ordinary load without churn. */
 #define IDLE_THREADS 16
 
-/* libfuse's high-level loop with a configuration (3.12); the API version 31
- * headers do not declare it. */
-int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
-
 /* The threads the loop may run: libfuse's default unless main runs
  * clab_fuse_loop_mt. Read at init to size lab->max_waiters. */
 static unsigned loop_threads = 10;
@@ -48,7 +44,7 @@ int clab_fuse_loop_mt(struct fuse *fuse, int clone_fd)
     fuse_loop_cfg_set_max_threads(cfg, CLAB_FUSE_MAX_THREADS);
     fuse_loop_cfg_set_idle_threads(cfg, IDLE_THREADS);
     loop_threads = CLAB_FUSE_MAX_THREADS;
-    int rc = fuse_loop_mt_312(fuse, cfg);
+    int rc = fuse_loop_mt(fuse, cfg);
     fuse_loop_cfg_destroy(cfg);
     return rc;
 }
@@ -63,18 +59,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->entry_timeout = 1.0;
     cfg->attr_timeout = 0.0;
     cfg->negative_timeout = 0.0;
-    clab_views_init(lab);
     lab->interrupted = fuse_interrupted;
     /* Keep an eighth of the threads (at least two: one for an interrupt,
      * one for everything else) out of reach of blocked waits. */
     unsigned reserve = loop_threads / 8 > 2 ? loop_threads / 8 : 2;
     lab->max_waiters = loop_threads > reserve ? (int)(loop_threads - reserve) : 1;
     return lab;
-}
-
-static void op_destroy(void *private_data)
-{
-    clab_views_fini(private_data);
 }
 
 static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -91,7 +81,7 @@ static int op_getattr(const char *path, struct stat *st, struct fuse_file_info *
     }
     clab_node_t node;
     int rc = clab_tree_lookup(lab, path, &node);
-    return rc ? rc : clab_tree_getattr(lab, &node, (int)fuse_get_context()->pid, st);
+    return rc ? rc : clab_view_getattr(lab, &node, (int)fuse_get_context()->pid, st);
 }
 
 typedef struct {
@@ -136,10 +126,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
     handle_t *h = calloc(1, sizeof *h);
     if (!h)
         return -ENOMEM;
-    if (node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL) {
-        rc = clab_inbox_new(
-            lab, node.kind == CLAB_NODE_CTL ? CLAB_INBOX_CTL : CLAB_INBOX_SUBMIT,
-            &h->inbox);
+    const clab_node_info_t *info = clab_node_info(node.kind);
+    if (info->render == CLAB_RENDER_INBOX) {
+        rc = clab_inbox_new(lab, (clab_inbox_kind_t)info->arg, &h->inbox);
         fi->direct_io = 1;
     } else if (writing) {
         rc = -EACCES;
@@ -206,12 +195,11 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (rc)
         return rc;
     /* `echo job > submit` opens with O_TRUNC: a no-op for the inbox. */
-    return node.kind == CLAB_NODE_SUBMIT || node.kind == CLAB_NODE_CTL ? 0 : -EACCES;
+    return clab_node_info(node.kind)->render == CLAB_RENDER_INBOX ? 0 : -EACCES;
 }
 
 const struct fuse_operations clab_fuse_ops = {
     .init = op_init,
-    .destroy = op_destroy,
     .getattr = op_getattr,
     .readdir = op_readdir,
     .open = op_open,

@@ -3,7 +3,8 @@
 #ifndef CLAB_FUSE_OPS_H
 #define CLAB_FUSE_OPS_H
 
-#define FUSE_USE_VERSION 31
+/* 3.12: fuse_loop_mt with a fuse_loop_config, declared by libfuse. */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 #include <fuse.h>
 
 extern const struct fuse_operations clab_fuse_ops;

@@ -1,6 +1,7 @@
-/* Collecting and accepting jobs written to /submit, and running the
- * commands written to /ctl. */
+/* Collecting what is written to /submit and /ctl: jobs are parsed
+ * (submit.c) and accepted here; /ctl lines are run by ctl.c. */
 #include "inbox.h"
+#include "ctl.h"
 #include "json.h"
 #include "log.h"
 
@@ -9,9 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Commands longer than this are refused: tags are short. */
-#define CTL_MAX_TEXT 4096
 
 struct clab_inbox {
     clab_lab_t *lab;
@@ -101,168 +99,25 @@ static int accept_text(clab_inbox_t *in)
     clab_submission_destroy(&sub);
     in->text.len = 0;
     in->incomplete = 0;
-    if (lab->wake)
-        lab->wake(lab->wake_ud);
+    clab_lab_wake(lab);
     return 0;
 }
 
-/* /ctl. Each command is one function taking the tag; err->position is
- * relative to the tag, or -1 for the command as a whole. */
-
-typedef int (*ctl_fn)(clab_lab_t *lab, const char *tag, clab_submit_error_t *err);
-
-static int ctl_select(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+/* /ctl: the lines are collected here and run by ctl.c. A rejected one is
+ * recorded with the caret where ctl.c puts it. */
+static int ctl_reject(clab_inbox_t *in, const char *line, size_t len,
+                      const clab_submit_error_t *err)
 {
-    int rc = clab_notebook_select(lab->nb, tag);
-    if (rc == -ENOENT) {
-        snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
-        err->position = 0;
-    } else if (rc < 0) {
-        snprintf(err->message, sizeof err->message,
-                 "the notebook could not record it: %s", strerror(-rc));
-    } else {
-        clab_info("ctl: %s is the current set", tag);
-    }
-    return rc;
-}
-
-/* Turns a notebook error into the message of a rejected command. */
-static int ctl_outcome(int rc, const char *tag, const char *verb,
-                       clab_submit_error_t *err)
-{
-    if (rc == -ENOENT) {
-        snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
-        err->position = 0;
-    } else if (rc < 0) {
-        snprintf(err->message, sizeof err->message, "the notebook could not %s it: %s",
-                 verb, strerror(-rc));
-    } else {
-        clab_info("ctl: %s %s: %d point(s)", verb, tag, rc);
-    }
-    return rc < 0 ? rc : 0;
-}
-
-/* Has the link tell the controller to drop the tag's queued tasks and stop
- * its running ones; the notebook already counts them as cancelled. */
-static void cancel_at_controller(clab_lab_t *lab, const char *tag)
-{
-    pthread_mutex_lock(&lab->lock);
-    if (!lab->cancel_tags)
-        lab->cancel_tags = json_array();
-    json_array_append_new(lab->cancel_tags, json_string(tag));
-    pthread_mutex_unlock(&lab->lock);
-    if (lab->wake)
-        lab->wake(lab->wake_ud);
-}
-
-static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
-{
-    int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
-    if (rc == 0)
-        cancel_at_controller(lab, tag);
-    return rc;
-}
-
-static int ctl_retry(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
-{
-    int rc = ctl_outcome(clab_notebook_retry(lab->nb, tag), tag, "retry", err);
-    if (rc == 0 && lab->wake)
-        lab->wake(lab->wake_ud);
-    return rc;
-}
-
-static int ctl_delete(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
-{
-    int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag), tag, "delete", err);
-    if (rc == 0)
-        cancel_at_controller(lab, tag);
-    return rc;
-}
-
-static const struct {
-    const char *verb;
-    ctl_fn run;
-} ctl_commands[] = {
-    {"select", ctl_select},
-    {"cancel", ctl_cancel},
-    {"retry", ctl_retry},
-    {"delete", ctl_delete},
-};
-
-static int ctl_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Records a rejected command: the line, and the caret at pos in it. */
-static int ctl_reject(clab_inbox_t *in, const char *line, size_t len, int code, long pos,
-                      clab_submit_error_t *err)
-{
-    err->code = code;
-    err->position = pos;
-    err->line = 0;
     clab_errors_add(&in->lab->errors, in->file, line, len, err);
     clab_info("%s rejected: %s", in->file, err->message);
-    return -code;
+    return -err->code;
 }
 
-/* Parses and runs one line: VERB, blanks, TAG, optional trailing blanks. */
-static int ctl_run(clab_inbox_t *in, const char *line, size_t len)
+static int ctl_line(clab_inbox_t *in, const char *line, size_t len)
 {
     clab_submit_error_t err = {.position = -1};
-    size_t i = 0, verb, verb_len, tag, tag_len;
-    char tagbuf[CLAB_TAG_MAX + 1];
-    while (i < len && ctl_blank(line[i]))
-        i++;
-    verb = i;
-    while (i < len && !ctl_blank(line[i]))
-        i++;
-    verb_len = i - verb;
-    while (i < len && ctl_blank(line[i]))
-        i++;
-    tag = i;
-    while (i < len && !ctl_blank(line[i]))
-        i++;
-    tag_len = i - tag;
-    while (i < len && ctl_blank(line[i]))
-        i++;
-
-    size_t c = 0;
-    while (c < sizeof ctl_commands / sizeof ctl_commands[0] &&
-           (strlen(ctl_commands[c].verb) != verb_len ||
-            strncmp(ctl_commands[c].verb, line + verb, verb_len) != 0))
-        c++;
-    if (c == sizeof ctl_commands / sizeof ctl_commands[0]) {
-        snprintf(err.message, sizeof err.message,
-                 "unknown command \"%.*s\": write select, cancel, retry or delete, "
-                 "then a tag",
-                 (int)(verb_len > 64 ? 64 : verb_len), line + verb);
-        return ctl_reject(in, line, len, EINVAL, (long)verb, &err);
-    }
-    if (tag_len == 0) {
-        snprintf(err.message, sizeof err.message, "%s wants a tag: %s TAG",
-                 ctl_commands[c].verb, ctl_commands[c].verb);
-        return ctl_reject(in, line, len, EINVAL, (long)tag, &err);
-    }
-    if (i < len) {
-        snprintf(err.message, sizeof err.message, "%s takes one tag, no more",
-                 ctl_commands[c].verb);
-        return ctl_reject(in, line, len, EINVAL, (long)i, &err);
-    }
-    if (tag_len <= CLAB_TAG_MAX) {
-        memcpy(tagbuf, line + tag, tag_len);
-        tagbuf[tag_len] = '\0';
-    }
-    if (tag_len > CLAB_TAG_MAX || !clab_tag_valid(tagbuf)) {
-        snprintf(err.message, sizeof err.message,
-                 "bad tag: tags match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-        return ctl_reject(in, line, len, EINVAL, (long)tag, &err);
-    }
-    int rc = ctl_commands[c].run(in->lab, tagbuf, &err);
-    if (rc < 0)
-        return ctl_reject(in, line, len, -rc,
-                          err.position < 0 ? (long)verb : (long)tag + err.position, &err);
-    return 0;
+    int rc = clab_ctl_run(in->lab, line, len, &err);
+    return rc < 0 ? ctl_reject(in, line, len, &err) : 0;
 }
 
 /* Runs every complete line collected so far (all of it when final). */
@@ -275,11 +130,8 @@ static int ctl_lines(clab_inbox_t *in, int final)
         if (!nl && !final)
             break;
         size_t end = nl ? (size_t)(nl - in->text.data) : in->text.len;
-        int blank_line = 1;
-        for (size_t k = start; k < end && blank_line; k++)
-            blank_line = ctl_blank(in->text.data[k]);
-        if (!blank_line)
-            rc = ctl_run(in, in->text.data + start, end - start);
+        if (!blank(in->text.data + start, end - start))
+            rc = ctl_line(in, in->text.data + start, end - start);
         start = nl ? end + 1 : in->text.len;
     }
     if (rc < 0)
@@ -293,11 +145,12 @@ static int ctl_lines(clab_inbox_t *in, int final)
 
 static ssize_t ctl_write(clab_inbox_t *in, const char *buf, size_t size)
 {
-    if (in->text.len + size > CTL_MAX_TEXT) {
-        clab_submit_error_t err = {.position = -1};
-        snprintf(err.message, sizeof err.message, "command over %d bytes", CTL_MAX_TEXT);
+    if (in->text.len + size > CLAB_CTL_MAX_TEXT) {
+        clab_submit_error_t err = {.code = E2BIG, .position = -1};
+        snprintf(err.message, sizeof err.message, "command over %d bytes",
+                 CLAB_CTL_MAX_TEXT);
         in->text.len = 0;
-        return ctl_reject(in, buf, size, E2BIG, -1, &err);
+        return ctl_reject(in, buf, size, &err);
     }
     int rc = clab_buf_add(&in->text, buf, size);
     rc = rc ? rc : ctl_lines(in, 0);

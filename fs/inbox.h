@@ -5,20 +5,17 @@
  * the write returns, and keeps the answer ("tag T\npoints N\n") for a read
  * on the same descriptor.
  *
- * /ctl: each line is one command, `VERB TAG`, run when its newline arrives
+ * /ctl: each line is one command (ctl.h), run when its newline arrives
  * (or at close for a last line without one); the write fails with the
- * command's errno. select makes a set current; cancel, retry and delete
- * act on a whole set (see clab_notebook_cancel and friends).
+ * command's errno.
  *
  * Every rejection is recorded in /errors with the text and a caret. */
 #ifndef CLAB_INBOX_H
 #define CLAB_INBOX_H
 
-#include "lab.h"
+#include "tree.h"
 
 #include <sys/types.h>
-
-typedef enum { CLAB_INBOX_SUBMIT, CLAB_INBOX_CTL } clab_inbox_kind_t;
 
 typedef struct clab_inbox clab_inbox_t;
 

@@ -1,5 +1,7 @@
 /* The state one mounted lab shares between the FUSE threads and the
- * thread that talks to the cluster. */
+ * thread that talks to the cluster, and its owner (lab.c): set-up and
+ * tear-down, the cluster state the link publishes, and the hand-off of
+ * cancelled sets from /ctl to the link. */
 #ifndef CLAB_LAB_H
 #define CLAB_LAB_H
 
@@ -8,20 +10,21 @@
 #include "submit.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct clab_view;
 
 typedef struct clab_lab {
-    clab_notebook_t *nb;
+    clab_notebook_t *nb; /* owned: closed by clab_lab_fini */
     clab_submit_limits_t limits;
     clab_errors_t errors;
-    /* What the cluster link last learnt; written by the sync thread. */
+    /* What the cluster link last learnt (clab_lab_publish), and the tags
+     * cancelled with /ctl that it must still tell the controller about (a
+     * JSON array, or NULL); under lock. */
     pthread_mutex_t lock;
     int engines;
     int connected;
     json_t *engine_list; /* [{id, host, pid, state, tasks}] */
-    /* Tags cancelled with /ctl that the link must still tell the controller
-     * about (a JSON array, or NULL), under lock. */
     json_t *cancel_tags;
     /* Called after a submission so the link sends it at once. */
     void (*wake)(void *ud);
@@ -32,16 +35,37 @@ typedef struct clab_lab {
     int (*interrupted)(void);
     /* A read of /results/TAG/wait holds a FUSE thread while it blocks; at
      * most max_waiters do at once (0: no limit), so that the others are
-     * left for everyone else. waiters is guarded by views_lock. */
+     * left for everyone else. */
     int max_waiters;
-    int waiters;
+    atomic_int waiters;
     /* The views open now, by process (views.c): a stat from a process that
      * has the file open answers for the snapshot that process reads. */
     pthread_mutex_t views_lock;
     struct clab_view *views;
 } clab_lab_t;
 
+/* Locks, /errors and the default submission limits; no notebook yet
+ * (open one into lab->nb). Before any other call. */
+void clab_lab_init(clab_lab_t *lab);
+/* Closes the notebook and frees the rest; after the last user is gone. */
+void clab_lab_fini(clab_lab_t *lab);
+
 /* A consistent copy of the cluster state for a view. */
 void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected);
+/* The link's news: connected or not, and the engines when it learnt them
+ * (an array; NULL keeps the last list). */
+void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines);
+/* A copy of the record of the engine id while connected, or NULL. */
+json_t *clab_lab_engine(clab_lab_t *lab, const char *id);
+/* A reference to the engine list while connected, or NULL. */
+json_t *clab_lab_engines(clab_lab_t *lab);
+
+/* /ctl: has the link tell the controller to drop the tag's tasks (does not
+ * wake the link: see clab_lab_wake). */
+void clab_lab_cancel_push(clab_lab_t *lab, const char *tag);
+/* The link: every tag pushed since the last take (an array), or NULL. */
+json_t *clab_lab_cancel_take(clab_lab_t *lab);
+/* Has the link look at the notebook and the cancelled tags now. */
+void clab_lab_wake(clab_lab_t *lab);
 
 #endif

@@ -107,169 +107,214 @@ static int default_state(char *out, size_t size)
                                                                           : -ENAMETOOLONG;
 }
 
-static void supervise(void *cluster)
-{
-    clab_cluster_supervise(cluster);
-}
+/* One run of the daemon: its options and everything it holds. */
+typedef struct {
+    options_t o;
+    struct fuse_args args;
+    struct fuse_cmdline_opts cmd;
+    char state[2048]; /* the state directory, absolute */
+    char conn[4096];  /* the connection file of the cluster */
+    int lock_fd;
+    clab_lab_t lab;
+    struct fuse *fuse;
+    int mounted;
+    clab_cluster_t *cluster;
+    clab_sync_t *sync;
+} daemon_t;
 
-int main(int argc, char **argv)
+/* Returns the exit status when there is nothing to run (help, version, a
+ * bad option), else -1. */
+static int parse_options(daemon_t *d, int argc, char **argv)
 {
-    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct fuse_cmdline_opts cmd = {0};
-    options_t o = {.engines = -1,
-                   .retries = 3,
-                   .reconnections = 5,
-                   .waiting_time = 30,
-                   .max_points = CLAB_SUBMIT_MAX_POINTS};
-    clab_lab_t lab = {0};
-    struct fuse *fuse = NULL;
-    clab_cluster_t *cluster = NULL;
-    clab_sync_t *sync = NULL;
-    char state[2048], conn[4096], path[4096];
-    int rc = 1, lock_fd = -1, mounted = 0;
-
-    pthread_mutex_init(&lab.lock, NULL);
-    clab_errors_init(&lab.errors);
-    if (fuse_opt_parse(&args, &o, option_spec, NULL) < 0 ||
-        fuse_parse_cmdline(&args, &cmd) < 0)
-        goto out;
-    if (o.help || cmd.show_help) {
+    options_t *o = &d->o;
+    d->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
+    *o = (options_t){.engines = -1,
+                     .retries = 3,
+                     .reconnections = 5,
+                     .waiting_time = 30,
+                     .max_points = CLAB_SUBMIT_MAX_POINTS};
+    if (fuse_opt_parse(&d->args, o, option_spec, NULL) < 0 ||
+        fuse_parse_cmdline(&d->args, &d->cmd) < 0)
+        return 1;
+    if (o->help || d->cmd.show_help) {
         usage(argv[0]);
-        rc = 0;
-        goto out;
+        return 0;
     }
-    if (o.version || cmd.show_version) {
+    if (o->version || d->cmd.show_version) {
         printf("clabfs %s (libfuse %s)\n", CLAB_VERSION, fuse_pkgversion());
-        rc = 0;
-        goto out;
+        return 0;
     }
-    if (!cmd.mountpoint) {
+    if (!d->cmd.mountpoint) {
         fprintf(stderr, "clabfs: no mount point given (try --help)\n");
-        rc = 2;
-        goto out;
+        return 2;
     }
-    if (o.engines == -1)
-        o.engines = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (o.engines < 0 || o.engines > 1024 || o.retries < 0 || o.reconnections < 0 ||
-        !(o.waiting_time > 0) || o.max_points < 1) {
+    if (o->engines == -1)
+        o->engines = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (o->engines < 0 || o->engines > 1024 || o->retries < 0 || o->reconnections < 0 ||
+        !(o->waiting_time > 0) || o->max_points < 1) {
         fprintf(stderr,
                 "clabfs: --engines wants 0..1024, --retries and --reconnections a "
                 "count, --waiting-time and --max-points a positive number\n");
-        rc = 2;
-        goto out;
+        return 2;
     }
-    clab_log_init("clabfs", o.verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
+    return -1;
+}
 
-    if (o.state) {
-        snprintf(state, sizeof state, "%s", o.state);
-    } else if (default_state(state, sizeof state) < 0) {
-        fprintf(stderr, "clabfs: no state directory: give --state DIR\n");
-        goto out;
-    }
-    if (clab_mkdir_p(state, 0700) < 0 || !realpath(state, path)) {
-        fprintf(stderr, "clabfs: cannot use state directory %s: %s\n", state,
-                strerror(errno));
-        goto out;
-    }
-    if (strlen(path) >= sizeof state) {
-        fprintf(stderr, "clabfs: state directory path too long: %s\n", path);
-        goto out;
-    }
-    memcpy(state, path, strlen(path) + 1);
-    snprintf(path, sizeof path, "%s/clabfs.lock", state);
-    lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        fprintf(stderr, "clabfs: state directory %s is in use by another clabfs\n",
-                state);
-        goto out;
-    }
-    if (o.cluster) {
+static void free_options(daemon_t *d)
+{
+    free(d->cmd.mountpoint);
+    free(d->o.state);
+    free(d->o.cluster);
+    fuse_opt_free_args(&d->args);
+}
+
+/* A named cluster needs a usable connection file; an embedded one, our
+ * programs. */
+static int check_cluster(daemon_t *d)
+{
+    char path[4096];
+    if (d->o.cluster) {
         clab_conninfo_t ci;
-        int lrc = clab_conninfo_load(o.cluster, &ci);
-        if (lrc < 0) {
-            fprintf(stderr, "clabfs: cannot use connection file %s: %s\n", o.cluster,
-                    lrc == -EPERM    ? "group or others can read it (chmod 600 it)"
-                    : lrc == -EINVAL ? "not a clabfs connection file"
-                                     : strerror(-lrc));
-            goto out;
+        int rc = clab_conninfo_load(d->o.cluster, &ci);
+        if (rc < 0) {
+            fprintf(stderr, "clabfs: cannot use connection file %s: %s\n", d->o.cluster,
+                    rc == -EPERM    ? "group or others can read it (chmod 600 it)"
+                    : rc == -EINVAL ? "not a clabfs connection file"
+                                    : strerror(-rc));
+            return -1;
         }
-        snprintf(conn, sizeof conn, "%s", o.cluster);
+        snprintf(d->conn, sizeof d->conn, "%s", d->o.cluster);
     } else if (clab_find_program("clab-controller", path, sizeof path) < 0 ||
                clab_find_program("clab-engine", path, sizeof path) < 0) {
         fprintf(stderr,
                 "clabfs: clab-controller and clab-engine not found next to clabfs "
                 "or on PATH (set CLAB_BINDIR)\n");
-        goto out;
+        return -1;
     }
+    return 0;
+}
 
-    snprintf(path, sizeof path, "%s/notebook.db", state);
-    lab.limits.max_text = CLAB_SUBMIT_MAX_TEXT;
-    lab.limits.max_points = (size_t)o.max_points;
-    int nrc = clab_notebook_open(path, &lab.nb);
-    if (nrc < 0) {
-        fprintf(stderr, "clabfs: cannot open the notebook %s: %s\n", path,
-                strerror(-nrc));
-        goto out;
+/* Makes the state directory, takes its lock and checks that the cluster
+ * can be reached or started. */
+static int prepare(daemon_t *d)
+{
+    char path[4096];
+    if (d->o.state) {
+        snprintf(d->state, sizeof d->state, "%s", d->o.state);
+    } else if (default_state(d->state, sizeof d->state) < 0) {
+        fprintf(stderr, "clabfs: no state directory: give --state DIR\n");
+        return -1;
     }
+    if (clab_mkdir_p(d->state, 0700) < 0 || !realpath(d->state, path)) {
+        fprintf(stderr, "clabfs: cannot use state directory %s: %s\n", d->state,
+                strerror(errno));
+        return -1;
+    }
+    if (strlen(path) >= sizeof d->state) {
+        fprintf(stderr, "clabfs: state directory path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(d->state, path, strlen(path) + 1);
+    snprintf(path, sizeof path, "%s/clabfs.lock", d->state);
+    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "clabfs: state directory %s is in use by another clabfs\n",
+                d->state);
+        return -1;
+    }
+    return check_cluster(d);
+}
 
-    fuse = fuse_new(&args, &clab_fuse_ops, sizeof clab_fuse_ops, &lab);
-    if (!fuse)
-        goto out;
-    if (fuse_mount(fuse, cmd.mountpoint) != 0)
-        goto out;
-    mounted = 1;
-    if (fuse_daemonize(cmd.foreground) != 0)
-        goto out;
-    if (!cmd.foreground) {
+/* Opens the notebook and mounts the lab, detached unless -f. */
+static int mount_lab(daemon_t *d)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/notebook.db", d->state);
+    d->lab.limits.max_points = (size_t)d->o.max_points;
+    int rc = clab_notebook_open(path, &d->lab.nb);
+    if (rc < 0) {
+        fprintf(stderr, "clabfs: cannot open the notebook %s: %s\n", path, strerror(-rc));
+        return -1;
+    }
+    d->fuse = fuse_new(&d->args, &clab_fuse_ops, sizeof clab_fuse_ops, &d->lab);
+    if (!d->fuse || fuse_mount(d->fuse, d->cmd.mountpoint) != 0)
+        return -1;
+    d->mounted = 1;
+    if (fuse_daemonize(d->cmd.foreground) != 0)
+        return -1;
+    if (!d->cmd.foreground) {
         /* Detached: keep the story in the state directory. */
-        snprintf(path, sizeof path, "%s/clabfs.log", state);
+        snprintf(path, sizeof path, "%s/clabfs.log", d->state);
         int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd >= 0) {
             dup2(fd, 2);
             close(fd);
         }
     }
-    clab_info("mounted %s; state in %s", cmd.mountpoint, state);
+    clab_info("mounted %s; state in %s", d->cmd.mountpoint, d->state);
+    return 0;
+}
 
-    if (!o.cluster) {
-        snprintf(path, sizeof path, "%s/cluster", state);
+/* Starts the embedded cluster unless one was named, and the link to it.
+ * Neither failing stops the mount: jobs wait. */
+static void link_cluster(daemon_t *d)
+{
+    if (!d->o.cluster) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/cluster", d->state);
         clab_cluster_opts_t co = {
-            .state_dir = path, .engines = o.engines, .retries = o.retries};
-        int crc = clab_cluster_start(&co, &cluster, conn, sizeof conn);
-        if (crc < 0)
+            .state_dir = dir, .engines = d->o.engines, .retries = d->o.retries};
+        int rc = clab_cluster_start(&co, &d->cluster, d->conn, sizeof d->conn);
+        if (rc < 0)
             clab_err("embedded cluster did not start: %s; the mount works, jobs wait",
-                     strerror(-crc));
+                     strerror(-rc));
     }
-    int src = clab_sync_start(&lab, conn, o.waiting_time, o.reconnections, &sync);
-    if (src < 0)
-        clab_err("cannot link to the cluster (%s): %s", conn, strerror(-src));
-    else if (cluster)
-        clab_sync_set_supervisor(sync, supervise, cluster);
+    int rc = clab_sync_start(&d->lab, d->conn, d->o.waiting_time, d->o.reconnections,
+                             &d->sync);
+    if (rc < 0)
+        clab_err("cannot link to the cluster (%s): %s", d->conn, strerror(-rc));
+}
 
-    struct fuse_session *se = fuse_get_session(fuse);
+static int serve(daemon_t *d)
+{
+    struct fuse_session *se = fuse_get_session(d->fuse);
     if (fuse_set_signal_handlers(se) != 0)
-        goto out;
-    rc = cmd.singlethread ? fuse_loop(fuse) : clab_fuse_loop_mt(fuse, cmd.clone_fd);
-    rc = rc < 0 ? 1 : 0;
+        return 1;
+    int rc = d->cmd.singlethread ? fuse_loop(d->fuse)
+                                 : clab_fuse_loop_mt(d->fuse, d->cmd.clone_fd);
     fuse_remove_signal_handlers(se);
-    clab_info("unmounting %s", cmd.mountpoint);
-out:
-    if (mounted)
-        fuse_unmount(fuse);
-    clab_sync_stop(&sync);
-    clab_cluster_stop(&cluster);
-    if (fuse)
-        fuse_destroy(fuse);
-    clab_notebook_destroy(&lab.nb);
-    json_decref(lab.engine_list);
-    json_decref(lab.cancel_tags);
-    clab_errors_free(&lab.errors);
-    pthread_mutex_destroy(&lab.lock);
-    if (lock_fd >= 0)
-        close(lock_fd);
-    free(cmd.mountpoint);
-    free(o.state);
-    free(o.cluster);
-    fuse_opt_free_args(&args);
+    clab_info("unmounting %s", d->cmd.mountpoint);
+    return rc < 0 ? 1 : 0;
+}
+
+static int run(daemon_t *d)
+{
+    int rc = 1;
+    d->lock_fd = -1;
+    clab_log_init("clabfs", d->o.verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
+    clab_lab_init(&d->lab);
+    if (prepare(d) == 0 && mount_lab(d) == 0) {
+        link_cluster(d);
+        rc = serve(d);
+    }
+    if (d->mounted)
+        fuse_unmount(d->fuse);
+    clab_sync_stop(&d->sync);
+    clab_cluster_stop(&d->cluster);
+    if (d->fuse)
+        fuse_destroy(d->fuse);
+    clab_lab_fini(&d->lab);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    daemon_t d = {0};
+    int rc = parse_options(&d, argc, argv);
+    if (rc < 0)
+        rc = run(&d);
+    free_options(&d);
     return rc;
 }

@@ -381,6 +381,101 @@ static int check_executable(const ctx_t *c, const char *path, long at)
     return 0;
 }
 
+/* The checks on the text as a whole; [*b, *e) is the job without the
+ * white space around it. */
+static int check_text(const ctx_t *c, const clab_submit_limits_t *lim, size_t *b,
+                      size_t *e)
+{
+    const char *text = c->text;
+    size_t len = c->len;
+    if (len > lim->max_text)
+        return refuse(c, E2BIG, -1, "the job is %zu bytes, over the limit of %zu", len,
+                      lim->max_text);
+    const char *nul = memchr(text, '\0', len);
+    if (nul)
+        return refuse(c, EINVAL, (long)(nul - text),
+                      "NUL byte at offset %ld: a job is text", (long)(nul - text));
+    *b = 0;
+    *e = len;
+    while (*b < *e && is_space(text[*b]))
+        (*b)++;
+    while (*e > *b && is_space(text[*e - 1]))
+        (*e)--;
+    if (*b == *e)
+        return refuse(c, EINVAL, -1,
+                      "empty job: expected a JSON object or `PATH {params}`");
+    if (text[*b] != '{' && text[*b] != '/')
+        return refuse(c, EINVAL, (long)*b, "expected a JSON object or `PATH {params}`");
+    return 0;
+}
+
+/* What parsing found: the JSON text (root), the parameters object in it
+ * and where it starts, and where the experiment is named. */
+typedef struct {
+    json_t *root, *params;
+    size_t params_at;
+    long exp_at;
+} found_t;
+
+/* The `PATH {params}` shorthand in [b, e). */
+static int parse_shorthand(const ctx_t *c, size_t b, size_t e, clab_submission_t *sub,
+                           found_t *f)
+{
+    const char *text = c->text;
+    size_t p = b, q;
+    while (p < e && !is_space(text[p]))
+        p++;
+    for (q = p; q < e && is_space(text[q]); q++)
+        ;
+    /* A '{' in the path is most likely parameters written without the
+     * white space that separates them. */
+    const char *hint = memchr(text + b, '{', p - b)
+                           ? " (separate it from the path with white space)"
+                           : "";
+    if (q == e) {
+        refuse(c, EINVAL, (long)e,
+               "incomplete job: expected a parameters object after the path%s", hint);
+        return -EAGAIN;
+    }
+    /* The path becomes JSON text (metadata) later: refuse what JSON
+     * cannot hold now rather than fail then. */
+    json_t *s = json_stringn(text + b, p - b);
+    json_decref(s);
+    if (!s)
+        return refuse(c, EINVAL, (long)b, "experiment path is not valid UTF-8");
+    sub->experiment = strndup(text + b, p - b);
+    if (!sub->experiment)
+        return refuse(c, ENOMEM, -1, "out of memory");
+    f->exp_at = (long)b;
+    int rc = check_path(c, sub->experiment, f->exp_at);
+    if (rc)
+        return rc;
+    if (text[q] != '{')
+        return refuse(c, EINVAL, (long)q,
+                      "expected a JSON object of parameters after the path%s",
+                      *hint ? hint : " (a path with white space needs the JSON form)");
+    rc = parse_json(c, q, e, &f->root);
+    if (rc)
+        return rc;
+    f->params = f->root;
+    f->params_at = q;
+    return 0;
+}
+
+/* The JSON form in [b, e). */
+static int parse_object(const ctx_t *c, size_t b, size_t e, clab_submission_t *sub,
+                        found_t *f)
+{
+    int rc = parse_json(c, b, e, &f->root);
+    if (rc)
+        return rc;
+    rc = check_fields(c, b, f->root, sub, &f->params, &f->params_at);
+    if (rc)
+        return rc;
+    f->exp_at = find_key(c, b, "experiment");
+    return 0;
+}
+
 int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
                           clab_submission_t **out, clab_submit_error_t *err)
 {
@@ -389,9 +484,8 @@ int clab_submission_parse(const char *text, size_t len, const clab_submit_limits
     clab_submit_error_t local;
     ctx_t c = {text, len, err ? err : &local};
     clab_submission_t *sub = NULL;
-    json_t *root = NULL, *params = NULL;
-    size_t params_at = 0;
-    long exp_at = -1;
+    found_t f = {NULL, NULL, 0, -1};
+    size_t b = 0, e = 0;
     int rc;
 
     *out = NULL;
@@ -401,103 +495,35 @@ int clab_submission_parse(const char *text, size_t len, const clab_submit_limits
     c.err->position = -1;
     if (!lim)
         lim = &defaults;
-
-    if (len > lim->max_text)
-        return refuse(&c, E2BIG, -1, "the job is %zu bytes, over the limit of %zu", len,
-                      lim->max_text);
-    const char *nul = memchr(text, '\0', len);
-    if (nul)
-        return refuse(&c, EINVAL, (long)(nul - text),
-                      "NUL byte at offset %ld: a job is text", (long)(nul - text));
-    size_t b = 0, e = len;
-    while (b < e && is_space(text[b]))
-        b++;
-    while (e > b && is_space(text[e - 1]))
-        e--;
-    if (b == e)
-        return refuse(&c, EINVAL, -1,
-                      "empty job: expected a JSON object or `PATH {params}`");
-    if (text[b] != '{' && text[b] != '/')
-        return refuse(&c, EINVAL, (long)b, "expected a JSON object or `PATH {params}`");
-
+    if ((rc = check_text(&c, lim, &b, &e)) != 0)
+        return rc;
     sub = calloc(1, sizeof *sub);
     if (!sub)
         return refuse(&c, ENOMEM, -1, "out of memory");
     sub->repetitions = 1;
 
-    if (text[b] == '{') {
-        rc = parse_json(&c, b, e, &root);
-        if (rc)
-            goto fail;
-        rc = check_fields(&c, b, root, sub, &params, &params_at);
-        if (rc)
-            goto fail;
-        exp_at = find_key(&c, b, "experiment");
-    } else {
-        size_t p = b, q;
-        while (p < e && !is_space(text[p]))
-            p++;
-        for (q = p; q < e && is_space(text[q]); q++)
-            ;
-        /* A '{' in the path is most likely parameters written without the
-         * white space that separates them. */
-        const char *hint = memchr(text + b, '{', p - b)
-                               ? " (separate it from the path with white space)"
-                               : "";
-        if (q == e) {
-            refuse(&c, EINVAL, (long)e,
-                   "incomplete job: expected a parameters object after the path%s", hint);
-            rc = -EAGAIN;
-            goto fail;
-        }
-        /* The path becomes JSON text (metadata) later: refuse what JSON
-         * cannot hold now rather than fail then. */
-        json_t *s = json_stringn(text + b, p - b);
-        json_decref(s);
-        if (!s) {
-            rc = refuse(&c, EINVAL, (long)b, "experiment path is not valid UTF-8");
-            goto fail;
-        }
-        sub->experiment = strndup(text + b, p - b);
-        if (!sub->experiment) {
-            rc = refuse(&c, ENOMEM, -1, "out of memory");
-            goto fail;
-        }
-        exp_at = (long)b;
-        rc = check_path(&c, sub->experiment, exp_at);
-        if (rc)
-            goto fail;
-        if (text[q] != '{') {
-            rc = refuse(&c, EINVAL, (long)q,
-                        "expected a JSON object of parameters after the path%s",
-                        *hint ? hint : " (a path with white space needs the JSON form)");
-            goto fail;
-        }
-        rc = parse_json(&c, q, e, &root);
-        if (rc)
-            goto fail;
-        params = root;
-        params_at = q;
-    }
-
-    rc = clab_space_new(params, &sub->space, c.err);
+    rc = text[b] == '{' ? parse_object(&c, b, e, sub, &f)
+                        : parse_shorthand(&c, b, e, sub, &f);
+    if (rc)
+        goto fail;
+    rc = clab_space_new(f.params, &sub->space, c.err);
     if (rc == -EINVAL)
-        locate(c.err, text, len, find_bad_parameter(&c, params_at, params));
+        locate(c.err, text, len, find_bad_parameter(&c, f.params_at, f.params));
     if (rc)
         goto fail;
-    rc = check_points(&c, sub, (long)params_at, lim);
+    rc = check_points(&c, sub, (long)f.params_at, lim);
     if (rc)
         goto fail;
-    rc = check_executable(&c, sub->experiment, exp_at);
+    rc = check_executable(&c, sub->experiment, f.exp_at);
     if (rc)
         goto fail;
 
-    sub->parameters = json_incref(params);
-    json_decref(root);
+    sub->parameters = json_incref(f.params);
+    json_decref(f.root);
     *out = sub;
     return 0;
 fail:
-    json_decref(root);
+    json_decref(f.root);
     clab_submission_destroy(&sub);
     return rc;
 }

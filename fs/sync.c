@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,27 +20,10 @@ struct clab_sync {
     double waiting_time;
     int reconnections;
     int wake_fd;
-    volatile int stop;
+    atomic_int stop;
     pthread_t thread;
     int64_t sent_upto; /* jobs with a larger notebook id are not sent yet */
-    void (*supervise)(void *ud);
-    void *supervise_ud;
-    double last_supervised;
 };
-
-void clab_sync_set_supervisor(clab_sync_t *s, void (*fn)(void *ud), void *ud)
-{
-    s->supervise_ud = ud;
-    s->supervise = fn;
-}
-
-void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected)
-{
-    pthread_mutex_lock(&lab->lock);
-    *engines = lab->connected ? lab->engines : 0;
-    *connected = lab->connected;
-    pthread_mutex_unlock(&lab->lock);
-}
 
 void clab_sync_wake(void *ud)
 {
@@ -47,20 +31,6 @@ void clab_sync_wake(void *ud)
     uint64_t one = 1;
     if (write(s->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
         clab_warn("wake: %s", strerror(errno));
-}
-
-static void publish(clab_sync_t *s, const clab_msg_t *m, int connected)
-{
-    clab_lab_t *lab = s->lab;
-    json_t *engines = m ? json_object_get(m->body, "engines") : NULL;
-    pthread_mutex_lock(&lab->lock);
-    lab->connected = connected;
-    if (json_is_array(engines)) {
-        lab->engines = (int)json_array_size(engines);
-        json_decref(lab->engine_list);
-        lab->engine_list = json_incref(engines);
-    }
-    pthread_mutex_unlock(&lab->lock);
 }
 
 /* Stores the results gathered in one turn in one transaction, then
@@ -112,11 +82,7 @@ static void send_pending(clab_sync_t *s, clab_client_t *c)
  * sent is kept for the next turn. */
 static void send_cancels(clab_sync_t *s, clab_client_t *c)
 {
-    clab_lab_t *lab = s->lab;
-    pthread_mutex_lock(&lab->lock);
-    json_t *tags = lab->cancel_tags;
-    lab->cancel_tags = NULL;
-    pthread_mutex_unlock(&lab->lock);
+    json_t *tags = clab_lab_cancel_take(s->lab);
     size_t i;
     json_t *tag;
     json_array_foreach(tags, i, tag)
@@ -124,13 +90,8 @@ static void send_cancels(clab_sync_t *s, clab_client_t *c)
         json_t *body = json_pack("{s:O}", "tag", tag);
         int rc = clab_client_send(c, "cancel", body);
         json_decref(body);
-        if (rc < 0) {
-            pthread_mutex_lock(&lab->lock);
-            if (!lab->cancel_tags)
-                lab->cancel_tags = json_array();
-            json_array_append(lab->cancel_tags, tag);
-            pthread_mutex_unlock(&lab->lock);
-        }
+        if (rc < 0)
+            clab_lab_cancel_push(s->lab, json_string_value(tag));
     }
     json_decref(tags);
 }
@@ -166,18 +127,14 @@ static void *run(void *ud)
             if (strcmp(m.type, "results") == 0 && json_is_array(got))
                 json_array_extend(results, got);
             else if (strcmp(m.type, "welcome") == 0 || strcmp(m.type, "pong") == 0)
-                publish(s, &m, 1);
+                clab_lab_publish(s->lab, 1, json_object_get(m.body, "engines"));
             clab_msg_clear(&m);
         }
         store_results(s, c, results);
         json_decref(results);
         clab_client_tick(c);
-        if (s->supervise && clab_mono() - s->last_supervised >= 1.0) {
-            s->last_supervised = clab_mono();
-            s->supervise(s->supervise_ud);
-        }
         if (!clab_client_connected(c)) {
-            publish(s, NULL, 0);
+            clab_lab_publish(s->lab, 0, NULL);
         } else {
             send_cancels(s, c);
             send_pending(s, c);

@@ -16,9 +16,6 @@ typedef struct clab_sync clab_sync_t;
 int clab_sync_start(clab_lab_t *lab, const char *conn_file, double waiting_time,
                     int reconnections, clab_sync_t **out);
 void clab_sync_stop(clab_sync_t **sync);
-/* Has the thread call fn about once a second (the embedded cluster's
- * supervisor). Set it right after start. */
-void clab_sync_set_supervisor(clab_sync_t *sync, void (*fn)(void *ud), void *ud);
 /* Makes the thread look at the notebook now (lab->wake). */
 void clab_sync_wake(void *sync);
 

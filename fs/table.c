@@ -2,6 +2,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,4 +93,48 @@ int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *le
     }
     clab_buf_free(&b);
     return rc;
+}
+
+int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
+{
+    int rc = 0, first = 1;
+    for (int k = 0; k < 3 && !rc; k++) {
+        size_t i;
+        json_t *name;
+        json_array_foreach(cols[k], i, name)
+        {
+            if (!first)
+                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
+            first = 0;
+            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
+        }
+    }
+    /* No successful result yet, so no columns: an empty file. */
+    return rc || first ? rc : clab_buf_add(b, "\n", 1);
+}
+
+int clab_table_row(clab_buf_t *b, json_t *const cols[3], const char *text, size_t len,
+                   clab_table_format_t fmt)
+{
+    static const char *const part[3] = {"parameters", "results", "metadata"};
+    json_t *doc = json_loadb(text, len, 0, NULL);
+    int rc = 0, first = 1;
+    if (!doc)
+        return -EIO;
+    for (int k = 0; k < 3 && !rc; k++) {
+        json_t *obj = json_object_get(doc, part[k]);
+        size_t i;
+        json_t *name;
+        json_array_foreach(cols[k], i, name)
+        {
+            if (!first)
+                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
+            first = 0;
+            rc = rc ? rc
+                    : clab_table_cell(b, json_object_get(obj, json_string_value(name)),
+                                      fmt);
+        }
+    }
+    json_decref(doc);
+    return rc ? rc : clab_buf_add(b, "\n", 1);
 }

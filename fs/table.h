@@ -3,7 +3,8 @@
  * logical), missing values and null empty, arrays and objects as compact
  * JSON text. CSV quotes a field only when it holds a comma, a quote or a
  * line break; TSV has no quoting, so tabs and line breaks inside a value
- * become spaces. */
+ * become spaces. Whole header lines and rows come from a table's columns
+ * and a result document. */
 #ifndef CLAB_TABLE_H
 #define CLAB_TABLE_H
 
@@ -25,5 +26,13 @@ char clab_table_sep(clab_table_format_t fmt);
  * table with C columns is this plus C bytes (C - 1 separators and a
  * newline), since missing cells are empty. */
 int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *len);
+
+/* Whole lines. cols are a table's columns: the names (JSON arrays of
+ * strings) of its parameters, results and metadata, in that order. */
+/* Appends the header line; nothing when there are no columns. */
+int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt);
+/* Appends the row of the result document text (-EIO when not JSON). */
+int clab_table_row(clab_buf_t *b, json_t *const cols[3], const char *text, size_t len,
+                   clab_table_format_t fmt);
 
 #endif

@@ -1,7 +1,7 @@
 /* Path parsing, attributes and directory listings of the mount. */
 #include "tree.h"
 #include "log.h"
-#include "views.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,37 +10,94 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct {
-    const char *name;
-    clab_node_kind_t kind;
-} entry_t;
+#define DIR_MODE (S_IFDIR | 0755)
+#define RO_MODE (S_IFREG | 0444)
 
-static const entry_t root_files[] = {
-    {"submit", CLAB_NODE_SUBMIT},   {"ctl", CLAB_NODE_CTL},
-    {"status", CLAB_NODE_STATUS},   {"status.json", CLAB_NODE_STATUS_JSON},
-    {"errors", CLAB_NODE_ERRORS},   {"notebook.json", CLAB_NODE_NOTEBOOK_JSON},
-    {"engines", CLAB_NODE_ENGINES}, {"results", CLAB_NODE_RESULTS},
+/* The node table: one row per kind, in clab_node_kind_t order. */
+static const clab_node_info_t nodes[CLAB_NODE_KINDS] = {
+    [CLAB_NODE_ROOT] = {"/", CLAB_NODE_ROOT, CLAB_NAME_FIXED, DIR_MODE, 0,
+                        CLAB_RENDER_NONE, 0},
+    [CLAB_NODE_SUBMIT] = {"submit", CLAB_NODE_ROOT, CLAB_NAME_FIXED, S_IFREG | 0600, 1,
+                          CLAB_RENDER_INBOX, CLAB_INBOX_SUBMIT},
+    [CLAB_NODE_CTL] = {"ctl", CLAB_NODE_ROOT, CLAB_NAME_FIXED, S_IFREG | 0200, 1,
+                       CLAB_RENDER_INBOX, CLAB_INBOX_CTL},
+    [CLAB_NODE_STATUS] = {"status", CLAB_NODE_ROOT, CLAB_NAME_FIXED, RO_MODE, 1,
+                          CLAB_RENDER_STATUS, 0},
+    [CLAB_NODE_STATUS_JSON] = {"status.json", CLAB_NODE_ROOT, CLAB_NAME_FIXED, RO_MODE, 1,
+                               CLAB_RENDER_STATUS, CLAB_STATUS_JSON},
+    [CLAB_NODE_ERRORS] = {"errors", CLAB_NODE_ROOT, CLAB_NAME_FIXED, RO_MODE, 1,
+                          CLAB_RENDER_ERRORS, 0},
+    [CLAB_NODE_NOTEBOOK_JSON] = {"notebook.json", CLAB_NODE_ROOT, CLAB_NAME_FIXED,
+                                 RO_MODE, 1, CLAB_RENDER_NOTEBOOK, 0},
+    [CLAB_NODE_ENGINES] = {"engines", CLAB_NODE_ROOT, CLAB_NAME_FIXED, DIR_MODE, 0,
+                           CLAB_RENDER_NONE, 0},
+    [CLAB_NODE_RESULTS] = {"results", CLAB_NODE_ROOT, CLAB_NAME_FIXED, DIR_MODE, 0,
+                           CLAB_RENDER_NONE, 0},
+    [CLAB_NODE_ENGINE] = {"ID", CLAB_NODE_ENGINES, CLAB_NAME_ENGINE, RO_MODE, 1,
+                          CLAB_RENDER_ENGINE, 0},
+    [CLAB_NODE_SET] = {"TAG", CLAB_NODE_RESULTS, CLAB_NAME_TAG, DIR_MODE, 0,
+                       CLAB_RENDER_NONE, 0},
+    [CLAB_NODE_CSV] = {"results.csv", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                       CLAB_RENDER_TABLE, CLAB_TABLE_CSV},
+    [CLAB_NODE_TSV] = {"results.tsv", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                       CLAB_RENDER_TABLE, CLAB_TABLE_TSV},
+    [CLAB_NODE_JSONL] = {"results.jsonl", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                         CLAB_RENDER_JSONL, 0},
+    [CLAB_NODE_SET_STATUS] = {"status", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                              CLAB_RENDER_STATUS, CLAB_STATUS_SET},
+    [CLAB_NODE_WAIT] = {"wait", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                        CLAB_RENDER_WAIT, CLAB_STATUS_SET},
+    [CLAB_NODE_PENDING] = {"pending", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                           CLAB_RENDER_PENDING, 0},
+    [CLAB_NODE_EXPERIMENT] = {"experiment", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                              CLAB_RENDER_SET_TEXT, CLAB_SET_EXPERIMENT},
+    [CLAB_NODE_DESCRIPTION] = {"description", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
+                               CLAB_RENDER_SET_TEXT, CLAB_SET_DESCRIPTION},
+    [CLAB_NODE_FAILED] = {"failed", CLAB_NODE_SET, CLAB_NAME_FIXED, DIR_MODE, 0,
+                          CLAB_RENDER_NONE, 0},
+    [CLAB_NODE_RESULT] = {"N.json", CLAB_NODE_SET, CLAB_NAME_RESULT, RO_MODE, 0,
+                          CLAB_RENDER_RESULT, 1},
+    [CLAB_NODE_FAILED_RESULT] = {"N.json", CLAB_NODE_FAILED, CLAB_NAME_RESULT, RO_MODE, 0,
+                                 CLAB_RENDER_RESULT, 0},
 };
 
-static const entry_t set_files[] = {
-    {"results.csv", CLAB_NODE_CSV},
-    {"results.tsv", CLAB_NODE_TSV},
-    {"results.jsonl", CLAB_NODE_JSONL},
-    {"status", CLAB_NODE_SET_STATUS},
-    {"wait", CLAB_NODE_WAIT},
-    {"pending", CLAB_NODE_PENDING},
-    {"experiment", CLAB_NODE_EXPERIMENT},
-    {"description", CLAB_NODE_DESCRIPTION},
-    {"failed", CLAB_NODE_FAILED},
-};
+const clab_node_info_t *clab_node_info(clab_node_kind_t kind)
+{
+    return &nodes[kind < CLAB_NODE_KINDS ? kind : CLAB_NODE_ROOT];
+}
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Directory cookies: "." is 1, ".." is 2, fixed entries follow; result
- * files and sets come after those, numbered by N or by the set's row id,
- * which only grow. */
+/* Directory cookies: "." is 1, ".." is 2, fixed entries follow in table
+ * order; result files, sets and engines come after those, numbered by N,
+ * by the set's row id (both only grow) or by place in the engine list. */
 #define COOKIE_FIXED 3
-#define SET_COOKIE_RESULTS ((off_t)(COOKIE_FIXED + COUNT(set_files)))
+
+/* The children of parent with a fixed name, and the one named by a
+ * pattern (CLAB_NODE_KINDS when none is). */
+static size_t fixed_children(clab_node_kind_t parent, clab_node_kind_t *pattern)
+{
+    size_t n = 0;
+    *pattern = CLAB_NODE_KINDS;
+    for (int k = CLAB_NODE_ROOT + 1; k < CLAB_NODE_KINDS; k++) {
+        if (nodes[k].parent != parent)
+            continue;
+        if (nodes[k].shape == CLAB_NAME_FIXED)
+            n++;
+        else
+            *pattern = (clab_node_kind_t)k;
+    }
+    return n;
+}
+
+/* Splits the next component off *p; returns its length, 0 at the end. */
+static size_t next_component(const char **p, const char **comp)
+{
+    while (**p == '/')
+        (*p)++;
+    *comp = *p;
+    while (**p && **p != '/')
+        (*p)++;
+    return (size_t)(*p - *comp);
+}
 
 /* "N.json" with N a positive decimal without leading zeros. */
 static long parse_result_name(const char *s, size_t len)
@@ -57,107 +114,45 @@ static long parse_result_name(const char *s, size_t len)
     return n;
 }
 
-/* Splits the next component off *p; returns its length, 0 at the end. */
-static size_t next_component(const char **p, const char **comp)
+static int find_result(clab_nb_reader_t *r, clab_node_t *node, const char *c, size_t len)
 {
-    while (**p == '/')
-        (*p)++;
-    *comp = *p;
-    while (**p && **p != '/')
-        (*p)++;
-    return (size_t)(*p - *comp);
-}
-
-static int result_exists(clab_nb_reader_t *r, clab_node_t *node, int ok)
-{
-    size_t len;
-    int rc = clab_nb_result_stat(r, node->tag, node->n, ok, &len, &node->stored);
-    node->size = (off_t)len + 1; /* N.json ends in a newline */
-    return rc;
-}
-
-static int lookup_in_set(clab_nb_reader_t *r, const char *p, clab_node_t *node)
-{
-    const char *c;
-    size_t len = next_component(&p, &c);
-    if (len == 0) {
-        node->kind = CLAB_NODE_SET;
-        return 0;
-    }
-    const char *rest;
-    size_t more = next_component(&p, &rest);
-    if (len == 6 && strncmp(c, "failed", 6) == 0) {
-        if (more == 0) {
-            node->kind = CLAB_NODE_FAILED;
-            return 0;
-        }
-        if (next_component(&p, &c) != 0)
-            return -ENOTDIR;
-        node->kind = CLAB_NODE_FAILED_RESULT;
-        node->n = parse_result_name(rest, more);
-        return node->n > 0 ? result_exists(r, node, 0) : -ENOENT;
-    }
-    for (size_t i = 0; i < COUNT(set_files); i++) {
-        if (strlen(set_files[i].name) == len && strncmp(c, set_files[i].name, len) == 0) {
-            node->kind = set_files[i].kind;
-            return more ? -ENOTDIR : 0;
-        }
-    }
-    node->kind = CLAB_NODE_RESULT;
+    size_t rlen;
     node->n = parse_result_name(c, len);
     if (node->n <= 0)
         return -ENOENT;
-    int rc = result_exists(r, node, 1);
-    return rc == 0 && more ? -ENOTDIR : rc;
+    int rc = clab_nb_result_stat(r, node->tag, node->n, nodes[node->kind].arg, &rlen,
+                                 &node->stored);
+    node->size = (off_t)rlen + 1; /* N.json ends in a newline */
+    return rc;
 }
 
-static int lookup_set(clab_lab_t *lab, const char *p, clab_node_t *node)
+/* Enters a set: the tag must be one the notebook knows. The reader stays
+ * open for what lies below, so that the whole path sees one snapshot. */
+static int find_set(clab_lab_t *lab, clab_nb_reader_t **r, clab_node_t *node,
+                    const char *c, size_t len)
 {
-    const char *c;
-    size_t len = next_component(&p, &c);
-    if (len == 0) {
-        node->kind = CLAB_NODE_RESULTS;
-        return 0;
-    }
     if (len > CLAB_TAG_MAX)
         return -ENOENT;
     memcpy(node->tag, c, len);
     node->tag[len] = '\0';
     if (!clab_tag_valid(node->tag))
         return -ENOENT;
-    clab_nb_reader_t *r;
-    int rc = clab_nb_reader_open(lab->nb, &r);
+    int rc = clab_nb_reader_open(lab->nb, r);
     if (rc)
         return rc;
     clab_set_info_t info;
-    rc = clab_nb_set_info(r, node->tag, &info);
+    rc = clab_nb_set_info(*r, node->tag, &info);
     node->set_modified = info.modified;
     clab_set_info_clear(&info);
-    if (!rc)
-        rc = lookup_in_set(r, p, node);
-    clab_nb_reader_close(&r);
     return rc;
 }
 
 /* Whether the cluster reports an engine of that id now. */
 static int engine_exists(clab_lab_t *lab, const char *id)
 {
-    int found = 0;
-    size_t i;
-    json_t *e;
-    pthread_mutex_lock(&lab->lock);
-    if (lab->connected) {
-        json_array_foreach(lab->engine_list, i, e)
-        {
-            const char *eid = json_string_value(json_object_get(e, "id"));
-            if (eid && strcmp(eid, id) == 0) {
-                found = 1;
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&lab->lock);
-    return found;
+    json_t *e = clab_lab_engine(lab, id);
+    json_decref(e);
+    return e != NULL;
 }
 
 /* Engine ids are printable without '/', but "." and ".." cannot be files. */
@@ -167,61 +162,65 @@ static int engine_name_ok(const char *id)
            strlen(id) <= CLAB_ENGINE_ID_MAX && !strchr(id, '/');
 }
 
+static int find_engine(clab_lab_t *lab, clab_node_t *node, const char *c, size_t len)
+{
+    if (len > CLAB_ENGINE_ID_MAX)
+        return -ENOENT;
+    memcpy(node->engine, c, len);
+    node->engine[len] = '\0';
+    return engine_name_ok(node->engine) && engine_exists(lab, node->engine) ? 0 : -ENOENT;
+}
+
+/* Moves node to its child named c: a fixed name first, then the pattern. */
+static int find_child(clab_lab_t *lab, clab_nb_reader_t **r, clab_node_t *node,
+                      const char *c, size_t len)
+{
+    clab_node_kind_t pattern;
+    fixed_children(node->kind, &pattern);
+    for (int k = CLAB_NODE_ROOT + 1; k < CLAB_NODE_KINDS; k++) {
+        if (nodes[k].parent == node->kind && nodes[k].shape == CLAB_NAME_FIXED &&
+            strlen(nodes[k].name) == len && strncmp(c, nodes[k].name, len) == 0) {
+            node->kind = (clab_node_kind_t)k;
+            return 0;
+        }
+    }
+    if (pattern == CLAB_NODE_KINDS)
+        return -ENOENT;
+    node->kind = pattern;
+    switch (nodes[pattern].shape) {
+    case CLAB_NAME_TAG:
+        return find_set(lab, r, node, c, len);
+    case CLAB_NAME_RESULT:
+        return find_result(*r, node, c, len);
+    case CLAB_NAME_ENGINE:
+        return find_engine(lab, node, c, len);
+    default:
+        return -ENOENT;
+    }
+}
+
 int clab_tree_lookup(clab_lab_t *lab, const char *path, clab_node_t *node)
 {
+    clab_nb_reader_t *r = NULL;
     const char *p = path, *c;
+    size_t len;
+    int rc = 0;
     memset(node, 0, sizeof *node);
-    size_t len = next_component(&p, &c);
-    if (len == 0) {
-        node->kind = CLAB_NODE_ROOT;
-        return 0;
-    }
-    for (size_t i = 0; i < COUNT(root_files); i++) {
-        if (strlen(root_files[i].name) != len || strncmp(c, root_files[i].name, len))
-            continue;
-        node->kind = root_files[i].kind;
-        if (node->kind == CLAB_NODE_RESULTS)
-            return lookup_set(lab, p, node);
-        len = next_component(&p, &c);
-        if (node->kind != CLAB_NODE_ENGINES)
-            return len ? -ENOTDIR : 0;
-        if (len == 0)
-            return 0;
-        if (len > CLAB_ENGINE_ID_MAX)
-            return -ENOENT;
-        memcpy(node->engine, c, len);
-        node->engine[len] = '\0';
-        node->kind = CLAB_NODE_ENGINE;
-        if (!engine_name_ok(node->engine) || !engine_exists(lab, node->engine))
-            return -ENOENT;
-        return next_component(&p, &c) ? -ENOTDIR : 0;
-    }
-    return -ENOENT;
+    node->kind = CLAB_NODE_ROOT;
+    while (rc == 0 && (len = next_component(&p, &c)) > 0)
+        rc = clab_node_is_dir(node) ? find_child(lab, &r, node, c, len) : -ENOTDIR;
+    clab_nb_reader_close(&r);
+    return rc;
 }
 
 int clab_node_is_dir(const clab_node_t *node)
 {
-    switch (node->kind) {
-    case CLAB_NODE_ROOT:
-    case CLAB_NODE_RESULTS:
-    case CLAB_NODE_ENGINES:
-    case CLAB_NODE_SET:
-    case CLAB_NODE_FAILED:
-        return 1;
-    default:
-        return 0;
-    }
+    return S_ISDIR(clab_node_info(node->kind)->mode);
 }
 
 int clab_node_is_live(const clab_node_t *node)
 {
-    switch (node->kind) {
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        return 0;
-    default:
-        return !clab_node_is_dir(node);
-    }
+    return clab_node_info(node->kind)->live;
 }
 
 int clab_node_same(const clab_node_t *a, const clab_node_t *b)
@@ -243,14 +242,11 @@ void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct st
     memset(st, 0, sizeof *st);
     st->st_uid = getuid();
     st->st_gid = getgid();
+    st->st_mode = clab_node_info(node->kind)->mode;
     if (clab_node_is_dir(node)) {
-        st->st_mode = S_IFDIR | 0755;
         st->st_nlink = 2;
     } else {
         st->st_nlink = 1;
-        st->st_mode = S_IFREG | (node->kind == CLAB_NODE_SUBMIT ? 0600
-                                 : node->kind == CLAB_NODE_CTL  ? 0200
-                                                                : 0444);
         st->st_blksize = 4096;
         st->st_size = size;
         /* Whole blocks, so that cp and tar do not take the tables for
@@ -259,31 +255,6 @@ void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct st
     }
     set_time(&st->st_mtim, mtime);
     st->st_ctim = st->st_atim = st->st_mtim;
-}
-
-int clab_tree_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
-{
-    double mtime = clab_now();
-    off_t size = 0;
-    int rc = 0;
-    switch (node->kind) {
-    case CLAB_NODE_SET:
-    case CLAB_NODE_FAILED:
-        mtime = node->set_modified;
-        break;
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        size = node->size;
-        mtime = node->stored > 0 ? node->stored : node->set_modified;
-        break;
-    default:
-        if (!clab_node_is_dir(node) && node->kind != CLAB_NODE_SUBMIT &&
-            node->kind != CLAB_NODE_CTL)
-            rc = clab_view_stat(lab, node, pid, &size, &mtime);
-        break;
-    }
-    clab_tree_attr(node, size, mtime, st);
-    return rc;
 }
 
 typedef struct {
@@ -316,35 +287,33 @@ static int add_results(list_ctx_t *l, clab_nb_reader_t *r, const char *tag, int 
     return rc < 0 ? rc : 0;
 }
 
-/* Lists fixed entries (after "." and "..") whose cookies follow off. */
-static int add_fixed(list_ctx_t *l, off_t off, const entry_t *e, size_t n)
+/* Lists "." and "..", then the fixed entries of parent, from the entry
+ * after the one whose cookie is off. */
+static int add_fixed(list_ctx_t *l, off_t off, clab_node_kind_t parent)
 {
     static const char *const dots[2] = {".", ".."};
     for (off_t i = off; i < 2; i++)
         if (l->add(l->ud, dots[i], 1, i + 1))
             return 1;
-    for (size_t i = off >= COOKIE_FIXED ? (size_t)(off - COOKIE_FIXED + 1) : 0; i < n;
-         i++) {
-        int dir = e[i].kind == CLAB_NODE_RESULTS || e[i].kind == CLAB_NODE_ENGINES ||
-                  e[i].kind == CLAB_NODE_FAILED;
-        if (l->add(l->ud, e[i].name, dir, COOKIE_FIXED + (off_t)i))
+    off_t cookie = COOKIE_FIXED;
+    for (int k = CLAB_NODE_ROOT + 1; k < CLAB_NODE_KINDS; k++) {
+        if (nodes[k].parent != parent || nodes[k].shape != CLAB_NAME_FIXED)
+            continue;
+        if (cookie > off && l->add(l->ud, nodes[k].name, S_ISDIR(nodes[k].mode), cookie))
             return 1;
+        cookie++;
     }
     return 0;
 }
 
 static int list_engines(list_ctx_t *l, clab_lab_t *lab, off_t off)
 {
-    json_t *list = NULL, *e;
+    json_t *list = clab_lab_engines(lab), *e;
     size_t i;
-    pthread_mutex_lock(&lab->lock);
-    if (lab->connected)
-        list = json_incref(lab->engine_list);
-    pthread_mutex_unlock(&lab->lock);
     json_array_foreach(list, i, e)
     {
         const char *id = json_string_value(json_object_get(e, "id"));
-        off_t cookie = COOKIE_FIXED + (off_t)i;
+        off_t cookie = l->base + (off_t)i;
         if (cookie <= off || !engine_name_ok(id))
             continue;
         if (l->add(l->ud, id, 0, cookie))
@@ -354,48 +323,35 @@ static int list_engines(list_ctx_t *l, clab_lab_t *lab, off_t off)
     return 0;
 }
 
+/* Lists the entries named by a pattern, after the fixed ones. */
+static int list_pattern(list_ctx_t *l, clab_lab_t *lab, const clab_node_t *node,
+                        clab_node_kind_t pattern, off_t off)
+{
+    clab_nb_reader_t *r = NULL;
+    off_t after = off > l->base ? off - l->base : 0;
+    int rc;
+    if (nodes[pattern].shape == CLAB_NAME_ENGINE)
+        return list_engines(l, lab, off);
+    if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
+        return rc;
+    if (nodes[pattern].shape == CLAB_NAME_TAG)
+        rc = clab_nb_sets(r, after, add_set, l);
+    else
+        rc = add_results(l, r, node->tag, nodes[pattern].arg, (long)after);
+    clab_nb_reader_close(&r);
+    return rc < 0 ? rc : 0;
+}
+
 int clab_tree_readdir(clab_lab_t *lab, const clab_node_t *node, off_t off,
                       int (*add)(void *ud, const char *name, int is_dir, off_t next),
                       void *ud)
 {
     list_ctx_t l = {add, ud, 0};
-    clab_nb_reader_t *r = NULL;
-    int rc = 0;
+    clab_node_kind_t pattern;
     if (!clab_node_is_dir(node))
         return -ENOTDIR;
-    switch (node->kind) {
-    case CLAB_NODE_ROOT:
-        add_fixed(&l, off, root_files, COUNT(root_files));
+    l.base = COOKIE_FIXED + (off_t)fixed_children(node->kind, &pattern);
+    if (add_fixed(&l, off, node->kind) || pattern == CLAB_NODE_KINDS)
         return 0;
-    case CLAB_NODE_ENGINES:
-        if (add_fixed(&l, off, NULL, 0))
-            return 0;
-        return list_engines(&l, lab, off);
-    case CLAB_NODE_RESULTS:
-        if (add_fixed(&l, off, NULL, 0))
-            return 0;
-        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
-            return rc;
-        l.base = COOKIE_FIXED;
-        rc = clab_nb_sets(r, off > l.base ? off - l.base : 0, add_set, &l);
-        break;
-    case CLAB_NODE_SET:
-        if (add_fixed(&l, off, set_files, COUNT(set_files)))
-            return 0;
-        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
-            return rc;
-        l.base = SET_COOKIE_RESULTS;
-        rc = add_results(&l, r, node->tag, 1, off > l.base ? (long)(off - l.base) : 0);
-        break;
-    default: /* CLAB_NODE_FAILED */
-        if (add_fixed(&l, off, NULL, 0))
-            return 0;
-        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
-            return rc;
-        l.base = COOKIE_FIXED;
-        rc = add_results(&l, r, node->tag, 0, off > l.base ? (long)(off - l.base) : 0);
-        break;
-    }
-    clab_nb_reader_close(&r);
-    return rc < 0 ? rc : 0;
+    return list_pattern(&l, lab, node, pattern, off);
 }

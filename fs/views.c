@@ -6,6 +6,8 @@
 #include "views.h"
 #include "json.h"
 #include "log.h"
+#include "epyc.h"
+#include "status.h"
 #include "table.h"
 
 #include <errno.h>
@@ -16,7 +18,6 @@
 #define FILL_CHUNK (16 * 1024)
 #define CHECKPOINT_EVERY (64 * 1024)
 #define WAIT_POLL_MS 100
-#define DEFAULT_SET "epyc.resultset.default"
 
 typedef enum {
     SHAPE_WHOLE,    /* rendered at open, kept whole */
@@ -25,15 +26,13 @@ typedef enum {
     SHAPE_WAIT,     /* nothing until the set is done, then whole */
 } shape_t;
 
-/* Where rendering stands. phase: streamed views 0 head, 1 rows;
- * notebook.json 0 head, 1 next set, 2 its results, 3 its pending points,
- * 4 done. key: the last row rendered (0: none yet). */
+/* Where rendering stands. Tables, results.jsonl and pending: phase 0
+ * head, 1 rows, and key the last row rendered (0: none yet);
+ * notebook.json: nb (epyc.h). */
 typedef struct {
     int phase;
     long key;
-    int64_t set;   /* notebook.json: row id of the set at tag */
-    int sets_done; /* notebook.json: sets rendered */
-    char tag[CLAB_TAG_MAX + 1];
+    clab_epyc_pos_t nb;
 } pos_t;
 
 typedef struct {
@@ -44,8 +43,9 @@ typedef struct {
 struct clab_view {
     clab_lab_t *lab;
     clab_node_t node;
-    pthread_mutex_t lock;   /* FUSE may serve one handle on two threads */
-    struct clab_view *next; /* in lab->views while attached */
+    const clab_node_info_t *info; /* the node's row in the node table */
+    pthread_mutex_t lock;         /* FUSE may serve one handle on two threads */
+    struct clab_view *next;       /* in lab->views while attached */
     int pid, attached;
     shape_t shape;
     off_t size; /* what this open reads; -1 while a wait is pending */
@@ -61,75 +61,11 @@ struct clab_view {
     long upto;       /* append views: the last N of this open */
     json_t *cols[3]; /* results.csv/tsv: the columns of this open */
     clab_table_format_t fmt;
-    clab_set_info_t set; /* notebook.json: the set at pos.tag */
+    clab_set_info_t set; /* notebook.json: the set at pos.nb.tag */
     int warned;
 };
 
-static shape_t shape_of(clab_node_kind_t kind)
-{
-    switch (kind) {
-    case CLAB_NODE_CSV:
-    case CLAB_NODE_TSV:
-    case CLAB_NODE_JSONL:
-        return SHAPE_APPEND;
-    case CLAB_NODE_PENDING:
-    case CLAB_NODE_NOTEBOOK_JSON:
-        return SHAPE_SNAPSHOT;
-    case CLAB_NODE_WAIT:
-        return SHAPE_WAIT;
-    default:
-        return SHAPE_WHOLE;
-    }
-}
-
 /* Small files. */
-
-static int render_status(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
-                         int with_totals, int as_json, clab_buf_t *out, double *mtime)
-{
-    int engines, connected;
-    clab_lab_cluster(lab, &engines, &connected);
-    clab_set_info_t info = {0};
-    char current[CLAB_TAG_MAX + 1] = "";
-    int rc = 0;
-    if (tag)
-        snprintf(current, sizeof current, "%s", tag);
-    else if (clab_nb_current(r, current) < 0)
-        current[0] = '\0';
-    if (current[0] && (rc = clab_nb_set_info(r, current, &info)) < 0 &&
-        (tag || rc != -ENOENT))
-        return rc;
-    long finished = info.done;
-    double fraction =
-        finished + info.pending ? (double)finished / (finished + info.pending) : 1.0;
-    long total = info.done + info.pending;
-    if (as_json) {
-        json_t *o = json_pack(
-            "{s:i, s:i, s:o, s:f, s:I, s:I, s:I}", "engines", engines, "connected",
-            connected, "current", current[0] ? json_string(current) : json_null(),
-            "ready_fraction", fraction, "results", (json_int_t)info.results, "failed",
-            (json_int_t)info.failed, "pending", (json_int_t)info.pending);
-        if (with_totals && o) {
-            json_object_set_new(o, "total", json_integer(total));
-            json_object_set_new(o, "done", json_integer(info.pending == 0));
-        }
-        rc = o ? clab_json_dump_buf(out, o) : -ENOMEM;
-        json_decref(o);
-        rc = rc ? rc : clab_buf_puts(out, "\n");
-    } else {
-        rc = clab_buf_printf(out,
-                             "engines %d\nconnected %d\ncurrent %s\nready_fraction %.6f\n"
-                             "results %ld\nfailed %ld\npending %ld\n",
-                             engines, connected, current[0] ? current : "-", fraction,
-                             info.results, info.failed, info.pending);
-        if (!rc && with_totals)
-            rc = clab_buf_printf(out, "total %ld\ndone %d\n", total, info.pending == 0);
-    }
-    /* The cluster part changes on its own: a set's status is as new as now. */
-    *mtime = clab_now();
-    clab_set_info_clear(&info);
-    return rc;
-}
 
 static int render_set_text(clab_view_t *v)
 {
@@ -138,7 +74,7 @@ static int render_set_text(clab_view_t *v)
     if (rc)
         return rc;
     const char *text =
-        v->node.kind == CLAB_NODE_EXPERIMENT ? info.experiment : info.description;
+        v->info->arg == CLAB_SET_EXPERIMENT ? info.experiment : info.description;
     if (text[0])
         rc = clab_buf_printf(&v->buf, "%s\n", text);
     v->mtime = info.modified;
@@ -150,8 +86,7 @@ static int render_result(clab_view_t *v)
 {
     char *doc;
     size_t len;
-    int rc = clab_nb_result(v->reader, v->node.tag, v->node.n,
-                            v->node.kind == CLAB_NODE_RESULT, &doc, &len);
+    int rc = clab_nb_result(v->reader, v->node.tag, v->node.n, v->info->arg, &doc, &len);
     if (rc)
         return rc;
     rc = clab_buf_add(&v->buf, doc, len);
@@ -163,20 +98,7 @@ static int render_result(clab_view_t *v)
 
 static int render_engine(clab_view_t *v)
 {
-    json_t *e, *found = NULL;
-    size_t i;
-    pthread_mutex_lock(&v->lab->lock);
-    if (v->lab->connected) {
-        json_array_foreach(v->lab->engine_list, i, e)
-        {
-            const char *id = json_string_value(json_object_get(e, "id"));
-            if (id && strcmp(id, v->node.engine) == 0) {
-                found = json_deep_copy(e);
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock(&v->lab->lock);
+    json_t *found = clab_lab_engine(v->lab, v->node.engine);
     if (!found)
         return -ENOENT;
     const char *host = json_string_value(json_object_get(found, "host"));
@@ -192,75 +114,47 @@ static int render_engine(clab_view_t *v)
     return rc;
 }
 
+static int render_status_file(clab_view_t *v)
+{
+    return clab_status_render(v->lab, v->reader, v->node.tag, v->info->arg, &v->buf,
+                              &v->mtime);
+}
+
+static int render_errors(clab_view_t *v)
+{
+    return clab_errors_render(&v->lab->errors, &v->buf);
+}
+
+/* How each renderer of the node table serves its files. */
+static const struct {
+    shape_t shape;
+    int (*whole)(clab_view_t *v); /* SHAPE_WHOLE: renders it all at open */
+} renderers[] = {
+    [CLAB_RENDER_NONE] = {SHAPE_WHOLE, NULL},
+    [CLAB_RENDER_INBOX] = {SHAPE_WHOLE, NULL},
+    [CLAB_RENDER_STATUS] = {SHAPE_WHOLE, render_status_file},
+    [CLAB_RENDER_ERRORS] = {SHAPE_WHOLE, render_errors},
+    [CLAB_RENDER_ENGINE] = {SHAPE_WHOLE, render_engine},
+    [CLAB_RENDER_RESULT] = {SHAPE_WHOLE, render_result},
+    [CLAB_RENDER_SET_TEXT] = {SHAPE_WHOLE, render_set_text},
+    [CLAB_RENDER_TABLE] = {SHAPE_APPEND, NULL},
+    [CLAB_RENDER_JSONL] = {SHAPE_APPEND, NULL},
+    [CLAB_RENDER_PENDING] = {SHAPE_SNAPSHOT, NULL},
+    [CLAB_RENDER_NOTEBOOK] = {SHAPE_SNAPSHOT, NULL},
+    [CLAB_RENDER_WAIT] = {SHAPE_WAIT, NULL},
+};
+_Static_assert(sizeof renderers / sizeof renderers[0] == CLAB_RENDER_WAIT + 1,
+               "a renderer of the node table without a row here");
+
 static int render_whole(clab_view_t *v)
 {
     v->mtime = clab_now();
-    switch (v->node.kind) {
-    case CLAB_NODE_STATUS:
-        return render_status(v->lab, v->reader, NULL, 0, 0, &v->buf, &v->mtime);
-    case CLAB_NODE_STATUS_JSON:
-        return render_status(v->lab, v->reader, NULL, 0, 1, &v->buf, &v->mtime);
-    case CLAB_NODE_SET_STATUS:
-        return render_status(v->lab, v->reader, v->node.tag, 1, 0, &v->buf, &v->mtime);
-    case CLAB_NODE_EXPERIMENT:
-    case CLAB_NODE_DESCRIPTION:
-        return render_set_text(v);
-    case CLAB_NODE_ERRORS:
-        return clab_errors_render(&v->lab->errors, &v->buf);
-    case CLAB_NODE_RESULT:
-    case CLAB_NODE_FAILED_RESULT:
-        return render_result(v);
-    case CLAB_NODE_ENGINE:
-        return render_engine(v);
-    default:
-        return -EISDIR;
-    }
+    /* Directories and the files written to have no content of their own. */
+    return renderers[v->info->render].whole ? renderers[v->info->render].whole(v)
+                                            : -EISDIR;
 }
 
-/* results.csv and results.tsv. */
-
-static int table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
-{
-    int rc = 0, first = 1;
-    for (int k = 0; k < 3 && !rc; k++) {
-        size_t i;
-        json_t *name;
-        json_array_foreach(cols[k], i, name)
-        {
-            if (!first)
-                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
-            first = 0;
-            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
-        }
-    }
-    /* No successful result yet, so no columns: an empty file. */
-    return rc || first ? rc : clab_buf_add(b, "\n", 1);
-}
-
-static int table_row(clab_view_t *v, const char *text, size_t len)
-{
-    static const char *const part[3] = {"parameters", "results", "metadata"};
-    json_t *doc = json_loadb(text, len, 0, NULL);
-    int rc = 0, first = 1;
-    if (!doc)
-        return -EIO;
-    for (int k = 0; k < 3 && !rc; k++) {
-        json_t *obj = json_object_get(doc, part[k]);
-        size_t i;
-        json_t *name;
-        json_array_foreach(v->cols[k], i, name)
-        {
-            if (!first)
-                rc = rc ? rc : clab_buf_add(&v->buf, &(char){clab_table_sep(v->fmt)}, 1);
-            first = 0;
-            rc = rc ? rc
-                    : clab_table_cell(
-                          &v->buf, json_object_get(obj, json_string_value(name)), v->fmt);
-        }
-    }
-    json_decref(doc);
-    return rc ? rc : clab_buf_add(&v->buf, "\n", 1);
-}
+/* results.csv, results.tsv and results.jsonl. */
 
 static int load_columns(clab_nb_reader_t *r, const char *tag, json_t *cols[3])
 {
@@ -283,144 +177,18 @@ static void drop_columns(json_t *cols[3])
 static int append_size(clab_view_t *v, json_t *const cols[3], const clab_set_info_t *info,
                        off_t *size)
 {
-    if (v->node.kind == CLAB_NODE_JSONL) {
+    if (v->info->render == CLAB_RENDER_JSONL) {
         *size = (off_t)info->jsonl_bytes;
         return 0;
     }
     clab_buf_t b = {0};
-    int rc = table_header(&b, cols, v->fmt);
+    int rc = clab_table_header(&b, cols, v->fmt);
     int64_t c = (int64_t)(json_array_size(cols[0]) + json_array_size(cols[1]) +
                           json_array_size(cols[2]));
     int64_t cells = v->fmt == CLAB_TABLE_CSV ? info->csv_cells : info->tsv_cells;
     *size = c ? (off_t)((int64_t)b.len + cells + (int64_t)info->results * c) : 0;
     clab_buf_free(&b);
     return rc;
-}
-
-/* notebook.json in epyc's JSONLabNotebook version 2 layout: creator,
- * version "2", description, current, locked, then resultsets keyed by tag,
- * each with results (every result document, failures included),
- * pending-results (job id -> parameters), its attributes (clabfs keeps
- * clab.experiment there), description and locked. epyc notebooks always
- * hold a default set, so one is written unless a set already has its tag.
- * One result and one pending point per line. */
-
-static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, int *sets_done)
-{
-    char current[CLAB_TAG_MAX + 1];
-    clab_set_info_t info;
-    int rc = clab_nb_set_info(r, DEFAULT_SET, &info), has_default = rc == 0;
-    clab_set_info_clear(&info);
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    if (clab_nb_current(r, current) < 0)
-        snprintf(current, sizeof current, "%s", DEFAULT_SET);
-    rc = clab_buf_puts(b, "{\"creator\":\"clabfs " CLAB_VERSION "\",\"version\":\"2\","
-                          "\"description\":\"clabfs lab notebook\",\"current\":");
-    rc = rc ? rc : clab_json_dump_string(b, current, strlen(current));
-    rc = rc ? rc : clab_buf_puts(b, ",\"locked\":false,\"resultsets\":{");
-    *sets_done = 0;
-    if (!rc && !has_default) {
-        rc = clab_buf_puts(b,
-                           "\n\"" DEFAULT_SET "\":{\"results\":[],\"pending-results\":{},"
-                           "\"description\":\"Default result set\",\"locked\":false}");
-        *sets_done = 1;
-    }
-    return rc;
-}
-
-static int nb_set_open(clab_buf_t *b, int sets_done, const char *tag)
-{
-    int rc = clab_buf_puts(b, sets_done ? ",\n" : "\n");
-    rc = rc ? rc : clab_json_dump_string(b, tag, strlen(tag));
-    return rc ? rc : clab_buf_puts(b, ":{\"results\":[");
-}
-
-static int nb_set_mid(clab_buf_t *b, int any)
-{
-    return clab_buf_puts(b,
-                         any ? "\n],\"pending-results\":{" : "],\"pending-results\":{");
-}
-
-static int nb_set_close(clab_buf_t *b, int any, const clab_set_info_t *info)
-{
-    int rc =
-        clab_buf_puts(b, any ? "\n},\"clab.experiment\":" : "},\"clab.experiment\":");
-    rc = rc ? rc : clab_json_dump_string(b, info->experiment, strlen(info->experiment));
-    rc = rc ? rc : clab_buf_puts(b, ",\"description\":");
-    rc = rc ? rc : clab_json_dump_string(b, info->description, strlen(info->description));
-    return rc ? rc : clab_buf_puts(b, ",\"locked\":false}");
-}
-
-static const char nb_end[] = "\n}}\n";
-
-typedef struct {
-    clab_nb_reader_t *r;
-    clab_buf_t b;
-    int64_t total;
-    int sets_done;
-    double mtime;
-    int rc;
-} nb_measure_t;
-
-static int nb_measure_set(void *ud, int64_t id, const char *tag)
-{
-    nb_measure_t *m = ud;
-    clab_set_info_t info;
-    (void)id;
-    if ((m->rc = clab_nb_set_info(m->r, tag, &info)) < 0)
-        return 1;
-    long nres = info.results + info.failed;
-    m->b.len = 0;
-    m->rc = nb_set_open(&m->b, m->sets_done++, tag);
-    m->rc = m->rc ? m->rc : nb_set_mid(&m->b, nres > 0);
-    m->rc = m->rc ? m->rc : nb_set_close(&m->b, info.pending > 0, &info);
-    /* Rows: the first after "\n", the others after ",\n". */
-    m->total += (int64_t)m->b.len;
-    if (nres > 0)
-        m->total += info.jsonl_bytes + nres - 1;
-    if (info.pending > 0)
-        m->total +=
-            info.pending_jobs + info.pending_bytes + 2 * (int64_t)info.pending - 1;
-    if (info.modified > m->mtime)
-        m->mtime = info.modified;
-    clab_set_info_clear(&info);
-    return m->rc < 0;
-}
-
-static int nb_size(clab_nb_reader_t *r, off_t *size, double *mtime)
-{
-    nb_measure_t m = {.r = r};
-    int rc = nb_head(&m.b, r, &m.sets_done);
-    m.total = (int64_t)m.b.len + (int64_t)strlen(nb_end);
-    if (!rc && (rc = clab_nb_sets(r, 0, nb_measure_set, &m)) > 0)
-        rc = m.rc;
-    clab_buf_free(&m.b);
-    *size = (off_t)m.total;
-    *mtime = m.mtime > 0 ? m.mtime : clab_now();
-    return rc;
-}
-
-typedef struct {
-    int64_t id;
-    char tag[CLAB_TAG_MAX + 1];
-} next_set_t;
-
-static int first_set(void *ud, int64_t id, const char *tag)
-{
-    next_set_t *n = ud;
-    n->id = id;
-    snprintf(n->tag, sizeof n->tag, "%s", tag);
-    return 1;
-}
-
-/* The set at pos.tag, loaded again after a checkpoint took pos elsewhere. */
-static int nb_current_set(clab_view_t *v)
-{
-    if (v->set.experiment && strcmp(v->set.tag, v->pos.tag) == 0)
-        return 0;
-    clab_set_info_clear(&v->set);
-    return clab_nb_set_info(v->reader, v->pos.tag, &v->set);
 }
 
 /* Streaming. */
@@ -432,21 +200,12 @@ static int fill_rows(clab_view_t *v, int *done)
     int rc = 0;
     *done = 0;
     if (!v->cur) {
-        switch (v->node.kind) {
-        case CLAB_NODE_PENDING:
+        if (v->info->render == CLAB_RENDER_PENDING)
             rc = clab_nb_pending(v->reader, v->node.tag, v->pos.key, &v->cur);
-            break;
-        case CLAB_NODE_NOTEBOOK_JSON:
-            rc = v->pos.phase == 2
-                     ? clab_nb_results(v->reader, v->pos.tag, -1, v->pos.key, -1, &v->cur)
-                     : clab_nb_pending(v->reader, v->pos.tag, v->pos.key, &v->cur);
-            break;
-        default:
+        else
             rc = clab_nb_results(v->reader, v->node.tag,
-                                 v->node.kind == CLAB_NODE_JSONL ? -1 : 1, v->pos.key,
-                                 v->upto, &v->cur);
-            break;
-        }
+                                 v->info->render == CLAB_RENDER_JSONL ? -1 : 1,
+                                 v->pos.key, v->upto, &v->cur);
         if (rc)
             return rc;
     }
@@ -457,23 +216,11 @@ static int fill_rows(clab_view_t *v, int *done)
             *done = 1;
             return rc;
         }
-        switch (v->node.kind) {
-        case CLAB_NODE_CSV:
-        case CLAB_NODE_TSV:
-            rc = table_row(v, row.text, row.len);
-            break;
-        case CLAB_NODE_NOTEBOOK_JSON:
-            rc = clab_buf_puts(&v->buf, v->pos.key ? ",\n" : "\n");
-            if (!rc && v->pos.phase == 3) {
-                rc = clab_json_dump_string(&v->buf, row.job, row.job_len);
-                rc = rc ? rc : clab_buf_add(&v->buf, ":", 1);
-            }
-            rc = rc ? rc : clab_buf_add(&v->buf, row.text, row.len);
-            break;
-        default:
+        if (v->info->render == CLAB_RENDER_TABLE) {
+            rc = clab_table_row(&v->buf, v->cols, row.text, row.len, v->fmt);
+        } else {
             rc = clab_buf_add(&v->buf, row.text, row.len);
             rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
-            break;
         }
         if (rc)
             return rc;
@@ -484,59 +231,23 @@ static int fill_rows(clab_view_t *v, int *done)
 
 static int fill_notebook(clab_view_t *v)
 {
-    int rc = 0, done = 0;
-    switch (v->pos.phase) {
-    case 0:
-        rc = nb_head(&v->buf, v->reader, &v->pos.sets_done);
-        v->pos.phase = 1;
-        return rc;
-    case 1: {
-        next_set_t n = {0};
-        if ((rc = clab_nb_sets(v->reader, v->pos.set, first_set, &n)) < 0)
-            return rc;
-        if (rc == 0) {
-            v->pos.phase = 4;
-            v->exhausted = 1;
-            return clab_buf_puts(&v->buf, nb_end);
-        }
-        v->pos.set = n.id;
-        memcpy(v->pos.tag, n.tag, sizeof n.tag);
-        v->pos.phase = 2;
-        v->pos.key = 0;
-        return nb_set_open(&v->buf, v->pos.sets_done, n.tag);
-    }
-    case 2:
-        if ((rc = fill_rows(v, &done)) < 0 || !done)
-            return rc;
-        rc = nb_set_mid(&v->buf, v->pos.key != 0);
-        v->pos.phase = 3;
-        v->pos.key = 0;
-        return rc;
-    case 3:
-        if ((rc = fill_rows(v, &done)) < 0 || !done)
-            return rc;
-        if ((rc = nb_current_set(v)) < 0)
-            return rc;
-        rc = nb_set_close(&v->buf, v->pos.key != 0, &v->set);
-        v->pos.phase = 1;
-        v->pos.key = 0;
-        v->pos.sets_done++;
-        return rc;
-    default:
+    int done = 0;
+    int rc = clab_epyc_fill(v->reader, &v->pos.nb, &v->cur, &v->set, &v->buf, FILL_CHUNK,
+                            &done);
+    if (done)
         v->exhausted = 1;
-        return 0;
-    }
+    return rc;
 }
 
 static int fill(clab_view_t *v)
 {
     int rc, done = 0;
-    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
+    if (v->info->render == CLAB_RENDER_NOTEBOOK)
         return fill_notebook(v);
     if (v->pos.phase == 0) {
         v->pos.phase = 1;
-        if (v->node.kind == CLAB_NODE_CSV || v->node.kind == CLAB_NODE_TSV)
-            return table_header(&v->buf, v->cols, v->fmt);
+        if (v->info->render == CLAB_RENDER_TABLE)
+            return clab_table_header(&v->buf, v->cols, v->fmt);
     }
     rc = fill_rows(v, &done);
     if (done)
@@ -603,7 +314,7 @@ static int open_append(clab_view_t *v)
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
     if (rc)
         return rc;
-    if (v->node.kind != CLAB_NODE_JSONL)
+    if (v->info->render == CLAB_RENDER_TABLE)
         rc = load_columns(v->reader, v->node.tag, v->cols);
     v->upto = info.last_n;
     v->mtime = info.modified;
@@ -614,8 +325,8 @@ static int open_append(clab_view_t *v)
 
 static int open_snapshot(clab_view_t *v)
 {
-    if (v->node.kind == CLAB_NODE_NOTEBOOK_JSON)
-        return nb_size(v->reader, &v->size, &v->mtime);
+    if (v->info->render == CLAB_RENDER_NOTEBOOK)
+        return clab_epyc_size(v->reader, &v->size, &v->mtime);
     clab_set_info_t info;
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
     v->size = (off_t)info.pending_bytes;
@@ -633,8 +344,10 @@ int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out)
         goto fail;
     v->lab = lab;
     v->node = *node;
-    v->shape = shape_of(node->kind);
-    v->fmt = node->kind == CLAB_NODE_TSV ? CLAB_TABLE_TSV : CLAB_TABLE_CSV;
+    v->info = clab_node_info(node->kind);
+    v->shape = renderers[v->info->render].shape;
+    v->fmt = v->info->render == CLAB_RENDER_TABLE ? (clab_table_format_t)v->info->arg
+                                                  : CLAB_TABLE_CSV;
     v->cpcap = 16;
     v->ncps = 1;
     v->cps[0] = (checkpoint_t){0, v->pos};
@@ -688,9 +401,9 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
 {
     clab_lab_t *lab = v->lab;
     int rc = 0;
-    int n = __atomic_add_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    int n = atomic_fetch_add(&lab->waiters, 1) + 1;
     if (lab->max_waiters > 0 && n > lab->max_waiters) {
-        __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+        atomic_fetch_sub(&lab->waiters, 1);
         clab_warn("%d reads of wait block already; one more refused (EBUSY)",
                   lab->max_waiters);
         return -EBUSY;
@@ -703,7 +416,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
             break;
         rc = clab_nb_set_info(r, v->node.tag, &info);
         if (rc == 0 && info.pending == 0)
-            rc = render_status(lab, r, v->node.tag, 1, 0, out, mtime);
+            rc = clab_status_render(lab, r, v->node.tag, v->info->arg, out, mtime);
         long pending = info.pending;
         clab_set_info_clear(&info);
         clab_nb_reader_close(&r);
@@ -716,7 +429,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
         /* A commit wakes us at once; the timeout is for interrupts. */
         clab_notebook_wait_change(lab->nb, gen, WAIT_POLL_MS);
     }
-    __atomic_sub_fetch(&lab->waiters, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub(&lab->waiters, 1);
     return rc;
 }
 
@@ -781,7 +494,7 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     if (have < (off_t)size) {
         if (!v->warned++)
             clab_err("view of %s %s: %lld bytes rendered, %lld promised", v->node.tag,
-                     v->node.kind == CLAB_NODE_NOTEBOOK_JSON ? "notebook.json" : "table",
+                     v->info->render == CLAB_RENDER_NOTEBOOK ? "notebook.json" : "table",
                      (long long)(v->base + (off_t)v->buf.len), (long long)v->size);
         size = have > 0 ? (size_t)have : 0;
     }
@@ -836,15 +549,15 @@ static void catch_up(clab_view_t *v)
         return;
     if (clab_nb_set_info(r, v->node.tag, &info) < 0 || info.last_n <= v->upto)
         goto out;
-    if (v->node.kind != CLAB_NODE_JSONL) {
+    if (v->info->render == CLAB_RENDER_TABLE) {
         if (load_columns(r, v->node.tag, cols) < 0)
             goto out;
         if (v->size > 0 && !same_columns(cols, v->cols))
             goto out; /* a new column rewrites every row */
     }
     off_t size;
-    if (append_size(v, v->node.kind == CLAB_NODE_JSONL ? v->cols : cols, &info, &size) <
-        0)
+    if (append_size(v, v->info->render == CLAB_RENDER_TABLE ? cols : v->cols, &info,
+                    &size) < 0)
         goto out;
     if (v->size == 0) {
         /* Empty so far: take the new columns and start afresh. */
@@ -913,18 +626,7 @@ int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *siz
     return 0;
 }
 
-/* The registry of open views. */
-
-void clab_views_init(clab_lab_t *lab)
-{
-    pthread_mutex_init(&lab->views_lock, NULL);
-    lab->views = NULL;
-}
-
-void clab_views_fini(clab_lab_t *lab)
-{
-    pthread_mutex_destroy(&lab->views_lock);
-}
+/* The registry of open views (lab->views). */
 
 void clab_view_attach(clab_view_t *v, int pid)
 {
@@ -956,4 +658,27 @@ void clab_view_detach(clab_view_t *v)
         v->next = NULL;
     }
     pthread_mutex_unlock(&v->lab->views_lock);
+}
+
+/* Attributes. */
+
+int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
+{
+    const clab_node_info_t *info = clab_node_info(node->kind);
+    double mtime = clab_now();
+    off_t size = 0;
+    int rc = 0;
+    if (S_ISDIR(info->mode)) {
+        /* A set's directories change with the set. */
+        if (node->tag[0])
+            mtime = node->set_modified;
+    } else if (info->render == CLAB_RENDER_RESULT) {
+        /* Learnt by the lookup. */
+        size = node->size;
+        mtime = node->stored > 0 ? node->stored : node->set_modified;
+    } else if (info->render != CLAB_RENDER_INBOX) {
+        rc = clab_view_stat(lab, node, pid, &size, &mtime);
+    }
+    clab_tree_attr(node, size, mtime, st);
+    return rc;
 }

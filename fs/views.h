@@ -27,14 +27,10 @@
 
 #include "tree.h"
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 typedef struct clab_view clab_view_t;
-
-/* The lab's registry of open views; before any other call, and after the
- * last. */
-void clab_views_init(clab_lab_t *lab);
-void clab_views_fini(clab_lab_t *lab);
 
 int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out);
 /* Makes stat from process pid answer for this open, until detached. */
@@ -50,6 +46,9 @@ void clab_view_destroy(clab_view_t **v);
 const clab_node_t *clab_view_node(const clab_view_t *v);
 /* Size and modification time of an open file (fstat with a handle). */
 int clab_view_stat_open(clab_view_t *v, off_t *size, double *mtime);
+/* Attributes of node as the process pid sees them: a process reading the
+ * file gets the size of what it reads. */
+int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st);
 /* Size and modification time of node as process pid sees it. */
 int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *size,
                    double *mtime);

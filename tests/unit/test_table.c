@@ -1,9 +1,12 @@
-/* CSV and TSV cells: quoting, numbers, booleans, missing values. */
+/* CSV and TSV cells: quoting, numbers, booleans, missing values; whole
+ * header lines and rows from a table's columns. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "table.h"
 
@@ -67,12 +70,38 @@ static void test_names(void **state)
     assert_int_equal(clab_table_sep(CLAB_TABLE_TSV), '\t');
 }
 
+static void test_lines(void **state)
+{
+    (void)state;
+    json_t *cols[3] = {json_pack("[s,s]", "x", "odd,name"), json_pack("[s]", "y"),
+                       json_pack("[]")};
+    const char *doc = "{\"parameters\": {\"x\": 1, \"odd,name\": \"a\\tb\"},"
+                      " \"results\": {}, \"metadata\": {}}";
+    clab_buf_t b = {0};
+    assert_int_equal(clab_table_header(&b, cols, CLAB_TABLE_CSV), 0);
+    assert_int_equal(clab_table_row(&b, cols, doc, strlen(doc), CLAB_TABLE_CSV), 0);
+    assert_string_equal(b.data, "x,\"odd,name\",y\n1,a\tb,\n");
+    b.len = 0;
+    assert_int_equal(clab_table_row(&b, cols, doc, strlen(doc), CLAB_TABLE_TSV), 0);
+    assert_string_equal(b.data, "1\ta b\t\n");
+    assert_int_equal(clab_table_row(&b, cols, "{", 1, CLAB_TABLE_TSV), -EIO);
+    /* No columns yet: no header line at all. */
+    json_t *none[3] = {cols[2], cols[2], cols[2]};
+    b.len = 0;
+    assert_int_equal(clab_table_header(&b, none, CLAB_TABLE_CSV), 0);
+    assert_int_equal((int)b.len, 0);
+    clab_buf_free(&b);
+    for (int k = 0; k < 3; k++)
+        json_decref(cols[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_cells),
         cmocka_unit_test(test_tsv_cells),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,18 +37,14 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/clabviews.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->db, sizeof f->db, "%s/notebook.db", f->dir);
+    clab_lab_init(&f->lab);
     assert_int_equal(clab_notebook_open(f->db, &f->lab.nb), 0);
-    pthread_mutex_init(&f->lab.lock, NULL);
-    clab_errors_init(&f->lab.errors);
-    clab_views_init(&f->lab);
-    f->lab.limits.max_text = CLAB_SUBMIT_MAX_TEXT;
-    f->lab.limits.max_points = CLAB_SUBMIT_MAX_POINTS;
-    f->lab.connected = 1;
-    f->lab.engines = 1;
-    f->lab.engine_list = json_loads(
+    json_t *engines = json_loads(
         "[{\"id\": \"eng-1\", \"host\": \"h1\", \"pid\": 42, \"state\": \"busy\","
         " \"tasks\": 7}]",
         0, NULL);
+    clab_lab_publish(&f->lab, 1, engines);
+    json_decref(engines);
     *state = f;
     return 0;
 }
@@ -57,11 +53,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     char cmd[160];
-    clab_notebook_destroy(&f->lab.nb);
-    clab_views_fini(&f->lab);
-    clab_errors_free(&f->lab.errors);
-    json_decref(f->lab.engine_list);
-    pthread_mutex_destroy(&f->lab.lock);
+    clab_lab_fini(&f->lab);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
     free(f);
@@ -135,7 +127,7 @@ static off_t size_of(fixture_t *f, const char *path, int pid)
 {
     clab_node_t node = node_of(f, path);
     struct stat st;
-    assert_int_equal(clab_tree_getattr(&f->lab, &node, pid, &st), 0);
+    assert_int_equal(clab_view_getattr(&f->lab, &node, pid, &st), 0);
     return st.st_size;
 }
 

@@ -1,0 +1,153 @@
+/* Parsing and running the commands written to /ctl (ctl.h). Each command
+ * is one function taking the tag; err->position is relative to the tag,
+ * or -1 for the command as a whole. */
+#include "ctl.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*ctl_fn)(clab_lab_t *lab, const char *tag, clab_submit_error_t *err);
+
+static int ctl_select(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+{
+    int rc = clab_notebook_select(lab->nb, tag);
+    if (rc == -ENOENT) {
+        snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
+        err->position = 0;
+    } else if (rc < 0) {
+        snprintf(err->message, sizeof err->message,
+                 "the notebook could not record it: %s", strerror(-rc));
+    } else {
+        clab_info("ctl: %s is the current set", tag);
+    }
+    return rc;
+}
+
+/* Turns a notebook error into the message of a rejected command. */
+static int ctl_outcome(int rc, const char *tag, const char *verb,
+                       clab_submit_error_t *err)
+{
+    if (rc == -ENOENT) {
+        snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
+        err->position = 0;
+    } else if (rc < 0) {
+        snprintf(err->message, sizeof err->message, "the notebook could not %s it: %s",
+                 verb, strerror(-rc));
+    } else {
+        clab_info("ctl: %s %s: %d point(s)", verb, tag, rc);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Has the link tell the controller to drop the tag's queued tasks and stop
+ * its running ones; the notebook already counts them as cancelled. */
+static void cancel_at_controller(clab_lab_t *lab, const char *tag)
+{
+    clab_lab_cancel_push(lab, tag);
+    clab_lab_wake(lab);
+}
+
+static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+{
+    int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
+    if (rc == 0)
+        cancel_at_controller(lab, tag);
+    return rc;
+}
+
+static int ctl_retry(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+{
+    int rc = ctl_outcome(clab_notebook_retry(lab->nb, tag), tag, "retry", err);
+    if (rc == 0)
+        clab_lab_wake(lab);
+    return rc;
+}
+
+static int ctl_delete(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+{
+    int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag), tag, "delete", err);
+    if (rc == 0)
+        cancel_at_controller(lab, tag);
+    return rc;
+}
+
+static const struct {
+    const char *verb;
+    ctl_fn run;
+} ctl_commands[] = {
+    {"select", ctl_select},
+    {"cancel", ctl_cancel},
+    {"retry", ctl_retry},
+    {"delete", ctl_delete},
+};
+
+static int ctl_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* A rejection: the errno and where the caret goes in the line. */
+static int fail(clab_submit_error_t *err, int code, long pos)
+{
+    err->code = code;
+    err->position = pos;
+    return -code;
+}
+
+int clab_ctl_run(clab_lab_t *lab, const char *line, size_t len, clab_submit_error_t *err)
+{
+    size_t i = 0, verb, verb_len, tag, tag_len;
+    char tagbuf[CLAB_TAG_MAX + 1];
+    while (i < len && ctl_blank(line[i]))
+        i++;
+    verb = i;
+    while (i < len && !ctl_blank(line[i]))
+        i++;
+    verb_len = i - verb;
+    while (i < len && ctl_blank(line[i]))
+        i++;
+    tag = i;
+    while (i < len && !ctl_blank(line[i]))
+        i++;
+    tag_len = i - tag;
+    while (i < len && ctl_blank(line[i]))
+        i++;
+
+    size_t c = 0;
+    while (c < sizeof ctl_commands / sizeof ctl_commands[0] &&
+           (strlen(ctl_commands[c].verb) != verb_len ||
+            strncmp(ctl_commands[c].verb, line + verb, verb_len) != 0))
+        c++;
+    if (c == sizeof ctl_commands / sizeof ctl_commands[0]) {
+        snprintf(err->message, sizeof err->message,
+                 "unknown command \"%.*s\": write select, cancel, retry or delete, "
+                 "then a tag",
+                 (int)(verb_len > 64 ? 64 : verb_len), line + verb);
+        return fail(err, EINVAL, (long)verb);
+    }
+    if (tag_len == 0) {
+        snprintf(err->message, sizeof err->message, "%s wants a tag: %s TAG",
+                 ctl_commands[c].verb, ctl_commands[c].verb);
+        return fail(err, EINVAL, (long)tag);
+    }
+    if (i < len) {
+        snprintf(err->message, sizeof err->message, "%s takes one tag, no more",
+                 ctl_commands[c].verb);
+        return fail(err, EINVAL, (long)i);
+    }
+    if (tag_len <= CLAB_TAG_MAX) {
+        memcpy(tagbuf, line + tag, tag_len);
+        tagbuf[tag_len] = '\0';
+    }
+    if (tag_len > CLAB_TAG_MAX || !clab_tag_valid(tagbuf)) {
+        snprintf(err->message, sizeof err->message,
+                 "bad tag: tags match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+        return fail(err, EINVAL, (long)tag);
+    }
+    int rc = ctl_commands[c].run(lab, tagbuf, err);
+    if (rc < 0)
+        return fail(err, -rc, err->position < 0 ? (long)verb : (long)tag + err->position);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* The lab's owner: what a mount shares across threads is set up and torn
+ * down here, and the cluster state and the cancelled tags cross between
+ * the FUSE threads and the link thread only through these functions, each
+ * under lab->lock. */
+#include "lab.h"
+
+#include <string.h>
+
+void clab_lab_init(clab_lab_t *lab)
+{
+    memset(lab, 0, sizeof *lab);
+    pthread_mutex_init(&lab->lock, NULL);
+    pthread_mutex_init(&lab->views_lock, NULL);
+    clab_errors_init(&lab->errors);
+    atomic_init(&lab->waiters, 0);
+    lab->limits.max_text = CLAB_SUBMIT_MAX_TEXT;
+    lab->limits.max_points = CLAB_SUBMIT_MAX_POINTS;
+}
+
+void clab_lab_fini(clab_lab_t *lab)
+{
+    clab_notebook_destroy(&lab->nb);
+    json_decref(lab->engine_list);
+    lab->engine_list = NULL;
+    json_decref(lab->cancel_tags);
+    lab->cancel_tags = NULL;
+    clab_errors_free(&lab->errors);
+    pthread_mutex_destroy(&lab->views_lock);
+    pthread_mutex_destroy(&lab->lock);
+}
+
+void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected)
+{
+    pthread_mutex_lock(&lab->lock);
+    *engines = lab->connected ? lab->engines : 0;
+    *connected = lab->connected;
+    pthread_mutex_unlock(&lab->lock);
+}
+
+void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines)
+{
+    pthread_mutex_lock(&lab->lock);
+    lab->connected = connected;
+    if (json_is_array(engines)) {
+        lab->engines = (int)json_array_size(engines);
+        json_decref(lab->engine_list);
+        lab->engine_list = json_incref(engines);
+    }
+    pthread_mutex_unlock(&lab->lock);
+}
+
+json_t *clab_lab_engine(clab_lab_t *lab, const char *id)
+{
+    json_t *e, *found = NULL;
+    size_t i;
+    pthread_mutex_lock(&lab->lock);
+    if (lab->connected) {
+        json_array_foreach(lab->engine_list, i, e)
+        {
+            const char *eid = json_string_value(json_object_get(e, "id"));
+            if (eid && strcmp(eid, id) == 0) {
+                /* The link replaces the list, never edits it, but the
+                 * caller reads outside the lock. */
+                found = json_deep_copy(e);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock(&lab->lock);
+    return found;
+}
+
+json_t *clab_lab_engines(clab_lab_t *lab)
+{
+    json_t *list = NULL;
+    pthread_mutex_lock(&lab->lock);
+    if (lab->connected)
+        list = json_incref(lab->engine_list);
+    pthread_mutex_unlock(&lab->lock);
+    return list;
+}
+
+void clab_lab_cancel_push(clab_lab_t *lab, const char *tag)
+{
+    pthread_mutex_lock(&lab->lock);
+    if (!lab->cancel_tags)
+        lab->cancel_tags = json_array();
+    json_array_append_new(lab->cancel_tags, json_string(tag));
+    pthread_mutex_unlock(&lab->lock);
+}
+
+json_t *clab_lab_cancel_take(clab_lab_t *lab)
+{
+    pthread_mutex_lock(&lab->lock);
+    json_t *tags = lab->cancel_tags;
+    lab->cancel_tags = NULL;
+    pthread_mutex_unlock(&lab->lock);
+    return tags;
+}
+
+void clab_lab_wake(clab_lab_t *lab)
+{
+    if (lab->wake)
+        lab->wake(lab->wake_ud);
+}

@@ -1,0 +1,17 @@
+/* The status record: the cluster (engines, connected), the current set or
+ * a given one (results, failed, pending, the ready fraction) and, for one
+ * set, its total and whether it is done; as `key value` lines or as one
+ * JSON object. /status, /status.json, /results/TAG/status and, once the
+ * set is done, /results/TAG/wait render it. */
+#ifndef CLAB_STATUS_H
+#define CLAB_STATUS_H
+
+#include "tree.h"
+
+/* Appends the lab's status (the current set's), or with CLAB_STATUS_SET
+ * the status of the set tag, in the snapshot r; *mtime is now, since the
+ * cluster part changes on its own. */
+int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
+                       clab_status_flags_t flags, clab_buf_t *out, double *mtime);
+
+#endif
