@@ -16,11 +16,19 @@ STATE=$WORK/state
 mkdir -p "$MNT"
 PIDS=()
 FAILED=0
+AT_EXIT=()
+
+# at_exit COMMAND: one more clean-up step, run by cleanup once it holds the
+# test's status. Never chain a step before cleanup in an EXIT trap of its
+# own: cleanup's `rc=$?` would then be that step's status, and a failed
+# test would pass whenever the step succeeds.
+at_exit() { AT_EXIT+=("$1"); }
 
 log() { printf '%s\n' "$*" >&2; }
 
 cleanup() {
-    local rc=$?
+    local rc=$? step
+    for step in "${AT_EXIT[@]}"; do eval "$step" || true; done
     if mountpoint -q "$MNT" 2>/dev/null; then
         fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
     fi
