@@ -76,6 +76,23 @@ mount_lab() {
     wait_for 30 "connected" 'test "$(key "$MNT/status" connected)" = 1'
 }
 
+# check_fraction SNAPSHOT: in one read of a status file, ready_fraction is
+# finished / (finished + pending) to print precision, finished counting
+# failures, and 1 when both are 0. Prints the fraction.
+check_fraction() {
+    awk '{ v[$1] = $2 }
+         END {
+             if (!("ready_fraction" in v) || !("results" in v) || !("failed" in v) || !("pending" in v))
+                 { print "missing keys" > "/dev/stderr"; exit 1 }
+             fin = v["results"] + v["failed"]; all = fin + v["pending"]
+             want = all ? fin / all : 1
+             d = v["ready_fraction"] - want
+             if (d < -0.0000006 || d > 0.0000006)
+                 { print "ready_fraction " v["ready_fraction"] " != " want > "/dev/stderr"; exit 1 }
+             print v["ready_fraction"]
+         }' "$1" || { cat "$1" >&2; fail "ready_fraction of $1 disagrees with its counts"; }
+}
+
 # wait_for SECONDS WHAT CONDITION
 wait_for() {
     local limit=$1 what=$2 cond=$3 end=$((SECONDS + $1))
