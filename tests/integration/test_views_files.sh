@@ -73,6 +73,24 @@ if path.endswith(".json"):
     json.loads(data)
 open(out, "wb").write(data)
 EOF
+# Results never change once visible: every N.json is hashed (with its
+# mtime) each round while results arrive, and once more at rest.
+cat >"$WORK/hashes.py" <<'EOF'
+import hashlib, json, os, sys
+d, state = sys.argv[1], sys.argv[2]
+seen = json.load(open(state)) if os.path.exists(state) else {}
+for name in os.listdir(d):
+    if not (name.endswith(".json") and name[:-5].isdigit()):
+        continue
+    p = os.path.join(d, name)
+    data = open(p, "rb").read()
+    now = [hashlib.sha256(data).hexdigest(), os.stat(p).st_mtime]
+    json.loads(data)
+    if seen.setdefault(name, now) != now:
+        sys.exit("%s changed: %s, then %s" % (name, seen[name], now))
+json.dump(seen, open(state, "w"))
+print(len(seen))
+EOF
 i=0
 busy=0
 while [ "$(key "$set_dir/status" done)" != 1 ]; do
@@ -87,6 +105,7 @@ while [ "$(key "$set_dir/status" done)" != 1 ]; do
     python3 "$WORK/reader.py" "$set_dir/pending" "$WORK/snap/py.$i.pending" || fail "python pending"
     python3 "$WORK/reader.py" "$MNT/notebook.json" "$WORK/snap/py.$i.json" || fail "notebook.json"
     cp "$MNT/notebook.json" "$WORK/snap/cp.$i.json"
+    python3 "$WORK/hashes.py" "$set_dir" "$WORK/hashes" >/dev/null || fail "a result changed"
     [ $i -lt 500 ] || fail "the set never finished"
 done
 log "$i rounds of copies in ${SECONDS}s, $busy while points were pending"
@@ -167,6 +186,9 @@ assert_eq "$(tail -n 3 "$WORK/final.csv")" "$(tail -n 3 "$set_dir/results.csv")"
 cp "$set_dir/results.csv" "$WORK/cp.csv"
 cmp "$WORK/cp.csv" "$WORK/final.csv" || fail "cp at rest"
 
+# Every result hashed while they arrived is the same at rest, and all 300
+# are there.
+assert_eq 300 "$(python3 "$WORK/hashes.py" "$set_dir" "$WORK/hashes")" "results hashed"
 # Results never change: same bytes and same mtime later on.
 m1=$(stat -c %Y.%y "$set_dir/1.json")
 c1=$(md5sum <"$set_dir/1.json")
