@@ -26,6 +26,36 @@ at_exit() { AT_EXIT+=("$1"); }
 
 log() { printf '%s\n' "$*" >&2; }
 
+# Sanitizer reports: scripts/test.sh's ASan + UBSan step sends them to
+# files (log_path in ASAN_OPTIONS / UBSAN_OPTIONS), daemons' included, and
+# integration tests run one at a time: a file that appears there while a
+# test runs is that test's failure. Without sanitizers there is none.
+SANITIZER_DIRS=()
+for _opts in "${ASAN_OPTIONS:-}" "${UBSAN_OPTIONS:-}"; do
+    _path=$(printf '%s\n' "$_opts" | tr ':' '\n' | sed -n 's/^log_path=//p' | tail -n 1)
+    [ -z "$_path" ] || SANITIZER_DIRS+=("$(dirname "$_path")")
+done
+sanitizer_reports() {
+    [ ${#SANITIZER_DIRS[@]} -eq 0 ] ||
+        find "${SANITIZER_DIRS[@]}" -maxdepth 1 -type f 2>/dev/null | sort -u
+}
+SANITIZER_BEFORE=$(sanitizer_reports)
+# new_sanitizer_reports: the report files written since the test began.
+new_sanitizer_reports() {
+    comm -13 <(printf '%s\n' "$SANITIZER_BEFORE" | sed '/^$/d') <(sanitizer_reports)
+}
+# no_sanitizer_reports: fails the test on any new report, printing it.
+no_sanitizer_reports() {
+    local f new
+    new=$(new_sanitizer_reports)
+    [ -n "$new" ] || return 0
+    for f in $new; do
+        log "== $f"
+        head -n 40 "$f" >&2
+    done
+    fail "sanitizer reports above"
+}
+
 cleanup() {
     local rc=$? step
     for step in "${AT_EXIT[@]}"; do eval "$step" || true; done
@@ -42,6 +72,12 @@ cleanup() {
     done
     pkill -KILL -f "$WORK" 2>/dev/null || true
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    # Reports of leaks come at exit: look once every process is gone.
+    if [ -n "$(new_sanitizer_reports)" ]; then
+        log "---- sanitizer reports written during this test:"
+        for p in $(new_sanitizer_reports); do log "== $p"; head -n 40 "$p" >&2; done
+        rc=1
+    fi
     if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
         log "---- logs of $WORK"
         find "$WORK" -name '*.log' -exec sh -c 'echo "== $1"; tail -n 30 "$1"' _ {} \; >&2 || true

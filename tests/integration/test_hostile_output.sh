@@ -89,6 +89,7 @@ submit "$EXP/sum.py {\"a\": [1, 2], \"b\": [10, 20]}"
 tag=$(key "$MNT/status" current)
 wait_done "$tag" 60
 assert_eq 4 "$(key "$MNT/results/$tag/status" results)" "results after the hostile ones"
-grep -Eq 'AddressSanitizer|runtime error|Segmentation' "$WORK/engine-1.log" &&
-    fail "a crash report in the engine log"
+# No sanitizer report from any program so far (under scripts/test.sh's
+# ASan step; the clean-up looks again once all have exited).
+no_sanitizer_reports
 log "PASS test_hostile_output"
