@@ -16,11 +16,49 @@ STATE=$WORK/state
 mkdir -p "$MNT"
 PIDS=()
 FAILED=0
+AT_EXIT=()
+
+# at_exit COMMAND: one more clean-up step, run by cleanup once it holds the
+# test's status. Never chain a step before cleanup in an EXIT trap of its
+# own: cleanup's `rc=$?` would then be that step's status, and a failed
+# test would pass whenever the step succeeds.
+at_exit() { AT_EXIT+=("$1"); }
 
 log() { printf '%s\n' "$*" >&2; }
 
+# Sanitizer reports: scripts/test.sh's ASan + UBSan step sends them to
+# files (log_path in ASAN_OPTIONS / UBSAN_OPTIONS), daemons' included, and
+# integration tests run one at a time: a file that appears there while a
+# test runs is that test's failure. Without sanitizers there is none.
+SANITIZER_DIRS=()
+for _opts in "${ASAN_OPTIONS:-}" "${UBSAN_OPTIONS:-}"; do
+    _path=$(printf '%s\n' "$_opts" | tr ':' '\n' | sed -n 's/^log_path=//p' | tail -n 1)
+    [ -z "$_path" ] || SANITIZER_DIRS+=("$(dirname "$_path")")
+done
+sanitizer_reports() {
+    [ ${#SANITIZER_DIRS[@]} -eq 0 ] ||
+        find "${SANITIZER_DIRS[@]}" -maxdepth 1 -type f 2>/dev/null | sort -u
+}
+SANITIZER_BEFORE=$(sanitizer_reports)
+# new_sanitizer_reports: the report files written since the test began.
+new_sanitizer_reports() {
+    comm -13 <(printf '%s\n' "$SANITIZER_BEFORE" | sed '/^$/d') <(sanitizer_reports)
+}
+# no_sanitizer_reports: fails the test on any new report, printing it.
+no_sanitizer_reports() {
+    local f new
+    new=$(new_sanitizer_reports)
+    [ -n "$new" ] || return 0
+    for f in $new; do
+        log "== $f"
+        head -n 40 "$f" >&2
+    done
+    fail "sanitizer reports above"
+}
+
 cleanup() {
-    local rc=$?
+    local rc=$? step
+    for step in "${AT_EXIT[@]}"; do eval "$step" || true; done
     if mountpoint -q "$MNT" 2>/dev/null; then
         fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null || true
     fi
@@ -34,6 +72,12 @@ cleanup() {
     done
     pkill -KILL -f "$WORK" 2>/dev/null || true
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    # Reports of leaks come at exit: look once every process is gone.
+    if [ -n "$(new_sanitizer_reports)" ]; then
+        log "---- sanitizer reports written during this test:"
+        for p in $(new_sanitizer_reports); do log "== $p"; head -n 40 "$p" >&2; done
+        rc=1
+    fi
     if [ $rc -ne 0 ] || [ $FAILED -ne 0 ]; then
         log "---- logs of $WORK"
         find "$WORK" -name '*.log' -exec sh -c 'echo "== $1"; tail -n 30 "$1"' _ {} \; >&2 || true
@@ -66,6 +110,23 @@ mount_lab() {
         "$CLABFS" --state "$STATE" "$@" "$MNT"
     fi
     wait_for 30 "connected" 'test "$(key "$MNT/status" connected)" = 1'
+}
+
+# check_fraction SNAPSHOT: in one read of a status file, ready_fraction is
+# finished / (finished + pending) to print precision, finished counting
+# failures, and 1 when both are 0. Prints the fraction.
+check_fraction() {
+    awk '{ v[$1] = $2 }
+         END {
+             if (!("ready_fraction" in v) || !("results" in v) || !("failed" in v) || !("pending" in v))
+                 { print "missing keys" > "/dev/stderr"; exit 1 }
+             fin = v["results"] + v["failed"]; all = fin + v["pending"]
+             want = all ? fin / all : 1
+             d = v["ready_fraction"] - want
+             if (d < -0.0000006 || d > 0.0000006)
+                 { print "ready_fraction " v["ready_fraction"] " != " want > "/dev/stderr"; exit 1 }
+             print v["ready_fraction"]
+         }' "$1" || { cat "$1" >&2; fail "ready_fraction of $1 disagrees with its counts"; }
 }
 
 # wait_for SECONDS WHAT CONDITION

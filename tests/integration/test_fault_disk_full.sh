@@ -8,7 +8,7 @@
 small=$WORK/small
 mkdir -p "$small"
 mount -t tmpfs -o size=4m tmpfs "$small" || fail "cannot mount a tmpfs (not root?)"
-trap 'fusermount3 -uz "$MNT" 2>/dev/null; sleep 0.5; umount -l "$small" 2>/dev/null; cleanup' EXIT
+at_exit 'fusermount3 -uz "$MNT" 2>/dev/null; sleep 0.5; umount -l "$small" 2>/dev/null'
 STATE=$small/state
 
 start_detached 2

@@ -1,26 +1,52 @@
 #!/usr/bin/env bash
 # SIGSTOP an engine while it holds tasks: the controller counts it lost and
-# runs its tasks elsewhere; when it is continued it rejoins, keeps what is
-# still queued, has the rest cancelled, its late results are ignored, and
-# every point is there exactly once.
+# runs its tasks elsewhere; when it is continued it rejoins and has what it
+# held cancelled (by then all of it is elsewhere or done), no point runs
+# more than twice, and every point is there exactly once.
+# Not asserted, because it does not hold today (issue 14's report): that
+# eng1's late results are ignored. The controller takes a result from any
+# engine, first come first served, and the engine only notices a cancel
+# at its once-a-second tick, so the held task runs to the end on eng1 and
+# its result wins over eng2's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
 start_detached 2 --heartbeat-timeout 4
 mount_lab --cluster "$WORK/cluster/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
-sweep s 20 0.5
+# Each run that completes its sleep logs "i engine-pid" to $WORK/runs.
+submit "{\"experiment\": \"$EXP/sleepy.py\", \"tag\": \"s\",
+         \"parameters\": {\"i\": {\"range\": [0, 20]}, \"sleep\": 0.5, \"log\": \"$WORK/runs\"}}"
 wait_results s 2
 stopped=$(engine_pid eng1)
 kill -STOP "$stopped"
 wait_for 30 "the controller to drop eng1" \
     "grep -q 'engine eng1 .* left: no heartbeat' '$WORK/controller.log'"
-wait_results s 12 120
+# With 18 done, the 2 left are eng2's (an engine holds 2) and the queue is
+# empty: whatever eng1 held is elsewhere or finished by now, so it must be
+# cancelled when eng1 rejoins.
+wait_results s 18 120
 kill -CONT "$stopped"
 wait_for 30 "eng1 to rejoin" "test \$(grep -c 'engine eng1 joined' '$WORK/controller.log') -ge 2"
 wait_done s 120
 check_exact s 20
 assert_eq 0 "$(key "$MNT/results/s/status" failed)" "failed"
+dropped=$(sed -n 's/.*engine eng1: \([0-9]*\) held task(s) cancelled.*/\1/p' "$WORK/controller.log" | head -n 1)
+log "eng1 rejoined holding tasks of which ${dropped:-0} were cancelled"
+[ "${dropped:-0}" -ge 1 ] || fail "eng1 rejoined with nothing to cancel: the scenario did not happen"
+# What ran twice ran on eng1 first (its child went on while it was
+# stopped, and it ran what it held before the cancel reached it): eng2
+# never ran a point twice, and nothing ran three times.
+python3 - "$WORK/runs" "$stopped" <<'PY' || fail "points that ran more than once"
+import collections, sys
+runs = [l.split() for l in open(sys.argv[1])]
+count = collections.Counter(i for i, _ in runs)
+assert sorted(map(int, count)) == list(range(20)), sorted(count)
+assert max(count.values()) <= 2, dict(count)
+for i, n in count.items():
+    if n == 2:
+        assert sorted(pid for j, pid in runs if j == i).count(sys.argv[2]) == 1, (i, runs)
+PY
 # On a loaded machine eng1 may miss a heartbeat again right after it
 # rejoined; it is alive, so it comes back.
 wait_for 30 "2 engines after SIGCONT" 'test "$(key "$MNT/status" engines)" = 2'

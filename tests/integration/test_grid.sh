@@ -6,19 +6,37 @@
 mount_lab --engines 2
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 
-# Watch ready_fraction from the moment of submission: it must never fall.
+# Watch ready_fraction from the moment of submission: in every read of
+# /status (and of the set's status) it agrees with the counts of that same
+# read, and it never falls.
 submit "$EXP/sum.py {\"a\": [1, 2, 3], \"b\": [10, 20, 30, 40], \"sleep\": 0.2}"
 tag=$(key "$MNT/status" current)
 [ -n "$tag" ] && [ "$tag" != "-" ] || fail "no current set after submit"
 : >"$WORK/fractions"
-while [ "$(key "$MNT/results/$tag/status" done)" != 1 ]; do
-    key "$MNT/status" ready_fraction >>"$WORK/fractions"
+: >"$WORK/status.jsonl"
+done_=0
+while [ $done_ = 0 ]; do
+    cat "$MNT/results/$tag/status" >"$WORK/set-status"
+    [ "$(key "$WORK/set-status" done)" = 1 ] && done_=1
+    check_fraction "$WORK/set-status" >/dev/null
+    cat "$MNT/status" >"$WORK/status"
+    check_fraction "$WORK/status" >>"$WORK/fractions"
+    cat "$MNT/status.json" >>"$WORK/status.jsonl"
     sleep 0.05
 done
-key "$MNT/status" ready_fraction >>"$WORK/fractions"
-awk 'NR > 1 && $1 + 0 < prev + 0 { print "fell from " prev " to " $1; bad = 1 } { prev = $1 }
+awk 'NR > 1 && $1 + 0 < prev + 0 { print "fell from " prev " to " $1; bad = 1} { prev = $1 }
      END { exit bad }' "$WORK/fractions" || fail "ready_fraction decreased"
 [ "$(wc -l <"$WORK/fractions")" -ge 3 ] || fail "too few samples of ready_fraction"
+[ "$(awk '$1 > 0 && $1 < 1' "$WORK/fractions" | wc -l)" -ge 1 ] ||
+    fail "no sample of ready_fraction between 0 and 1: $(tr '\n' ' ' <"$WORK/fractions")"
+python3 - "$WORK/status.jsonl" <<'PY' || fail "/status.json's ready_fraction disagrees with its counts"
+import sys, json
+for line in open(sys.argv[1]):
+    s = json.loads(line)
+    fin, pend = s["results"] + s["failed"], s["pending"]
+    want = fin / (fin + pend) if fin + pend else 1.0
+    assert abs(s["ready_fraction"] - want) < 1e-9, s
+PY
 
 # /status when done.
 assert_eq 2 "$(key "$MNT/status" engines)" "engines"

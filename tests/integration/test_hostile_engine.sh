@@ -37,6 +37,7 @@ for want in 'dropped a malformed message: wrong number of frames' \
     'unexpected task message dropped'; do
     grep -qF "$want" "$elog" || fail "engine log lacks [$want]"
 done
-grep -Eq 'AddressSanitizer|runtime error|Segmentation' "$elog" &&
-    fail "a crash report in the engine's log"
+# No sanitizer report from any program so far (under scripts/test.sh's
+# ASan step; the clean-up looks again once all have exited).
+no_sanitizer_reports
 log "PASS test_hostile_engine"

@@ -3,7 +3,8 @@
 # python3's os.open / os.write / os.close on MOUNT/submit, as a program
 # would do it (short writes are continued, as the kernel splits big ones).
 # Each case must fail with the folder's errno at write or at close (the
-# same errno either way), or succeed when the folder says OK. Then
+# same errno either way), or succeed when the folder says OK with exactly
+# the number of points in its file "points". Then
 # /errors must hold a new record for each rejection, with its errno (the
 # last 32 are kept), and the rejected jobs must have changed nothing:
 # results/ holds exactly the sets of the accepted cases, with exactly
@@ -86,6 +87,11 @@ for name in names:
             print("%s: read-back %r" % (name, answer))
             bad = 1
             continue
+        # Every accepted case says its exact number of points.
+        want_points = int(open(os.path.join(cases, name, "points")).read())
+        if int(m.group(2)) != want_points:
+            print("%s: points %s, the case says %d" % (name, m.group(2).decode(), want_points))
+            bad = 1
         tag = m.group(1).decode()
         expected_sets[tag] = expected_sets.get(tag, 0) + int(m.group(2))
         if after != before:

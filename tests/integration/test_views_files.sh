@@ -4,7 +4,8 @@
 # file (a prefix of the final table, ending at a row), sizes from ls -l,
 # stat, wc -c and os.path.getsize agree with the bytes, tail -f follows the
 # tables to the last row, results never change, /engines describes the
-# engines, /ctl selects.
+# engines, /ctl selects, and /status.json, experiment and description hold
+# exactly what they should.
 . "$(dirname "$0")/lib.sh"
 
 # Every point gives the same keys, so the tables only ever grow.
@@ -16,10 +17,30 @@ printf '{"p": %s, "s": "a, \\"b\\""}\n' "$p"
 EOF
 chmod +x "$WORK/exp.sh"
 
+# status_json_is FILE EXPECTED-JSON: the file is one JSON object on one
+# line, equal to EXPECTED in keys, values and types (1.0 is not 1).
+status_json_is() {
+    python3 - "$1" "$2" <<'PY' || fail "$1 is not $2"
+import json, sys
+data = open(sys.argv[1], "rb").read()
+assert data.endswith(b"\n") and data.count(b"\n") == 1, data
+got, want = json.loads(data), json.loads(sys.argv[2])
+assert got == want and all(type(got[k]) is type(want[k]) for k in want), (got, want)
+PY
+}
+
 mount_lab --engines 2
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
+# Before any set: no current one, and nothing finished of nothing pending
+# is ready (fraction 1).
+status_json_is "$MNT/status.json" \
+    '{"connected": 1, "current": null, "engines": 2, "failed": 0, "pending": 0, "ready_fraction": 1.0, "results": 0}'
+assert_eq "$(printf 'engines 2\nconnected 1\ncurrent -\nready_fraction 1.000000\nresults 0\nfailed 0\npending 0')" \
+    "$(cat "$MNT/status")" "/status before any set"
 set_dir=$MNT/results/t
-submit "{\"experiment\": \"$WORK/exp.sh\", \"parameters\": {\"x\": {\"range\": [0, 300]}}, \"tag\": \"t\"}"
+description='honest files: "quoted", commas, ünïcode'
+submit "{\"experiment\": \"$WORK/exp.sh\", \"parameters\": {\"x\": {\"range\": [0, 300]}}, \"tag\": \"t\",
+         \"description\": \"honest files: \\\"quoted\\\", commas, ünïcode\"}"
 
 # Followers from the start, when the tables are still empty.
 timeout 120 tail -n +1 -f "$set_dir/results.jsonl" >"$WORK/follow.jsonl" &
@@ -52,6 +73,24 @@ if path.endswith(".json"):
     json.loads(data)
 open(out, "wb").write(data)
 EOF
+# Results never change once visible: every N.json is hashed (with its
+# mtime) each round while results arrive, and once more at rest.
+cat >"$WORK/hashes.py" <<'EOF'
+import hashlib, json, os, sys
+d, state = sys.argv[1], sys.argv[2]
+seen = json.load(open(state)) if os.path.exists(state) else {}
+for name in os.listdir(d):
+    if not (name.endswith(".json") and name[:-5].isdigit()):
+        continue
+    p = os.path.join(d, name)
+    data = open(p, "rb").read()
+    now = [hashlib.sha256(data).hexdigest(), os.stat(p).st_mtime]
+    json.loads(data)
+    if seen.setdefault(name, now) != now:
+        sys.exit("%s changed: %s, then %s" % (name, seen[name], now))
+json.dump(seen, open(state, "w"))
+print(len(seen))
+EOF
 i=0
 busy=0
 while [ "$(key "$set_dir/status" done)" != 1 ]; do
@@ -66,6 +105,7 @@ while [ "$(key "$set_dir/status" done)" != 1 ]; do
     python3 "$WORK/reader.py" "$set_dir/pending" "$WORK/snap/py.$i.pending" || fail "python pending"
     python3 "$WORK/reader.py" "$MNT/notebook.json" "$WORK/snap/py.$i.json" || fail "notebook.json"
     cp "$MNT/notebook.json" "$WORK/snap/cp.$i.json"
+    python3 "$WORK/hashes.py" "$set_dir" "$WORK/hashes" >/dev/null || fail "a result changed"
     [ $i -lt 500 ] || fail "the set never finished"
 done
 log "$i rounds of copies in ${SECONDS}s, $busy while points were pending"
@@ -133,11 +173,22 @@ import os, sys
 for f in sys.argv[1:]:
     assert os.path.getsize(f) == len(open(f, "rb").read()), f
 EOF
+# The small files say exactly what was submitted and where the set is.
+assert_eq "$WORK/exp.sh" "$(cat "$set_dir/experiment")" "experiment"
+assert_eq $(($(printf '%s' "$WORK/exp.sh" | wc -c) + 1)) "$(wc -c <"$set_dir/experiment")" "experiment bytes"
+assert_eq "$description" "$(cat "$set_dir/description")" "description"
+assert_eq $(($(printf '%s' "$description" | wc -c) + 1)) "$(wc -c <"$set_dir/description")" \
+    "description bytes"
+status_json_is "$MNT/status.json" \
+    '{"connected": 1, "current": "t", "engines": 2, "failed": 0, "pending": 0, "ready_fraction": 1.0, "results": 300}'
 # tail -n and cp on the whole table.
 assert_eq "$(tail -n 3 "$WORK/final.csv")" "$(tail -n 3 "$set_dir/results.csv")" "tail -n 3"
 cp "$set_dir/results.csv" "$WORK/cp.csv"
 cmp "$WORK/cp.csv" "$WORK/final.csv" || fail "cp at rest"
 
+# Every result hashed while they arrived is the same at rest, and all 300
+# are there.
+assert_eq 300 "$(python3 "$WORK/hashes.py" "$set_dir" "$WORK/hashes")" "results hashed"
 # Results never change: same bytes and same mtime later on.
 m1=$(stat -c %Y.%y "$set_dir/1.json")
 c1=$(md5sum <"$set_dir/1.json")
@@ -161,6 +212,10 @@ wait_for 15 "idle engines" \
 # /ctl: select, and the errnos of the rest, recorded in /errors.
 submit "{\"experiment\": \"$WORK/exp.sh\", \"parameters\": {\"x\": [1]}, \"tag\": \"u\"}"
 assert_eq u "$(key "$MNT/status" current)" "current after submit"
+wait_done u 60
+assert_eq 0 "$(wc -c <"$MNT/results/u/description")" "description of a set without one"
+status_json_is "$MNT/status.json" \
+    '{"connected": 1, "current": "u", "engines": 2, "failed": 0, "pending": 0, "ready_fraction": 1.0, "results": 1}'
 echo "select t" >"$MNT/ctl" || fail "select t"
 assert_eq t "$(key "$MNT/status" current)" "current after select"
 python3 - "$MNT/ctl" <<'EOF' || fail "ctl errnos"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # results/TAG/wait on a real mount: a read blocks until nothing is
 # pending, then returns the set's status; timeout and Ctrl-C (SIGINT)
-# interrupt it at once; forty readers blocked in it leave the mount
-# answering everyone else.
+# interrupt it at once; forty readers really blocked in it (asleep in a
+# read(2) that waits for clabfs) leave the mount answering everyone else.
 . "$(dirname "$0")/lib.sh"
 
 # now_ms: milliseconds since the epoch; since_ms START: milliseconds since.
@@ -16,8 +16,8 @@ slow=1
 mount_lab --engines 2
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 
-# A set that takes a few seconds: 12 points of 0.5 s on 2 engines.
-submit "{\"experiment\": \"$EXP/sum.py\", \"parameters\": {\"a\": {\"range\": [0, 12]}, \"b\": 1, \"sleep\": 0.5}, \"tag\": \"w\"}"
+# A set that takes a few seconds: 12 points of 0.8 s on 2 engines.
+submit "{\"experiment\": \"$EXP/sum.py\", \"parameters\": {\"a\": {\"range\": [0, 12]}, \"b\": 1, \"sleep\": 0.8}, \"tag\": \"w\"}"
 w=$MNT/results/w/wait
 assert_eq 0 "$(stat -c %s "$w")" "size of a wait not yet done"
 
@@ -28,7 +28,29 @@ for i in $(seq 40); do
     waiters+=($!)
 done
 PIDS+=("${waiters[@]}")
-sleep 0.5
+# blocked PID...: how many of these processes are cat, asleep in a read(2)
+# of the mount that waits for clabfs's answer (their kernel stacks say so).
+cat >"$WORK/blocked.py" <<'EOF'
+import os, shutil, sys
+n = 0
+for p in sys.argv[1:]:
+    try:
+        exe = os.readlink("/proc/%s/exe" % p)
+        state = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()[0]
+        stack = open("/proc/%s/stack" % p).read()
+    except OSError:
+        continue
+    n += (os.path.basename(exe) == "cat" and state == "S" and
+          "fuse_file_read_iter" in stack and "request_wait_answer" in stack)
+print(n)
+EOF
+blocked() { python3 "$WORK/blocked.py" "$@"; }
+# blocked_readers: the waiters blocked, with nothing written yet.
+blocked_readers() {
+    [ "$(cat "$WORK"/waiter.[0-9]* | wc -c)" = 0 ] || { echo "output"; return; }
+    blocked "${waiters[@]}"
+}
+wait_for 10 "40 readers blocked in the wait" 'test "$(blocked_readers)" = 40'
 start=$(now_ms)
 for _ in 1 2 3; do
     cat "$MNT/status" >/dev/null
@@ -55,7 +77,7 @@ python3 -c 'import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execvp("cat", ["cat", sys.argv[1]])' "$w" >/dev/null &
 pid=$!
-sleep 0.3
+wait_for 10 "the reader to block" 'test "$(blocked $pid)" = 1'
 start=$(now_ms)
 kill -INT $pid
 rc=0
@@ -63,6 +85,10 @@ wait $pid || rc=$?
 took=$(since_ms $start)
 assert_eq 130 "$rc" "exit status after SIGINT"
 [ "$took" -lt $((800 * slow)) ] || fail "SIGINT took ${took} ms"
+
+# All forty are still blocked, with the set still running.
+assert_eq 40 "$(blocked_readers)" "readers still blocked"
+assert_eq 0 "$(key "$MNT/results/w/status" done)" "not done while they are blocked"
 
 # The set finishes: each blocked reader gets the status it finished with.
 start=$(now_ms)

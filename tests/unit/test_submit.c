@@ -105,9 +105,18 @@ static int run_case(const char *dir, const char *name)
     int got = rc == -EAGAIN ? EINVAL : -rc;
     int ok = want >= 0 && got == want && (want == 0 || err.code == want) &&
              (rc == 0) == (sub != NULL) && !strchr(err.message, '\n');
-    if (ok && want == 0)
-        ok = sub->experiment && json_is_object(sub->parameters) && sub->space &&
-             sub->points >= 1 && sub->repetitions >= 1;
+    if (ok && want == 0) {
+        /* An accepted case gives its exact number of points. */
+        snprintf(path, sizeof path, "%s/%s/points", dir, name);
+        size_t plen;
+        char *points = read_file(path, &plen);
+        ok = points && sub->experiment && json_is_object(sub->parameters) && sub->space &&
+             sub->repetitions >= 1 && sub->points == strtoull(points, NULL, 10);
+        if (!ok)
+            printf("case %s: points %zu, the case says %s", name, sub->points,
+                   points ? points : "nothing (no file \"points\")\n");
+        free(points);
+    }
     if (ok && want != 0)
         ok = err.message[0] != '\0' && err.position < (long)len + 1;
     if (!ok)
