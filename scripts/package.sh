@@ -31,12 +31,13 @@ for p in build-essential dpkg-dev debhelper fakeroot lintian; do
 done
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 # The Build-Depends are read from the control file, so that they are
-# named in one place. dpkg-checkbuilddeps prints "pkg (>= v) | alt"; the
-# first alternative without its version is enough for apt-get.
-unmet=$(cd "$src/packaging" && dpkg-checkbuilddeps 2>&1 >/dev/null | sed -n 's/.*Unmet build dependencies: //p') || true
-if [ -n "$unmet" ]; then
-    read -r -a need <<<"$(echo "$unmet" | sed -E 's/\([^)]*\)//g; s/\[[^]]*\]//g; s/<[^>]*>//g; s/\|[^ ]*//g')"
-    apt_install "${need[@]}"
+# named in one place; apt-get build-dep resolves them from the directory
+# that holds debian/control.
+if ! (cd "$src/packaging" && dpkg-checkbuilddeps >/dev/null 2>&1); then
+    echo "package.sh: installing the Build-Depends of packaging/debian/control" >&2
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq \
+        --no-install-recommends "$src/packaging" >/dev/null
 fi
 
 # The package's version is the project's: a changelog that says otherwise
