@@ -70,7 +70,7 @@ const char *clab_conninfo_strerror(int err)
 {
     switch (err) {
     case -EPERM:
-        return "readable by others (chmod 600 it)";
+        return "group or others can read it (chmod 600 it)";
     case -EINVAL:
         return "not a clabfs connection file";
     default:

@@ -37,16 +37,4 @@ typedef struct {
  * itself could not run anything (no record). */
 int clab_run_experiment(const clab_run_spec_t *spec, json_t **out);
 
-/* Forwarding for fs/notebook.c, which still names the runner for a
- * failed record: inline, so that it links record.c and not the spawner.
- * New code calls clab_record_failure. */
-static inline json_t *clab_run_failure(const clab_run_spec_t *spec, const char *exception)
-{
-    clab_record_info_t who = {.experiment = spec->experiment,
-                              .job = spec->job,
-                              .engine_id = spec->engine_id,
-                              .host = spec->host};
-    return clab_record_failure(&who, exception);
-}
-
 #endif

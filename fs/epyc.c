@@ -1,6 +1,7 @@
 /* notebook.json (epyc.h): its pieces, rendered and measured by the same
  * functions so that the size promised at open is the size read. */
 #include "epyc.h"
+#include "buf.h"
 #include "log.h"
 
 #include <errno.h>

@@ -14,6 +14,7 @@
 #define CLAB_EPYC_H
 
 #include "json.h"
+#include "buf.h"
 #include "notebook.h"
 
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* A ring of the last rejections, rendered when recorded. */
 #include "errors.h"
+#include "buf.h"
 #include "log.h"
 
 #include <errno.h>

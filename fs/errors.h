@@ -5,6 +5,7 @@
 #define CLAB_ERRORS_H
 
 #include "json.h"
+#include "buf.h"
 #include "space.h"
 
 #include <pthread.h>

@@ -1,6 +1,7 @@
 /* Collecting what is written to /submit and /ctl: jobs are parsed
  * (submit.c) and accepted here; /ctl lines are run by ctl.c. */
 #include "inbox.h"
+#include "buf.h"
 #include "ctl.h"
 #include "json.h"
 #include "log.h"

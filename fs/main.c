@@ -178,9 +178,7 @@ static int check_cluster(daemon_t *d)
         int rc = clab_conninfo_load(d->o.cluster, &ci);
         if (rc < 0) {
             fprintf(stderr, "clabfs: cannot use connection file %s: %s\n", d->o.cluster,
-                    rc == -EPERM    ? "group or others can read it (chmod 600 it)"
-                    : rc == -EINVAL ? "not a clabfs connection file"
-                                    : strerror(-rc));
+                    clab_conninfo_strerror(rc));
             return -1;
         }
         snprintf(d->conn, sizeof d->conn, "%s", d->o.cluster);

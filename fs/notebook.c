@@ -7,6 +7,7 @@
  * notebook_i.h. */
 #include "notebook_i.h"
 #include "log.h"
+#include "random.h"
 #include "sqlerr.h"
 
 #include <errno.h>
@@ -78,19 +79,6 @@ int clab_nbp_open_db(const char *path, int flags, sqlite3 **out)
     sqlite3_busy_timeout(db, 10000);
     *out = db;
     return 0;
-}
-
-void clab_nbp_random_hex(char *out, size_t bytes)
-{
-    unsigned char buf[32];
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(buf, 1, bytes, f) : 0;
-    if (f)
-        fclose(f);
-    for (size_t i = got; i < bytes; i++)
-        buf[i] = (unsigned char)(rand() ^ (int)time(NULL));
-    for (size_t i = 0; i < bytes; i++)
-        sprintf(out + 2 * i, "%02x", buf[i]);
 }
 
 int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size)
@@ -213,7 +201,7 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     rc = clab_nbp_meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
         char hex[33];
-        clab_nbp_random_hex(hex, 8);
+        clab_random_hex(hex, 8);
         snprintf(nb->client_id, sizeof nb->client_id, "clabfs-%s", hex);
         rc = clab_nbp_meta_set(nb->db, "client_id", nb->client_id);
     }

@@ -5,7 +5,8 @@
 #include "notebook_i.h"
 #include "json.h"
 #include "log.h"
-#include "runner.h"
+#include "random.h"
+#include "record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -57,14 +58,13 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
     json_t *items = json_array();
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        clab_run_spec_t spec = {
+        clab_record_info_t who = {
             .experiment = (const char *)sqlite3_column_text(st, 1),
-            .tag = tag,
             .job = (const char *)sqlite3_column_text(st, 0),
         };
-        json_t *rec = clab_run_failure(&spec, "cancelled");
+        json_t *rec = clab_record_failure(&who, "cancelled");
         json_array_append_new(items,
-                              json_pack("{s:s, s:o*}", "job", spec.job, "record", rec));
+                              json_pack("{s:s, s:o*}", "job", who.job, "record", rec));
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -164,7 +164,7 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
         return rc;
     if ((rc = set_exists(nb, tag)) < 0)
         goto out;
-    clab_nbp_random_hex(t.hex, 8);
+    clab_random_hex(t.hex, 8);
     if ((rc = retry_prepare(nb->db, &t)) < 0)
         goto out;
     sqlite3_bind_text(t.failed, 1, tag, -1, SQLITE_STATIC);

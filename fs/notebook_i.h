@@ -72,7 +72,6 @@ struct clab_nb_cursor {
 int clab_nbp_sql_errno(sqlite3 *db, const char *what);
 int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 int clab_nbp_open_db(const char *path, int flags, sqlite3 **out);
-void clab_nbp_random_hex(char *out, size_t bytes);
 int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size);
 int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
 /* The writer: one transaction at a time. write_end commits when rc >= 0

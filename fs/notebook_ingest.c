@@ -4,8 +4,10 @@
  * and counted. The byte counts the views are sized by (see
  * clab_set_info_t) are kept here, in the same transaction as the rows. */
 #include "notebook_i.h"
+#include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "random.h"
 #include "table.h"
 
 #include <errno.h>
@@ -111,7 +113,7 @@ static void fresh_tag(char *out)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
-    clab_nbp_random_hex(hex, 2);
+    clab_random_hex(hex, 2);
     snprintf(out, CLAB_TAG_MAX + 1, "set-%s-%s", when, hex);
 }
 
@@ -200,7 +202,7 @@ static int submit_jobs(clab_notebook_t *nb, submit_t *s, const clab_submission_t
         for (size_t i = 0; i < npoints; i++)
             order[i] = i;
         uint64_t seed;
-        clab_nbp_random_hex(hex, 8);
+        clab_random_hex(hex, 8);
         seed = strtoull(hex, NULL, 16);
         clab_shuffle(order, npoints, seed);
         for (size_t i = 0; i < npoints && rc == 0; i++)
@@ -233,7 +235,7 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
         snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", sub->tag);
     else
         fresh_tag(tag_out);
-    clab_nbp_random_hex(hex, 8);
+    clab_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
     if ((rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, tag_out, now)) < 0 ||

@@ -59,29 +59,6 @@ static int is_scalar(const json_t *v)
     return json_is_number(v) || json_is_string(v) || json_is_boolean(v);
 }
 
-static const char *type_name(const json_t *v)
-{
-    if (!v)
-        return "nothing";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "?";
-}
-
 static int build_list(axis_t *ax, const json_t *v, clab_submit_error_t *err)
 {
     if (json_is_array(v)) {
@@ -95,7 +72,7 @@ static int build_list(axis_t *ax, const json_t *v, clab_submit_error_t *err)
                 return refuse(err, ax->name,
                               "element %zu is %s; an axis holds numbers, strings and "
                               "booleans",
-                              i + 1, type_name(e));
+                              i + 1, clab_json_type_name(e));
         }
         ax->values = json_deep_copy(v);
     } else {
@@ -269,7 +246,8 @@ int clab_space_new(const json_t *parameters, clab_space_t **out, clab_submit_err
         if (err) {
             err->code = EINVAL;
             snprintf(err->message, sizeof err->message,
-                     "parameters must be a JSON object, not %s", type_name(parameters));
+                     "parameters must be a JSON object, not %s",
+                     clab_json_type_name(parameters));
             err->line = err->column = 0;
             err->position = -1;
         }

@@ -1,5 +1,6 @@
 /* /status, /status.json and /results/TAG/status (status.h). */
 #include "status.h"
+#include "buf.h"
 #include "log.h"
 
 #include <errno.h>

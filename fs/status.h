@@ -7,6 +7,7 @@
 #define CLAB_STATUS_H
 
 #include "tree.h"
+#include "buf.h"
 
 /* Appends the lab's status (the current set's), or with CLAB_STATUS_SET
  * the status of the set tag, in the snapshot r; *mtime is now, since the

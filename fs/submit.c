@@ -4,6 +4,7 @@
  * every refusal names the byte of the caller's text it is about. */
 #include "submit.h"
 #include "json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -78,28 +79,6 @@ static int refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
     return -code;
 }
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "?";
-}
-
 /* Where `"key"` is followed by a colon in text[from, len). jansson keeps no
  * positions of values; this finds what a person would point at. Keys
  * written with escapes are not found (-1). */
@@ -117,29 +96,6 @@ static long find_key(const ctx_t *c, size_t from, const char *key)
             return (long)i;
     }
     return -1;
-}
-
-/* Start of a UTF-8 sequence cut short by the end of text[0, end), or end.
- * A write may split a character; jansson then reports a decoding error
- * that more text would cure. */
-static size_t utf8_cut(const char *t, size_t end)
-{
-    size_t i = end, cont = 0;
-    while (i > 0 && cont < 3 && ((unsigned char)t[i - 1] & 0xC0) == 0x80) {
-        i--;
-        cont++;
-    }
-    if (i == 0)
-        return end;
-    unsigned char lead = (unsigned char)t[i - 1];
-    size_t need = 0;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        need = 1;
-    else if (lead >= 0xE0 && lead <= 0xEF)
-        need = 2;
-    else if (lead >= 0xF0 && lead <= 0xF4)
-        need = 3;
-    return need > cont ? i - 1 : end;
 }
 
 static int is_digit(char ch)
@@ -214,7 +170,7 @@ static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
      * bad byte, where it is the byte itself. */
     long pos = code == json_error_invalid_utf8 || at == start ? (long)at : (long)at - 1;
     int rc = refuse(c, EINVAL, pos, "invalid JSON: %s", je.text);
-    size_t cut = utf8_cut(c->text, end);
+    size_t cut = clab_utf8_cut(c->text, end);
     if (end == c->len &&
         ((cut < end && at >= cut) || (at >= end && cut_token(c->text, start, end))))
         return -EAGAIN;
@@ -244,8 +200,7 @@ static int check_path(const ctx_t *c, const char *path, long pos)
 /* The JSON form: every field known and well typed. Sets sub's fields and
  * *params (borrowed from root); *params_at is where parameter names are
  * searched from. */
-static int check_fields(const ctx_t *c, size_t start, json_t *root,
-                        clab_submission_t *sub, json_t **params, size_t *params_at)
+static int check_known_fields(const ctx_t *c, size_t start, json_t *root)
 {
     char shown[80];
     const char *key;
@@ -262,8 +217,18 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
                           "unknown field %s (expected " FIELDS ")", shown);
         }
     }
+    return 0;
+}
 
-    v = json_object_get(root, "experiment");
+static int check_fields(const ctx_t *c, size_t start, json_t *root,
+                        clab_submission_t *sub, json_t **params, size_t *params_at)
+{
+    char shown[80];
+    int rc = check_known_fields(c, start, root);
+    if (rc)
+        return rc;
+
+    json_t *v = json_object_get(root, "experiment");
     long at = find_key(c, start, "experiment");
     if (!v)
         return refuse(c, EINVAL, -1,
@@ -271,11 +236,11 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
     if (!json_is_string(v))
         return refuse(c, EINVAL, at,
                       "field \"experiment\" must be a string (an absolute path), not %s",
-                      type_name(v));
+                      clab_json_type_name(v));
     sub->experiment = strdup(json_string_value(v));
     if (!sub->experiment)
         return refuse(c, ENOMEM, -1, "out of memory");
-    int rc = check_path(c, sub->experiment, at);
+    rc = check_path(c, sub->experiment, at);
     if (rc)
         return rc;
 
@@ -286,7 +251,7 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
                       "missing field \"parameters\" (an object such as {\"x\": [1, 2]})");
     if (!json_is_object(v))
         return refuse(c, EINVAL, at, "field \"parameters\" must be an object, not %s",
-                      type_name(v));
+                      clab_json_type_name(v));
     *params = v;
     *params_at = at >= 0 ? (size_t)at : start;
 
@@ -294,7 +259,7 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
         at = find_key(c, start, "tag");
         if (!json_is_string(v))
             return refuse(c, EINVAL, at, "field \"tag\" must be a string, not %s",
-                          type_name(v));
+                          clab_json_type_name(v));
         if (!clab_tag_valid(json_string_value(v))) {
             clab_json_show(shown, sizeof shown, json_string_value(v));
             return refuse(c, EINVAL, at, "tag %s is invalid: use " TAG_RULE, shown);
@@ -305,7 +270,8 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
     if ((v = json_object_get(root, "description"))) {
         if (!json_is_string(v))
             return refuse(c, EINVAL, find_key(c, start, "description"),
-                          "field \"description\" must be a string, not %s", type_name(v));
+                          "field \"description\" must be a string, not %s",
+                          clab_json_type_name(v));
         if (!(sub->description = strdup(json_string_value(v))))
             return refuse(c, ENOMEM, -1, "out of memory");
     }

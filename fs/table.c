@@ -1,5 +1,6 @@
 /* Formatting of table cells for results.csv and results.tsv. */
 #include "table.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -9,6 +9,7 @@
 #define CLAB_TABLE_H
 
 #include "json.h"
+#include "buf.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
  * renders from there. Sizes are computed from the notebook's byte counts
  * with the same pieces the renderers emit. */
 #include "views.h"
+#include "buf.h"
 #include "json.h"
 #include "log.h"
 #include "epyc.h"

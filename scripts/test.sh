@@ -7,7 +7,10 @@
 #      included, fails the run;
 #   3. the libFuzzer targets (tests/fuzz/run.sh), CLAB_FUZZ_SECONDS each
 #      (default 60);
-#   4. clabfs under valgrind's memcheck in two integration tests.
+#   4. clabfs under valgrind's memcheck in two integration tests;
+#   5. the Debian package (tests/package/test_package.sh): built, installed,
+#      a sweep run with the installed programs, man pages rendered, units
+#      verified, purged.
 # CLAB_QUICK=1 runs step 1 only (for developers between edits).
 # CLAB_SLOW=1 adds the slow cases. Arguments go to every ctest run, e.g.
 # scripts/test.sh -R grid -V. Budget: about 15 minutes on 2 cores.
@@ -21,7 +24,7 @@ step() { printf '\n==== %s\n' "$*" >&2; }
 
 step "build and test ($build)"
 clab_build "$src" "$build" RelWithDebInfo
-(cd "$build" && ctest --output-on-failure --timeout 900 "$@")
+(cd "$build" && ctest --output-on-failure --no-tests=error --timeout 900 "$@")
 [ "${CLAB_QUICK:-0}" = 1 ] && exit 0
 
 asan=${CLAB_ASAN_BUILD:-$src/build-asan}
@@ -35,7 +38,7 @@ rm -rf "$logs" && mkdir -p "$logs"
 (cd "$asan" &&
     ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:abort_on_error=0" \
     UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1" \
-    ctest --output-on-failure --timeout 900 "$@")
+    ctest --output-on-failure --no-tests=error --timeout 900 "$@")
 if [ -n "$(ls -A "$logs")" ]; then
     for f in "$logs"/*; do
         echo "== $f" >&2
@@ -49,5 +52,8 @@ step "fuzzing, ${CLAB_FUZZ_SECONDS:-60} s per target"
 CLAB_FUZZ_BUILD=${CLAB_FUZZ_BUILD:-$src/build-fuzz} "$src/tests/fuzz/run.sh" "${CLAB_FUZZ_SECONDS:-60}"
 
 step "clabfs under valgrind"
-(cd "$build" && CLAB_VALGRIND=1 ctest --output-on-failure --timeout 900 \
+(cd "$build" && CLAB_VALGRIND=1 ctest --output-on-failure --no-tests=error --timeout 900 \
     -R 'integration\.(test_submit_file|test_grid)$')
+
+step "Debian package: build, install, run, purge"
+"$src/tests/package/test_package.sh"

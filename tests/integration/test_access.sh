@@ -101,7 +101,7 @@ for mode in 644 640 604; do
     rc2=$?
     set -e
     assert_eq 1 "$rc" "clab-engine exit with a mode $mode connection file"
-    grep -q "cannot use connection file $WORK/open-$mode.json: readable by others (chmod 600 it)" \
+    grep -q "cannot use connection file $WORK/open-$mode.json: group or others can read it (chmod 600 it)" \
         "$WORK/open-engine.out" || fail "clab-engine message for mode $mode: $(cat "$WORK/open-engine.out")"
     [ "$rc2" -ne 0 ] || fail "clabfs accepted a mode $mode connection file"
     grep -q "clabfs: cannot use connection file $WORK/open-$mode.json: group or others can read it (chmod 600 it)" \
