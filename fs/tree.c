@@ -29,6 +29,8 @@ static const clab_node_info_t nodes[CLAB_NODE_KINDS] = {
                           CLAB_RENDER_ERRORS, 0},
     [CLAB_NODE_NOTEBOOK_JSON] = {"notebook.json", CLAB_NODE_ROOT, CLAB_NAME_FIXED,
                                  RO_MODE, 1, CLAB_RENDER_NOTEBOOK, 0},
+    [CLAB_NODE_LAB_WAIT] = {"wait", CLAB_NODE_ROOT, CLAB_NAME_FIXED, RO_MODE, 1,
+                            CLAB_RENDER_WAIT, 0, 1},
     [CLAB_NODE_ENGINES] = {"engines", CLAB_NODE_ROOT, CLAB_NAME_FIXED, DIR_MODE, 0,
                            CLAB_RENDER_NONE, 0},
     [CLAB_NODE_RESULTS] = {"results", CLAB_NODE_ROOT, CLAB_NAME_FIXED, DIR_MODE, 0,
@@ -46,7 +48,7 @@ static const clab_node_info_t nodes[CLAB_NODE_KINDS] = {
     [CLAB_NODE_SET_STATUS] = {"status", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
                               CLAB_RENDER_STATUS, CLAB_STATUS_SET},
     [CLAB_NODE_WAIT] = {"wait", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
-                        CLAB_RENDER_WAIT, CLAB_STATUS_SET},
+                        CLAB_RENDER_WAIT, CLAB_STATUS_SET, 1},
     [CLAB_NODE_PENDING] = {"pending", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
                            CLAB_RENDER_PENDING, 0},
     [CLAB_NODE_EXPERIMENT] = {"experiment", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
@@ -71,7 +73,7 @@ const clab_node_info_t *clab_node_info(clab_node_kind_t kind)
  * by the set's row id (both only grow) or by place in the engine list. */
 #define COOKIE_FIXED 3
 
-/* The children of parent with a fixed name, and the one named by a
+/* The listed children of parent with a fixed name, and the one named by a
  * pattern (CLAB_NODE_KINDS when none is). */
 static size_t fixed_children(clab_node_kind_t parent, clab_node_kind_t *pattern)
 {
@@ -81,7 +83,7 @@ static size_t fixed_children(clab_node_kind_t parent, clab_node_kind_t *pattern)
         if (nodes[k].parent != parent)
             continue;
         if (nodes[k].shape == CLAB_NAME_FIXED)
-            n++;
+            n += !nodes[k].unlisted;
         else
             *pattern = (clab_node_kind_t)k;
     }
@@ -297,7 +299,8 @@ static int add_fixed(list_ctx_t *l, off_t off, clab_node_kind_t parent)
             return 1;
     off_t cookie = COOKIE_FIXED;
     for (int k = CLAB_NODE_ROOT + 1; k < CLAB_NODE_KINDS; k++) {
-        if (nodes[k].parent != parent || nodes[k].shape != CLAB_NAME_FIXED)
+        if (nodes[k].parent != parent || nodes[k].shape != CLAB_NAME_FIXED ||
+            nodes[k].unlisted)
             continue;
         if (cookie > off && l->add(l->ud, nodes[k].name, S_ISDIR(nodes[k].mode), cookie))
             return 1;

@@ -24,10 +24,11 @@ typedef enum {
     CLAB_NODE_STATUS_JSON,
     CLAB_NODE_ERRORS,
     CLAB_NODE_NOTEBOOK_JSON,
-    CLAB_NODE_ENGINES, /* /engines */
-    CLAB_NODE_RESULTS, /* /results */
-    CLAB_NODE_ENGINE,  /* /engines/ID */
-    CLAB_NODE_SET,     /* /results/TAG */
+    CLAB_NODE_LAB_WAIT, /* /wait */
+    CLAB_NODE_ENGINES,  /* /engines */
+    CLAB_NODE_RESULTS,  /* /results */
+    CLAB_NODE_ENGINE,   /* /engines/ID */
+    CLAB_NODE_SET,      /* /results/TAG */
     CLAB_NODE_CSV,
     CLAB_NODE_TSV,
     CLAB_NODE_JSONL,
@@ -64,7 +65,8 @@ typedef enum {
     CLAB_RENDER_JSONL,    /* every result document, one a line */
     CLAB_RENDER_PENDING,  /* the pending points, one a line */
     CLAB_RENDER_NOTEBOOK, /* notebook.json (epyc.h) */
-    CLAB_RENDER_WAIT,     /* arg: clab_status_flags_t, once the set is done */
+    CLAB_RENDER_WAIT,     /* arg: clab_status_flags_t, once the set (or, without
+                             CLAB_STATUS_SET, every set) has nothing pending */
 } clab_render_t;
 
 /* The status renderer's flags: of the node's set with its total and
@@ -86,6 +88,10 @@ typedef struct {
     int live;
     clab_render_t render;
     int arg; /* the renderer's argument (see clab_render_t) */
+    /* Not listed by readdir, opened by name only: reads that block until
+     * work is done must not sit where cp -r, grep -r, tar or find open
+     * every file they see. */
+    int unlisted;
 } clab_node_info_t;
 
 /* The row of kind. */

@@ -4,6 +4,7 @@
  * renders from there. Sizes are computed from the notebook's byte counts
  * with the same pieces the renderers emit. */
 #include "views.h"
+#include "views_i.h"
 #include "buf.h"
 #include "json.h"
 #include "log.h"
@@ -18,53 +19,6 @@
 
 #define FILL_CHUNK (16 * 1024)
 #define CHECKPOINT_EVERY (64 * 1024)
-#define WAIT_POLL_MS 100
-
-typedef enum {
-    SHAPE_WHOLE,    /* rendered at open, kept whole */
-    SHAPE_APPEND,   /* rows with N <= upto, re-rendered from any snapshot */
-    SHAPE_SNAPSHOT, /* streamed from a snapshot held while open */
-    SHAPE_WAIT,     /* nothing until the set is done, then whole */
-} shape_t;
-
-/* Where rendering stands. Tables, results.jsonl and pending: phase 0
- * head, 1 rows, and key the last row rendered (0: none yet);
- * notebook.json: nb (epyc.h). */
-typedef struct {
-    int phase;
-    long key;
-    clab_epyc_pos_t nb;
-} pos_t;
-
-typedef struct {
-    off_t off;
-    pos_t pos;
-} checkpoint_t;
-
-struct clab_view {
-    clab_lab_t *lab;
-    clab_node_t node;
-    const clab_node_info_t *info; /* the node's row in the node table */
-    pthread_mutex_t lock;         /* FUSE may serve one handle on two threads */
-    struct clab_view *next;       /* in lab->views while attached */
-    int pid, attached;
-    shape_t shape;
-    off_t size; /* what this open reads; -1 while a wait is pending */
-    double mtime;
-    clab_buf_t buf; /* bytes [base, base + buf.len) of the file */
-    off_t base;
-    pos_t pos; /* the state at base + buf.len */
-    int exhausted;
-    checkpoint_t *cps; /* cps[0] is the start; offsets grow */
-    size_t ncps, cpcap;
-    clab_nb_reader_t *reader; /* snapshot views: for the open; append: per read */
-    clab_nb_cursor_t *cur;
-    long upto;       /* append views: the last N of this open */
-    json_t *cols[3]; /* results.csv/tsv: the columns of this open */
-    clab_table_format_t fmt;
-    clab_set_info_t set; /* notebook.json: the set at pos.nb.tag */
-    int warned;
-};
 
 /* Small files. */
 
@@ -367,14 +321,9 @@ int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out)
         rc = open_snapshot(v);
         v->cps[0].pos = v->pos;
         break;
-    case SHAPE_WAIT: {
-        clab_set_info_t info;
-        rc = clab_nb_set_info(v->reader, v->node.tag, &info);
-        v->mtime = info.modified;
-        v->size = -1;
-        clab_set_info_clear(&info);
+    case SHAPE_WAIT:
+        rc = clab_viewp_wait_open(v);
         break;
-    }
     }
     if (rc < 0)
         goto fail;
@@ -388,71 +337,6 @@ fail:
     return rc;
 }
 
-/* Waiting. */
-
-static int interrupted(clab_lab_t *lab)
-{
-    return lab->interrupted && lab->interrupted();
-}
-
-/* Blocks until the set has nothing pending and renders its status then,
- * from the snapshot that saw it done. Called without v->lock, which stat
- * and the other readers of the handle need meanwhile. */
-static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
-{
-    clab_lab_t *lab = v->lab;
-    int rc = 0;
-    int n = atomic_fetch_add(&lab->waiters, 1) + 1;
-    if (lab->max_waiters > 0 && n > lab->max_waiters) {
-        atomic_fetch_sub(&lab->waiters, 1);
-        clab_warn("%d reads of wait block already; one more refused (EBUSY)",
-                  lab->max_waiters);
-        return -EBUSY;
-    }
-    for (;;) {
-        uint64_t gen = clab_notebook_generation(lab->nb);
-        clab_nb_reader_t *r;
-        clab_set_info_t info;
-        if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
-            break;
-        rc = clab_nb_set_info(r, v->node.tag, &info);
-        if (rc == 0 && info.pending == 0)
-            rc = clab_status_render(lab, r, v->node.tag, v->info->arg, out, mtime);
-        long pending = info.pending;
-        clab_set_info_clear(&info);
-        clab_nb_reader_close(&r);
-        if (rc < 0 || pending == 0)
-            break;
-        if (interrupted(lab)) {
-            rc = -EINTR;
-            break;
-        }
-        /* A commit wakes us at once; the timeout is for interrupts. */
-        clab_notebook_wait_change(lab->nb, gen, WAIT_POLL_MS);
-    }
-    atomic_fetch_sub(&lab->waiters, 1);
-    return rc;
-}
-
-static int wait_read(clab_view_t *v)
-{
-    clab_buf_t b = {0};
-    double mtime = 0;
-    int rc = wait_done(v, &b, &mtime);
-    pthread_mutex_lock(&v->lock);
-    if (rc == 0 && v->shape == SHAPE_WAIT) {
-        clab_buf_free(&v->buf);
-        v->buf = b;
-        b = (clab_buf_t){0};
-        v->size = (off_t)v->buf.len;
-        v->mtime = mtime;
-        v->shape = SHAPE_WHOLE;
-    }
-    pthread_mutex_unlock(&v->lock);
-    clab_buf_free(&b);
-    return rc;
-}
-
 /* Reading. */
 
 ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
@@ -461,7 +345,7 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     pthread_mutex_lock(&v->lock);
     if (v->shape == SHAPE_WAIT) {
         pthread_mutex_unlock(&v->lock);
-        if ((rc = wait_read(v)) < 0)
+        if ((rc = clab_viewp_wait_read(v)) < 0)
             return rc;
         pthread_mutex_lock(&v->lock);
     }

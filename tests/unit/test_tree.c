@@ -85,6 +85,15 @@ static void test_root(void **state)
     assert_int_equal(st.st_mode, S_IFREG | 0200);
     assert_int_equal(clab_tree_lookup(&lab, "/submit/x", &node), -ENOTDIR);
     assert_int_equal(clab_tree_lookup(&lab, "/nosuch", &node), -ENOENT);
+    /* Files whose reads block open by name and are never listed, so that
+     * tools walking the tree do not block on them. */
+    assert_int_equal(clab_tree_lookup(&lab, "/wait", &node), 0);
+    assert_int_equal(node.kind, CLAB_NODE_LAB_WAIT);
+    assert_true(clab_node_info(node.kind)->unlisted);
+    assert_true(clab_node_info(CLAB_NODE_WAIT)->unlisted);
+    for (int k = 0; k < CLAB_NODE_KINDS; k++)
+        assert_int_equal(clab_node_info(k)->unlisted,
+                         clab_node_info(k)->render == CLAB_RENDER_WAIT);
     /* Not connected: no engines at all. */
     assert_int_equal(clab_tree_lookup(&lab, "/engines", &node), 0);
     assert_true(clab_node_is_dir(&node));
