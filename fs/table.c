@@ -96,20 +96,47 @@ int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *le
     return rc;
 }
 
+static int in_names(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n) if (strcmp(json_string_value(n), name) == 0) return 1;
+    return 0;
+}
+
+/* The header name of column name of part k: parameters keep their names;
+ * a result named like a parameter or a metadata key becomes
+ * "results.NAME", a metadata key named like a parameter "metadata.NAME",
+ * so that no two header cells are equal. */
+static const char *header_prefix(json_t *const cols[3], int k, const char *name)
+{
+    if (k == 1 && (in_names(cols[0], name) || in_names(cols[2], name)))
+        return "results.";
+    if (k == 2 && in_names(cols[0], name))
+        return "metadata.";
+    return "";
+}
+
 int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
 {
     int rc = 0, first = 1;
+    clab_buf_t full = {0};
     for (int k = 0; k < 3 && !rc; k++) {
         size_t i;
         json_t *name;
         json_array_foreach(cols[k], i, name)
         {
+            const char *s = json_string_value(name);
             if (!first)
                 rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
             first = 0;
-            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
+            full.len = 0;
+            rc = rc ? rc : clab_buf_puts(&full, header_prefix(cols, k, s));
+            rc = rc ? rc : clab_buf_puts(&full, s);
+            rc = rc ? rc : clab_table_name(b, full.data, fmt);
         }
     }
+    clab_buf_free(&full);
     /* No successful result yet, so no columns: an empty file. */
     return rc || first ? rc : clab_buf_add(b, "\n", 1);
 }

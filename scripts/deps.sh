@@ -5,7 +5,7 @@ set -euo pipefail
 
 CLAB_PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libzmq3-dev
                libjansson-dev libsqlite3-dev libcmocka-dev python3 procps psmisc
-               r-base-core gnuplot-nox jq rsync zip
+               r-base-core gnuplot-nox jq rsync zip python3-pandas
                clang libclang-rt-14-dev valgrind util-linux)
 
 clab_install_deps() {

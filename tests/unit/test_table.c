@@ -95,6 +95,30 @@ static void test_lines(void **state)
         json_decref(cols[k]);
 }
 
+/* A result named like a parameter or a metadata key, or a metadata key
+ * named like a parameter, gets its part's prefix, so that every header
+ * name is unique (pandas and R would rename a duplicate silently). */
+static void test_unique_header(void **state)
+{
+    (void)state;
+    json_t *cols[3] = {json_pack("[s, s]", "beta", "N"),
+                       json_pack("[s, s, s, s]", "N", "beta", "clab.job", "y"),
+                       json_pack("[s, s]", "N", "clab.job")};
+    clab_buf_t b = {0};
+    assert_int_equal(clab_table_header(&b, cols, CLAB_TABLE_CSV), 0);
+    assert_string_equal(b.data, "beta,N,results.N,results.beta,results.clab.job,y,"
+                                "metadata.N,clab.job\n");
+    const char *doc = "{\"parameters\": {\"beta\": 0.5, \"N\": 10},"
+                      " \"results\": {\"N\": 11, \"beta\": 1, \"clab.job\": \"r\", \"y\": 2},"
+                      " \"metadata\": {\"N\": 12, \"clab.job\": \"j1\"}}";
+    b.len = 0;
+    assert_int_equal(clab_table_row(&b, cols, doc, strlen(doc), CLAB_TABLE_TSV), 0);
+    assert_string_equal(b.data, "0.5\t10\t11\t1\tr\t2\t12\tj1\n");
+    clab_buf_free(&b);
+    for (int k = 0; k < 3; k++)
+        json_decref(cols[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -102,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_tsv_cells),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_unique_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
