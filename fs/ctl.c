@@ -20,6 +20,7 @@ static int ctl_select(clab_lab_t *lab, const char *tag, clab_submit_error_t *err
         snprintf(err->message, sizeof err->message,
                  "the notebook could not record it: %s", strerror(-rc));
     } else {
+        clab_lab_current_changed(lab);
         clab_info("ctl: %s is the current set", tag);
     }
     return rc;
@@ -52,8 +53,10 @@ static void cancel_at_controller(clab_lab_t *lab, const char *tag)
 static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
 {
     int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
-    if (rc == 0)
+    if (rc == 0) {
+        clab_lab_current_changed(lab);
         cancel_at_controller(lab, tag);
+    }
     return rc;
 }
 

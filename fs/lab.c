@@ -3,6 +3,7 @@
  * the FUSE threads and the link thread only through these functions, each
  * under lab->lock. */
 #include "lab.h"
+#include "log.h"
 
 #include <string.h>
 
@@ -15,6 +16,7 @@ void clab_lab_init(clab_lab_t *lab)
     atomic_init(&lab->waiters, 0);
     lab->limits.max_text = CLAB_SUBMIT_MAX_TEXT;
     lab->limits.max_points = CLAB_SUBMIT_MAX_POINTS;
+    lab->mounted = lab->cluster_changed = lab->current_changed = clab_now();
 }
 
 void clab_lab_fini(clab_lab_t *lab)
@@ -40,6 +42,9 @@ void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected)
 void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines)
 {
     pthread_mutex_lock(&lab->lock);
+    if (connected != lab->connected ||
+        (json_is_array(engines) && (int)json_array_size(engines) != lab->engines))
+        lab->cluster_changed = clab_now();
     lab->connected = connected;
     if (json_is_array(engines)) {
         lab->engines = (int)json_array_size(engines);
@@ -47,6 +52,22 @@ void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines)
         lab->engine_list = json_incref(engines);
     }
     pthread_mutex_unlock(&lab->lock);
+}
+
+void clab_lab_current_changed(clab_lab_t *lab)
+{
+    pthread_mutex_lock(&lab->lock);
+    lab->current_changed = clab_now();
+    pthread_mutex_unlock(&lab->lock);
+}
+
+double clab_lab_status_changed(clab_lab_t *lab)
+{
+    pthread_mutex_lock(&lab->lock);
+    double t = lab->cluster_changed > lab->current_changed ? lab->cluster_changed
+                                                           : lab->current_changed;
+    pthread_mutex_unlock(&lab->lock);
+    return t;
 }
 
 json_t *clab_lab_engine(clab_lab_t *lab, const char *id)

@@ -26,6 +26,12 @@ typedef struct clab_lab {
     int connected;
     json_t *engine_list; /* [{id, host, pid, state, tasks}] */
     json_t *cancel_tags;
+    /* When what /status says besides a set's counts last changed: the
+     * cluster (engines, connected) and which set is current. Its mtime is
+     * the newest of these and the set's own, so that rsync -a and make see
+     * a change exactly when there is one (clab_now() seconds). */
+    double cluster_changed, current_changed;
+    double mounted; /* the mtime of the files written to (submit, ctl) */
     /* Called after a submission so the link sends it at once. */
     void (*wake)(void *ud);
     void *wake_ud;
@@ -55,6 +61,10 @@ void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected);
 /* The link's news: connected or not, and the engines when it learnt them
  * (an array; NULL keeps the last list). */
 void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines);
+/* /ctl made another set current, or removed the current one. */
+void clab_lab_current_changed(clab_lab_t *lab);
+/* The newest of cluster_changed and current_changed. */
+double clab_lab_status_changed(clab_lab_t *lab);
 /* A copy of the record of the engine id while connected, or NULL. */
 json_t *clab_lab_engine(clab_lab_t *lab, const char *id);
 /* A reference to the engine list while connected, or NULL. */

@@ -48,8 +48,10 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
         if (!rc && with_totals)
             rc = clab_buf_printf(out, "total %ld\ndone %d\n", total, info.pending == 0);
     }
-    /* The cluster part changes on its own: a set's status is as new as now. */
-    *mtime = clab_now();
+    /* As new as its newest part: the set's counts, the cluster, the choice
+     * of the current set. */
+    double changed = clab_lab_status_changed(lab);
+    *mtime = info.modified > changed ? info.modified : changed;
     clab_set_info_clear(&info);
     return rc;
 }

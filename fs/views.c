@@ -561,7 +561,9 @@ int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct 
         /* Learnt by the lookup. */
         size = node->size;
         mtime = node->stored > 0 ? node->stored : node->set_modified;
-    } else if (info->render != CLAB_RENDER_INBOX) {
+    } else if (info->render == CLAB_RENDER_INBOX) {
+        mtime = lab->mounted;
+    } else {
         rc = clab_view_stat(lab, node, pid, &size, &mtime);
     }
     clab_tree_attr(node, size, mtime, st);
