@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The suite's self-check: break the tree on purpose in a scratch copy and
+# make sure the suite notices. Each mutant is one small change with a
+# name; the tests that should catch it run against the mutated build, and
+# those that fail are printed as its catchers. A mutant that no test
+# catches, or whose pattern no longer matches the code exactly once, fails
+# the self-check.
+#
+# Two kinds:
+#  - source mutants (table below): one exact replacement in one file;
+#  - exit-3 mutants: every integration script with `exit 3` appended must
+#    fail (a clean-up trap that masks the status would let it pass).
+#
+# usage: tests/selfcheck.sh [NAME...]   (default: every mutant)
+# CLAB_SELFCHECK_DIR keeps the scratch copy there (default: a temp dir).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/scripts/deps.sh"
+
+# name | file | exact text | replacement | ctest regex of the tests that
+# must catch it. Text and replacement use \n for newlines.
+MUTANTS=(
+    "cancel-noop|backend/controller_clients.c|        cancel_tag(c, cl->id, tag);|        (void)tag; /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
+    "ready-fraction-ignores-failures|fs/status.c|    long finished = info.done;|    long finished = info.results;|integration\.(test_failures|test_grid)$"
+    "metadata-key-misspelled|backend/record.c|\"epyc.experiment.status\"|\"epyc.experiment.stauts\"|unit\.test_record$|integration\.test_promises_experiment$"
+    "status-json-wrong-value|fs/status.c|\"pending\", (json_int_t)info.pending)|\"pending\", (json_int_t)info.pending + 1)|integration\.(test_views_files|test_grid)$"
+    "submit-ack-before-commit|fs/notebook_ingest.c|    return clab_nbp_write_end(nb, rc);\n}\n\nint clab_notebook_pending_tasks|    return clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\n}\n\nint clab_notebook_pending_tasks|integration\.(test_promises_durable_submit|test_grid)$"
+)
+
+want=("$@")
+selected() { [ ${#want[@]} -eq 0 ] && return 0; local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
+
+work=${CLAB_SELFCHECK_DIR:-$(mktemp -d /tmp/clab-selfcheck.XXXXXX)}
+copy=$work/src
+build=$work/build
+rm -rf "$copy" && mkdir -p "$copy"
+(cd "$src" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$copy")
+clab_install_deps
+clab_build "$copy" "$build" RelWithDebInfo
+
+caught=0 missed=0
+report=()
+ctest_first_failure() { # REGEX: runs those tests; prints those that failed
+    local out
+    out=$(cd "$build" && ctest --no-tests=error --timeout 600 -R "$1" 2>&1) && return 1
+    echo "$out" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (\(Failed\|Timeout\|Not Run\|SEGFAULT\|Child aborted\).*/\1/p' |
+        paste -sd, -
+    return 0
+}
+
+for m in "${MUTANTS[@]}"; do
+    IFS='|' read -r name file text repl tests <<<"$m"
+    # The ctest regex may itself hold '|': everything after the 4th field.
+    tests=${m#"$name|$file|$text|$repl|"}
+    selected "$name" || continue
+    cp "$copy/$file" "$work/orig"
+    if ! python3 - "$copy/$file" "$text" "$repl" <<'PY'; then
+import sys
+path, old, new = sys.argv[1], sys.argv[2].replace("\\n", "\n"), sys.argv[3].replace("\\n", "\n").replace("\\&", "&")
+s = open(path).read()
+n = s.count(old)
+if n != 1:
+    sys.exit("pattern found %d times in %s" % (n, path))
+open(path, "w").write(s.replace(old, new))
+PY
+        report+=("MISSED  $name: the mutant no longer applies to $file (update tests/selfcheck.sh)")
+        missed=$((missed + 1))
+        continue
+    fi
+    if ! cmake --build "$build" -j"$(nproc)" >"$work/build.log" 2>&1; then
+        report+=("MISSED  $name: the mutant does not build (see $work/build.log)")
+        missed=$((missed + 1))
+    elif who=$(ctest_first_failure "$tests"); then
+        report+=("caught  $name by ${who:-a failing test}")
+        caught=$((caught + 1))
+    else
+        report+=("MISSED  $name: every test of /$tests/ passed")
+        missed=$((missed + 1))
+    fi
+    cp "$work/orig" "$copy/$file"
+    touch "$copy/$file"
+done
+
+# exit-3 mutants: all integration scripts at once, each with `exit 3` at
+# its end; every one that is not skipped must fail.
+if selected exit3; then
+    for s in "$copy"/tests/integration/test_*.sh; do printf '\nexit 3\n' >>"$s"; done
+    cmake --build "$build" -j"$(nproc)" >"$work/build.log" 2>&1
+    out=$(cd "$build" && ctest --no-tests=error --timeout 600 -R '^integration\.' 2>&1 || true)
+    for s in "$copy"/tests/integration/test_*.sh; do
+        t=integration.$(basename "$s" .sh)
+        line=$(echo "$out" | grep -E "Test +#[0-9]+: $t " || true)
+        case $line in
+        *Passed*)
+            report+=("MISSED  exit3 $t: passed with exit 3 at its end")
+            missed=$((missed + 1)) ;;
+        *Skipped* | *"Not Run"*)
+            report+=("skipped exit3 $t: skipped before its end (CLAB_SLOW unset)") ;;
+        "")
+            report+=("MISSED  exit3 $t: did not run")
+            missed=$((missed + 1)) ;;
+        *)
+            report+=("caught  exit3 $t")
+            caught=$((caught + 1)) ;;
+        esac
+    done
+fi
+
+printf '%s\n' "${report[@]}"
+[ -n "${CLAB_SELFCHECK_DIR:-}" ] || rm -rf "$work"
+echo "selfcheck: $caught passed, $missed failed"
+[ "$missed" -eq 0 ]
