@@ -1,6 +1,6 @@
-/* Reading and writing the connection file and applying its CURVE keys to
- * sockets. Writes go through a temporary file and rename so that a reader
- * never sees half a file. */
+/* Reading and writing the connection files (one per role) and applying
+ * their CURVE keys to sockets. Writes go through a temporary file and
+ * rename so that a reader never sees half a file. */
 #include "conninfo.h"
 
 #include <errno.h>
@@ -45,27 +45,74 @@ static json_t *load_private_json(const char *path, int *rc)
     return o;
 }
 
-int clab_conninfo_load(const char *path, clab_conninfo_t *ci)
+/* Whose file it is: the "role" field, absent in a file from before the
+ * split (one key pair for both roles). */
+enum role { ROLE_UNKNOWN, ROLE_BOTH, ROLE_CLIENT, ROLE_ENGINE };
+
+/* The parts every connection file has, and its role. */
+static json_t *load_common(const char *path, clab_conninfo_t *ci, enum role *role,
+                           int *rc)
 {
-    int rc;
     memset(ci, 0, sizeof *ci);
-    json_t *o = load_private_json(path, &rc);
+    json_t *o = load_private_json(path, rc);
     if (!o)
-        return rc;
-    if (copy_field(o, "client_endpoint", ci->client_endpoint, sizeof ci->client_endpoint,
+        return NULL;
+    json_t *r = json_object_get(o, "role");
+    *role = !r                                            ? ROLE_BOTH
+            : !json_is_string(r)                          ? ROLE_UNKNOWN
+            : strcmp(json_string_value(r), "client") == 0 ? ROLE_CLIENT
+            : strcmp(json_string_value(r), "engine") == 0 ? ROLE_ENGINE
+                                                          : ROLE_UNKNOWN;
+    if (*role == ROLE_UNKNOWN ||
+        copy_field(o, "client_endpoint", ci->client_endpoint, sizeof ci->client_endpoint,
                    1) ||
         copy_field(o, "engine_endpoint", ci->engine_endpoint, sizeof ci->engine_endpoint,
                    1) ||
-        copy_field(o, "server_public", ci->server_public, CLAB_KEY_LEN, 1) ||
-        copy_field(o, "client_public", ci->client_public, CLAB_KEY_LEN, 1) ||
-        copy_field(o, "client_secret", ci->client_secret, CLAB_KEY_LEN, 1))
+        copy_field(o, "server_public", ci->server_public, CLAB_KEY_LEN, 1)) {
+        json_decref(o);
+        *rc = -EINVAL;
+        return NULL;
+    }
+    return o;
+}
+
+int clab_conninfo_load(const char *path, clab_conninfo_t *ci)
+{
+    enum role role;
+    int rc;
+    json_t *o = load_common(path, ci, &role, &rc);
+    if (!o)
+        return rc;
+    if (role == ROLE_ENGINE)
+        rc = -EKEYREJECTED;
+    else if (copy_field(o, "client_public", ci->client_public, CLAB_KEY_LEN, 1) ||
+             copy_field(o, "client_secret", ci->client_secret, CLAB_KEY_LEN, 1))
         rc = -EINVAL;
     json_decref(o);
     return rc;
 }
 
-/* Says what to do about it: the two errors of our own making are about
- * the file, not the system call. */
+int clab_conninfo_load_engine(const char *path, clab_conninfo_t *ci)
+{
+    enum role role;
+    int rc;
+    json_t *o = load_common(path, ci, &role, &rc);
+    if (!o)
+        return rc;
+    /* Before the split the one key pair was called the client's. */
+    const char *pub = role == ROLE_BOTH ? "client_public" : "engine_public";
+    const char *sec = role == ROLE_BOTH ? "client_secret" : "engine_secret";
+    if (role == ROLE_CLIENT)
+        rc = -ENOKEY;
+    else if (copy_field(o, pub, ci->engine_public, CLAB_KEY_LEN, 1) ||
+             copy_field(o, sec, ci->engine_secret, CLAB_KEY_LEN, 1))
+        rc = -EINVAL;
+    json_decref(o);
+    return rc;
+}
+
+/* Says what to do about it: the errors of our own making are about the
+ * file, not the system call. */
 const char *clab_conninfo_strerror(int err)
 {
     switch (err) {
@@ -73,6 +120,10 @@ const char *clab_conninfo_strerror(int err)
         return "group or others can read it (chmod 600 it)";
     case -EINVAL:
         return "not a clabfs connection file";
+    case -ENOKEY:
+        return "this is a client connection file; engines use " CLAB_CONN_ENGINE_FILE;
+    case -EKEYREJECTED:
+        return "this is an engine connection file; clients use " CLAB_CONN_CLIENT_FILE;
     default:
         return strerror(-err);
     }
@@ -123,10 +174,33 @@ out:
 int clab_conninfo_save(const char *path, const clab_conninfo_t *ci)
 {
     return save_private_json(
-        path, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "version", 1, "client_endpoint",
-                        ci->client_endpoint, "engine_endpoint", ci->engine_endpoint,
-                        "server_public", ci->server_public, "client_public",
-                        ci->client_public, "client_secret", ci->client_secret));
+        path, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "version", 2, "role",
+                        "client", "client_endpoint", ci->client_endpoint,
+                        "engine_endpoint", ci->engine_endpoint, "server_public",
+                        ci->server_public, "client_public", ci->client_public,
+                        "client_secret", ci->client_secret));
+}
+
+int clab_conninfo_save_engine(const char *path, const clab_conninfo_t *ci)
+{
+    return save_private_json(
+        path, json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "version", 2, "role",
+                        "engine", "client_endpoint", ci->client_endpoint,
+                        "engine_endpoint", ci->engine_endpoint, "server_public",
+                        ci->server_public, "engine_public", ci->engine_public,
+                        "engine_secret", ci->engine_secret));
+}
+
+int clab_conninfo_save_files(const char *dir, const clab_conninfo_t *ci)
+{
+    char path[4096];
+    int rc;
+    if (snprintf(path, sizeof path, "%s/" CLAB_CONN_ENGINE_FILE, dir) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    if ((rc = clab_conninfo_save_engine(path, ci)) < 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/" CLAB_CONN_CLIENT_FILE, dir);
+    return clab_conninfo_save(path, ci);
 }
 
 int clab_conninfo_save_server_key(const char *path, const clab_conninfo_t *ci)
@@ -141,16 +215,33 @@ int clab_conninfo_new_keys(clab_conninfo_t *ci)
     if (zmq_curve_keypair(ci->server_public, ci->server_secret) ||
         zmq_curve_keypair(ci->client_public, ci->client_secret))
         return zmq_errno() == ENOTSUP ? -ENOTSUP : -EIO;
+    return clab_conninfo_new_engine_keys(ci);
+}
+
+int clab_conninfo_new_engine_keys(clab_conninfo_t *ci)
+{
+    if (zmq_curve_keypair(ci->engine_public, ci->engine_secret))
+        return zmq_errno() == ENOTSUP ? -ENOTSUP : -EIO;
+    return 0;
+}
+
+static int curve_client(void *sock, const char *server, const char *pub, const char *sec)
+{
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40))
+        return -zmq_errno();
     return 0;
 }
 
 int clab_conninfo_curve_client(void *sock, const clab_conninfo_t *ci)
 {
-    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, ci->server_public, 40) ||
-        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, ci->client_public, 40) ||
-        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, ci->client_secret, 40))
-        return -zmq_errno();
-    return 0;
+    return curve_client(sock, ci->server_public, ci->client_public, ci->client_secret);
+}
+
+int clab_conninfo_curve_engine(void *sock, const clab_conninfo_t *ci)
+{
+    return curve_client(sock, ci->server_public, ci->engine_public, ci->engine_secret);
 }
 
 int clab_conninfo_curve_server(void *sock, const clab_conninfo_t *ci)

@@ -193,8 +193,10 @@ static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
     int rc = clab_proto_socket_setup(sock, 1);
     if (!rc)
         rc = clab_conninfo_curve_server(sock, &c->ci);
-    if (!rc &&
-        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, CLAB_ZAP_DOMAIN, strlen(CLAB_ZAP_DOMAIN)))
+    /* The domain tells the ZAP handler which role's key may use the socket. */
+    const char *domain =
+        sock == c->clients_sock ? CLAB_ZAP_DOMAIN_CLIENTS : CLAB_ZAP_DOMAIN_ENGINES;
+    if (!rc && zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)))
         rc = -zmq_errno();
     if (rc)
         return rc;
@@ -237,17 +239,37 @@ static int lock_state(controller_t *c)
     return 0;
 }
 
-/* The keys of last time when both files are there, else fresh ones. *old
- * gets the old connection file; returns 1 when it is to be reused. */
+/* The keys of last time: the server's from key, the clients' from conn
+ * (cluster.json), the engines' from engine.json beside it; fresh ones when
+ * key or conn is missing. A state directory from before the split (one key
+ * pair for both roles, no engine.json) keeps its server and client keys,
+ * so its clients still get in, and gets a fresh engine key pair. *old gets
+ * the old connection file; returns 1 when it is to be reused. */
 static int load_keys(controller_t *c, const char *conn, const char *key,
                      clab_conninfo_t *old)
 {
+    char eng[4096];
+    clab_conninfo_t e;
     int rc;
     int have_old = clab_conninfo_load(conn, old) == 0;
     if (clab_conninfo_load_server_key(key, &c->ci) == 0 && have_old) {
         memcpy(c->ci.client_public, old->client_public, CLAB_KEY_LEN);
         memcpy(c->ci.client_secret, old->client_secret, CLAB_KEY_LEN);
-        clab_info("reusing the keys of %s", conn);
+        snprintf(eng, sizeof eng, "%s/" CLAB_CONN_ENGINE_FILE, c->state_dir);
+        /* An engine file holding the clients' key is no engine key. */
+        if (clab_conninfo_load_engine(eng, &e) == 0 &&
+            strcmp(e.engine_public, old->client_public) != 0) {
+            memcpy(c->ci.engine_public, e.engine_public, CLAB_KEY_LEN);
+            memcpy(c->ci.engine_secret, e.engine_secret, CLAB_KEY_LEN);
+            clab_info("reusing the keys of %s and %s", conn, eng);
+            return 1;
+        }
+        if ((rc = clab_conninfo_new_engine_keys(&c->ci)) < 0) {
+            clab_err("cannot make CURVE keys: %s", strerror(-rc));
+            return rc;
+        }
+        clab_info("reusing the keys of %s; engines get a key pair of their own in %s",
+                  conn, eng);
         return 1;
     }
     if ((rc = clab_conninfo_new_keys(&c->ci)) < 0) {
@@ -320,7 +342,8 @@ static int open_sockets(controller_t *c)
         return -ENOMEM;
     /* Before any bind: a CURVE handshake that finds no ZAP handler is
      * admitted whatever its client key. */
-    if ((rc = clab_zap_start(c->zctx, c->ci.client_public, &c->zap)) < 0) {
+    if ((rc = clab_zap_start(c->zctx, c->ci.client_public, c->ci.engine_public,
+                             &c->zap)) < 0) {
         clab_err("cannot start the access check (ZAP): %s", strerror(-rc));
         return rc;
     }
@@ -351,7 +374,7 @@ static int setup(controller_t *c)
         (rc = choose_endpoints(c, run, &old, have_old)) < 0 || (rc = open_store(c)) < 0 ||
         (rc = open_sockets(c)) < 0)
         return rc;
-    if ((rc = clab_conninfo_save(conn, &c->ci)) < 0) {
+    if ((rc = clab_conninfo_save_files(c->state_dir, &c->ci)) < 0) {
         clab_err("cannot write %s: %s", conn, strerror(-rc));
         return rc;
     }

@@ -39,21 +39,22 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: clab-engine --cluster FILE [options]\n"
-               "\n"
-               "A clabfs worker: takes tasks from the controller described by the\n"
-               "connection file FILE (the controller's STATE/cluster.json) and runs\n"
-               "each experiment as SPEC's experiment contract says, one at a time.\n"
-               "\n"
-               "options:\n"
-               "  --cluster FILE     connection file (required)\n"
-               "  --id ID            engine name (default HOST-PID)\n"
-               "  --scratch DIR      where scratch directories are made (default $TMPDIR "
-               "or /tmp)\n"
-               "  --exit-with-parent stop when the parent process dies (embedded use)\n"
-               "  -v, --verbose      log every task\n"
-               "  -h, --help         this text\n"
-               "  -V, --version      print the version\n");
+    fprintf(f,
+            "usage: clab-engine --cluster FILE [options]\n"
+            "\n"
+            "A clabfs worker: takes tasks from the controller described by the\n"
+            "connection file FILE (the controller's STATE/engine.json) and runs\n"
+            "each experiment as SPEC's experiment contract says, one at a time.\n"
+            "\n"
+            "options:\n"
+            "  --cluster FILE     the engines' connection file, engine.json (required)\n"
+            "  --id ID            engine name (default HOST-PID)\n"
+            "  --scratch DIR      where scratch directories are made (default $TMPDIR "
+            "or /tmp)\n"
+            "  --exit-with-parent stop when the parent process dies (embedded use)\n"
+            "  -v, --verbose      log every task\n"
+            "  -h, --help         this text\n"
+            "  -V, --version      print the version\n");
 }
 
 static void heartbeat(engine_t *e, int force)
@@ -279,7 +280,7 @@ static void set_identity(engine_t *e, const char *id)
 static int connect_controller(engine_t *e, const char *conn)
 {
     clab_conninfo_t ci;
-    int rc = clab_conninfo_load(conn, &ci);
+    int rc = clab_conninfo_load_engine(conn, &ci);
     if (rc < 0) {
         clab_err("cannot use connection file %s: %s", conn, clab_conninfo_strerror(rc));
         return rc;
@@ -289,7 +290,7 @@ static int connect_controller(engine_t *e, const char *conn)
     if (!e->sock)
         return -ENOMEM;
     if (zmq_setsockopt(e->sock, ZMQ_ROUTING_ID, e->id, strlen(e->id)) ||
-        clab_proto_socket_setup(e->sock, 0) || clab_conninfo_curve_client(e->sock, &ci) ||
+        clab_proto_socket_setup(e->sock, 0) || clab_conninfo_curve_engine(e->sock, &ci) ||
         zmq_connect(e->sock, ci.engine_endpoint)) {
         clab_err("cannot connect to %s: %s", ci.engine_endpoint,
                  zmq_strerror(zmq_errno()));

@@ -1,7 +1,8 @@
 /* The ZAP handler: one thread answering libzmq's authentication requests
- * (RFC 27) on inproc://zeromq.zap.01 with 200 for the one allowed CURVE
- * client key and 400 for anything else. It is stopped through an inproc
- * PAIR so that destroy never waits on a poll timeout. */
+ * (RFC 27) on inproc://zeromq.zap.01 with 200 for the CURVE key of the
+ * role whose socket (ZAP domain) it knocks on, and 400 for anything else.
+ * It is stopped through an inproc PAIR so that destroy never waits on a
+ * poll timeout. */
 #include "zap.h"
 #include "log.h"
 
@@ -26,7 +27,7 @@ struct clab_zap {
     void *ctl_tx, *ctl_rx;
     pthread_t thread;
     int started;
-    uint8_t allowed[32];
+    uint8_t client_key[32], engine_key[32];
     atomic_ulong admitted, refused;
     double window_start;
     unsigned long window_logged, window_quiet;
@@ -128,6 +129,24 @@ static void log_refusal(clab_zap_t *z, const char *address, const char *mechanis
         z->window_quiet++;
 }
 
+/* NULL when `client` may use the socket of the request's domain, else why
+ * not (after "client key KEY "). Both keys are compared every time, so the
+ * time taken says nothing about which one is near. */
+static const char *admits(clab_zap_t *z, request_t *r, const uint8_t *client)
+{
+    int is_client = same_key(client, z->client_key);
+    int is_engine = same_key(client, z->engine_key);
+    if (frame_is(r, 2, CLAB_ZAP_DOMAIN_CLIENTS))
+        return is_client   ? NULL
+               : is_engine ? "is the engines' key, refused on the client socket"
+                           : "is not the cluster's";
+    if (frame_is(r, 2, CLAB_ZAP_DOMAIN_ENGINES))
+        return is_engine   ? NULL
+               : is_client ? "is the clients' key, refused on the engine socket"
+                           : "is not the cluster's";
+    return "knocked on a socket outside the cluster's ZAP domains";
+}
+
 static void handle(clab_zap_t *z, request_t *r)
 {
     char address[64], mechanism[16], key[41] = "?";
@@ -153,14 +172,15 @@ static void handle(clab_zap_t *z, request_t *r)
         return;
     }
     const uint8_t *client = zmq_msg_data(&r->part[6]);
-    if (!same_key(client, z->allowed)) {
-        char why[96];
+    const char *why = admits(z, r, client);
+    if (why) {
+        char text[160];
         atomic_fetch_add(&z->refused, 1);
         if (!zmq_z85_encode(key, client, 32))
             snprintf(key, sizeof key, "?");
-        snprintf(why, sizeof why, "client key %s is not the cluster's", key);
-        log_refusal(z, address, mechanism, why);
-        reply(z->handler, r, "400", "unknown client key");
+        snprintf(text, sizeof text, "client key %s %s", key, why);
+        log_refusal(z, address, mechanism, text);
+        reply(z->handler, r, "400", "key not allowed on this socket");
         return;
     }
     atomic_fetch_add(&z->admitted, 1);
@@ -197,17 +217,21 @@ static void *run(void *arg)
     return NULL;
 }
 
-int clab_zap_start(void *zctx, const char *allowed_public_z85, clab_zap_t **out)
+int clab_zap_start(void *zctx, const char *client_public_z85,
+                   const char *engine_public_z85, clab_zap_t **out)
 {
     char ctl[64];
     int rc, zero = 0;
     *out = NULL;
-    if (!zctx || !allowed_public_z85 || strlen(allowed_public_z85) != 40)
+    if (!zctx || !client_public_z85 || strlen(client_public_z85) != 40 ||
+        !engine_public_z85 || strlen(engine_public_z85) != 40)
         return -EINVAL;
     clab_zap_t *z = calloc(1, sizeof *z);
     if (!z)
         return -ENOMEM;
-    if (!zmq_z85_decode(z->allowed, allowed_public_z85)) {
+    if (!zmq_z85_decode(z->client_key, client_public_z85) ||
+        !zmq_z85_decode(z->engine_key, engine_public_z85) ||
+        same_key(z->client_key, z->engine_key)) {
         rc = -EINVAL;
         goto fail;
     }

@@ -209,7 +209,8 @@ static void stop_supervisor(clab_cluster_t *c)
 int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
                        char *conn_file, size_t conn_size)
 {
-    char controller[4096], engine[4096], log[4096], retries[16], ready_arg[16];
+    char controller[4096], engine[4096], engine_file[4096], log[4096], retries[16],
+        ready_arg[16];
     int pipefd[2] = {-1, -1}, rc;
     clab_cluster_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -221,7 +222,9 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
     }
     if ((rc = clab_mkdir_p(o->state_dir, 0700)) < 0)
         goto fail;
-    snprintf(conn_file, conn_size, "%s/cluster.json", o->state_dir);
+    /* clabfs is the client; its engines get the engines' file. */
+    snprintf(conn_file, conn_size, "%s/" CLAB_CONN_CLIENT_FILE, o->state_dir);
+    snprintf(engine_file, sizeof engine_file, "%s/" CLAB_CONN_ENGINE_FILE, o->state_dir);
     snprintf(log, sizeof log, "%s/controller.log", o->state_dir);
     snprintf(retries, sizeof retries, "%d", o->retries);
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -248,7 +251,7 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
     }
     for (int i = 0; i < o->engines; i++) {
         snprintf(log, sizeof log, "%s/engine-%d.log", o->state_dir, i + 1);
-        char *eargv[] = {engine, "--cluster", conn_file, "--exit-with-parent", NULL};
+        char *eargv[] = {engine, "--cluster", engine_file, "--exit-with-parent", NULL};
         if ((rc = add_child(c, eargv, log, -1)) < 0) {
             clab_err("cannot start engine %d: %s", i + 1, strerror(-rc));
             goto fail;

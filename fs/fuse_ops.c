@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Threads kept when idle: enough for ordinary load without churn. */
 #define IDLE_THREADS 16
@@ -113,6 +114,14 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     return clab_tree_readdir(lab, &node, off, fill_one, &f);
 }
 
+/* /submit and /ctl run code and change the notebook as the mount's owner:
+ * with -o allow_other, no one else may open them, whatever the kernel's
+ * permission check allowed (CAP_DAC_OVERRIDE passes any mode). */
+static int owner_only(void)
+{
+    return fuse_get_context()->uid == getuid() ? 0 : -EACCES;
+}
+
 static int op_open(const char *path, struct fuse_file_info *fi)
 {
     clab_lab_t *lab = lab_of_context();
@@ -128,7 +137,9 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         return -ENOMEM;
     const clab_node_info_t *info = clab_node_info(node.kind);
     if (info->render == CLAB_RENDER_INBOX) {
-        rc = clab_inbox_new(lab, (clab_inbox_kind_t)info->arg, &h->inbox);
+        rc = owner_only();
+        if (!rc)
+            rc = clab_inbox_new(lab, (clab_inbox_kind_t)info->arg, &h->inbox);
         fi->direct_io = 1;
     } else if (writing) {
         rc = -EACCES;
@@ -195,7 +206,8 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
     if (rc)
         return rc;
     /* `echo job > submit` opens with O_TRUNC: a no-op for the inbox. */
-    return clab_node_info(node.kind)->render == CLAB_RENDER_INBOX ? 0 : -EACCES;
+    return clab_node_info(node.kind)->render == CLAB_RENDER_INBOX ? owner_only()
+                                                                  : -EACCES;
 }
 
 const struct fuse_operations clab_fuse_ops = {

@@ -31,7 +31,11 @@ typedef struct {
     double waiting_time;
     long max_points;
     int help, version, verbose;
+    int allow_other, default_permissions; /* seen among the -o mount options */
 } options_t;
+
+/* Mount options we look at and pass on to libfuse all the same. */
+enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define OPT(t, p)                                                                        \
     {                                                                                    \
@@ -57,7 +61,23 @@ static const struct fuse_opt option_spec[] = {
     {"--help", offsetof(options_t, help), 1},
     {"-V", offsetof(options_t, version), 1},
     {"--version", offsetof(options_t, version), 1},
+    FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+    FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     FUSE_OPT_END};
+
+/* Notes the mount options of option_spec and keeps every argument (1) for
+ * fuse_parse_cmdline and fuse_new. */
+static int note_option(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    (void)arg;
+    (void)outargs;
+    options_t *o = data;
+    if (key == KEY_ALLOW_OTHER)
+        o->allow_other = 1;
+    else if (key == KEY_DEFAULT_PERMISSIONS)
+        o->default_permissions = 1;
+    return 1;
+}
 
 static void usage(const char *prog)
 {
@@ -84,7 +104,8 @@ static void usage(const char *prog)
         "  --verbose              log more\n"
         "  -f                     stay in the foreground (logs on stderr)\n"
         "  -d                     FUSE debug output (implies -f)\n"
-        "  -o OPT[,OPT...]        FUSE mount options\n"
+        "  -o OPT[,OPT...]        FUSE mount options; allow_other only together with\n"
+        "                         default_permissions (/submit and /ctl stay yours)\n"
         "  -h, --help             this text\n"
         "  -V, --version          print the version\n"
         "\n"
@@ -133,7 +154,7 @@ static int parse_options(daemon_t *d, int argc, char **argv)
                      .reconnections = 5,
                      .waiting_time = 30,
                      .max_points = CLAB_SUBMIT_MAX_POINTS};
-    if (fuse_opt_parse(&d->args, o, option_spec, NULL) < 0 ||
+    if (fuse_opt_parse(&d->args, o, option_spec, note_option) < 0 ||
         fuse_parse_cmdline(&d->args, &d->cmd) < 0)
         return 1;
     if (o->help || d->cmd.show_help) {
@@ -146,6 +167,13 @@ static int parse_options(daemon_t *d, int argc, char **argv)
     }
     if (!d->cmd.mountpoint) {
         fprintf(stderr, "clabfs: no mount point given (try --help)\n");
+        return 2;
+    }
+    /* Without the kernel's permission checks every local user could
+     * write /submit and run code as the mount's owner. */
+    if (o->allow_other && !o->default_permissions) {
+        fprintf(stderr, "clabfs: -o allow_other is accepted only with "
+                        "default_permissions (-o allow_other,default_permissions)\n");
         return 2;
     }
     if (o->engines == -1)

@@ -57,12 +57,13 @@ start_detached() {
     for i in $(seq "$n"); do add_engine "eng$i"; done
 }
 
-# add_engine ID: one more engine for the detached cluster.
+# add_engine ID: one more engine for the detached cluster, on the engines'
+# connection file.
 add_engine() {
-    "$ENGINE" --cluster "$WORK/cluster/cluster.json" --id "$1" >>"$WORK/engine-$1.log" 2>&1 &
+    "$ENGINE" --cluster "$WORK/cluster/engine.json" --id "$1" >>"$WORK/engine-$1.log" 2>&1 &
     PIDS+=($!)
 }
 
 # engine_pid ID: the engine of this test's detached cluster named ID
 # (patterns name $WORK: other tests may run engines with the same names).
-engine_pid() { pid_of "clab-engine --cluster $WORK/cluster/cluster.json --id $1\$"; }
+engine_pid() { pid_of "clab-engine --cluster $WORK/cluster/engine.json --id $1\$"; }

@@ -146,14 +146,15 @@ wait_done() {
 # submit TEXT: writes one job with a real shell redirection.
 submit() { printf '%s\n' "$1" >"$MNT/submit"; }
 
-# start_cluster N: a detached controller on TCP with CURVE, N engines.
+# start_cluster N: a detached controller on TCP with CURVE, N engines
+# (on the engines' connection file, engine.json; clients use cluster.json).
 start_cluster() {
     "$CONTROLLER" --state "$WORK/cluster" >>"$WORK/controller.log" 2>&1 &
     PIDS+=($!)
     wait_for 15 "cluster.json" "test -s '$WORK/cluster/cluster.json'"
     local i
     for i in $(seq "$1"); do
-        "$ENGINE" --cluster "$WORK/cluster/cluster.json" --id "eng$i" \
+        "$ENGINE" --cluster "$WORK/cluster/engine.json" --id "eng$i" \
             >>"$WORK/engine-$i.log" 2>&1 &
         PIDS+=($!)
     done

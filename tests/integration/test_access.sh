@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Access: only holders of the connection file's keys get in. A client or
-# an engine with another CURVE key pair is refused by the controller's ZAP
-# handler (and the refusal is logged): the client is never welcomed and
+# Access: only holders of the connection files' keys get in (cluster.json
+# for clients, engine.json for engines). A client or an engine with
+# another CURVE key pair is refused by the controller's ZAP handler (and
+# the refusal is logged): the client is never welcomed and
 # its task never runs, the engine never gets a task. Connection files
 # readable by group or others are refused with a clear message; the state
 # and ipc run directories are private; the mount is private to its owner.
@@ -17,26 +18,28 @@ start_cluster 1
 conn=$WORK/cluster/cluster.json
 controller_pid=${PIDS[0]}
 
-# A copy of the connection file with another client key pair: what someone
-# who guessed the endpoints and the server's public key would hold.
-doctor() { # in out
+eng=$WORK/cluster/engine.json
+
+# A copy of a connection file with another key pair of its role: what
+# someone who guessed the endpoints and the server's public key would hold.
+doctor() { # in out role
     local keys
     keys=$("$HOSTILE" keygen) || fail "keygen"
-    python3 - "$1" "$2" $keys <<'PY' || fail "doctoring $2"
+    python3 - "$1" "$2" "$3" $keys <<'PY' || fail "doctoring $2"
 import json, os, sys
-src, dst, pub, sec = sys.argv[1:]
+src, dst, role, pub, sec = sys.argv[1:]
 c = json.load(open(src))
-assert c["client_public"] != pub
-c["client_public"], c["client_secret"] = pub, sec
+assert c[role + "_public"] != pub
+c[role + "_public"], c[role + "_secret"] = pub, sec
 fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.write(fd, json.dumps(c).encode())
 os.close(fd)
 PY
 }
-doctor "$conn" "$WORK/wrong-client.json"
-doctor "$conn" "$WORK/wrong-engine.json"
+doctor "$conn" "$WORK/wrong-client.json" client
+doctor "$eng" "$WORK/wrong-engine.json" engine
 wrong_client_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_public"])' "$WORK/wrong-client.json")
-wrong_engine_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_public"])' "$WORK/wrong-engine.json")
+wrong_engine_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["engine_public"])' "$WORK/wrong-engine.json")
 
 # An engine with the wrong key, alongside the real one.
 "$ENGINE" --cluster "$WORK/wrong-engine.json" --id intruder >>"$WORK/engine-intruder.log" 2>&1 &
@@ -90,10 +93,11 @@ assert_eq "eng1" "$(ls "$MNT/engines" | xargs)" "/engines at the end"
 
 # Connection files readable by group or others are refused, clearly.
 for mode in 644 640 604; do
+    cp "$eng" "$WORK/open-engine-$mode.json"
     cp "$conn" "$WORK/open-$mode.json"
-    chmod "$mode" "$WORK/open-$mode.json"
+    chmod "$mode" "$WORK/open-$mode.json" "$WORK/open-engine-$mode.json"
     set +e
-    timeout 10 "$ENGINE" --cluster "$WORK/open-$mode.json" >"$WORK/open-engine.out" 2>&1
+    timeout 10 "$ENGINE" --cluster "$WORK/open-engine-$mode.json" >"$WORK/open-engine.out" 2>&1
     rc=$?
     mkdir -p "$WORK/mnt2"
     timeout 10 "$CLABFS" --state "$WORK/state2" --cluster "$WORK/open-$mode.json" "$WORK/mnt2" \
@@ -101,7 +105,7 @@ for mode in 644 640 604; do
     rc2=$?
     set -e
     assert_eq 1 "$rc" "clab-engine exit with a mode $mode connection file"
-    grep -q "cannot use connection file $WORK/open-$mode.json: group or others can read it (chmod 600 it)" \
+    grep -q "cannot use connection file $WORK/open-engine-$mode.json: group or others can read it (chmod 600 it)" \
         "$WORK/open-engine.out" || fail "clab-engine message for mode $mode: $(cat "$WORK/open-engine.out")"
     [ "$rc2" -ne 0 ] || fail "clabfs accepted a mode $mode connection file"
     grep -q "clabfs: cannot use connection file $WORK/open-$mode.json: group or others can read it (chmod 600 it)" \
@@ -112,6 +116,7 @@ done
 # Private files and directories of the controller.
 assert_eq 700 "$(stat -c %a "$WORK/cluster")" "controller state directory mode"
 assert_eq 600 "$(stat -c %a "$conn")" "connection file mode"
+assert_eq 600 "$(stat -c %a "$eng")" "engine connection file mode"
 assert_eq 600 "$(stat -c %a "$WORK/cluster/server.key")" "server key mode"
 # The ipc run directory of a local (--ipc) controller.
 "$CONTROLLER" --state "$WORK/ipc" --ipc >>"$WORK/controller-ipc.log" 2>&1 &
@@ -126,6 +131,7 @@ PIDS+=($!)
 wait_for 15 "the second ipc controller" "test -S '$WORK/ipc2/run/clients.sock'"
 assert_eq 700 "$(stat -c %a "$WORK/ipc2/run")" "ipc run directory mode under umask 0"
 assert_eq 600 "$(stat -c %a "$WORK/ipc2/cluster.json")" "connection file mode under umask 0"
+assert_eq 600 "$(stat -c %a "$WORK/ipc2/engine.json")" "engine connection file mode under umask 0"
 
 # The mount is its owner's: no allow_other / allow_root, and another user
 # (nobody) cannot list or read it, though it can reach the directory above.

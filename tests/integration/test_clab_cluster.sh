@@ -13,6 +13,12 @@ assert_eq "connection $cstate/cluster.json" "$(echo "$out" | tail -n 1)" "start 
 "$cc" status --state "$cstate" >"$WORK/status.out" || fail "status says not running"
 assert_eq "engines 2" "$(sed -n 2p "$WORK/status.out")" "status engines"
 assert_eq 600 "$(stat -c %a "$cstate/cluster.json")" "connection file mode"
+assert_eq 600 "$(stat -c %a "$cstate/engine.json")" "engine connection file mode"
+# The engines it started hold the engines' file, not the clients'.
+for p in $(cat "$cstate/engines.pid"); do
+    tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "--cluster $cstate/engine.json" ||
+        fail "engine $p: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+done
 
 mount_lab --cluster "$cstate/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A detached controller on TCP (CURVE) with two engines started by hand,
-# and clabfs joining it with --cluster.
+# A detached controller on TCP (CURVE) with two engines started by hand
+# on engine.json, and clabfs joining it with --cluster cluster.json.
 . "$(dirname "$0")/lib.sh"
 
 start_cluster 2
@@ -14,6 +14,19 @@ for k in ("client_endpoint", "engine_endpoint"):
 for k in ("server_public", "client_public", "client_secret"):
     assert len(c[k]) == 40, k
 assert "server_secret" not in c
+PY
+# The engines' file beside it: private, with the engines' key pair only.
+assert_eq 600 "$(stat -c %a "$WORK/cluster/engine.json")" "engine connection file mode"
+python3 - "$conn" "$WORK/cluster/engine.json" <<'PY' || fail "engine connection file contents"
+import json, sys
+c, e = (json.load(open(p)) for p in sys.argv[1:])
+for k in ("client_endpoint", "engine_endpoint", "server_public"):
+    assert e[k] == c[k], k
+assert len(e["engine_public"]) == 40 and len(e["engine_secret"]) == 40
+assert e["engine_public"] != c["client_public"]
+for k in ("client_public", "client_secret", "server_secret"):
+    assert k not in e, k
+assert "engine_secret" not in c
 PY
 
 mount_lab --cluster "$conn"

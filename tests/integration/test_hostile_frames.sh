@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hostile frames: tests/tools/clab-hostile connects to a real controller
-# with the cluster's keys, as a client and as an engine, and sends wrong
+# with the cluster's keys (cluster.json as a client, engine.json as an
+# engine), and sends wrong
 # frame counts, bad versions, types and bodies, unknown and out-of-order
 # messages (results for jobs never given, acks for unknown jobs), garbage
 # and huge submissions, replays, bad routing ids and a frame over the size
@@ -20,7 +21,8 @@ mount_lab --cluster "$conn"
 wait_for 30 "1 engine" 'test "$(key "$MNT/status" engines)" = 1'
 
 rc=0
-timeout 120 "$HOSTILE" --cluster "$conn" attack --experiment "$EXP/trivial.sh" \
+timeout 120 "$HOSTILE" --cluster "$conn" --engine-file "$WORK/cluster/engine.json" \
+    attack --experiment "$EXP/trivial.sh" \
     >"$WORK/hostile.out" 2>"$WORK/hostile.log" || rc=$?
 if [ $rc -ne 0 ]; then
     cat "$WORK/hostile.out" "$WORK/hostile.log" >&2

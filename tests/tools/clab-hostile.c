@@ -6,23 +6,35 @@
  *   clab-hostile keygen
  *       prints a fresh CURVE key pair, "PUBLIC SECRET" (Z85), for tests
  *       that need a connection file with the wrong keys.
+ *   Keys: --cluster FILE names the clients' connection file (cluster.json),
+ *   --engine-file FILE the engines' (engine.json). The client socket is
+ *   approached with the client key pair, the engine socket with the engine
+ *   key pair; given one file only, its key pair serves on both sockets, so
+ *   a test can knock with one role's key on the other role's socket.
+ *
  *   clab-hostile --cluster FILE hello [--timeout S]
  *       connects as a client and says hello: exit 0 when welcomed, 3 when
  *       no welcome came within S seconds (default 3): a client the
  *       controller does not admit never hears anything.
+ *   clab-hostile --engine-file FILE take [--timeout S]
+ *       connects as an engine with free slots: exit 0 when the controller
+ *       handed it a task (given back at once with a goodbye), 3 when no
+ *       task came within S seconds.
  *   clab-hostile --cluster FILE submit --experiment PATH --params JSON
  *                [--timeout S]
  *       connects as a client and submits one task; exit 0 when the
  *       controller accepted it, 3 when nothing was heard within S seconds.
  *   clab-hostile fake-controller --out FILE --experiment PATH
  *       the other way round: listens as a controller (fresh CURVE keys,
- *       written with its endpoint to the connection file FILE), waits for
+ *       written with its endpoint to the engine connection file FILE), waits for
  *       an engine started on FILE, throws malformed frames, unknown
  *       messages, broken and oversized tasks at it, then gives it one good
  *       task for PATH: exit 0 when the engine answers it and still sends
  *       heartbeats afterwards.
- *   clab-hostile --cluster FILE attack [--experiment PATH]
- *       as a client and as an engine: wrong frame counts, bad versions,
+ *   clab-hostile --cluster FILE [--engine-file FILE] attack [--experiment PATH]
+ *       as a client and as an engine (without --engine-file, the
+ *       --cluster file must be one from before the split, whose one key
+ *       pair serves both): wrong frame counts, bad versions,
  *       types and bodies, unknown messages, out-of-order and replayed
  *       messages, garbage and huge submissions, a frame over the size
  *       limit, bad routing ids. With --experiment, also tasks that are
@@ -73,10 +85,16 @@ static void usage(FILE *f)
             "       clab-hostile --cluster FILE hello [--timeout S]\n"
             "       clab-hostile --cluster FILE submit --experiment PATH --params JSON "
             "[--timeout S]\n"
-            "       clab-hostile --cluster FILE attack [--experiment PATH]\n");
+            "       clab-hostile --cluster FILE|--engine-file FILE take [--timeout S]\n"
+            "       clab-hostile --cluster FILE [--engine-file FILE] attack "
+            "[--experiment PATH]\n"
+            "       clab-hostile fake-controller --out FILE --experiment PATH\n");
 }
 
-static void *open_socket(hostile_t *h, const char *endpoint, const char *id)
+/* A DEALER on endpoint with the client key pair of h->ci, or (as_engine)
+ * its engine key pair. */
+static void *open_socket(hostile_t *h, const char *endpoint, const char *id,
+                         int as_engine)
 {
     void *s = zmq_socket(h->zctx, ZMQ_DEALER);
     int ivl = 100, sndtimeo = 10000;
@@ -88,7 +106,9 @@ static void *open_socket(hostile_t *h, const char *endpoint, const char *id)
         clab_proto_socket_setup(s, 0) ||
         zmq_setsockopt(s, ZMQ_SNDTIMEO, &sndtimeo, sizeof sndtimeo) ||
         zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) ||
-        clab_conninfo_curve_client(s, &h->ci) || zmq_connect(s, endpoint)) {
+        (as_engine ? clab_conninfo_curve_engine(s, &h->ci)
+                   : clab_conninfo_curve_client(s, &h->ci)) ||
+        zmq_connect(s, endpoint)) {
         fprintf(stderr, "clab-hostile: cannot connect to %s: %s\n", endpoint,
                 zmq_strerror(zmq_errno()));
         zmq_close(s);
@@ -209,7 +229,7 @@ static int drain(hostile_t *h, const char *want)
 {
     int got = 0, rc;
     clab_msg_t m;
-    while ((rc = clab_proto_recv(h->cli, 0, &m)) != -EAGAIN) {
+    while (h->cli && (rc = clab_proto_recv(h->cli, 0, &m)) != -EAGAIN) {
         if (rc == -EPROTO)
             continue;
         if (rc)
@@ -236,6 +256,17 @@ static int drain(hostile_t *h, const char *want)
     return got;
 }
 
+/* Sends one message without waiting: before the handshake a DEALER may
+ * refuse at once, and the caller tries again later. */
+static void try_send(void *s, const char *type, const char *body)
+{
+    const char *parts[] = {CLAB_PROTO_VERSION, type, body};
+    for (int i = 0; i < 3; i++)
+        if (zmq_send(s, parts[i], strlen(parts[i]),
+                     (i < 2 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
+            break;
+}
+
 /* Sends `type` on the client socket every 200 ms until a reply of type
  * `want` arrives or `timeout` seconds pass. Returns 1 when it arrived. */
 static int roundtrip(hostile_t *h, const char *type, const char *want, double timeout)
@@ -244,12 +275,7 @@ static int roundtrip(hostile_t *h, const char *type, const char *want, double ti
     while (clab_mono() < end) {
         if (clab_mono() - last >= 0.2) {
             last = clab_mono();
-            /* DONTWAIT: before the handshake a DEALER may refuse at once. */
-            const char *parts[] = {CLAB_PROTO_VERSION, type, "{}"};
-            for (int i = 0; i < 3; i++)
-                if (zmq_send(h->cli, parts[i], strlen(parts[i]),
-                             (i < 2 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0)
-                    break;
+            try_send(h->cli, type, "{}");
         }
         zmq_pollitem_t it[] = {{h->cli, 0, ZMQ_POLLIN, 0}, {h->eng, 0, ZMQ_POLLIN, 0}};
         zmq_poll(it, h->eng ? 2 : 1, 50);
@@ -351,7 +377,7 @@ static void bad_routing_ids(hostile_t *h)
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
         for (int which = 0; which < 2; which++) {
             void *s = open_socket(
-                h, which ? h->ci.engine_endpoint : h->ci.client_endpoint, ids[i]);
+                h, which ? h->ci.engine_endpoint : h->ci.client_endpoint, ids[i], which);
             if (!s)
                 continue;
             send_msg(h, s, which ? "hb" : "hello", "{}");
@@ -584,6 +610,33 @@ static int oversized(hostile_t *h, const char *prefix)
     return 0;
 }
 
+/* As an engine with free slots: heartbeats every 200 ms until the
+ * controller hands over a task or timeout seconds pass. A task that came
+ * goes back with a goodbye, without counting a try. */
+static int take_probe(hostile_t *h, double timeout)
+{
+    char hb[160];
+    snprintf(hb, sizeof hb,
+             "{\"host\": \"hostile\", \"pid\": %d, \"tasks\": 0, \"held\": []}",
+             (int)getpid());
+    double end = clab_mono() + timeout, last = 0;
+    while (!h->tasks_seen && clab_mono() < end) {
+        if (clab_mono() - last >= 0.2) {
+            last = clab_mono();
+            try_send(h->eng, "hb", hb);
+        }
+        zmq_pollitem_t it = {h->eng, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 50);
+        drain(h, NULL);
+    }
+    if (h->tasks_seen) {
+        send_msg(h, h->eng, "bye", "{}");
+        usleep(200 * 1000);
+    }
+    printf("%s\n", h->tasks_seen ? "task" : "no task");
+    return h->tasks_seen ? 0 : 3;
+}
+
 /* The fake engine must be gone from the controller's list after its bye. */
 static int engine_gone(hostile_t *h)
 {
@@ -758,6 +811,19 @@ static int fake_wait_hb(fake_t *f, double timeout)
     return f->hbs > before;
 }
 
+/* Heartbeats again after the engine dropped the connection: two in a row,
+ * each within 5 s, before 40 s are out. A heartbeat already on its way
+ * while the oversized task went out may come first, then the silence
+ * until the engine connects afresh. */
+static int fake_back(fake_t *f)
+{
+    double end = clab_mono() + 40;
+    int streak = 0;
+    while (streak < 2 && clab_mono() < end)
+        streak = fake_wait_hb(f, 5) ? streak + 1 : 0;
+    return streak >= 2;
+}
+
 static void fake_garbage(fake_t *f, const char *prefix)
 {
     const char *v = CLAB_PROTO_VERSION;
@@ -838,7 +904,7 @@ static int fake_controller(const char *out, const char *experiment)
         goto out;
     }
     memcpy(ci.client_endpoint, ci.engine_endpoint, sizeof ci.client_endpoint);
-    if (clab_conninfo_save(out, &ci) < 0) {
+    if (clab_conninfo_save_engine(out, &ci) < 0) {
         fprintf(stderr, "clab-hostile: cannot write %s\n", out);
         goto out;
     }
@@ -860,7 +926,7 @@ static int fake_controller(const char *out, const char *experiment)
     }
     /* libzmq does not reconnect a connection it dropped for a protocol
      * error: the engine must notice the silence and connect afresh. */
-    if (!fake_wait_hb(&f, 40) || !fake_wait_hb(&f, 5)) {
+    if (!fake_back(&f)) {
         fprintf(stderr, "clab-hostile: the engine stopped sending heartbeats\n");
         goto out;
     }
@@ -893,9 +959,82 @@ out:
     return rc;
 }
 
+/* The key files named: the client socket gets the client key pair
+ * (--cluster, cluster.json), the engine socket the engine key pair
+ * (--engine-file, engine.json). Given one file only, its key pair serves on
+ * both sockets: that is how a test knocks with one role's key on the other
+ * role's socket. Returns 0 or the exit status. */
+static int load_files(hostile_t *h, const char *conn, const char *engine_file)
+{
+    clab_conninfo_t e;
+    const char *path = conn;
+    int rc = conn ? clab_conninfo_load(conn, &h->ci) : 0;
+    if (!rc && engine_file) {
+        path = engine_file;
+        rc = clab_conninfo_load_engine(engine_file, &e);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "clab-hostile: cannot use connection file %s: %s\n", path,
+                clab_conninfo_strerror(rc));
+        return 1;
+    }
+    if (!engine_file) {
+        memcpy(h->ci.engine_public, h->ci.client_public, CLAB_KEY_LEN);
+        memcpy(h->ci.engine_secret, h->ci.client_secret, CLAB_KEY_LEN);
+        return 0;
+    }
+    if (!conn) {
+        h->ci = e;
+        memcpy(h->ci.client_public, e.engine_public, CLAB_KEY_LEN);
+        memcpy(h->ci.client_secret, e.engine_secret, CLAB_KEY_LEN);
+        return 0;
+    }
+    memcpy(h->ci.engine_public, e.engine_public, CLAB_KEY_LEN);
+    memcpy(h->ci.engine_secret, e.engine_secret, CLAB_KEY_LEN);
+    return 0;
+}
+
+/* hello, submit, take or attack, with the keys loaded. */
+static int run_command(hostile_t *h, const char *cmd, double timeout)
+{
+    snprintf(h->cli_id, sizeof h->cli_id, "hostile-cli-%d", (int)getpid());
+    snprintf(h->eng_id, sizeof h->eng_id, "hostile-eng-%d", (int)getpid());
+    if (!(h->zctx = zmq_ctx_new()))
+        return 1;
+    if (strcmp(cmd, "take") == 0) {
+        if (!(h->eng = open_socket(h, h->ci.engine_endpoint, h->eng_id, 1)))
+            return 1;
+        return take_probe(h, timeout);
+    }
+    if (!(h->cli = open_socket(h, h->ci.client_endpoint, h->cli_id, 0)))
+        return 1;
+    if (strcmp(cmd, "hello") == 0) {
+        int rc = roundtrip(h, "hello", "welcome", timeout) ? 0 : 3;
+        printf("%s\n", rc == 0 ? "welcomed" : "no welcome");
+        return rc;
+    }
+    if (strcmp(cmd, "submit") == 0)
+        return submit_probe(h, timeout);
+    if (!(h->eng = open_socket(h, h->ci.engine_endpoint, h->eng_id, 1)))
+        return 1;
+    return attack(h);
+}
+
+static int keygen(void)
+{
+    char pub[41], sec[41];
+    if (zmq_curve_keypair(pub, sec)) {
+        fprintf(stderr, "clab-hostile: no CURVE in this libzmq\n");
+        return 1;
+    }
+    printf("%s %s\n", pub, sec);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"cluster", required_argument, 0, 'c'},
+                                         {"engine-file", required_argument, 0, 'e'},
                                          {"timeout", required_argument, 0, 't'},
                                          {"experiment", required_argument, 0, 'x'},
                                          {"params", required_argument, 0, 'p'},
@@ -903,13 +1042,16 @@ int main(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     hostile_t h = {0};
-    const char *conn = NULL, *out_file = NULL;
+    const char *conn = NULL, *engine_file = NULL, *out_file = NULL;
     double timeout = 3;
-    int opt, rc = 1;
+    int opt, rc;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             conn = optarg;
+            break;
+        case 'e':
+            engine_file = optarg;
             break;
         case 't':
             timeout = atof(optarg);
@@ -931,60 +1073,25 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
-    const char *cmd = argv[optind];
+    const char *cmd = optind == argc - 1 ? argv[optind] : "";
     clab_log_init("clab-hostile", CLAB_LOG_ERROR);
-    if (strcmp(cmd, "keygen") == 0) {
-        char pub[41], sec[41];
-        if (zmq_curve_keypair(pub, sec)) {
-            fprintf(stderr, "clab-hostile: no CURVE in this libzmq\n");
-            return 1;
-        }
-        printf("%s %s\n", pub, sec);
-        return 0;
-    }
-    if (strcmp(cmd, "fake-controller") == 0) {
-        if (!out_file || !h.experiment) {
-            usage(stderr);
-            return 2;
-        }
-        setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (strcmp(cmd, "keygen") == 0)
+        return keygen();
+    if (strcmp(cmd, "fake-controller") == 0 && out_file && h.experiment)
         return fake_controller(out_file, h.experiment);
-    }
-    if (!conn ||
-        (strcmp(cmd, "hello") && strcmp(cmd, "attack") && strcmp(cmd, "submit")) ||
+    /* A file from before the split holds the one key pair for both. */
+    if (strcmp(cmd, "attack") == 0 && !engine_file)
+        engine_file = conn;
+    if ((!conn && !engine_file) ||
+        (strcmp(cmd, "hello") && strcmp(cmd, "attack") && strcmp(cmd, "submit") &&
+         strcmp(cmd, "take")) ||
         (strcmp(cmd, "submit") == 0 && (!h.experiment || !h.params))) {
         usage(stderr);
         return 2;
     }
-    int lrc = clab_conninfo_load(conn, &h.ci);
-    if (lrc < 0) {
-        fprintf(stderr, "clab-hostile: cannot use connection file %s: %s\n", conn,
-                clab_conninfo_strerror(lrc));
-        return 1;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    snprintf(h.cli_id, sizeof h.cli_id, "hostile-cli-%d", (int)getpid());
-    snprintf(h.eng_id, sizeof h.eng_id, "hostile-eng-%d", (int)getpid());
-    h.zctx = zmq_ctx_new();
-    if (!h.zctx || !(h.cli = open_socket(&h, h.ci.client_endpoint, h.cli_id)))
-        goto out;
-    if (strcmp(cmd, "hello") == 0) {
-        rc = roundtrip(&h, "hello", "welcome", timeout) ? 0 : 3;
-        printf("%s\n", rc == 0 ? "welcomed" : "no welcome");
-        goto out;
-    }
-    if (strcmp(cmd, "submit") == 0) {
-        rc = submit_probe(&h, timeout);
-        goto out;
-    }
-    if (!(h.eng = open_socket(&h, h.ci.engine_endpoint, h.eng_id)))
-        goto out;
-    rc = attack(&h);
-out:
+    if ((rc = load_files(&h, conn, engine_file)) == 0)
+        rc = run_command(&h, cmd, timeout);
     if (h.cli)
         zmq_close(h.cli);
     if (h.eng)
