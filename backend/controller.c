@@ -48,7 +48,7 @@ static void usage(FILE *f)
         "\n"
         "The hub of a clabfs cluster: keeps the queue of tasks, hands them to\n"
         "engines, and keeps results until the client (clabfs) has them. Writes\n"
-        "the connection file DIR/cluster.json (mode 0600) for engines and clients.\n"
+        "DIR/cluster.json for clients and DIR/engine.json for engines (mode 0600).\n"
         "Restarted on the same DIR it keeps its endpoints, keys and queue.\n"
         "\n"
         "options:\n"

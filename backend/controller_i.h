@@ -56,7 +56,7 @@ typedef struct {
     double resend_interval;
 
     void *zctx, *clients_sock, *engines_sock;
-    clab_zap_t *zap; /* admits only the connection file's client key */
+    clab_zap_t *zap; /* admits each role's key on its own socket only */
     clab_store_t *store;
     clab_conninfo_t ci;
     char epoch[33];
