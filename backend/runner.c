@@ -172,18 +172,20 @@ static char *env_entry(const char *name, const char *value)
     return s;
 }
 
-static void free_env(char **env)
+/* Our own strings come first in env, and only they are freed. */
+static void free_env(char **env, size_t own)
 {
     if (!env)
         return;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < own; i++)
         free(env[i]);
     free(env);
 }
 
-/* environ with CLAB_TAG, CLAB_JOB and CLAB_PARAMS replaced; our own three
- * strings come first so that free_env knows which ones are ours. */
-static char **build_env(const struct run *r)
+/* environ with CLAB_TAG, CLAB_JOB and CLAB_PARAMS replaced. CLAB_PARAMS is
+ * left out when execve would refuse it (CLAB_ENV_MAX): the point is on
+ * stdin whatever its size. *own gets how many strings are ours. */
+static char **build_env(const struct run *r, size_t *own)
 {
     size_t n = 0;
     for (char **e = environ; e && *e; e++)
@@ -191,14 +193,16 @@ static char **build_env(const struct run *r)
     char **env = calloc(n + 4, sizeof *env);
     if (!env)
         return NULL;
+    *own = sizeof "CLAB_PARAMS=" + r->params_len > CLAB_ENV_MAX ? 2 : 3;
     env[0] = env_entry("CLAB_TAG", r->spec->tag);
     env[1] = env_entry("CLAB_JOB", r->spec->job);
-    env[2] = env_entry("CLAB_PARAMS", r->params);
-    if (!env[0] || !env[1] || !env[2]) {
-        free_env(env);
+    if (*own == 3)
+        env[2] = env_entry("CLAB_PARAMS", r->params);
+    if (!env[0] || !env[1] || (*own == 3 && !env[2])) {
+        free_env(env, *own);
         return NULL;
     }
-    size_t k = 3;
+    size_t k = *own;
     for (char **e = environ; e && *e; e++) {
         if (has_name(*e, "CLAB_TAG") || has_name(*e, "CLAB_JOB") ||
             has_name(*e, "CLAB_PARAMS"))
@@ -256,11 +260,12 @@ static int spawn(struct run *r)
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     char **env = NULL;
+    size_t own = 0;
     int rc, fa_ok = 0, attr_ok = 0;
 
     if ((rc = make_pipe(in)) || (rc = make_pipe(out)) || (rc = make_pipe(err)))
         goto out;
-    env = build_env(r);
+    env = build_env(r, &own);
     if (!env) {
         rc = -ENOMEM;
         goto out;
@@ -306,7 +311,7 @@ out:
         posix_spawnattr_destroy(&attr);
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
-    free_env(env);
+    free_env(env, own);
     for (int i = 0; i < 2; i++) {
         close_fd(&in[i]);
         close_fd(&out[i]);

@@ -614,6 +614,39 @@ static void test_tick_stop(void **state)
     json_decref(params);
 }
 
+/* A point too big for one environment string (execve's MAX_ARG_STRLEN,
+ * 128 KiB) still runs: its parameters reach stdin whole, and CLAB_PARAMS
+ * is left out instead of failing the exec with E2BIG. */
+static void test_params_over_env_limit(void **state)
+{
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'q', n);
+    big[n] = '\0';
+    json_t *params = json_pack("{s:s, s:i}", "big", big, "x", 3);
+    clab_run_spec_t spec;
+    json_t *rec = NULL;
+
+    base_spec(&spec, "echo_env.py", params);
+    assert_int_equal(run_spec(&spec, &rec), 0);
+    check_record(rec, &spec);
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    const json_t *report = json_array_get(json_object_get(rec, "results"), 0);
+    char *text = clab_json_dumps(params), *line;
+    assert_true(asprintf(&line, "%s\n", text) > 0);
+    assert_string_equal(json_string_value(json_object_get(report, "stdin")), line);
+    const json_t *env = json_object_get(report, "env");
+    assert_int_equal(json_array_size(env), 2);
+    assert_string_equal(json_string_value(json_array_get(env, 0)), "CLAB_JOB=job-7");
+    assert_string_equal(json_string_value(json_array_get(env, 1)), "CLAB_TAG=tag-1");
+    free(line);
+    free(text);
+    free(big);
+    json_decref(rec);
+    json_decref(params);
+}
+
 static void check_cannot_execute(const char *path, const char *exception)
 {
     json_t *params = json_object();
@@ -746,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_tick_stop),
         cmocka_unit_test(test_cannot_execute),
         cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_params_over_env_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
