@@ -30,7 +30,11 @@
 
 #define TAIL_SIZE 4096
 #define READ_CHUNK 65536
-#define TICK_PERIOD 1.0
+/* A cancel is noticed at the engine's next tick: this is how late it can
+ * be. */
+#define TICK_PERIOD 0.1
+/* Without a tick the loop still wakes this often to check the clock. */
+#define IDLE_WAKE 1.0
 /* How long to wait for EOF once the experiment is dead and its group
  * killed: only a grandchild that left the group can hold the pipes. */
 #define DRAIN_TIME 1.0
@@ -500,7 +504,7 @@ static int supervise(struct run *r)
                 next_tick = now + TICK_PERIOD;
         }
 
-        double wake = s->tick ? next_tick : now + TICK_PERIOD;
+        double wake = s->tick ? next_tick : now + IDLE_WAKE;
         if (!r->reaped && !r->killed && s->timeout > 0)
             wake = earlier(wake, r->t_spawn + s->timeout);
         if (r->reaped)

@@ -29,9 +29,10 @@ typedef struct {
     const char *host;         /* clab.host */
     const char *scratch_root; /* parent of the scratch dirs; NULL: $TMPDIR or /tmp */
     size_t max_output;        /* stdout limit in bytes; 0: CLAB_MAX_OUTPUT */
-    /* Called at least once a second while the experiment runs (the engine
-     * sends heartbeats from it). A non-zero return kills the experiment's
-     * process group and makes clab_run_experiment return -EINTR. */
+    /* Called at least every 100 ms while the experiment runs (the engine
+     * sends heartbeats and notices cancels from it). A non-zero return
+     * kills the experiment's process group and makes clab_run_experiment
+     * return -EINTR. */
     int (*tick)(void *ud);
     void *tick_ud;
 } clab_run_spec_t;

@@ -647,6 +647,32 @@ static void test_params_over_env_limit(void **state)
     json_decref(params);
 }
 
+/* The engine notices a cancel at its next tick: at least every 100 ms. */
+static void test_tick_prompt(void **state)
+{
+    json_t *params = json_object();
+    struct ticks t = {.stop_at = -1, .last = clab_mono()};
+    clab_run_spec_t spec;
+    json_t *rec = NULL;
+
+    base_spec(&spec, "sleep.sh", params);
+    spec.timeout = 1.0;
+    spec.tick = count_tick;
+    spec.tick_ud = &t;
+    assert_int_equal(run_spec(&spec, &rec), 0);
+    assert_failed(rec, "timeout after 1 s", -1);
+    assert_true(t.calls >= 8);
+    assert_true(t.max_gap < 0.15);
+    json_decref(rec);
+
+    t = (struct ticks){.stop_at = 3, .last = clab_mono()};
+    spec.timeout = 30;
+    double t0 = clab_mono();
+    assert_int_equal(run_spec(&spec, &rec), -EINTR);
+    assert_true(clab_mono() - t0 < 0.5);
+    json_decref(params);
+}
+
 static void check_cannot_execute(const char *path, const char *exception)
 {
     json_t *params = json_object();
@@ -780,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_cannot_execute),
         cmocka_unit_test(test_bad_spec),
         cmocka_unit_test(test_params_over_env_limit),
+        cmocka_unit_test(test_tick_prompt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
