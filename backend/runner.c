@@ -541,36 +541,6 @@ static int supervise(struct run *r)
     }
 }
 
-/* One object -> [it]; a non-empty array of objects -> itself; else NULL. */
-static json_t *parse_results(const clab_buf_t *out)
-{
-    json_t *v = json_loadb(out->data ? out->data : "", out->len, 0, NULL);
-
-    if (!v)
-        return NULL;
-    if (json_is_object(v)) {
-        json_t *a = json_array();
-        if (a && json_array_append_new(a, v) == 0)
-            return a;
-        json_decref(a);
-        return NULL;
-    }
-    if (json_is_array(v) && json_array_size(v) > 0) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (!json_is_object(e)) {
-                json_decref(v);
-                return NULL;
-            }
-        }
-        return v;
-    }
-    json_decref(v);
-    return NULL;
-}
-
 /* Settles the outcome: sets r->exception on failure, returns the results
  * on success, and the clab.exit_status in *exit_status. */
 static json_t *outcome(struct run *r, json_int_t *exit_status)
@@ -609,9 +579,9 @@ static json_t *outcome(struct run *r, json_int_t *exit_status)
         snprintf(r->exception, sizeof r->exception, "exit status %d", WEXITSTATUS(st));
         return NULL;
     }
-    json_t *results = parse_results(&r->out);
-    if (!results)
-        snprintf(r->exception, sizeof r->exception, "stdout is not a JSON object");
+    json_t *results = NULL;
+    clab_record_parse_output(r->out.data, r->out.len, CLAB_MAX_RESULTS, &results,
+                             r->exception, sizeof r->exception);
     return results;
 }
 
