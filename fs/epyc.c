@@ -12,6 +12,46 @@
 
 #define DEFAULT_SET "epyc.resultset.default"
 
+/* epyc types a column from the first value it sees in it (numpy: bool,
+ * int, float, str, or a list typed by its first element) and cannot type
+ * null or an object. Inside a result's metadata, parameters and results
+ * (depth 2 and deeper) null is written NaN (pandas' missing value) and an
+ * object as the list of its keys and values: {"a":1} -> ["a",1]. Both keep
+ * the text's length, so the byte counts of the notebook still size the
+ * file. p holds one compact result document. */
+static void epyc_values(char *p, size_t n)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == '{') {
+            if (depth++ >= 2)
+                p[i] = '[';
+        } else if (c == '[') {
+            depth++;
+        } else if (c == '}') {
+            if (--depth >= 2)
+                p[i] = ']';
+        } else if (c == ']') {
+            depth--;
+        } else if (c == ':' && depth >= 3) {
+            p[i] = ',';
+        } else if (c == 'n' && depth >= 2 && n - i >= 4 && !memcmp(p + i, "null", 4)) {
+            memcpy(p + i, "NaN ", 4);
+            i += 3;
+        }
+    }
+}
+
 /* Parameter names as JSON string literals (escaped as in the text): a
  * pending point's, or a set's. */
 typedef struct {
@@ -313,12 +353,15 @@ static int fill_rows(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t
             rc = clab_json_dump_string(out, row.job, row.job_len);
             rc = rc ? rc : clab_buf_add(out, ":", 1);
         }
+        size_t at = out->len;
         if (pad_to)
             rc = rc ? rc : pad_row(out, row.text, row.len, pad_to);
         else
             rc = rc ? rc : clab_buf_add(out, row.text, row.len);
         if (rc)
             return rc;
+        if (pos->phase == 2)
+            epyc_values(out->data + at, row.len);
         pos->key = row.key;
     }
     return 0;
