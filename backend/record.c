@@ -7,6 +7,7 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,4 +146,74 @@ int clab_record_decode(const json_t *rec, int *ok, json_t **results, json_t **me
     *results = is_ok ? res : NULL;
     *metadata = md;
     return 0;
+}
+
+/* How many elements the top-level array of text has (1 when text is not an
+ * array): a scan of brackets and strings, no tree, so that the count is
+ * known before jansson would spend a few hundred bytes on each object. */
+static size_t count_results(const char *text, size_t len)
+{
+    size_t i = 0, n = 0;
+    int depth = 0, in_str = 0, any = 0;
+    while (i < len &&
+           (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+        i++;
+    if (i == len || text[i] != '[')
+        return 1;
+    for (; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"')
+            in_str = 1;
+        else if (c == '[' || c == '{')
+            depth++;
+        else if (c == ']' || c == '}')
+            depth--;
+        else if (c == ',' && depth == 1)
+            n++;
+        if (depth == 0)
+            break;
+        if (depth >= 1 && c != ' ' && c != '\t' && c != '\n' && c != '\r' &&
+            !(depth == 1 && (c == '[' || c == ',')))
+            any = 1;
+    }
+    return any ? n + 1 : n;
+}
+
+int clab_record_parse_output(const char *text, size_t len, size_t max_results,
+                             json_t **results, char *why, size_t why_size)
+{
+    size_t n = count_results(text ? text : "", text ? len : 0);
+    *results = NULL;
+    if (n > max_results) {
+        snprintf(why, why_size, "output has %zu results (at most %zu)", n, max_results);
+        return -EINVAL;
+    }
+    json_t *v = json_loadb(text ? text : "", text ? len : 0, 0, NULL);
+    if (json_is_object(v)) {
+        json_t *a = json_array();
+        if (a && json_array_append_new(a, v) == 0) {
+            *results = a;
+            return 0;
+        }
+        json_decref(a);
+        v = NULL;
+    }
+    int ok = json_is_array(v) && json_array_size(v) > 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) ok &= json_is_object(e);
+    if (ok) {
+        *results = v;
+        return 0;
+    }
+    json_decref(v);
+    snprintf(why, why_size, "stdout is not a JSON object");
+    return -EINVAL;
 }

@@ -30,6 +30,18 @@ typedef struct {
     size_t traceback_len;
 } clab_record_info_t;
 
+/* SPEC "Durability and limits": a point gives at most this many results. */
+#define CLAB_MAX_RESULTS 10000u
+
+/* An experiment's stdout (len bytes, NUL-terminated) as its results: one
+ * object becomes [it], a non-empty array of objects stays as it is. The
+ * results are counted in the text before any of it is parsed, so that a
+ * flood of tiny objects is refused without building them. 0 with
+ * *results, or -EINVAL with a one-line reason in why ("output has 12000
+ * results (at most 10000)", "stdout is not a JSON object"). */
+int clab_record_parse_output(const char *text, size_t len, size_t max_results,
+                             json_t **results, char *why, size_t why_size);
+
 /* Builds a record in *out: a success carrying results (an array of
  * objects) when results is not NULL, else a failure. results is taken over
  * in every case. 0 or -ENOMEM. */

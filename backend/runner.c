@@ -30,7 +30,11 @@
 
 #define TAIL_SIZE 4096
 #define READ_CHUNK 65536
-#define TICK_PERIOD 1.0
+/* A cancel is noticed at the engine's next tick: this is how late it can
+ * be. */
+#define TICK_PERIOD 0.1
+/* Without a tick the loop still wakes this often to check the clock. */
+#define IDLE_WAKE 1.0
 /* How long to wait for EOF once the experiment is dead and its group
  * killed: only a grandchild that left the group can hold the pipes. */
 #define DRAIN_TIME 1.0
@@ -172,18 +176,20 @@ static char *env_entry(const char *name, const char *value)
     return s;
 }
 
-static void free_env(char **env)
+/* Our own strings come first in env, and only they are freed. */
+static void free_env(char **env, size_t own)
 {
     if (!env)
         return;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < own; i++)
         free(env[i]);
     free(env);
 }
 
-/* environ with CLAB_TAG, CLAB_JOB and CLAB_PARAMS replaced; our own three
- * strings come first so that free_env knows which ones are ours. */
-static char **build_env(const struct run *r)
+/* environ with CLAB_TAG, CLAB_JOB and CLAB_PARAMS replaced. CLAB_PARAMS is
+ * left out when execve would refuse it (CLAB_ENV_MAX): the point is on
+ * stdin whatever its size. *own gets how many strings are ours. */
+static char **build_env(const struct run *r, size_t *own)
 {
     size_t n = 0;
     for (char **e = environ; e && *e; e++)
@@ -191,14 +197,16 @@ static char **build_env(const struct run *r)
     char **env = calloc(n + 4, sizeof *env);
     if (!env)
         return NULL;
+    *own = sizeof "CLAB_PARAMS=" + r->params_len > CLAB_ENV_MAX ? 2 : 3;
     env[0] = env_entry("CLAB_TAG", r->spec->tag);
     env[1] = env_entry("CLAB_JOB", r->spec->job);
-    env[2] = env_entry("CLAB_PARAMS", r->params);
-    if (!env[0] || !env[1] || !env[2]) {
-        free_env(env);
+    if (*own == 3)
+        env[2] = env_entry("CLAB_PARAMS", r->params);
+    if (!env[0] || !env[1] || (*own == 3 && !env[2])) {
+        free_env(env, *own);
         return NULL;
     }
-    size_t k = 3;
+    size_t k = *own;
     for (char **e = environ; e && *e; e++) {
         if (has_name(*e, "CLAB_TAG") || has_name(*e, "CLAB_JOB") ||
             has_name(*e, "CLAB_PARAMS"))
@@ -256,11 +264,12 @@ static int spawn(struct run *r)
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     char **env = NULL;
+    size_t own = 0;
     int rc, fa_ok = 0, attr_ok = 0;
 
     if ((rc = make_pipe(in)) || (rc = make_pipe(out)) || (rc = make_pipe(err)))
         goto out;
-    env = build_env(r);
+    env = build_env(r, &own);
     if (!env) {
         rc = -ENOMEM;
         goto out;
@@ -306,7 +315,7 @@ out:
         posix_spawnattr_destroy(&attr);
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);
-    free_env(env);
+    free_env(env, own);
     for (int i = 0; i < 2; i++) {
         close_fd(&in[i]);
         close_fd(&out[i]);
@@ -495,7 +504,7 @@ static int supervise(struct run *r)
                 next_tick = now + TICK_PERIOD;
         }
 
-        double wake = s->tick ? next_tick : now + TICK_PERIOD;
+        double wake = s->tick ? next_tick : now + IDLE_WAKE;
         if (!r->reaped && !r->killed && s->timeout > 0)
             wake = earlier(wake, r->t_spawn + s->timeout);
         if (r->reaped)
@@ -530,36 +539,6 @@ static int supervise(struct run *r)
         if (i_pid >= 0 && pfd[i_pid].revents)
             exit_seen = 1;
     }
-}
-
-/* One object -> [it]; a non-empty array of objects -> itself; else NULL. */
-static json_t *parse_results(const clab_buf_t *out)
-{
-    json_t *v = json_loadb(out->data ? out->data : "", out->len, 0, NULL);
-
-    if (!v)
-        return NULL;
-    if (json_is_object(v)) {
-        json_t *a = json_array();
-        if (a && json_array_append_new(a, v) == 0)
-            return a;
-        json_decref(a);
-        return NULL;
-    }
-    if (json_is_array(v) && json_array_size(v) > 0) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (!json_is_object(e)) {
-                json_decref(v);
-                return NULL;
-            }
-        }
-        return v;
-    }
-    json_decref(v);
-    return NULL;
 }
 
 /* Settles the outcome: sets r->exception on failure, returns the results
@@ -600,9 +579,9 @@ static json_t *outcome(struct run *r, json_int_t *exit_status)
         snprintf(r->exception, sizeof r->exception, "exit status %d", WEXITSTATUS(st));
         return NULL;
     }
-    json_t *results = parse_results(&r->out);
-    if (!results)
-        snprintf(r->exception, sizeof r->exception, "stdout is not a JSON object");
+    json_t *results = NULL;
+    clab_record_parse_output(r->out.data, r->out.len, CLAB_MAX_RESULTS, &results,
+                             r->exception, sizeof r->exception);
     return results;
 }
 

@@ -1,7 +1,12 @@
 /* The experiment contract (SPEC "The experiment contract"): run one point
  * of an experiment as a child process and turn what it did into a result
  * record (record.h). Used by clab-engine only, which alone links the
- * process spawner; knows nothing of zmq. */
+ * process spawner; knows nothing of zmq.
+ *
+ * The point always reaches the experiment whole on stdin. CLAB_PARAMS
+ * repeats it in the environment only while "CLAB_PARAMS=" and the text fit
+ * in one environment string (CLAB_ENV_MAX, Linux's MAX_ARG_STRLEN); a
+ * bigger point runs without CLAB_PARAMS rather than fail to exec. */
 #ifndef CLAB_RUNNER_H
 #define CLAB_RUNNER_H
 
@@ -11,6 +16,8 @@
 #include <stddef.h>
 
 #define CLAB_MAX_OUTPUT (16u * 1024 * 1024)
+/* The longest environment string execve takes, NUL included. */
+#define CLAB_ENV_MAX (128u * 1024)
 
 typedef struct {
     const char *experiment;   /* absolute path of the executable */
@@ -22,9 +29,10 @@ typedef struct {
     const char *host;         /* clab.host */
     const char *scratch_root; /* parent of the scratch dirs; NULL: $TMPDIR or /tmp */
     size_t max_output;        /* stdout limit in bytes; 0: CLAB_MAX_OUTPUT */
-    /* Called at least once a second while the experiment runs (the engine
-     * sends heartbeats from it). A non-zero return kills the experiment's
-     * process group and makes clab_run_experiment return -EINTR. */
+    /* Called at least every 100 ms while the experiment runs (the engine
+     * sends heartbeats and notices cancels from it). A non-zero return
+     * kills the experiment's process group and makes clab_run_experiment
+     * return -EINTR. */
     int (*tick)(void *ud);
     void *tick_ud;
 } clab_run_spec_t;

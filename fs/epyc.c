@@ -5,10 +5,199 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_SET "epyc.resultset.default"
+
+/* epyc types a column from the first value it sees in it (numpy: bool,
+ * int, float, str, or a list typed by its first element) and cannot type
+ * null or an object. Inside a result's metadata, parameters and results
+ * (depth 2 and deeper) null is written NaN (pandas' missing value) and an
+ * object as the list of its keys and values: {"a":1} -> ["a",1]. Both keep
+ * the text's length, so the byte counts of the notebook still size the
+ * file. p holds one compact result document. */
+static void epyc_values(char *p, size_t n)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == '{') {
+            if (depth++ >= 2)
+                p[i] = '[';
+        } else if (c == '[') {
+            depth++;
+        } else if (c == '}') {
+            if (--depth >= 2)
+                p[i] = ']';
+        } else if (c == ']') {
+            depth--;
+        } else if (c == ':' && depth >= 3) {
+            p[i] = ',';
+        } else if (c == 'n' && depth >= 2 && n - i >= 4 && !memcmp(p + i, "null", 4)) {
+            memcpy(p + i, "NaN ", 4);
+            i += 3;
+        }
+    }
+}
+
+/* Parameter names as JSON string literals (escaped as in the text): a
+ * pending point's, or a set's. */
+typedef struct {
+    char **lit;
+    size_t n, cap;
+} names_t;
+
+static void names_free(names_t *ns)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        free(ns->lit[i]);
+    free(ns->lit);
+    *ns = (names_t){0};
+}
+
+static int names_has(const names_t *ns, const char *lit, size_t len)
+{
+    for (size_t i = 0; i < ns->n; i++)
+        if (strlen(ns->lit[i]) == len && !memcmp(ns->lit[i], lit, len))
+            return 1;
+    return 0;
+}
+
+static int names_add(names_t *ns, const char *lit, size_t len)
+{
+    if (names_has(ns, lit, len))
+        return 0;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? 2 * ns->cap : 8;
+        char **p = realloc(ns->lit, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        ns->lit = p;
+        ns->cap = cap;
+    }
+    if (!(ns->lit[ns->n] = strndup(lit, len)))
+        return -ENOMEM;
+    ns->n++;
+    return 0;
+}
+
+/* The top-level keys of a compact JSON object, as literals. */
+static int object_keys(const char *p, size_t n, names_t *out)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') {
+            size_t j = i + 1;
+            while (j < n && p[j] != '"')
+                j += p[j] == '\\' ? 2 : 1;
+            int rc = depth == 1 && j + 1 < n && p[j + 1] == ':'
+                         ? names_add(out, p + i, j + 1 - i)
+                         : 0;
+            if (rc)
+                return rc;
+            i = j;
+        } else if (p[i] == '{' || p[i] == '[') {
+            depth++;
+        } else if (p[i] == '}' || p[i] == ']') {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* The bytes epyc_pad adds to a pending point with keys `have`. */
+static int64_t pad_bytes(const names_t *all, const names_t *have)
+{
+    int64_t add = 0;
+    size_t missing = 0;
+    for (size_t i = 0; i < all->n; i++)
+        if (!names_has(have, all->lit[i], strlen(all->lit[i]))) {
+            add += (int64_t)strlen(all->lit[i]) + (int64_t)strlen(":NaN,");
+            missing++;
+        }
+    /* No comma before the first name added to an empty point. */
+    return missing && have->n == 0 ? add - 1 : add;
+}
+
+/* Pass 1 (pad NULL) adds every pending point's names to all; pass 2 sums
+ * the bytes padding each point to all of them adds. */
+static int scan_pending(clab_nb_reader_t *r, const char *tag, names_t *all, int64_t *pad)
+{
+    clab_nb_cursor_t *cur = NULL;
+    clab_nb_row_t row;
+    int rc = clab_nb_pending(r, tag, 0, &cur);
+    while (rc == 0) {
+        if ((rc = clab_nb_cursor_next(cur, &row)) <= 0)
+            break;
+        names_t have = {0};
+        rc = object_keys(row.text, row.len, pad ? &have : all);
+        if (!rc && pad)
+            *pad += pad_bytes(all, &have);
+        names_free(&have);
+    }
+    clab_nb_cursor_close(&cur);
+    return rc < 0 ? rc : 0;
+}
+
+/* epyc refuses a pending point that lacks a parameter name the set already
+ * has (from its results or the pending points before it), so a set whose
+ * points differ in names has each pending point padded with the names it
+ * lacks, as NaN. all gets every parameter name of the set; *pad what the
+ * padding adds to the file (0: no point needs it). */
+static int pending_names(clab_nb_reader_t *r, const char *tag, names_t *all, int64_t *pad)
+{
+    json_t *cols = NULL, *c;
+    clab_buf_t b = {0};
+    size_t i;
+    int rc = clab_nb_columns(r, tag, CLAB_COL_PARAM, &cols);
+    *pad = 0;
+    json_array_foreach(cols, i, c)
+    {
+        b.len = 0;
+        if (rc ||
+            (rc = clab_json_dump_string(&b, json_string_value(c),
+                                        json_string_length(c))) ||
+            (rc = names_add(all, b.data, b.len)))
+            break;
+    }
+    json_decref(cols);
+    clab_buf_free(&b);
+    rc = rc ? rc : scan_pending(r, tag, all, NULL);
+    return rc ? rc : scan_pending(r, tag, all, pad);
+}
+
+/* A pending point's parameters with the names of all it lacks, as NaN. */
+static int pad_row(clab_buf_t *out, const char *text, size_t len, const names_t *all)
+{
+    names_t have = {0};
+    size_t end = len;
+    while (end > 0 && text[end - 1] != '}')
+        end--;
+    int rc = end ? object_keys(text, len, &have) : -EINVAL, first = have.n == 0;
+    rc = rc ? rc : clab_buf_add(out, text, end - 1);
+    for (size_t i = 0; i < all->n && !rc; i++) {
+        if (names_has(&have, all->lit[i], strlen(all->lit[i])))
+            continue;
+        rc = clab_buf_puts(out, first ? "" : ",");
+        rc = rc ? rc : clab_buf_puts(out, all->lit[i]);
+        rc = rc ? rc : clab_buf_puts(out, ":NaN");
+        first = 0;
+    }
+    names_free(&have);
+    return rc ? rc : clab_buf_add(out, "}", 1);
+}
 
 static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, int *sets_done)
 {
@@ -84,9 +273,18 @@ static int nb_measure_set(void *ud, int64_t id, const char *tag)
     m->total += (int64_t)m->b.len;
     if (nres > 0)
         m->total += info.jsonl_bytes + nres - 1;
-    if (info.pending > 0)
+    if (info.pending > 0) {
+        names_t all = {0};
+        int64_t pad = 0;
+        if ((m->rc = pending_names(m->r, tag, &all, &pad)) < 0) {
+            names_free(&all);
+            clab_set_info_clear(&info);
+            return 1;
+        }
+        names_free(&all);
         m->total +=
-            info.pending_jobs + info.pending_bytes + 2 * (int64_t)info.pending - 1;
+            info.pending_jobs + info.pending_bytes + 2 * (int64_t)info.pending - 1 + pad;
+    }
     if (info.modified > m->mtime)
         m->mtime = info.modified;
     clab_set_info_clear(&info);
@@ -132,7 +330,7 @@ static int current_set(clab_nb_reader_t *r, const clab_epyc_pos_t *pos,
 /* Appends rows of the set's results (phase 2) or pending points (phase 3)
  * after pos->key, about a chunk; *done when there are no more. */
 static int fill_rows(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t **cur,
-                     clab_buf_t *out, size_t chunk, int *done)
+                     clab_buf_t *out, size_t chunk, const names_t *pad_to, int *done)
 {
     size_t start = out->len;
     int rc = 0;
@@ -155,12 +353,35 @@ static int fill_rows(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t
             rc = clab_json_dump_string(out, row.job, row.job_len);
             rc = rc ? rc : clab_buf_add(out, ":", 1);
         }
-        rc = rc ? rc : clab_buf_add(out, row.text, row.len);
+        size_t at = out->len;
+        if (pad_to)
+            rc = rc ? rc : pad_row(out, row.text, row.len, pad_to);
+        else
+            rc = rc ? rc : clab_buf_add(out, row.text, row.len);
         if (rc)
             return rc;
+        if (pos->phase == 2)
+            epyc_values(out->data + at, row.len);
         pos->key = row.key;
     }
     return 0;
+}
+
+/* Phase 3: the set's pending points, a chunk at a time; when some must be
+ * padded, all of them at once, since the names they are padded to would
+ * not outlive this call. */
+static int fill_pending(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t **cur,
+                        clab_buf_t *out, size_t chunk, int *done)
+{
+    names_t all = {0};
+    int64_t pad = 0;
+    int rc = 0;
+    if (pos->key == 0 && !*cur)
+        rc = pending_names(r, pos->tag, &all, &pad);
+    if (!rc)
+        rc = fill_rows(r, pos, cur, out, pad ? SIZE_MAX : chunk, pad ? &all : NULL, done);
+    names_free(&all);
+    return rc;
 }
 
 /* Phase 1: opens the next set, or ends the file. */
@@ -195,14 +416,14 @@ int clab_epyc_fill(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t *
     case 1:
         return next_set(r, pos, out, done);
     case 2:
-        if ((rc = fill_rows(r, pos, cur, out, chunk, &rows_done)) < 0 || !rows_done)
+        if ((rc = fill_rows(r, pos, cur, out, chunk, NULL, &rows_done)) < 0 || !rows_done)
             return rc;
         rc = nb_set_mid(out, pos->key != 0);
         pos->phase = 3;
         pos->key = 0;
         return rc;
     case 3:
-        if ((rc = fill_rows(r, pos, cur, out, chunk, &rows_done)) < 0 || !rows_done)
+        if ((rc = fill_pending(r, pos, cur, out, chunk, &rows_done)) < 0 || !rows_done)
             return rc;
         if ((rc = current_set(r, pos, set)) < 0)
             return rc;

@@ -9,7 +9,14 @@
  * failures included), pending-results (job id -> parameters), its
  * attributes (clabfs keeps clab.experiment there), description and locked.
  * epyc notebooks always hold a default set, so one is written unless a set
- * already has its tag. One result and one pending point per line. */
+ * already has its tag. One result and one pending point per line.
+ *
+ * What epyc cannot load is written so that it can (SPEC: every result
+ * shape loads): inside a result, null is written NaN and an object as the
+ * list of its keys and values ({"a":1,"b":2} -> ["a",1,"b",2]), both the
+ * same length as the stored text; a set whose points differ in parameter
+ * names has each pending point padded with the names it lacks, as NaN,
+ * which costs a scan of the set's pending points when sizing the file. */
 #ifndef CLAB_EPYC_H
 #define CLAB_EPYC_H
 

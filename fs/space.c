@@ -410,3 +410,52 @@ void clab_shuffle(size_t *order, size_t n, uint64_t seed)
         order[j] = t;
     }
 }
+
+/* The longest text clab_fmt_double writes for a JSON real, such as
+ * "-2.2250738585072014e-308". */
+#define REAL_TEXT_MAX 24
+
+static size_t text_len(clab_buf_t *b, json_t *v)
+{
+    b->len = 0;
+    int rc = v ? clab_json_dump_buf(b, v) : -ENOMEM;
+    json_decref(v);
+    return rc ? SIZE_MAX : b->len;
+}
+
+/* The longest value of an axis as JSON text. An integer range is
+ * monotonic, so its longest value is one of its ends. */
+static size_t axis_max_len(const axis_t *ax, clab_buf_t *b)
+{
+    size_t most = 0, n;
+    switch (ax->kind) {
+    case AXIS_LIST:
+        for (size_t i = 0; i < ax->len; i++)
+            if ((n = text_len(b, json_copy(json_array_get(ax->values, i)))) > most)
+                most = n;
+        return most;
+    case AXIS_INT_RANGE:
+        most = text_len(b, axis_value(ax, 0));
+        n = text_len(b, axis_value(ax, ax->len - 1));
+        return n > most ? n : most;
+    default:
+        return REAL_TEXT_MAX;
+    }
+}
+
+size_t clab_space_max_point_bytes(const clab_space_t *space)
+{
+    clab_buf_t b = {0};
+    size_t total = 2 + (space->n ? space->n - 1 : 0); /* braces, commas */
+    for (size_t i = 0; i < space->n && total != SIZE_MAX; i++) {
+        const axis_t *ax = &space->axes[i];
+        size_t value = axis_max_len(ax, &b);
+        b.len = 0;
+        if (value == SIZE_MAX || clab_json_dump_string(&b, ax->name, strlen(ax->name)))
+            total = SIZE_MAX;
+        else
+            total += b.len + 1 + value; /* "name":value */
+    }
+    clab_buf_free(&b);
+    return total;
+}

@@ -35,6 +35,11 @@ size_t clab_space_size(const clab_space_t *space);
 /* Number of axes and the name of axis i (axes are sorted by name). */
 size_t clab_space_axes(const clab_space_t *space);
 const char *clab_space_axis_name(const clab_space_t *space, size_t i);
+/* An upper bound on the length of any point's compact JSON text (as
+ * clab_json_dumps writes it), found from the axes without building a
+ * point: exact for lists and integer ranges, the longest a double can
+ * print for real ranges and linspace. SIZE_MAX when out of memory. */
+size_t clab_space_max_point_bytes(const clab_space_t *space);
 /* The i-th point, 0 <= i < size, as a new JSON object (row-major over the
  * sorted axis names, last name fastest). Integers stay integers; a range
  * with any float bound or step yields reals; linspace always yields reals. */

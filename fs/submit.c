@@ -330,6 +330,33 @@ static int check_points(const ctx_t *c, clab_submission_t *sub, long at,
                   lim->max_points);
 }
 
+/* The body of a task as the controller gets it:
+ * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}. Its keys and
+ * punctuation, the longest job id (notebook_ingest.c makes them in 64
+ * bytes), the longest tag and the longest number. */
+#define TASK_OVERHEAD                                                                    \
+    (sizeof "{\"experiment\":,\"job\":,\"params\":,\"tag\":,\"timeout\":}" - 1 +         \
+     (63 + 2) + (128 + 2) + 24)
+
+/* The task of the job's largest point must fit the controller's limit,
+ * found from the axes without building a point. */
+static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at)
+{
+    clab_buf_t b = {0};
+    size_t params = clab_space_max_point_bytes(sub->space);
+    int rc = clab_json_dump_string(&b, sub->experiment, strlen(sub->experiment));
+    size_t task = TASK_OVERHEAD + b.len + params;
+    clab_buf_free(&b);
+    if (rc || params == SIZE_MAX)
+        return refuse(c, ENOMEM, -1, "out of memory");
+    if (task <= CLAB_SUBMIT_MAX_TASK)
+        return 0;
+    return refuse(c, E2BIG, at,
+                  "a point's task would be up to %zu bytes, over the limit of %d: "
+                  "its parameters are too big",
+                  task, CLAB_SUBMIT_MAX_TASK);
+}
+
 static int check_executable(const ctx_t *c, const char *path, long at)
 {
     char shown[80];
@@ -478,6 +505,9 @@ int clab_submission_parse(const char *text, size_t len, const clab_submit_limits
     if (rc)
         goto fail;
     rc = check_points(&c, sub, (long)f.params_at, lim);
+    if (rc)
+        goto fail;
+    rc = check_task_size(&c, sub, (long)f.params_at);
     if (rc)
         goto fail;
     rc = check_executable(&c, sub->experiment, f.exp_at);

@@ -162,6 +162,37 @@ static void test_decode_refuses(void **state)
         -EINVAL);
 }
 
+static int parse(const char *text, size_t max, json_t **res, char *why)
+{
+    why[0] = '\0';
+    return clab_record_parse_output(text, strlen(text), max, res, why, 128);
+}
+
+/* Output to results: shapes, and the cap on how many, counted in the text
+ * (strings holding brackets and commas do not count). */
+static void test_parse_output(void **state)
+{
+    (void)state;
+    char why[128];
+    json_t *res;
+    assert_int_equal(parse(" {\"a\": 1}\n", 3, &res, why), 0);
+    assert_int_equal(json_array_size(res), 1);
+    json_decref(res);
+    assert_int_equal(
+        parse("[{}, {\"s\": \"],[,{\\\"\"}, {\"t\": [1, {}]}]", 3, &res, why), 0);
+    assert_int_equal(json_array_size(res), 3);
+    json_decref(res);
+    assert_int_equal(parse("[{}, {}, {}, {}]", 3, &res, why), -EINVAL);
+    assert_null(res);
+    assert_string_equal(why, "output has 4 results (at most 3)");
+    const char *bad[] = {"", "[]", "[1]", "[{}, 2]", "3", "{", "[{}, {}] x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(parse(bad[i], 3, &res, why), -EINVAL);
+        assert_null(res);
+        assert_string_equal(why, "stdout is not a JSON object");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_failure_text),
         cmocka_unit_test(test_failure_of_a_point_not_run),
         cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_parse_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

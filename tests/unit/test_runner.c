@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -614,6 +615,128 @@ static void test_tick_stop(void **state)
     json_decref(params);
 }
 
+/* A point too big for one environment string (execve's MAX_ARG_STRLEN,
+ * 128 KiB) still runs: its parameters reach stdin whole, and CLAB_PARAMS
+ * is left out instead of failing the exec with E2BIG. */
+static void test_params_over_env_limit(void **state)
+{
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'q', n);
+    big[n] = '\0';
+    json_t *params = json_pack("{s:s, s:i}", "big", big, "x", 3);
+    clab_run_spec_t spec;
+    json_t *rec = NULL;
+
+    base_spec(&spec, "echo_env.py", params);
+    assert_int_equal(run_spec(&spec, &rec), 0);
+    check_record(rec, &spec);
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    const json_t *report = json_array_get(json_object_get(rec, "results"), 0);
+    char *text = clab_json_dumps(params), *line;
+    assert_true(asprintf(&line, "%s\n", text) > 0);
+    assert_string_equal(json_string_value(json_object_get(report, "stdin")), line);
+    const json_t *env = json_object_get(report, "env");
+    assert_int_equal(json_array_size(env), 2);
+    assert_string_equal(json_string_value(json_array_get(env, 0)), "CLAB_JOB=job-7");
+    assert_string_equal(json_string_value(json_array_get(env, 1)), "CLAB_TAG=tag-1");
+    free(line);
+    free(text);
+    free(big);
+    json_decref(rec);
+    json_decref(params);
+}
+
+/* An experiment written by the test: a shell script running body. */
+static const char *make_script(const char *body)
+{
+    static char path[PATH_MAX];
+    snprintf(path, sizeof path, "/tmp/test_runner_exp-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+    return path;
+}
+
+static json_t *run_script(const char *body)
+{
+    const char *path = make_script(body);
+    json_t *params = json_object();
+    clab_run_spec_t spec;
+    json_t *rec = NULL;
+
+    base_spec(&spec, "emit.py", params);
+    spec.experiment = path;
+    spec.timeout = 60;
+    assert_int_equal(run_spec(&spec, &rec), 0);
+    check_record(rec, &spec);
+    unlink(path);
+    json_decref(params);
+    return rec;
+}
+
+static long max_rss_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* SPEC: a point's output is at most 10,000 results. Past that the point
+ * fails with a reason, found without building a tree of millions of
+ * objects: 16 MiB of "{}," must not cost the engine a gigabyte. */
+static void test_results_cap(void **state)
+{
+    json_t *rec =
+        run_script("python3 -c 'print(\"[\" + \",\".join([\"{}\"] * 10000) + \"]\")'");
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    assert_int_equal(json_array_size(json_object_get(rec, "results")), 10000);
+    json_decref(rec);
+
+    rec = run_script("python3 -c 'print(\"[\" + \",\".join([\"{}\"] * 12000) + \"]\")'");
+    assert_failed(rec, "output has 12000 results (at most 10000)", 0);
+    json_decref(rec);
+
+    long before = max_rss_kib();
+    rec = run_script("python3 -c 'import sys; n = (16 * 1024 * 1024 - 2) // 3; "
+                     "sys.stdout.write(\"[\" + \",\".join([\"{}\"] * n) + \"]\")'");
+    assert_failed(rec, "output has 5592404 results (at most 10000)", 0);
+    json_decref(rec);
+    /* The 16 MiB of text itself, and a little more; not a tree. */
+    assert_true(max_rss_kib() - before < 96 * 1024);
+}
+
+/* The engine notices a cancel at its next tick: at least every 100 ms. */
+static void test_tick_prompt(void **state)
+{
+    json_t *params = json_object();
+    struct ticks t = {.stop_at = -1, .last = clab_mono()};
+    clab_run_spec_t spec;
+    json_t *rec = NULL;
+
+    base_spec(&spec, "sleep.sh", params);
+    spec.timeout = 1.0;
+    spec.tick = count_tick;
+    spec.tick_ud = &t;
+    assert_int_equal(run_spec(&spec, &rec), 0);
+    assert_failed(rec, "timeout after 1 s", -1);
+    assert_true(t.calls >= 8);
+    assert_true(t.max_gap < 0.15);
+    json_decref(rec);
+
+    t = (struct ticks){.stop_at = 3, .last = clab_mono()};
+    spec.timeout = 30;
+    double t0 = clab_mono();
+    assert_int_equal(run_spec(&spec, &rec), -EINTR);
+    assert_true(clab_mono() - t0 < 0.5);
+    json_decref(params);
+}
+
 static void check_cannot_execute(const char *path, const char *exception)
 {
     json_t *params = json_object();
@@ -746,6 +869,9 @@ int main(void)
         cmocka_unit_test(test_tick_stop),
         cmocka_unit_test(test_cannot_execute),
         cmocka_unit_test(test_bad_spec),
+        cmocka_unit_test(test_params_over_env_limit),
+        cmocka_unit_test(test_results_cap),
+        cmocka_unit_test(test_tick_prompt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

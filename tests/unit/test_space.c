@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "json.h"
 #include "space.h"
 
 #include <errno.h>
@@ -462,6 +463,38 @@ static void test_shuffle_is_uniform(void **state)
     }
 }
 
+/* The bound on a point's JSON text (what the task carries): exact for
+ * lists and integer ranges, never below the truth for reals. */
+static void test_max_point_bytes(void **state)
+{
+    (void)state;
+    const char *cases[] = {
+        "{}",
+        "{\"a\": [1, 22, 333], \"bb\": \"x\\by\"}",
+        "{\"a\": {\"range\": [-1000, 5, 7]}, \"b\": [true, \"\\u00e9\"]}",
+        "{\"r\": {\"range\": [0.1, 1, 0.1]}, \"l\": {\"linspace\": [0, 1e300, 7]}}",
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        json_t *p = json_loads(cases[c], 0, NULL);
+        clab_space_t *sp = NULL;
+        assert_int_equal(clab_space_new(p, &sp, NULL), 0);
+        size_t bound = clab_space_max_point_bytes(sp), longest = 0;
+        for (size_t i = 0; i < clab_space_size(sp); i++) {
+            json_t *pt = clab_space_point(sp, i);
+            char *text = clab_json_dumps(pt);
+            if (strlen(text) > longest)
+                longest = strlen(text);
+            free(text);
+            json_decref(pt);
+        }
+        assert_true(bound >= longest);
+        if (c < 3)
+            assert_int_equal(bound, longest);
+        clab_space_destroy(&sp);
+        json_decref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_long_name_is_shortened),
         cmocka_unit_test(test_shuffle_is_a_permutation),
         cmocka_unit_test(test_shuffle_is_uniform),
+        cmocka_unit_test(test_max_point_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

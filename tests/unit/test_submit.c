@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "controller_i.h"
 #include "submit.h"
 
 #include <dirent.h>
@@ -585,6 +586,44 @@ static void test_tag_valid(void **state)
     assert_false(clab_tag_valid("caf\xc3\xa9"));
 }
 
+/* A job whose largest point would make a task over the controller's limit
+ * (CLAB_SUBMIT_MAX_TASK) is refused here, with E2BIG: the controller would
+ * drop the task and the point would stay pending for ever. The text limit
+ * does not cover it: "\\b" is 2 bytes written and 6 sent ("\\u0008"). */
+static void test_task_limit(void **state)
+{
+    (void)state;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    size_t n = 180000, len;
+    char *text = malloc(2 * n + 200);
+    len = (size_t)sprintf(text, "{\"experiment\": \"/bin/true\", \"parameters\": "
+                                "{\"x\": [1, 2], \"s\": \"");
+    for (size_t i = 0; i < n; i++, len += 2)
+        memcpy(text + len, "\\b", 2);
+    len += (size_t)sprintf(text + len, "\"}}");
+    assert_true(len < CLAB_SUBMIT_MAX_TEXT);
+    assert_int_equal(clab_submission_parse(text, len, NULL, &sub, &err), -E2BIG);
+    assert_null(sub);
+    assert_int_equal(err.code, E2BIG);
+    assert_non_null(strstr(err.message, "over the limit of 1048576"));
+    assert_int_equal(err.position, 28);
+
+    /* A third of it is fine: its tasks fit. */
+    len = (size_t)sprintf(text, "{\"experiment\": \"/bin/true\", \"parameters\": "
+                                "{\"x\": [1, 2], \"s\": \"");
+    for (size_t i = 0; i < n / 3; i++, len += 2)
+        memcpy(text + len, "\\b", 2);
+    len += (size_t)sprintf(text + len, "\"}}");
+    assert_int_equal(clab_submission_parse(text, len, NULL, &sub, &err), 0);
+    clab_submission_destroy(&sub);
+    free(text);
+}
+
+/* The controller drops a task body over MAX_TASK_BYTES: the two limits are
+ * one. */
+_Static_assert(CLAB_SUBMIT_MAX_TASK == MAX_TASK_BYTES, "task limits differ");
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_tag_valid),
+        cmocka_unit_test(test_task_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
