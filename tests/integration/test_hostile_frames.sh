@@ -49,7 +49,7 @@ expect_odd timeout-huge succeeded
 expect_odd extra-fields succeeded
 expect_odd unicode-params succeeded
 expect_odd params-deep succeeded
-expect_odd params-too-big-for-env "cannot execute $EXP/trivial.sh: Argument list too long"
+expect_odd params-too-big-for-env succeeded
 grep -q '^odd task ???jjjjjjj' "$WORK/hostile.out" || fail "odd task with a long job id"
 
 # The controller said why it dropped each kind of message.

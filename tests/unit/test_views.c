@@ -355,6 +355,52 @@ static void test_snapshots(void **state)
     clab_view_destroy(&empty);
 }
 
+/* notebook.json as epyc reads it (epyc.c): inside a result's parts an
+ * object value is the flat list of its keys and values, and null is NaN.
+ * flat() maps an N.json value the same way; parse_epyc() reads the file
+ * with NaN (which jansson refuses) read back as null. */
+static json_t *flat(json_t *v)
+{
+    if (json_is_object(v)) {
+        json_t *l = json_array(), *x;
+        const char *k;
+        json_object_foreach(v, k, x)
+        {
+            json_array_append_new(l, json_string(k));
+            json_array_append_new(l, flat(x));
+        }
+        return l;
+    }
+    if (json_is_array(v)) {
+        json_t *l = json_array(), *x;
+        size_t i;
+        json_array_foreach(v, i, x) json_array_append_new(l, flat(x));
+        return l;
+    }
+    return json_incref(v);
+}
+
+static json_t *epyc_result(json_t *doc)
+{
+    json_t *out = json_object(), *part;
+    const char *name;
+    json_object_foreach(doc, name, part)
+    {
+        json_t *o = json_object(), *x;
+        const char *k;
+        json_object_foreach(part, k, x) json_object_set_new(o, k, flat(x));
+        json_object_set_new(out, name, o);
+    }
+    return out;
+}
+
+static json_t *parse_epyc(char *text, size_t len)
+{
+    for (char *p = text; (p = memmem(p, len - (size_t)(p - text), "NaN ", 4)); p += 4)
+        memcpy(p, "null", 4);
+    return json_loadb(text, len, 0, NULL);
+}
+
 static void test_notebook_json(void **state)
 {
     fixture_t *f = *state;
@@ -380,7 +426,7 @@ static void test_notebook_json(void **state)
         tag);
     complete(f, 5, &counter);
     text = check_view(f, "/notebook.json", &len);
-    j = json_loadb(text, len, 0, &e);
+    j = parse_epyc(text, len);
     assert_non_null(j);
     assert_int_equal(json_object_size(j), 6);
     assert_string_equal(json_string_value(json_object_get(j, "version")), "2");
@@ -399,7 +445,7 @@ static void test_notebook_json(void **state)
     assert_true(json_is_false(json_object_get(a, "locked")));
     json_t *res = json_object_get(a, "results");
     assert_int_equal(json_array_size(res), 5);
-    /* Each result is its N.json, in N order. */
+    /* Each result is its N.json as epyc reads it, in N order. */
     for (size_t i = 0; i < 5; i++) {
         char path[64];
         size_t dl;
@@ -408,7 +454,9 @@ static void test_notebook_json(void **state)
                  i + 1);
         char *d = read_path(f, path, 4096, &dl);
         assert_non_null(doc = json_loadb(d, dl, 0, NULL));
-        assert_true(json_equal(doc, json_array_get(res, i)));
+        json_t *want = epyc_result(doc);
+        assert_true(json_equal(want, json_array_get(res, i)));
+        json_decref(want);
         json_decref(doc);
         free(d);
     }
@@ -552,8 +600,8 @@ static void test_listings(void **state)
     }
     assert_int_equal(ok, 600 - 600 / 7 - (600 % 7 > 3));
     static const char *const fixed[] = {
-        ".",       "..",         "results.csv", "results.tsv", "results.jsonl",
-        "status",  "pending",    "experiment",  "description", "failed"};
+        ".",      "..",      "results.csv", "results.tsv", "results.jsonl",
+        "status", "pending", "experiment",  "description", "failed"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         assert_string_equal(l->names[i], fixed[i]);
     assert_int_equal(l->n, 10 + ok);
