@@ -12,6 +12,7 @@
 
 enum {
     ST_ADD,
+    ST_REVIVE,
     ST_NEXT,
     ST_MARK_RUNNING,
     ST_CLAIM,
@@ -38,6 +39,9 @@ enum {
 static const char *const sql[ST_N] = {
     [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body, tag) "
                "VALUES(?1, ?2, " QUEUED ", ?3, ?4)",
+    [ST_REVIVE] = "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = 0, "
+                  "record = NULL, sent = 0, seq = (SELECT max(seq) + 1 FROM tasks) "
+                  "WHERE job = ?1 AND client = ?2 AND state = " DELIVERED,
     [ST_NEXT] =
         "SELECT seq, job, body FROM tasks WHERE state = " QUEUED " ORDER BY seq LIMIT 1",
     [ST_MARK_RUNNING] =
@@ -211,6 +215,20 @@ int clab_store_add(clab_store_t *s, const char *client, const char *job, const c
     sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
     int rc = run(s, st, "add");
+    if (rc || sqlite3_changes(s->db) > 0)
+        return rc ? rc : 1;
+    /* Known. A tombstone (delivered or cancelled) resubmitted by its own
+     * client means that client lost what it acknowledged (an OS crash took
+     * its last commits, or its notebook was restored from a backup) and
+     * holds the job as pending again: only running it again finishes it.
+     * This cannot count a point twice: the notebook resubmits only jobs it
+     * holds as pending, reads them after every result it stored (so never
+     * one whose result it has), and stores a job's result once, the first
+     * time; a late copy finds the job done and is dropped. */
+    st = s->st[ST_REVIVE];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
+    rc = run(s, st, "revive");
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
 

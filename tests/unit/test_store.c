@@ -185,9 +185,14 @@ static void test_cancel(void **state)
 
     counts(s, 1, 0, 1); /* x queued, c's result kept for c1 */
     take(s, "E1", "x");
-    add(s, "c1", "a", "", 0); /* cancelled jobs stay known */
     char *job, *body;
     assert_int_equal(clab_store_take(s, "E1", &job, &body), 0);
+    /* The client sends a cancelled job again only when it holds it as
+     * pending (it lost the cancel: a notebook restored from a backup), and
+     * then only running it finishes it: it is queued again. */
+    add(s, "c2", "a", "", 0); /* not c2's */
+    add(s, "c1", "a", "", 1);
+    take(s, "E1", "a");
 }
 
 /* Cancelling one tag of a client leaves its other tags alone. (The tag was
@@ -271,8 +276,6 @@ static void test_delivered_leaves_tombstone(void **state)
     counts(s, 0, 0, 1);
     assert_int_equal(clab_store_delivered(s, "c1", "a"), 0);
     counts(s, 0, 0, 0);
-    add(s, "c1", "a", "", 0);
-    counts(s, 0, 0, 0);
     int64_t after = 0;
     json_t *out = json_array();
     assert_int_equal(clab_store_undelivered(s, "c1", &after, 1e9, 2.0, 10, out), 0);
@@ -324,6 +327,45 @@ static void test_undelivered_pages(void **state)
     assert_int_equal(undelivered(s, &after, 401.0, 500.0, 10, "r1"), 4);
 }
 
+/* A delivered job submitted again by its client: the client lost the
+ * result it acknowledged (an OS crash, a notebook restored from a backup)
+ * and holds the job as pending. Running it again is the only way to finish
+ * it: it is queued again, behind the others, with a fresh record. Another
+ * client's submission of the id changes nothing, and neither does a second
+ * submission while it is queued, running or done. */
+static void test_delivered_resubmitted_runs_again(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    add(s, "c1", "a", "t", 1);
+    add(s, "c1", "b", "t", 1);
+    take(s, "E1", "a");
+    finish(s, "a", 1.0, "c1", CLAB_TASK_RUNNING);
+    assert_int_equal(clab_store_delivered(s, "c1", "a"), 0);
+    counts(s, 1, 0, 0);
+    add(s, "c2", "a", "t", 0);
+    counts(s, 1, 0, 0);
+    add(s, "c1", "a", "t", 1);
+    add(s, "c1", "a", "t", 0);
+    counts(s, 2, 0, 0);
+    take(s, "E1", "b");
+    take(s, "E2", "a");
+    add(s, "c1", "a", "t", 0); /* running */
+    finish(s, "a", 3.0, "c1", CLAB_TASK_RUNNING);
+    add(s, "c1", "a", "t", 0); /* done, not delivered yet */
+    counts(s, 0, 1, 1);
+    int64_t after = 0;
+    assert_int_equal(undelivered(s, &after, 10.0, 11.0, 10, "a"), 1);
+    /* Its tag is kept: a cancel of the tag finds it. */
+    assert_int_equal(clab_store_delivered(s, "c1", "a"), 0);
+    add(s, "c1", "a", "t", 1);
+    json_t *running = json_array();
+    long queued = -1, nrunning = -1;
+    assert_int_equal(clab_store_cancel(s, "c1", "t", running, &queued, &nrunning), 0);
+    json_decref(running);
+    assert_int_equal(queued, 1);
+    assert_int_equal(nrunning, 1);
+}
+
 static void test_recover_and_reopen(void **state)
 {
     fixture_t *f = *state;
@@ -358,6 +400,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_requeue_counts_tries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_leaves_tombstone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undelivered_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivered_resubmitted_runs_again, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_reopen, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
