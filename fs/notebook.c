@@ -165,7 +165,11 @@ static int setup_schema(clab_notebook_t *nb)
 {
     sqlite3_stmt *st = NULL;
     int version = 0, existed = 0, rc;
-    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(nb->db,
+                     nb->sync == CLAB_NB_SYNC_FULL ? "PRAGMA synchronous = FULL"
+                                                   : "PRAGMA synchronous = NORMAL",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(nb->db, "schema");
@@ -219,6 +223,11 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nb->changed, &ca);
     pthread_condattr_destroy(&ca);
+    const char *sync = getenv("CLAB_NOTEBOOK_SYNC");
+    nb->sync = !sync                         ? CLAB_NB_SYNC_RESULTS
+               : strcmp(sync, "normal") == 0 ? CLAB_NB_SYNC_NORMAL
+               : strcmp(sync, "full") == 0   ? CLAB_NB_SYNC_FULL
+                                             : CLAB_NB_SYNC_RESULTS;
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;
@@ -302,12 +311,35 @@ int clab_nbp_write_begin(clab_notebook_t *nb)
     return 0;
 }
 
+/* synchronous is read at the commit but may only change outside a
+ * transaction: FULL is set before BEGIN and NORMAL again after the end. */
+int clab_nbp_write_begin_durable(clab_notebook_t *nb)
+{
+    pthread_mutex_lock(&nb->lock);
+    int full = nb->sync == CLAB_NB_SYNC_RESULTS;
+    if ((full && sqlite3_exec(nb->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+                     SQLITE_OK) ||
+        sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = clab_nbp_sql_errno(nb->db, "begin");
+        if (full)
+            sqlite3_exec(nb->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        pthread_mutex_unlock(&nb->lock);
+        return rc;
+    }
+    nb->durable = full;
+    return 0;
+}
+
 int clab_nbp_write_end(clab_notebook_t *nb, int rc)
 {
     if (rc >= 0 && sqlite3_exec(nb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = clab_nbp_sql_errno(nb->db, "commit");
     if (rc < 0)
         sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
+    if (nb->durable && sqlite3_exec(nb->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+                                    NULL) != SQLITE_OK)
+        clab_warn("notebook: synchronous = NORMAL: %s", sqlite3_errmsg(nb->db));
+    nb->durable = 0;
     pthread_mutex_unlock(&nb->lock);
     if (rc >= 0) {
         /* After the commit, so that a woken reader sees the change. */
