@@ -12,6 +12,7 @@
 
 enum {
     ST_ADD,
+    ST_REVIVE,
     ST_NEXT,
     ST_MARK_RUNNING,
     ST_CLAIM,
@@ -36,8 +37,11 @@ enum {
 #define DELIVERED CLAB_STRINGIFY(CLAB_TASK_DELIVERED)
 
 static const char *const sql[ST_N] = {
-    [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body) "
-               "VALUES(?1, ?2, " QUEUED ", ?3)",
+    [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body, tag) "
+               "VALUES(?1, ?2, " QUEUED ", ?3, ?4)",
+    [ST_REVIVE] = "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = 0, "
+                  "record = NULL, sent = 0, seq = (SELECT max(seq) + 1 FROM tasks) "
+                  "WHERE job = ?1 AND client = ?2 AND state = " DELIVERED,
     [ST_NEXT] =
         "SELECT seq, job, body FROM tasks WHERE state = " QUEUED " ORDER BY seq LIMIT 1",
     [ST_MARK_RUNNING] =
@@ -92,6 +96,27 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS tasks_client ON tasks(client, state, seq);"
     "CREATE INDEX IF NOT EXISTS tasks_tag ON tasks(client, tag, state);";
 
+/* Schema version 1: every row has its tag. Stores written before (version
+ * 0) got tag '' on every task, so cancel matched nothing there; the tag is
+ * also in the task's body, where it is taken back from, once. */
+static const char repair_tags[] =
+    "BEGIN IMMEDIATE;"
+    "UPDATE tasks SET tag = json_extract(body, '$.tag') "
+    "  WHERE tag = '' AND json_valid(body) AND json_type(body, '$.tag') = 'text';"
+    "PRAGMA user_version = 1;"
+    "COMMIT;";
+
+static int schema_version(clab_store_t *s)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 static int db_err(clab_store_t *s, const char *what)
 {
     return clab_sqlite_errno(s->db, "store", what);
@@ -110,6 +135,13 @@ int clab_store_open(const char *path, clab_store_t **out)
     sqlite3_busy_timeout(s->db, 5000);
     if (sqlite3_exec(s->db, schema, NULL, NULL, NULL)) {
         rc = db_err(s, "schema");
+        goto fail;
+    }
+    int version = schema_version(s);
+    if (version < 0 ||
+        (version < 1 && sqlite3_exec(s->db, repair_tags, NULL, NULL, NULL))) {
+        rc = db_err(s, "repair tags");
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         goto fail;
     }
     for (int i = 0; i < ST_N; i++) {
@@ -183,6 +215,20 @@ int clab_store_add(clab_store_t *s, const char *client, const char *job, const c
     sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
     int rc = run(s, st, "add");
+    if (rc || sqlite3_changes(s->db) > 0)
+        return rc ? rc : 1;
+    /* Known. A tombstone (delivered or cancelled) resubmitted by its own
+     * client means that client lost what it acknowledged (an OS crash took
+     * its last commits, or its notebook was restored from a backup) and
+     * holds the job as pending again: only running it again finishes it.
+     * This cannot count a point twice: the notebook resubmits only jobs it
+     * holds as pending, reads them after every result it stored (so never
+     * one whose result it has), and stores a job's result once, the first
+     * time; a late copy finds the job done and is dropped. */
+    st = s->st[ST_REVIVE];
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
+    rc = run(s, st, "revive");
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
 

@@ -30,7 +30,9 @@ int clab_store_commit(clab_store_t *s);
 /* Puts every running task back in the queue (after a controller restart,
  * nothing is running). Returns how many, or -errno. */
 int clab_store_recover(clab_store_t *s);
-/* Adds a task unless its job id is known: 1 added, 0 known, -errno. */
+/* Adds a task unless its job id is known: 1 added, 0 known, -errno. A
+ * known one that is a tombstone of the same client (delivered or
+ * cancelled) goes back in the queue (1): that client lost it. */
 int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
                    const char *body);
 /* Takes the oldest queued task for engine: 1 with *job and *body malloc'd,
@@ -53,7 +55,7 @@ int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);
 /* The client has stored the result: forget the record, keep a tombstone
- * so that a late resubmission of the job id is recognised. */
+ * so that the job id stays known (see clab_store_add). */
 int clab_store_delivered(clab_store_t *s, const char *client, const char *job);
 /* Appends up to max undelivered results of client with seq > *after that
  * were last sent before `sent_before` to out as {"job","record"} objects and

@@ -18,7 +18,16 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
+
+/* The jobs table. Its ids are the link's cursor (ids up to it were sent to
+ * the controller): AUTOINCREMENT makes them only grow, so a job submitted
+ * after the newest set was deleted never gets an id already passed. */
+#define JOBS_TABLE(name)                                                                 \
+    "CREATE TABLE IF NOT EXISTS " name "(id INTEGER PRIMARY KEY AUTOINCREMENT,"          \
+    "  job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL, experiment TEXT NOT NULL,"           \
+    "  params TEXT NOT NULL, timeout REAL NOT NULL,"                                     \
+    "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ");"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema(). */
 static const char schema[] =
@@ -32,11 +41,6 @@ static const char schema[] =
     "  csv_cells INTEGER NOT NULL DEFAULT 0, tsv_cells INTEGER NOT NULL DEFAULT 0,"
     "  jsonl_bytes INTEGER NOT NULL DEFAULT 0, pending_bytes INTEGER NOT NULL DEFAULT 0,"
     "  pending_jobs INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS jobs("
-    "  id INTEGER PRIMARY KEY, job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL,"
-    "  experiment TEXT NOT NULL, params TEXT NOT NULL, timeout REAL NOT NULL,"
-    "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ");"
-    "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
     "  doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
@@ -44,6 +48,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
     "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;";
+
+static const char jobs_schema[] =
+    JOBS_TABLE("jobs") "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);";
 
 /* Version 0 notebooks lack the byte counts and the stored times. */
 static const char migrate_v1[] =
@@ -55,6 +62,16 @@ static const char migrate_v1[] =
     "ALTER TABLE sets ADD COLUMN pending_jobs INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE results ADD COLUMN stored REAL;"
     "UPDATE sets SET modified = created;";
+
+/* Version 1 notebooks reuse the ids of deleted jobs: the table is copied
+ * into one with AUTOINCREMENT (made first, as jobs_v2), ids kept; its index
+ * is made by jobs_schema. */
+static const char jobs_v2[] = JOBS_TABLE("jobs_v2");
+static const char migrate_v2[] =
+    "INSERT INTO jobs_v2(id, job, tag, experiment, params, timeout, state)"
+    "  SELECT id, job, tag, experiment, params, timeout, state FROM jobs;"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v2 RENAME TO jobs;";
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
@@ -125,13 +142,34 @@ static int user_version(sqlite3 *db, int *v)
     return rc;
 }
 
+/* The migrations of a notebook of `version`, in order, then the schema. */
+static int migrate(clab_notebook_t *nb, int existed, int version)
+{
+    if (existed && version < SCHEMA_VERSION)
+        clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
+    if ((existed && version < 1 &&
+         sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
+        (existed && version < 2 &&
+         (sqlite3_exec(nb->db, jobs_v2, NULL, NULL, NULL) != SQLITE_OK ||
+          sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)))
+        return clab_nbp_sql_errno(nb->db, "migrate");
+    if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)
+        return clab_nbp_sql_errno(nb->db, "schema");
+    return 0;
+}
+
 /* Creates the schema, or brings an older notebook up to date, in one
  * transaction so that a crash leaves the old one intact. */
 static int setup_schema(clab_notebook_t *nb)
 {
     sqlite3_stmt *st = NULL;
     int version = 0, existed = 0, rc;
-    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(nb->db,
+                     nb->sync == CLAB_NB_SYNC_FULL ? "PRAGMA synchronous = FULL"
+                                                   : "PRAGMA synchronous = NORMAL",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(nb->db, "schema");
@@ -148,17 +186,8 @@ static int setup_schema(clab_notebook_t *nb)
         rc = -EPROTO;
         goto out;
     }
-    if (existed && version < 1) {
-        clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
-        if (sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = clab_nbp_sql_errno(nb->db, "migrate");
-            goto out;
-        }
-    }
-    if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = clab_nbp_sql_errno(nb->db, "schema");
+    if ((rc = migrate(nb, existed, version)) < 0)
         goto out;
-    }
     if (existed && version < 1) {
         if ((rc = clab_nbp_prepare(nb->db, "SELECT tag FROM sets", &st)) < 0)
             goto out;
@@ -168,7 +197,8 @@ static int setup_schema(clab_notebook_t *nb)
             goto out;
     }
     if (version != SCHEMA_VERSION &&
-        sqlite3_exec(nb->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(nb->db, "PRAGMA user_version = " CLAB_NB_STR(SCHEMA_VERSION), NULL,
+                     NULL, NULL) != SQLITE_OK)
         rc = clab_nbp_sql_errno(nb->db, "user_version");
 out:
     sqlite3_finalize(st);
@@ -193,6 +223,11 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nb->changed, &ca);
     pthread_condattr_destroy(&ca);
+    const char *sync = getenv("CLAB_NOTEBOOK_SYNC");
+    nb->sync = !sync                         ? CLAB_NB_SYNC_RESULTS
+               : strcmp(sync, "normal") == 0 ? CLAB_NB_SYNC_NORMAL
+               : strcmp(sync, "full") == 0   ? CLAB_NB_SYNC_FULL
+                                             : CLAB_NB_SYNC_RESULTS;
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;
@@ -276,12 +311,35 @@ int clab_nbp_write_begin(clab_notebook_t *nb)
     return 0;
 }
 
+/* synchronous is read at the commit but may only change outside a
+ * transaction: FULL is set before BEGIN and NORMAL again after the end. */
+int clab_nbp_write_begin_durable(clab_notebook_t *nb)
+{
+    pthread_mutex_lock(&nb->lock);
+    int full = nb->sync == CLAB_NB_SYNC_RESULTS;
+    if ((full && sqlite3_exec(nb->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) !=
+                     SQLITE_OK) ||
+        sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = clab_nbp_sql_errno(nb->db, "begin");
+        if (full)
+            sqlite3_exec(nb->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        pthread_mutex_unlock(&nb->lock);
+        return rc;
+    }
+    nb->durable = full;
+    return 0;
+}
+
 int clab_nbp_write_end(clab_notebook_t *nb, int rc)
 {
     if (rc >= 0 && sqlite3_exec(nb->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = clab_nbp_sql_errno(nb->db, "commit");
     if (rc < 0)
         sqlite3_exec(nb->db, "ROLLBACK", NULL, NULL, NULL);
+    if (nb->durable && sqlite3_exec(nb->db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+                                    NULL) != SQLITE_OK)
+        clab_warn("notebook: synchronous = NORMAL: %s", sqlite3_errmsg(nb->db));
+    nb->durable = 0;
     pthread_mutex_unlock(&nb->lock);
     if (rc >= 0) {
         /* After the commit, so that a woken reader sees the change. */

@@ -42,8 +42,19 @@ typedef struct {
     sqlite3_stmt *q[Q_COUNT];
 } conn_t;
 
+/* When the writer's commits reach the disk (see clab_nbp_write_begin_durable).
+ * CLAB_NOTEBOOK_SYNC=normal|full in clabfs's environment picks the others,
+ * to measure what the default costs; nothing else should. */
+typedef enum {
+    CLAB_NB_SYNC_NORMAL,  /* no commit is synced: a crash may take the last ones */
+    CLAB_NB_SYNC_RESULTS, /* the default: commits of results before their ack */
+    CLAB_NB_SYNC_FULL,    /* every commit */
+} clab_nb_sync_t;
+
 struct clab_notebook {
     char *path;
+    clab_nb_sync_t sync;
+    int durable; /* the open transaction is durable: synchronous back to NORMAL */
     ingest_t in;
     sqlite3 *db; /* the writer */
     pthread_mutex_t lock;
@@ -79,6 +90,10 @@ int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
  * error. */
 int clab_nbp_write_begin(clab_notebook_t *nb);
 int clab_nbp_write_end(clab_notebook_t *nb, int rc);
+/* The same, for a transaction whose commit must survive an OS crash or a
+ * power loss once write_end returns (synchronous = FULL: the WAL is synced
+ * at the commit, and with it every commit before). */
+int clab_nbp_write_begin_durable(clab_notebook_t *nb);
 
 /* notebook_ingest.c */
 int clab_nbp_ingest_prepare(clab_notebook_t *nb);

@@ -465,9 +465,11 @@ void clab_nbp_ingest_finalize(ingest_t *in)
     sqlite3_finalize(in->counts);
 }
 
+/* Durable: the link acknowledges these results once this returns, and the
+ * controller then forgets them; an OS crash must not take them back. */
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
 {
-    int rc = clab_nbp_write_begin(nb), stored = 0;
+    int rc = clab_nbp_write_begin_durable(nb), stored = 0;
     if (rc)
         return rc;
     double now = clab_now();

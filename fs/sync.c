@@ -1,4 +1,11 @@
-/* The notebook <-> controller link thread. */
+/* The notebook <-> controller link thread. Submission streams: the cursor
+ * (sent_upto) moves past each batch as it is sent, and the batch waits in
+ * a window until the controller's `accepted` covers it. A batch answered
+ * with fewer jobs than it had (an insert failed) or not answered at all
+ * (the commit failed: the controller withholds its replies) makes the
+ * cursor go back, so that those jobs are sent again; submission is
+ * idempotent by job id at the controller, so sending too much is safe and
+ * sending too little never is. */
 #include "sync.h"
 #include "client.h"
 #include "log.h"
@@ -13,6 +20,17 @@
 
 #define SUBMIT_BATCH 500
 #define SUBMIT_BATCHES_PER_TURN 20
+#define SUBMIT_WINDOW 40         /* batches sent and not yet answered */
+#define SUBMIT_REPLY_TIMEOUT 5.0 /* s without `accepted`: the batch goes again */
+#define SUBMIT_REWIND_GAP 1.0    /* s between two rewinds at least */
+
+/* A batch in flight. */
+typedef struct {
+    int64_t after; /* the cursor before it: its jobs have larger ids */
+    json_t *jobs;  /* its job ids, in the order sent */
+    double sent;
+    int stale; /* sent before the last rewind: its jobs go again anyway */
+} batch_t;
 
 struct clab_sync {
     clab_lab_t *lab;
@@ -22,7 +40,11 @@ struct clab_sync {
     int wake_fd;
     atomic_int stop;
     pthread_t thread;
-    int64_t sent_upto; /* jobs with a larger notebook id are not sent yet */
+    int64_t sent_upto;             /* jobs with a larger notebook id are not sent yet */
+    batch_t window[SUBMIT_WINDOW]; /* a ring, oldest at head */
+    int head, count;
+    int64_t rewind_to; /* where the cursor must go back to, or -1 */
+    double last_rewind;
 };
 
 void clab_sync_wake(void *ud)
@@ -55,24 +77,125 @@ static void store_results(clab_sync_t *s, clab_client_t *c, json_t *results)
     json_decref(body);
 }
 
+static batch_t *batch_at(clab_sync_t *s, int i)
+{
+    return &s->window[(s->head + i) % SUBMIT_WINDOW];
+}
+
+static void window_pop(clab_sync_t *s)
+{
+    json_decref(batch_at(s, 0)->jobs);
+    s->head = (s->head + 1) % SUBMIT_WINDOW;
+    s->count--;
+}
+
+/* A new session: the controller may have none of it; all goes again. */
+static void window_reset(clab_sync_t *s)
+{
+    while (s->count > 0)
+        window_pop(s);
+    s->sent_upto = 0;
+    s->rewind_to = -1;
+}
+
+static void must_rewind(clab_sync_t *s, const batch_t *b)
+{
+    if (!b->stale && (s->rewind_to < 0 || b->after < s->rewind_to))
+        s->rewind_to = b->after;
+}
+
+/* 1 when the accepted ids are the batch's, some left out (the controller
+ * keeps the order and skips or stops, never adds). */
+static int covers(const batch_t *b, json_t *accepted)
+{
+    size_t p = 0, i, n = json_array_size(accepted);
+    json_t *job;
+    json_array_foreach(
+        b->jobs, i, job) if (p < n && json_equal(job, json_array_get(accepted, p))) p++;
+    return p == n;
+}
+
+/* The controller's answer to one submit: the oldest batch in flight that it
+ * covers (an empty answer: the oldest). Older ones lost their answer, and
+ * jobs it leaves out were not queued: the cursor goes back for them. */
+static void on_accepted(clab_sync_t *s, json_t *body)
+{
+    json_t *jobs = json_object_get(body, "jobs");
+    if (!json_is_array(jobs))
+        return;
+    int k = 0;
+    while (k < s->count && !covers(batch_at(s, k), jobs))
+        k++;
+    if (k == s->count)
+        return; /* for a batch already given up on */
+    for (int i = 0; i < k; i++) {
+        must_rewind(s, batch_at(s, 0));
+        window_pop(s);
+    }
+    if (json_array_size(jobs) < json_array_size(batch_at(s, 0)->jobs))
+        must_rewind(s, batch_at(s, 0));
+    window_pop(s);
+}
+
+/* Sends again from the oldest batch that needs it: one unanswered for too
+ * long, or one the controller did not take whole. Every batch in flight
+ * then goes again too (so none is left untracked), at most once a
+ * SUBMIT_REWIND_GAP, so that a batch refused for good costs little. */
+static void check_window(clab_sync_t *s, double now)
+{
+    while (s->count > 0 && now - batch_at(s, 0)->sent > SUBMIT_REPLY_TIMEOUT) {
+        must_rewind(s, batch_at(s, 0));
+        window_pop(s);
+    }
+    if (s->rewind_to < 0 || now - s->last_rewind < SUBMIT_REWIND_GAP)
+        return;
+    for (int i = 0; i < s->count; i++) {
+        must_rewind(s, batch_at(s, i));
+        batch_at(s, i)->stale = 1;
+    }
+    clab_info("controller did not accept every job sent: sending again from id %lld",
+              (long long)s->rewind_to);
+    if (s->rewind_to < s->sent_upto)
+        s->sent_upto = s->rewind_to;
+    s->rewind_to = -1;
+    s->last_rewind = now;
+}
+
+/* Sends one batch after the cursor: 1 sent (a full batch), 0 nothing left
+ * or a short one, -errno. */
+static int send_batch(clab_sync_t *s, clab_client_t *c)
+{
+    json_t *tasks = json_array(), *t;
+    int64_t upto = s->sent_upto;
+    int n = clab_notebook_pending_tasks(s->lab->nb, &upto, SUBMIT_BATCH, tasks);
+    int rc = n > 0 ? 0 : n;
+    if (n > 0) {
+        json_t *body = json_pack("{s:O}", "tasks", tasks);
+        rc = clab_client_send(c, "submit", body);
+        json_decref(body);
+    }
+    if (n > 0 && rc == 0) {
+        batch_t *b = &s->window[(s->head + s->count++) % SUBMIT_WINDOW];
+        size_t i;
+        *b = (batch_t){.after = s->sent_upto, .jobs = json_array(), .sent = clab_mono()};
+        json_array_foreach(tasks, i, t)
+            json_array_append(b->jobs, json_object_get(t, "job"));
+        s->sent_upto = upto;
+    }
+    json_decref(tasks);
+    return rc < 0 ? rc : n == SUBMIT_BATCH;
+}
+
 static void send_pending(clab_sync_t *s, clab_client_t *c)
 {
+    check_window(s, clab_mono());
     for (int k = 0; k < SUBMIT_BATCHES_PER_TURN; k++) {
-        json_t *tasks = json_array();
-        int64_t upto = s->sent_upto;
-        int n = clab_notebook_pending_tasks(s->lab->nb, &upto, SUBMIT_BATCH, tasks);
-        int rc = n > 0 ? 0 : n;
-        if (n > 0) {
-            json_t *body = json_pack("{s:O}", "tasks", tasks);
-            rc = clab_client_send(c, "submit", body);
-            json_decref(body);
-            if (rc == 0)
-                s->sent_upto = upto;
-        }
-        json_decref(tasks);
+        if (s->count == SUBMIT_WINDOW)
+            return; /* the answers wake the loop */
+        int rc = send_batch(s, c);
         if (rc < 0)
             clab_debug("submit: %s (will retry)", strerror(-rc));
-        if (n < SUBMIT_BATCH || rc < 0)
+        if (rc <= 0)
             return;
     }
     clab_sync_wake(s); /* more to send: come back after serving replies */
@@ -122,10 +245,12 @@ static void *run(void *ud)
             if (rc < 0)
                 continue;
             if (clab_client_observe(c, &m))
-                s->sent_upto = 0; /* new session: send every pending job again */
+                window_reset(s); /* new session: send every pending job again */
             json_t *got = json_object_get(m.body, "results");
             if (strcmp(m.type, "results") == 0 && json_is_array(got))
                 json_array_extend(results, got);
+            else if (strcmp(m.type, "accepted") == 0)
+                on_accepted(s, m.body);
             else if (strcmp(m.type, "welcome") == 0 || strcmp(m.type, "pong") == 0)
                 clab_lab_publish(s->lab, 1, json_object_get(m.body, "engines"));
             clab_msg_clear(&m);
@@ -140,6 +265,7 @@ static void *run(void *ud)
             send_pending(s, c);
         }
     }
+    window_reset(s);
     clab_client_destroy(&c);
     return NULL;
 }
@@ -155,6 +281,7 @@ int clab_sync_start(clab_lab_t *lab, const char *conn_file, double waiting_time,
     s->waiting_time = waiting_time;
     s->reconnections = reconnections;
     s->wake_fd = -1;
+    s->rewind_to = -1;
     if ((rc = clab_conninfo_load(conn_file, &s->ci)) < 0)
         goto fail;
     if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {

@@ -221,8 +221,8 @@ static void test_open_schema_client_id(void **state)
     sql_is(f,
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
-           "columns,jobs,meta,results,sets");
-    sql_is(f, "PRAGMA user_version", "1");
+           "columns,jobs,meta,results,sets,sqlite_sequence");
+    sql_is(f, "PRAGMA user_version", "2");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -762,6 +762,90 @@ static void test_delete(void **state)
     json_decref(tasks);
 }
 
+/* Job ids only grow: after the newest set is deleted, the next jobs get
+ * ids past every id handed out before, so that a cursor the link keeps
+ * (ids up to it were sent) still finds them; also after a reopen. */
+static void test_ids_never_repeat(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    json_t *tasks = json_array();
+    int64_t sent = 0;
+    submit(f, "a", "[1, 2]", "", tag);
+    submit(f, "b", "[1, 2, 3]", "", tag);
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 5);
+    assert_int_equal(clab_notebook_delete(f->nb, "b"), 0);
+    submit(f, "c", "[1, 2]", "", tag);
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tasks, 6), "tag")), "c");
+    assert_int_equal(clab_notebook_delete(f->nb, "c"), 0);
+    clab_notebook_destroy(&f->nb);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    submit(f, "d", "[1]", "", tag);
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 1);
+    json_decref(tasks);
+}
+
+/* A notebook of schema version 1 (jobs without AUTOINCREMENT) is migrated:
+ * its jobs and their ids kept, and ids no longer repeat. */
+static const char v1_schema[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE sets(tag TEXT PRIMARY KEY, experiment TEXT NOT NULL,"
+    "  description TEXT NOT NULL, created REAL NOT NULL, next_n INTEGER NOT NULL DEFAULT "
+    "1,"
+    "  n_ok INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,"
+    "  n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0,"
+    "  modified REAL NOT NULL DEFAULT 0,"
+    "  csv_cells INTEGER NOT NULL DEFAULT 0, tsv_cells INTEGER NOT NULL DEFAULT 0,"
+    "  jsonl_bytes INTEGER NOT NULL DEFAULT 0, pending_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  pending_jobs INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE jobs(id INTEGER PRIMARY KEY, job TEXT NOT NULL UNIQUE, tag TEXT NOT "
+    "NULL,"
+    "  experiment TEXT NOT NULL, params TEXT NOT NULL, timeout REAL NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_pending ON jobs(tag, state, id);"
+    "CREATE TABLE results(tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    "  job TEXT NOT NULL, doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT "
+    "ROWID;"
+    "CREATE INDEX results_ok ON results(tag, ok, n);"
+    "CREATE TABLE columns(tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;"
+    "INSERT INTO sets(tag, experiment, description, created, n_pending, pending_bytes,"
+    "  pending_jobs) VALUES('old', '/bin/true', '', 1, 2, 16, 42);"
+    "INSERT INTO jobs VALUES(7, 'jaaaaaaaaaaaaaaaa-1', 'old', '/bin/true', '{\"x\":1}', "
+    "0, 0);"
+    "INSERT INTO jobs VALUES(9, 'jaaaaaaaaaaaaaaaa-2', 'old', '/bin/true', '{\"x\":2}', "
+    "0, 0);"
+    "INSERT INTO meta VALUES('client_id', 'clabfs-0123456789abcdef');"
+    "PRAGMA user_version = 1;";
+
+static void test_migrate_v1_ids(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    sqlite3 *db;
+    clab_notebook_destroy(&f->nb);
+    snprintf(f->db, sizeof f->db, "%s/v1.db", f->dir);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    sql_is(f, "PRAGMA user_version", "2");
+    sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
+    sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
+    json_t *tasks = json_array();
+    int64_t sent = 0;
+    submit(f, "new", "[1]", "", tag);
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 3);
+    assert_int_equal(sent, 10);
+    assert_int_equal(clab_notebook_delete(f->nb, "new"), 0);
+    submit(f, "newer", "[1]", "", tag);
+    assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 1);
+    assert_int_equal(sent, 11);
+    json_decref(tasks);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -774,6 +858,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_select_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ids_never_repeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
