@@ -596,7 +596,7 @@ class Soak:
 
     def check_waits(self):
         """Every wait returns; False when a daemon died meanwhile."""
-        stalled = False
+        stalled, stuck = False, []
         hard = time.time() + WAIT_CAP
         for tag in self.live_tags():
             r = self.wait_set(tag, hard, 5 if stalled else STALL)
@@ -604,7 +604,12 @@ class Soak:
                 return False
             if r is not None:
                 stalled = True
-                self.violate(r)
+                stuck.append(tag)
+                if len(stuck) <= 5:
+                    self.violate(r)
+        if len(stuck) > 5:
+            self.violate("%d more sets whose wait did not return: %s"
+                         % (len(stuck) - 5, " ".join(stuck[5:])))
         return True
 
     def progress(self):
@@ -719,18 +724,26 @@ class Soak:
                     self.violate("%s cancelled, but no cancel of %s came after its"
                                  " submission" % (where, tag))
         state = dict(self.nb_query("SELECT job, state FROM jobs WHERE tag = ?", (tag,)))
+        missing, wrong = [], []
         for s, (n_points, _) in sorted(subs.items()):
             for i in range(n_points):
                 recs = per_point.get((s, i), [])
                 final = [r for r in recs if state.get(r[2]) != 2]  # 2: retried
                 oks = [r for r in recs if r[1]]
-                if len(final) != 1 or len(oks) > 1:
-                    self.violate("set %s point s=%d i=%d: %d records (%s), %d not retried,"
-                                 " %d successes; expected exactly one final" % (
-                                     tag, s, i, len(recs),
-                                     ", ".join("N=%d %s %s" % (r[0], "ok" if r[1] else
-                                               r[3].get("epyc.experiment.exception"), r[2])
-                                               for r in recs), len(final), len(oks)))
+                if not recs:
+                    missing.append("s=%d i=%d" % (s, i))
+                elif len(final) != 1 or len(oks) > 1:
+                    wrong.append("s=%d i=%d: %d records (%s), %d not retried, %d ok" % (
+                        s, i, len(recs), ", ".join(
+                            "N=%d %s %s" % (r[0], "ok" if r[1] else
+                                            r[3].get("epyc.experiment.exception"), r[2])
+                            for r in recs), len(final), len(oks)))
+        if missing:
+            self.violate("set %s: %d points with no record at all, e.g. %s"
+                         % (tag, len(missing), ", ".join(missing[:5])))
+        if wrong:
+            self.violate("set %s: %d points not done exactly once: %s"
+                         % (tag, len(wrong), "; ".join(wrong[:5])))
         left = self.nb_query("SELECT job FROM jobs WHERE tag = ? AND state = 0", (tag,))
         if left:
             self.violate("set %s: notebook still has %d pending jobs, e.g. %s"
