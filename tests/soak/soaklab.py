@@ -101,7 +101,7 @@ class Lab:
         kill9(self.clabfs)
         self.clabfs = None
         subprocess.run(["fusermount3", "-uz", self.mnt], stderr=subprocess.DEVNULL)
-        wait_until(10, lambda: not os.path.ismount(self.mnt), "the lazy unmount")
+        wait_until(10, lambda: not in_mounts(self.mnt), "the lazy unmount")
 
     def deaths(self):
         """Our children that died on their own since the last look."""
@@ -127,7 +127,7 @@ class Lab:
 
     def cleanup(self):
         """Always unmount; kill only processes whose command line names work."""
-        if os.path.ismount(self.mnt):
+        if in_mounts(self.mnt):  # a dead FUSE mount fails ismount's stat
             if subprocess.run(["fusermount3", "-u", self.mnt],
                               stderr=subprocess.DEVNULL).returncode != 0:
                 subprocess.run(["fusermount3", "-uz", self.mnt], stderr=subprocess.DEVNULL)
@@ -150,6 +150,11 @@ class Lab:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     pass
+
+
+def in_mounts(path):
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f)
 
 
 def allow_core():
