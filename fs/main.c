@@ -266,8 +266,20 @@ static int mount_lab(daemon_t *d)
     if (!d->fuse || fuse_mount(d->fuse, d->cmd.mountpoint) != 0)
         return -1;
     d->mounted = 1;
-    if (fuse_daemonize(d->cmd.foreground) != 0)
-        return -1;
+    if (!d->cmd.foreground) {
+        /* SQLite's locks are POSIX locks, which the daemon (a child of this
+         * process) would not hold: without them another process opening
+         * notebook.db (sqlite3, a backup, a test) takes itself for the last
+         * connection and deletes the WAL under us. Opened above so that
+         * errors reach the terminal; opened again by the daemon. */
+        clab_notebook_destroy(&d->lab.nb);
+        if (fuse_daemonize(0) != 0)
+            return -1;
+        if ((rc = clab_notebook_open(path, &d->lab.nb)) < 0) {
+            clab_err("cannot open the notebook %s: %s", path, strerror(-rc));
+            return -1;
+        }
+    }
     if (!d->cmd.foreground) {
         /* Detached: keep the story in the state directory. */
         snprintf(path, sizeof path, "%s/clabfs.log", d->state);
