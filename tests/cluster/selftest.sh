@@ -47,7 +47,9 @@ _st_exit() {
     [ -z "$ST_WATCHDOG" ] || { kill "$ST_WATCHDOG" 2>/dev/null; wait "$ST_WATCHDOG" 2>/dev/null; }
     for step in "${ST_CLEANUP[@]}"; do eval "$step" || true; done
     if [ -n "$ST_SKIPPED" ] || [ "$rc" -eq 77 ]; then
-        printf 'SKIP: %s\n' "${ST_SKIPPED:-${CLUSTER_SKIP_REASON:-machine cannot run this test}}"
+        # cluster_skip has already printed its own reason.
+        [ -n "$ST_SKIPPED" ] && [ "$ST_SKIPPED" = "${CLUSTER_SKIP_REASON:-}" ] ||
+            printf 'SKIP: %s\n' "${ST_SKIPPED:-${CLUSTER_SKIP_REASON:-machine cannot run this test}}"
         printf '%d passed, %d failed\n' "$ST_PASSED" "$ST_FAILED"
         exit 77
     fi

@@ -71,15 +71,16 @@ st_check "--signal TERM arrived" [ -n "$term" ]
 st_check "--signal TERM arrived >= 20 s before the end" [ $((wall_end - ${term:-$wall_end})) -ge 20 ]
 
 # slurm_stop cancels a running job and reaps its processes.
-LONG=$(sbatch --parsable -J long -o "$OUT/long.out" --wrap "sleep 301")
-running() { [ "$(squeue -h -j "$LONG" -o %T 2>/dev/null)" = RUNNING ] && pgrep -f '^sleep 301$' >/dev/null; }
-st_check "job $LONG running (sleep 301 seen)" cluster_wait 30 running
+LONG=$(sbatch --parsable -J long -o "$OUT/long.out" --wrap "echo \$\$ >'$OUT/long.pid'; exec sleep 301")
+long_pid() { cat "$OUT/long.pid" 2>/dev/null; }
+running() { [ "$(squeue -h -j "$LONG" -o %T 2>/dev/null)" = RUNNING ] && [ -n "$(long_pid)" ] && ! cluster_pid_gone "$(long_pid)"; }
+st_check "job $LONG running (its sleep seen)" cluster_wait 30 running
 pids=$(cluster_pids_of_dir "$DIR")
 st_check "processes of the cluster are found by its directory" [ -n "$pids" ]
 slurm_stop
 st_check "slurm_stop leaves no process of $DIR" cluster_no_pids_of_dir "$DIR"
-no_sleep() { ! pgrep -f '^sleep 301$' >/dev/null; }  # zombies of init: reaped soon
-st_check "no sleep 301 (the job's process) left" cluster_wait 5 no_sleep
+sleep_gone() { cluster_pid_gone "$(long_pid)"; }
+st_check "the job's sleep ($(long_pid)) was killed" cluster_wait 5 sleep_gone
 leftover=$(pgrep -a 'slurmctld|slurmd|slurmstepd|munged' | grep -F "$DIR" || true)
 st_check "no slurmctld/slurmd/slurmstepd/munged of this test left" [ -z "$leftover" ]
 st_check "SLURM_CONF unset after stop" [ -z "${SLURM_CONF:-}" ]

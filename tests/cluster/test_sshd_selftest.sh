@@ -66,9 +66,9 @@ kill "$TUNNEL" "$ECHO" 2>/dev/null
 wait "$TUNNEL" "$ECHO" 2>/dev/null
 
 # A session still open when sshd_stop runs is ended with it.
-ssh_cmd sleep 302 </dev/null >/dev/null 2>&1 &
+ssh_cmd "echo \$\$ >'$DIR/session.pid'; exec sleep 302" </dev/null >/dev/null 2>&1 &
 CLIENT=$!
-session() { pgrep -f '^sleep 302$' >/dev/null; }
+session() { [ -s "$DIR/session.pid" ] && ! cluster_pid_gone "$(cat "$DIR/session.pid")"; }
 st_check "a long session runs (sleep 302)" cluster_wait 10 session
 pid=$SSHD_PID
 sshd_stop
