@@ -67,13 +67,14 @@ s.close()
 '
 
 # cluster_wait SECONDS CMD...: runs CMD every 0.2 s until it succeeds;
-# fails once SECONDS have passed.
+# fails once SECONDS have passed. CMD's output is not hidden here (a trap
+# that fires inside a redirection would print into it): CMD is quiet.
 cluster_wait() {
     local limit=$1
     shift
     local end=$((SECONDS + limit))
     while :; do
-        "$@" >/dev/null 2>&1 && return 0
+        "$@" && return 0
         [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.2
     done

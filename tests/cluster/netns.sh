@@ -37,6 +37,8 @@ netns_two_hosts() {
     x=$((id % 256))
     NETNS_ADDR_A=10.231.$x.1 NETNS_ADDR_B=10.231.$x.2
     cluster_register_cleanup netns_cleanup
+    # Left by a killed test that had our PID: nobody else uses these names.
+    netns_cleanup
     if ! ip netns add "$NETNS_A" 2>/dev/null; then
         netns_cleanup
         cluster_skip "ip netns add failed (no network namespaces here)"

@@ -44,7 +44,15 @@ st_skip() {
 _st_exit() {
     local rc=$? step
     trap - EXIT INT TERM
-    [ -z "$ST_WATCHDOG" ] || { kill "$ST_WATCHDOG" 2>/dev/null; wait "$ST_WATCHDOG" 2>/dev/null; }
+    if [ -n "$ST_WATCHDOG" ]; then
+        # Its sleep is stopped after it: were the sleep first, the watchdog
+        # would wake up and signal us in the middle of the clean-up.
+        local sleeper
+        sleeper=$(pgrep -P "$ST_WATCHDOG")
+        kill "$ST_WATCHDOG" 2>/dev/null
+        wait "$ST_WATCHDOG" 2>/dev/null
+        [ -z "$sleeper" ] || kill $sleeper 2>/dev/null
+    fi
     for step in "${ST_CLEANUP[@]}"; do eval "$step" || true; done
     if [ -n "$ST_SKIPPED" ] || [ "$rc" -eq 77 ]; then
         # cluster_skip has already printed its own reason.

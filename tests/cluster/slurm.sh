@@ -50,12 +50,14 @@ _slurm_munge_start() {
         --pid-file="$m/munged.pid" --log-file="$m/munged.log" \
         --seed-file="$m/munged.seed" >"$m/munged.out" 2>&1 </dev/null &
     SLURM_MUNGE_PID=$!
-    if ! cluster_wait 20 munge -s "" -S "$m/munge.socket"; then
+    if ! cluster_wait 20 _slurm_munge_answers; then
         cluster_log "munged did not answer on $m/munge.socket:"
         tail -n 5 "$m/munged.log" "$m/munged.out" >&2 2>/dev/null
         return 1
     fi
 }
+
+_slurm_munge_answers() { munge -s "" -S "$SLURM_DIR/munge/munge.socket" >/dev/null 2>&1; }
 
 # _slurm_write_conf: slurm.conf (and an empty plugstack.conf, so that the
 # system's /etc/slurm does not leak in) for one node on loopback.
@@ -111,6 +113,8 @@ PartitionName=$SLURM_PARTITION Nodes=$SLURM_NODE Default=YES MaxTime=INFINITE St
 EOF
 }
 
+_slurm_ctld_answers() { scontrol ping >/dev/null 2>&1; }
+
 _slurm_node_idle() {
     local s
     s=$(sinfo -h -N -n "$SLURM_NODE" -o '%t' 2>/dev/null) || return 1
@@ -135,7 +139,7 @@ slurm_start() {
     export SLURM_CONF=$SLURM_DIR/slurm.conf
     slurmctld -D -c -f "$SLURM_CONF" >"$SLURM_DIR/log/slurmctld.out" 2>&1 </dev/null &
     SLURM_CTLD_PID=$!
-    if ! cluster_wait 30 scontrol ping; then
+    if ! cluster_wait 30 _slurm_ctld_answers; then
         _slurm_fail "slurmctld did not answer"
         return 1
     fi
