@@ -53,6 +53,25 @@ static json_t *iso_value(double t)
     return json_string(when);
 }
 
+/* An envelope's metadata goes over ours (epyc's own times and names say
+ * more than the engine's), but clabfs's names and the status are the
+ * record's: what the point did is decided here, not by the experiment. */
+static int merge_extra(json_t *md, const json_t *extra)
+{
+    const char *k;
+    json_t *v;
+    int bad = 0;
+    json_object_foreach((json_t *)extra, k, v)
+    {
+        if (strncmp(k, "clab.", 5) == 0 || strcmp(k, "epyc.experiment.status") == 0 ||
+            strcmp(k, "epyc.experiment.exception") == 0 ||
+            strcmp(k, "epyc.experiment.traceback") == 0)
+            continue;
+        bad |= json_object_set(md, k, v);
+    }
+    return bad;
+}
+
 /* json_object_set_new takes (and frees) the value even on failure, and
  * fails on a NULL one: OR-ing the results covers every ENOMEM. */
 static json_t *build_metadata(const clab_record_info_t *in, int ok)
@@ -84,6 +103,7 @@ static json_t *build_metadata(const clab_record_info_t *in, int ok)
     bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
     bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
     bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    bad |= merge_extra(md, in->extra_metadata);
     if (bad) {
         json_decref(md);
         return NULL;
@@ -186,34 +206,125 @@ static size_t count_results(const char *text, size_t len)
     return any ? n + 1 : n;
 }
 
-int clab_record_parse_output(const char *text, size_t len, size_t max_results,
-                             json_t **results, char *why, size_t why_size)
+/* Where the value of the top-level key "clab.results" starts in text, or
+ * len when text is not an object with that key: found with the same kind
+ * of scan, so that an envelope's results are counted before parsing too. */
+static size_t envelope_results_at(const char *text, size_t len)
 {
-    size_t n = count_results(text ? text : "", text ? len : 0);
-    *results = NULL;
-    if (n > max_results) {
-        snprintf(why, why_size, "output has %zu results (at most %zu)", n, max_results);
-        return -EINVAL;
+    static const char key[] = "\"clab.results\"";
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            if (depth == 1 && len - i >= sizeof key - 1 &&
+                !memcmp(text + i, key, sizeof key - 1)) {
+                size_t j = i + sizeof key - 1;
+                while (j < len && strchr(" \t\r\n", text[j]) && text[j])
+                    j++;
+                if (j < len && text[j] == ':')
+                    return j + 1;
+            }
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            depth++;
+        } else if (c == ']' || c == '}') {
+            if (--depth == 0)
+                break;
+        }
     }
-    json_t *v = json_loadb(text ? text : "", text ? len : 0, 0, NULL);
+    return len;
+}
+
+/* Results as an array of objects: an object is [it]; NULL otherwise. */
+static json_t *as_results(json_t *v)
+{
     if (json_is_object(v)) {
         json_t *a = json_array();
-        if (a && json_array_append_new(a, v) == 0) {
-            *results = a;
-            return 0;
-        }
+        if (a && json_array_append(a, v) == 0)
+            return a;
         json_decref(a);
-        v = NULL;
+        return NULL;
     }
     int ok = json_is_array(v) && json_array_size(v) > 0;
     size_t i;
     json_t *e;
     json_array_foreach(v, i, e) ok &= json_is_object(e);
-    if (ok) {
-        *results = v;
-        return 0;
+    return ok ? json_incref(v) : NULL;
+}
+
+/* An envelope (SPEC "The result envelope"): its parts into out. */
+static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_size)
+{
+    json_t *md = json_object_get(env, "clab.metadata");
+    json_t *tb = json_object_get(env, "clab.traceback");
+    json_t *exc = json_object_get(env, "clab.exception");
+    if (json_is_string(tb))
+        out->traceback = strdup(json_string_value(tb));
+    if (md && !json_is_object(md)) {
+        snprintf(why, why_size, "clab.metadata is not an object");
+        return -EINVAL;
+    }
+    out->metadata = json_incref(md);
+    if (exc) {
+        snprintf(why, why_size, "%s",
+                 json_is_string(exc) ? json_string_value(exc)
+                                     : "clab.exception is not a string");
+        return -EINVAL;
+    }
+    if (!(out->results = as_results(json_object_get(env, "clab.results")))) {
+        snprintf(why, why_size, "clab.results is not an object or an array of objects");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int clab_record_read_output(const char *text, size_t len, size_t max_results,
+                            clab_output_t *out, char *why, size_t why_size)
+{
+    const char *t = text ? text : "";
+    size_t n = text ? len : 0, at = envelope_results_at(t, n);
+    size_t count = at < n ? count_results(t + at, n - at) : count_results(t, n);
+    *out = (clab_output_t){0};
+    if (count > max_results) {
+        snprintf(why, why_size, "output has %zu results (at most %zu)", count,
+                 max_results);
+        return -EINVAL;
+    }
+    json_t *v = json_loadb(t, n, 0, NULL);
+    int rc = 0;
+    if (json_is_object(v) &&
+        (json_object_get(v, "clab.results") || json_object_get(v, "clab.exception"))) {
+        rc = read_envelope(v, out, why, why_size);
+    } else if (!(out->results = as_results(v))) {
+        snprintf(why, why_size, "stdout is not a JSON object");
+        rc = -EINVAL;
     }
     json_decref(v);
-    snprintf(why, why_size, "stdout is not a JSON object");
-    return -EINVAL;
+    return rc;
+}
+
+void clab_output_clear(clab_output_t *out)
+{
+    json_decref(out->results);
+    json_decref(out->metadata);
+    free(out->traceback);
+    *out = (clab_output_t){0};
+}
+
+int clab_record_parse_output(const char *text, size_t len, size_t max_results,
+                             json_t **results, char *why, size_t why_size)
+{
+    clab_output_t o;
+    int rc = clab_record_read_output(text, len, max_results, &o, why, why_size);
+    *results = o.results;
+    o.results = NULL;
+    clab_output_clear(&o);
+    return rc;
 }

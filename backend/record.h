@@ -28,6 +28,9 @@ typedef struct {
     const char *exception;
     const char *traceback;
     size_t traceback_len;
+    /* The result envelope's clab.metadata (borrowed; NULL: none), merged
+     * into the metadata last, but for clab.* and the status keys. */
+    const json_t *extra_metadata;
 } clab_record_info_t;
 
 /* SPEC "Durability and limits": a point gives at most this many results. */
@@ -41,6 +44,24 @@ typedef struct {
  * results (at most 10000)", "stdout is not a JSON object"). */
 int clab_record_parse_output(const char *text, size_t len, size_t max_results,
                              json_t **results, char *why, size_t why_size);
+
+/* An experiment's output read as SPEC's result envelope allows: plain
+ * output (an object, or a non-empty array of objects) is the results; an
+ * object with "clab.results" or "clab.exception" is an envelope whose
+ * results, metadata, exception and traceback say what the point gave. */
+typedef struct {
+    json_t *results;  /* an array of objects; NULL when the point failed */
+    json_t *metadata; /* clab.metadata, or NULL */
+    char *traceback;  /* clab.traceback (malloc'd), or NULL */
+} clab_output_t;
+
+/* Reads stdout (len bytes, NUL-terminated) into out: 0, or -EINVAL with
+ * the one-line exception in why (an envelope's clab.exception, or what is
+ * wrong with the output); out's metadata and traceback are set in both
+ * cases. Results are counted in the text before any is parsed. */
+int clab_record_read_output(const char *text, size_t len, size_t max_results,
+                            clab_output_t *out, char *why, size_t why_size);
+void clab_output_clear(clab_output_t *out);
 
 /* Builds a record in *out: a success carrying results (an array of
  * objects) when results is not NULL, else a failure. results is taken over

@@ -72,6 +72,7 @@ struct run {
 
     enum cause cause;
     char exception[PATH_MAX + 128];
+    clab_output_t output; /* stdout read as results or an envelope */
 };
 
 static void close_fd(int *fd)
@@ -579,9 +580,10 @@ static json_t *outcome(struct run *r, json_int_t *exit_status)
         snprintf(r->exception, sizeof r->exception, "exit status %d", WEXITSTATUS(st));
         return NULL;
     }
-    json_t *results = NULL;
-    clab_record_parse_output(r->out.data, r->out.len, CLAB_MAX_RESULTS, &results,
-                             r->exception, sizeof r->exception);
+    clab_record_read_output(r->out.data, r->out.len, CLAB_MAX_RESULTS, &r->output,
+                            r->exception, sizeof r->exception);
+    json_t *results = r->output.results;
+    r->output.results = NULL;
     return results;
 }
 
@@ -599,6 +601,12 @@ static int build_record(struct run *r, double w0, double m0, json_t **out)
     };
     json_t *results = outcome(r, &in.exit_status);
     double m1 = clab_mono();
+    in.extra_metadata = r->output.metadata;
+    if (r->output.traceback) {
+        /* The envelope's own traceback says more than stderr's tail. */
+        in.traceback = r->output.traceback;
+        in.traceback_len = strlen(r->output.traceback);
+    }
 
     in.end = clab_now();
     in.elapsed = m1 - m0;
@@ -658,6 +666,7 @@ clean:
     remove_scratch(r);
     clab_buf_free(&r->out);
     free(r->params);
+    clab_output_clear(&r->output);
     free(r);
     return rc;
 }

@@ -99,16 +99,23 @@ dpkg -L clabfs | sort >"$tmp/files"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 unset CLAB_BINDIR CLABFS_STATE CLAB_CLUSTER_STATE
 cd "$tmp"
-for prog in clabfs clab-controller clab-engine clab-cluster; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
     check "command -v $prog is /usr/bin/$prog" test "$(command -v $prog)" = "/usr/bin/$prog"
 done
-for prog in clabfs clab-controller clab-engine clab-cluster; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
     check "$prog --help exits 0" eval "$prog --help >/dev/null"
 done
-for prog in clabfs clab-controller clab-engine clab-cluster; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
     check "$prog --version says $prog $version" \
         eval "$prog --version | grep -q '^$prog $version\\b'"
 done
+
+check "clab-python runs under Debian's python3" \
+    test "$(head -n 1 /usr/bin/clab-python)" = "#!/usr/bin/python3"
+mkdir -p "$tmp/py"
+printf 'def sq(p):\n    return {"y": p["x"] ** 2}\n' >"$tmp/py/sqmod.py"
+check "the installed clab-python runs a callable one-shot" \
+    eval "echo '{\"x\": 3}' | clab-python sqmod:sq --path '$tmp/py' | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"clab.results\"] == {\"y\": 9}'"
 
 # --- 3. the main job with the installed binaries --------------------------
 mkdir -p "$mnt" "$tmp/exp"
@@ -157,7 +164,7 @@ check "clabfs and its cluster stopped at unmount" test -z "$(our_pids)"
 
 # --- 4. man pages ---------------------------------------------------------
 pages=$(grep -E '^/usr/share/man/man[0-9]/' "$tmp/files" | grep -E '\.gz$')
-check "the package installs 5 man pages" test "$(echo "$pages" | wc -l)" = 5
+check "the package installs 6 man pages" test "$(echo "$pages" | wc -l)" = 6
 for page in $pages "$src"/packaging/man/*.[1-9]; do
     name=$(basename "$page" .gz)
     [[ $page == /usr/* ]] || name=packaging/man/$name
@@ -171,7 +178,7 @@ for page in $pages "$src"/packaging/man/*.[1-9]; do
     done
     check "$name has every section${missing:+ (missing:$missing)}" test -z "$missing"
 done
-for name in clabfs clab-controller clab-engine clab-cluster; do
+for name in clabfs clab-controller clab-engine clab-cluster clab-python; do
     check "man -w $name finds the installed page" \
         eval "man -w $name | grep -q '^/usr/share/man/man1/$name.1.gz$'"
 done

@@ -193,6 +193,86 @@ static void test_parse_output(void **state)
     }
 }
 
+/* SPEC's result envelope: results with metadata merged (but for clabfs's
+ * own names and the status), or an exception with its traceback; its
+ * results are counted before parsing like plain output. */
+static int read(const char *text, size_t max, clab_output_t *o, char *why)
+{
+    return clab_record_read_output(text, strlen(text), max, o, why, 128);
+}
+
+static void test_envelope(void **state)
+{
+    (void)state;
+    char why[128];
+    clab_output_t o;
+    assert_int_equal(read("{\"clab.results\": {\"y\": 2}, \"clab.metadata\": "
+                          "{\"epyc.experiment.setup_time\": 0.5, \"clab.job\": \"x\", "
+                          "\"epyc.experiment.status\": false}}",
+                          3, &o, why),
+                     0);
+    assert_int_equal(json_array_size(o.results), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(o.results, 0), "y")), 2);
+    clab_record_info_t in = {
+        .experiment = "/e", .job = "j1", .extra_metadata = o.metadata};
+    json_t *rec = NULL;
+    assert_int_equal(clab_record_new(&in, json_incref(o.results), &rec), 0);
+    json_t *md = json_object_get(rec, "metadata");
+    assert_int_equal(json_object_size(md), 11); /* the ten, and setup_time */
+    assert_true(json_real_value(json_object_get(md, "epyc.experiment.setup_time")) ==
+                0.5);
+    assert_string_equal(md_string(rec, "clab.job"), "j1");
+    assert_true(json_is_true(json_object_get(md, "epyc.experiment.status")));
+    json_decref(rec);
+    clab_output_clear(&o);
+
+    assert_int_equal(read("{\"clab.results\": [{\"a\": 1}, {\"a\": 2}]}", 3, &o, why), 0);
+    assert_int_equal(json_array_size(o.results), 2);
+    clab_output_clear(&o);
+    assert_int_equal(read("{\"clab.results\": [{}, {}, {}, {}]}", 3, &o, why), -EINVAL);
+    assert_string_equal(why, "output has 4 results (at most 3)");
+    clab_output_clear(&o);
+    /* A plain result that happens to hold an array is not an envelope. */
+    assert_int_equal(read("{\"ts\": [1, 2, 3, 4, 5]}", 3, &o, why), 0);
+    clab_output_clear(&o);
+
+    assert_int_equal(
+        read("{\"clab.exception\": \"ValueError: bad\\nx\", \"clab.traceback\": "
+             "\"Traceback ...\", \"clab.metadata\": {\"k\": 1}}",
+             3, &o, why),
+        -EINVAL);
+    assert_null(o.results);
+    assert_string_equal(why, "ValueError: bad\nx");
+    assert_string_equal(o.traceback, "Traceback ...");
+    in = (clab_record_info_t){.job = "j2",
+                              .exception = why,
+                              .traceback = o.traceback,
+                              .traceback_len = strlen(o.traceback),
+                              .extra_metadata = o.metadata};
+    assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 13);
+    assert_string_equal(md_string(rec, "epyc.experiment.exception"), "ValueError: bad x");
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"), "Traceback ...");
+    json_decref(rec);
+    clab_output_clear(&o);
+
+    const char *bad[][2] = {
+        {"{\"clab.results\": 3}", "clab.results is not an object or an array of objects"},
+        {"{\"clab.results\": []}",
+         "clab.results is not an object or an array of objects"},
+        {"{\"clab.results\": {}, \"clab.metadata\": 1}",
+         "clab.metadata is not an object"},
+        {"{\"clab.exception\": 1}", "clab.exception is not a string"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(read(bad[i][0], 3, &o, why), -EINVAL);
+        assert_null(o.results);
+        assert_string_equal(why, bad[i][1]);
+        clab_output_clear(&o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_failure_of_a_point_not_run),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_parse_output),
+        cmocka_unit_test(test_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
