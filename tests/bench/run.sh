@@ -151,10 +151,13 @@ cleanup() {
     stop_pids KILL "${all[@]}"
     wait 2>/dev/null
     rm -rf "${at_end_rm[@]}"
-    if [ $KEEP = 1 ] || [ $rc -ne 0 ]; then
+    # The state of 10^6 points is large: keep it only when asked to (or
+    # when the lab would not mount, to read its logs).
+    if [ $KEEP = 1 ]; then
         log "work directory kept: $WORK"
     else
         rm -rf "$WORK"
+        [ $rc -eq 0 ] || log "rerun with --keep to keep the logs and state"
     fi
     exit $rc
 }
@@ -442,14 +445,24 @@ bench_acd() {
     done
 }
 
+hwm_of() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
+
+# clabfs's peak RSS so far (VmHWM only grows: each mark includes the ones
+# before), to tell which phase set the peak.
+HWM_MARKS=()
+mark_hwm() { HWM_MARKS+=("$1	$(hwm_of "$LAB_PID")"); }
+
 # Peak RSS (VmHWM) of clabfs and of each process of its embedded cluster.
 bench_rss() {
-    local p name hwm k=0
-    hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$LAB_PID/status" 2>/dev/null)
-    row "peak RSS, clabfs (VmHWM, whole run)" "" "" "${hwm:-n/a: clabfs gone}" "MiB"
+    local p name hwm k=0 m
+    for m in "${HWM_MARKS[@]}"; do
+        row "peak RSS, clabfs, through ${m%%	*}" "" "" "${m#*	}" "MiB"
+    done
+    hwm=$(hwm_of "$LAB_PID")
+    row "peak RSS, clabfs, whole run" "" "" "${hwm:-n/a: clabfs gone}" "MiB"
     for p in $(pgrep -P "$LAB_PID"); do
         name=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{ print $1 }')
-        hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$p/status" 2>/dev/null)
+        hwm=$(hwm_of "$p")
         case $name in
         *clab-controller) row "peak RSS, clab-controller" "" "" "$hwm" "MiB" ;;
         *clab-engine) k=$((k + 1)); row "peak RSS, clab-engine $k" "" "" "$hwm" "MiB" ;;
@@ -465,7 +478,7 @@ bench_dispatch() {
     log "dispatch: one controller, $n engines, $pts points"
     "$CONTROLLER" --state "$cs" >>"$WORK/dcontroller.log" 2>&1 &
     local cpid=$!
-    PIDS+=($cpid)
+    PIDS+=("$cpid")
     if ! wait_until 30 "test -s '$cs/cluster.json'"; then
         row "$f" "" "" "n/a: the controller did not start" "tasks/s"
         return
@@ -488,7 +501,7 @@ bench_dispatch() {
     rate=$(run_set "$WORK/dmnt" disp "$pts" $((pts / 20 + 120))) || rate="n/a: the set did not finish"
     row "$f" "" "" "$rate" "tasks/s"
     local hwm
-    hwm=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$cpid/status" 2>/dev/null)
+    hwm=$(hwm_of "$cpid")
     row "peak RSS, that controller" "" "" "${hwm:-n/a}" "MiB"
     unmount_lab "$WORK/dmnt" "$LAB_PID"
 }
@@ -507,10 +520,13 @@ main() {
     else
         local main_pid=$LAB_PID
         bench_throughput
+        mark_hwm "the throughput and harvest sets"
         bench_disk
         bench_harvest
+        mark_hwm "the harvest"
         bench_ls
         bench_latency
+        mark_hwm "ls and latency"
         bench_acd
         LAB_PID=$main_pid bench_rss
         unmount_lab "$MNT" "$main_pid"
