@@ -1,0 +1,542 @@
+#!/usr/bin/env bash
+# The benchmark of issue 10: every figure of clabfs measured next to what a
+# user would pick instead (xargs, GNU parallel, ipyparallel, sqlite3, cat,
+# a tmpfs directory), in the same invocation, so that each ratio compares
+# one machine state. Prints a table and writes it as CSV. Asserts nothing
+# about speed: a figure that cannot be measured is an n/a row, not a
+# failure.
+#
+#   tests/bench/run.sh [--full] [--out FILE.csv] [--keep]
+#
+# Quick (default) runs in a few minutes on 2 cores; --full uses the sizes
+# of the issue (10^6 results, 200 engines) and takes much longer. It builds
+# nothing: CLAB_BUILD (default ./build) must hold clabfs, clab-controller,
+# clab-engine and tests/clab-bench-noop. Missing tools (GNU parallel,
+# sqlite3, Debian's python3-ipyparallel) are installed with apt-get.
+# Everything listens on loopback (or ipc) only; every exit path unmounts
+# and ends the processes this script started, and only those.
+set -uo pipefail
+
+src=$(cd "$(dirname "$0")/../.." && pwd)
+here=$src/tests/bench
+CLAB_BUILD=${CLAB_BUILD:-$PWD/build}
+FULL=0
+KEEP=0
+OUT=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --full) FULL=1 ;;
+    --keep) KEEP=1 ;;
+    --out) OUT=$2; shift ;;
+    --out=*) OUT=${1#--out=} ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+CLAB_BUILD=$(cd "$CLAB_BUILD" 2>/dev/null && pwd) || {
+    echo "run.sh: no build directory ${CLAB_BUILD} (set CLAB_BUILD)" >&2
+    exit 1
+}
+OUT=${OUT:-$CLAB_BUILD/bench/results.csv}
+CLABFS=$CLAB_BUILD/fs/clabfs
+CONTROLLER=$CLAB_BUILD/backend/clab-controller
+ENGINE=$CLAB_BUILD/backend/clab-engine
+NOOP=$CLAB_BUILD/tests/clab-bench-noop
+for b in "$CLABFS" "$CONTROLLER" "$ENGINE" "$NOOP"; do
+    [ -x "$b" ] || {
+        echo "run.sh: $b is missing: build first (cmake --build $CLAB_BUILD)" >&2
+        exit 1
+    }
+done
+
+# Sizes (each can be set in the environment). Quick: a set of 10^4 results
+# (throughput, ls), then one of 10^5 (harvest); full: 10^5, then 10^6.
+# Producing results is what takes the time, so each set is made once and
+# every later figure reads it; BENCH_HARVEST=$BENCH_SET uses only one.
+if [ $FULL = 1 ]; then
+    : "${BENCH_BASE_POINTS:=10000}" "${BENCH_SLOW_POINTS:=3000}"
+    : "${BENCH_SET:=100000}" "${BENCH_HARVEST:=1000000}" "${BENCH_ACD:=1000000}"
+    : "${BENCH_DISPATCH_ENGINES:=200}" "${BENCH_DISPATCH_POINTS:=20000}"
+else
+    : "${BENCH_BASE_POINTS:=2000}" "${BENCH_SLOW_POINTS:=1000}"
+    : "${BENCH_SET:=10000}" "${BENCH_HARVEST:=100000}" "${BENCH_ACD:=100000}"
+    : "${BENCH_DISPATCH_ENGINES:=50}" "${BENCH_DISPATCH_POINTS:=5000}"
+fi
+LAT_COUNT=50
+PY=/usr/bin/python3 # Debian's: the one python3-ipyparallel installs into
+
+# ---- tools ---------------------------------------------------------------
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+
+install_missing() {
+    local need=()
+    command -v parallel >/dev/null || need+=(parallel)
+    command -v sqlite3 >/dev/null || need+=(sqlite3)
+    command -v fusermount3 >/dev/null || need+=(fuse3)
+    [ -x $PY ] || need+=(python3)
+    $PY -c 'import ipyparallel' 2>/dev/null || need+=(python3-ipyparallel)
+    [ ${#need[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        log "missing ${need[*]} and not root: those rows will be n/a"
+        return 0
+    fi
+    log "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null 2>&1 ||
+        { apt-get update -q >/dev/null 2>&1 &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null 2>&1; } ||
+        log "apt-get install ${need[*]} failed: those rows will be n/a"
+}
+
+# ---- processes and clean-up ------------------------------------------------
+
+WORK=$(mktemp -d /tmp/clabbench.XXXXXX)
+PIDS=()   # processes this script started (their command lines name $WORK)
+PGIDS=()  # process groups it started (ipyparallel forks helpers)
+MOUNTS=() # FUSE mounts, and the tmpfs
+at_end_rm=() # directories of ours outside $WORK
+ROWS=$WORK/rows.tsv
+INFO=$WORK/info.tsv
+: >"$ROWS"
+: >"$INFO"
+
+# mine PID: true when PID still runs a program this script started (its
+# command line names $WORK): a PID that exited may have been reused.
+mine() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | grep -qF "$WORK"; }
+
+stop_pids() { # SIGNAL PID...
+    local sig=$1 p
+    shift
+    for p in "$@"; do mine "$p" && kill "-$sig" "$p" 2>/dev/null; done
+    return 0
+}
+
+stop_groups() { # SIGNAL PGID...
+    local sig=$1
+    shift
+    stop_pids "$sig" $(group_members "$@")
+}
+
+# all_gone PID...: none of them still runs one of ours.
+all_gone() {
+    local p
+    for p in "$@"; do mine "$p" && return 1; done
+    return 0
+}
+
+group_members() { # PGID...: the processes of those groups still ours
+    local g
+    for g in "$@"; do pgrep -g "$g" 2>/dev/null; done
+}
+
+unmount() {
+    local m=$1
+    mountpoint -q "$m" 2>/dev/null || return 0
+    if [ "${m##*/}" = tmpfs ]; then
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+    else
+        fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null
+    fi
+}
+
+cleanup() {
+    local rc=$? i all
+    trap - EXIT INT TERM
+    for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount "${MOUNTS[i]}"; done
+    stop_groups TERM "${PGIDS[@]}"
+    stop_pids TERM "${PIDS[@]}"
+    all=("${PIDS[@]}" $(group_members "${PGIDS[@]}"))
+    for _ in $(seq 100); do all_gone "${all[@]}" && break; sleep 0.1; done
+    stop_pids KILL "${all[@]}"
+    wait 2>/dev/null
+    rm -rf "${at_end_rm[@]}"
+    # The state of 10^6 points is large: keep it only when asked to (or
+    # when the lab would not mount, to read its logs).
+    if [ $KEEP = 1 ]; then
+        log "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+        [ $rc -eq 0 ] || log "rerun with --keep to keep the logs and state"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- measuring -------------------------------------------------------------
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v s="$1" -v e="$2" 'BEGIN { printf "%.6f", e - s }'; }
+fmt() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }
+
+# row FIGURE BASELINE BASELINE_VALUE CLABFS_VALUE UNIT
+row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
+info() { printf '%s\t%s\n' "$1" "$2" >>"$INFO"; }
+
+# timeit CMD...: seconds CMD took (stdout to /dev/null); empty on failure.
+timeit() {
+    local t0 t1
+    t0=$(now)
+    "$@" >/dev/null 2>>"$WORK/errors.log" || return 1
+    t1=$(now)
+    elapsed "$t0" "$t1"
+}
+
+# median3 CMD...: the median of three timeit runs.
+median3() {
+    local a b c
+    a=$(timeit "$@") && b=$(timeit "$@") && c=$(timeit "$@") || return 1
+    printf '%s\n%s\n%s\n' "$a" "$b" "$c" | sort -g | sed -n 2p
+}
+
+key() { awk -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null; }
+
+# wait_until SECONDS CONDITION: polls every 50 ms; 1 on timeout.
+wait_until() {
+    local end=$((SECONDS + $1))
+    until eval "$2"; do
+        [ $SECONDS -lt $end ] || return 1
+        sleep 0.05
+    done
+}
+
+# mount_lab MNT STATE [clabfs options]: clabfs in the foreground (so that
+# $! is its pid) in the background; sets LAB_PID. 1 if not connected.
+mount_lab() {
+    local mnt=$1 state=$2
+    shift 2
+    mkdir -p "$mnt"
+    "$CLABFS" -f --state "$state" "$@" "$mnt" >>"$WORK/clabfs-${mnt##*/}.log" 2>&1 &
+    LAB_PID=$!
+    PIDS+=("$LAB_PID")
+    MOUNTS+=("$mnt")
+    wait_until 60 "test \"\$(key '$mnt/status' connected)\" = 1"
+}
+
+# unmount_lab MNT PID: unmounts and waits (bounded) for clabfs to exit.
+unmount_lab() {
+    unmount "$1"
+    for _ in $(seq 200); do all_gone "$2" && return 0; sleep 0.1; done
+    log "clabfs $2 did not exit after the unmount"
+}
+
+# run_set MNT TAG POINTS LIMIT: submits noop over i in [0, POINTS), waits
+# until the set is done; prints its results/s (submit to done).
+run_set() {
+    local mnt=$1 tag=$2 n=$3 limit=$4 t0 t1
+    t0=$(now)
+    printf '{"experiment": "%s", "tag": "%s", "parameters": {"i": {"range": [0, %d]}}}\n' \
+        "$NOOP" "$tag" "$n" >"$mnt/submit" || return 1
+    wait_until "$limit" "test \"\$(key '$mnt/results/$tag/status' done)\" = 1" || return 1
+    t1=$(now)
+    awk -v n="$n" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", n / (e - s) }'
+}
+
+rate_of() { # POINTS SECONDS
+    awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'
+}
+
+machine() {
+    info "mode" "$([ $FULL = 1 ] && echo full || echo quick)"
+    info "nproc" "$(nproc)"
+    info "cpu" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    info "memory" "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    info "kernel" "$(uname -r)"
+    info "clabfs build" "$CLAB_BUILD ($(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    info "GNU parallel" "$(parallel --version 2>/dev/null | head -n 1 || echo none)"
+    info "ipyparallel" "$($PY -c 'import ipyparallel; print(ipyparallel.__version__)' 2>/dev/null || echo none)"
+    info "load average (start)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# ---- the figures -------------------------------------------------------------
+
+# Baselines of throughput: the same program, 2 at a time, no clabfs.
+bench_baselines() {
+    local n=$BENCH_BASE_POINTS m=$BENCH_SLOW_POINTS t
+    log "throughput baselines: xargs ($n points), GNU parallel ($m)"
+    t=$(timeit timeout 600 sh -c 'seq "$1" | xargs -P2 -n1 "$2"' sh "$n" "$NOOP") &&
+        BASE_XARGS=$(rate_of "$n" "$t") || BASE_XARGS="n/a: xargs failed"
+    t=$(timeit timeout 600 sh -c 'seq "$1" | xargs -P2 -n1 sh -c '\''echo "{\"i\": $1}" | "$0"'\'' "$2"' \
+        sh "$n" "$NOOP") && BASE_XARGS_SH=$(rate_of "$n" "$t") || BASE_XARGS_SH="n/a: xargs via sh failed"
+    if command -v parallel >/dev/null; then
+        t=$(timeit timeout 900 sh -c 'seq "$1" | parallel --will-cite -j2 "echo '\''{\"i\": {}}'\'' | $2"' \
+            sh "$m" "$NOOP") && BASE_PARALLEL=$(rate_of "$m" "$t") ||
+            BASE_PARALLEL="n/a: GNU parallel failed"
+    else
+        BASE_PARALLEL="n/a: GNU parallel not installed"
+    fi
+}
+
+# ipyparallel: a controller and 2 engines on 127.0.0.1, in a profile of our
+# own; throughput of a load-balanced map and the apply_sync round trip.
+bench_ipyparallel() {
+    local prof=$WORK/ipython/profile_bench out i g
+    IPP_RATE="n/a" IPP_LAT="n/a"
+    if ! $PY -c 'import ipyparallel' 2>/dev/null || ! command -v ipcontroller >/dev/null; then
+        IPP_RATE="n/a: python3-ipyparallel not installed"
+        IPP_LAT=$IPP_RATE
+        return
+    fi
+    log "ipyparallel: controller + 2 engines on 127.0.0.1 ($BENCH_SLOW_POINTS points)"
+    mkdir -p "$prof"
+    export IPYTHONDIR=$WORK/ipython
+    # setsid: each gets a process group of its own (ipcontroller forks its
+    # schedulers), ended as a group afterwards.
+    setsid ipcontroller --profile-dir="$prof" --ip=127.0.0.1 >"$WORK/ipcontroller.log" 2>&1 &
+    PIDS+=($!) PGIDS+=($!)
+    if ! wait_until 60 "test -s '$prof/security/ipcontroller-engine.json'"; then
+        IPP_RATE="n/a: ipcontroller did not start ($(tail -n 1 "$WORK/ipcontroller.log"))"
+        IPP_LAT=$IPP_RATE
+    else
+        for i in 1 2; do
+            setsid ipengine --profile-dir="$prof" >"$WORK/ipengine-$i.log" 2>&1 &
+            PIDS+=($!) PGIDS+=($!)
+        done
+        out=$(timeout 600 $PY "$here/bench.py" ipp "$prof" "$NOOP" "$BENCH_SLOW_POINTS" "$LAT_COUNT" 2)
+        IPP_RATE=$(awk '$1 == "throughput" { print $2 }' <<<"$out")
+        IPP_LAT=$(awk '$1 == "latency" { printf "%.3f", $2 * 1000 }' <<<"$out")
+        if [ -z "$IPP_RATE" ]; then
+            IPP_RATE="n/a: $(sed -n 's/^error //p' <<<"$out" | head -c 200)"
+            [ "$IPP_RATE" != "n/a: " ] || IPP_RATE="n/a: timed out or crashed"
+            IPP_LAT=$IPP_RATE
+        fi
+    fi
+    unset IPYTHONDIR
+    local members
+    members=$(group_members "${PGIDS[@]}")
+    stop_groups TERM "${PGIDS[@]}"
+    for _ in $(seq 100); do all_gone $members && break; sleep 0.1; done
+    stop_pids KILL $members
+}
+
+# The main lab: the embedded cluster with 2 engines, state on disk.
+MNT=$WORK/mnt
+STATE=$WORK/state
+TP_TAG=tp
+HV_TAG=tp
+
+bench_throughput() {
+    log "clabfs: $BENCH_SET points on the embedded cluster (2 engines)"
+    CLAB_RATE=$(run_set "$MNT" "$TP_TAG" "$BENCH_SET" $((BENCH_SET / 50 + 120))) ||
+        CLAB_RATE="n/a: the set of $BENCH_SET did not finish"
+    local f="throughput, noop, 2 at a time ($BENCH_SET points on clabfs)"
+    row "$f" "xargs -P2 -n1, bare exec ($BENCH_BASE_POINTS)" "$BASE_XARGS" "$CLAB_RATE" "points/s"
+    row "$f" "xargs -P2 via sh, params on stdin ($BENCH_BASE_POINTS)" "$BASE_XARGS_SH" "$CLAB_RATE" "points/s"
+    row "$f" "GNU parallel -j2, params on stdin ($BENCH_SLOW_POINTS)" "$BASE_PARALLEL" "$CLAB_RATE" "points/s"
+    row "$f" "ipyparallel 7, load-balanced, subprocess ($BENCH_SLOW_POINTS)" "$IPP_RATE" "$CLAB_RATE" "points/s"
+    if [ "$BENCH_HARVEST" != "$BENCH_SET" ]; then
+        HV_TAG=hv
+        log "clabfs: $BENCH_HARVEST points for the harvest"
+        run_set "$MNT" "$HV_TAG" "$BENCH_HARVEST" $((BENCH_HARVEST / 100 + 300)) >/dev/null ||
+            HV_TAG=
+    fi
+}
+
+# Bytes on disk per finished point: the state directory (notebook and the
+# embedded controller's store) over every finished point so far.
+bench_disk() {
+    local bytes fin=0 t
+    for t in "$TP_TAG" $([ "$HV_TAG" != "$TP_TAG" ] && echo "$HV_TAG"); do
+        fin=$((fin + $(key "$MNT/results/$t/status" results) + $(key "$MNT/results/$t/status" failed)))
+    done
+    bytes=$(du -sb "$STATE" | cut -f1)
+    local cb
+    cb=$(du -sb "$STATE/cluster" 2>/dev/null | cut -f1)
+    if [ "$fin" -gt 0 ]; then
+        row "state on disk per finished point ($fin points)" "" "" "$((bytes / fin))" "bytes"
+        row "  of which the embedded controller's store" "" "" "$((${cb:-0} / fin))" "bytes"
+    else
+        row "state on disk per finished point" "" "" "n/a: no finished point" "bytes"
+    fi
+}
+
+# Harvest: cat of the three tables against sqlite3 on the notebook and cat
+# of a plain file with the same bytes.
+bench_harvest() {
+    local dir=$MNT/results/$HV_TAG db=$STATE/notebook.db n ext sql mode t b p
+    if [ -z "$HV_TAG" ]; then
+        row "harvest" "" "" "n/a: the harvest set did not finish" "s"
+        return
+    fi
+    n=$(key "$dir/status" results)
+    log "harvest: cat of results.{csv,tsv,jsonl} of $n results"
+    for ext in csv tsv jsonl; do
+        local f="cat results.$ext, $n results"
+        if ! timeout 900 cat "$dir/results.$ext" >"$WORK/plain.$ext"; then
+            row "$f" "" "" "n/a: cat failed" "s"
+            continue
+        fi
+        t=$(median3 timeout 900 cat "$dir/results.$ext") || t="n/a: cat failed"
+        case $ext in
+        csv) mode=-csv kind=csv ;;
+        tsv) mode=-tabs kind=csv ;;
+        jsonl) mode=-list kind=jsonl ;;
+        esac
+        if ! command -v sqlite3 >/dev/null; then
+            b="n/a: sqlite3 not installed"
+        elif ! sql=$($PY "$here/bench.py" sql "$db" "$HV_TAG" $kind); then
+            b="n/a: ${sql#error }"
+        else
+            b=$(median3 timeout 900 sqlite3 -readonly $mode -header "$db" "$sql") ||
+                b="n/a: sqlite3 failed"
+        fi
+        row "$f" "sqlite3 $mode of the same rows (notebook.db)" "$b" "$t" "s"
+        p=$(median3 cat "$WORK/plain.$ext") || p="n/a: cat failed"
+        row "$f" "cat of a plain file, same $(stat -c %s "$WORK/plain.$ext") bytes" "$p" "$t" "s"
+        rm -f "$WORK/plain.$ext"
+    done
+}
+
+# ls -f and ls -l of the results directory against a tmpfs directory with
+# the same names.
+bench_ls() {
+    local dir=$MNT/results/$TP_TAG tmp=$WORK/tmpfs n out tf tl cf cl
+    log "ls of results/$TP_TAG"
+    timeout 600 ls -f "$dir" >"$WORK/listing" || { row "ls" "" "" "n/a: ls -f failed" "s"; return; }
+    n=$(grep -vc '^\.\.\?$' "$WORK/listing")
+    cf=$(median3 timeout 600 ls -f "$dir") || cf="n/a: ls -f failed"
+    cl=$(median3 timeout 600 ls -l "$dir") || cl="n/a: ls -l failed"
+    mkdir -p "$tmp"
+    if mount -t tmpfs -o size=256m,nr_inodes=2000000 tmpfs "$tmp" 2>>"$WORK/errors.log"; then
+        MOUNTS+=("$tmp")
+    else
+        tmp=$(mktemp -d /dev/shm/clabbench.XXXXXX) # already tmpfs
+        at_end_rm+=("$tmp")
+    fi
+    if out=$($PY "$here/bench.py" mkfiles "$tmp" "$WORK/listing"); then
+        tf=$(median3 ls -f "$tmp") || tf="n/a: ls -f failed"
+        tl=$(median3 ls -l "$tmp") || tl="n/a: ls -l failed"
+    else
+        tf="n/a: ${out#error }" tl=$tf
+    fi
+    row "ls -f results/TAG, $n entries" "ls -f, tmpfs dir, same names" "$tf" "$cf" "s"
+    row "ls -l results/TAG, $n entries" "ls -l, tmpfs dir, same names" "$tl" "$cl" "s"
+}
+
+bench_latency() {
+    local out lat
+    log "latency: $LAT_COUNT one-point jobs"
+    if out=$(timeout 300 $PY "$here/bench.py" latency "$MNT" "$NOOP" "$LAT_COUNT" lat); then
+        lat=$(awk '$1 == "median" { printf "%.3f", $2 * 1000 }' <<<"$out")
+    else
+        lat="n/a: ${out#error }"
+    fi
+    row "one point, submit -> results/TAG/1.json (median of $LAT_COUNT)" \
+        "ipyparallel apply_sync, noop via subprocess (median of $LAT_COUNT)" "$IPP_LAT" "$lat" "ms"
+}
+
+# Accept, cancel and delete BENCH_ACD points: one write each, timed by the
+# write (and close) returning.
+bench_acd() {
+    local n=$BENCH_ACD out job
+    log "accept, cancel, delete of $n points"
+    job=$(printf '{"experiment": "%s", "tag": "acd", "parameters": {"i": {"range": [0, %d]}}}' "$NOOP" "$n")
+    local verb what
+    for verb in accept cancel delete; do
+        case $verb in
+        accept) out=$(timeout 600 $PY "$here/bench.py" write "$MNT/submit" "$job") ;;
+        *) out=$(timeout 600 $PY "$here/bench.py" write "$MNT/ctl" "$verb acd") ;;
+        esac
+        what=$(awk '$1 == "seconds" { print $2 }' <<<"$out")
+        [ -n "$what" ] || what="n/a: ${out#error }"
+        row "$verb $n points (one write to $([ $verb = accept ] && echo submit || echo ctl))" "" "" "$what" "s"
+        [ "${what#n/a}" = "$what" ] || break
+    done
+}
+
+hwm_of() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
+
+# clabfs's peak RSS so far (VmHWM only grows: each mark includes the ones
+# before), to tell which phase set the peak.
+HWM_MARKS=()
+mark_hwm() { HWM_MARKS+=("$1	$(hwm_of "$LAB_PID")"); }
+
+# Peak RSS (VmHWM) of clabfs and of each process of its embedded cluster.
+bench_rss() {
+    local p name hwm k=0 m
+    for m in "${HWM_MARKS[@]}"; do
+        row "peak RSS, clabfs, through ${m%%	*}" "" "" "${m#*	}" "MiB"
+    done
+    hwm=$(hwm_of "$LAB_PID")
+    row "peak RSS, clabfs, whole run" "" "" "${hwm:-n/a: clabfs gone}" "MiB"
+    for p in $(pgrep -P "$LAB_PID"); do
+        name=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | awk '{ print $1 }')
+        hwm=$(hwm_of "$p")
+        case $name in
+        *clab-controller) row "peak RSS, clab-controller" "" "" "$hwm" "MiB" ;;
+        *clab-engine) k=$((k + 1)); row "peak RSS, clab-engine $k" "" "" "$hwm" "MiB" ;;
+        esac
+    done
+}
+
+# One detached controller (loopback TCP, CURVE) and N engines; a second
+# clabfs joins it as a client and submits the set.
+bench_dispatch() {
+    local n=$BENCH_DISPATCH_ENGINES pts=$BENCH_DISPATCH_POINTS cs=$WORK/dcluster conn i rate
+    local f="tasks/s, one controller, $n engine processes ($pts points)"
+    log "dispatch: one controller, $n engines, $pts points"
+    "$CONTROLLER" --state "$cs" >>"$WORK/dcontroller.log" 2>&1 &
+    local cpid=$!
+    PIDS+=("$cpid")
+    if ! wait_until 30 "test -s '$cs/cluster.json'"; then
+        row "$f" "" "" "n/a: the controller did not start" "tasks/s"
+        return
+    fi
+    # Engines may get a connection file of their own (engine.json).
+    conn=$cs/cluster.json
+    [ -e "$cs/engine.json" ] && conn=$cs/engine.json
+    for i in $(seq "$n"); do
+        "$ENGINE" --cluster "$conn" --id "eng$i" >>"$WORK/dengine.log" 2>&1 &
+        PIDS+=($!)
+    done
+    if ! mount_lab "$WORK/dmnt" "$WORK/dstate" --cluster "$cs/cluster.json"; then
+        row "$f" "" "" "n/a: clabfs could not join the cluster" "tasks/s"
+        return
+    fi
+    if ! wait_until 120 "test \"\$(key '$WORK/dmnt/status' engines)\" -ge $n 2>/dev/null"; then
+        row "$f" "" "" "n/a: only $(key "$WORK/dmnt/status" engines) of $n engines joined" "tasks/s"
+        return
+    fi
+    rate=$(run_set "$WORK/dmnt" disp "$pts" $((pts / 20 + 120))) || rate="n/a: the set did not finish"
+    row "$f" "" "" "$rate" "tasks/s"
+    local hwm
+    hwm=$(hwm_of "$cpid")
+    row "peak RSS, that controller" "" "" "${hwm:-n/a}" "MiB"
+    unmount_lab "$WORK/dmnt" "$LAB_PID"
+}
+
+main() {
+    local t_start=$SECONDS
+    install_missing
+    machine
+    bench_baselines
+    bench_ipyparallel
+    log "mounting clabfs (embedded cluster, 2 engines) on $MNT"
+    if ! mount_lab "$MNT" "$STATE" --engines 2 ||
+        ! wait_until 60 "test \"\$(key '$MNT/status' engines)\" = 2"; then
+        row "clabfs" "" "" "n/a: the lab did not mount with 2 engines (see $WORK)" ""
+        KEEP=1
+    else
+        local main_pid=$LAB_PID
+        bench_throughput
+        mark_hwm "the throughput and harvest sets"
+        bench_disk
+        bench_harvest
+        mark_hwm "the harvest"
+        bench_ls
+        bench_latency
+        mark_hwm "ls and latency"
+        bench_acd
+        LAB_PID=$main_pid bench_rss
+        unmount_lab "$MNT" "$main_pid"
+    fi
+    bench_dispatch
+    info "load average (end)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    info "wall time" "$((SECONDS - t_start)) s"
+    info "csv" "$OUT"
+    echo
+    $PY "$here/bench.py" table "$ROWS" "$OUT" "$INFO"
+}
+
+main
