@@ -10,7 +10,11 @@
 #   4. clabfs under valgrind's memcheck in two integration tests;
 #   5. the Debian package (tests/package/test_package.sh): built, installed,
 #      a sweep run with the installed programs, man pages rendered, units
-#      verified, purged.
+#      verified, purged;
+#   6. the benchmark harness at CI sizes (tests/bench/run.sh), which prints
+#      its table; figures, not pass/fail (run.sh alone for the quick sizes,
+#      run.sh --full for 10^6);
+#   7. the suite's self-check (tests/selfcheck.sh): mutants it must catch.
 # CLAB_QUICK=1 runs step 1 only (for developers between edits).
 # CLAB_SLOW=1 adds the slow cases. Arguments go to every ctest run, e.g.
 # scripts/test.sh -R grid -V. Budget: about 15 minutes on 2 cores.
@@ -57,3 +61,13 @@ step "clabfs under valgrind"
 
 step "Debian package: build, install, run, purge"
 "$src/tests/package/test_package.sh"
+
+step "benchmark harness, CI sizes"
+BENCH_SET=${BENCH_SET:-2000} BENCH_HARVEST=${BENCH_HARVEST:-2000} BENCH_ACD=${BENCH_ACD:-20000} \
+    BENCH_BASE_POINTS=${BENCH_BASE_POINTS:-1000} BENCH_SLOW_POINTS=${BENCH_SLOW_POINTS:-300} \
+    BENCH_DISPATCH_ENGINES=${BENCH_DISPATCH_ENGINES:-20} \
+    BENCH_DISPATCH_POINTS=${BENCH_DISPATCH_POINTS:-1000} \
+    "$src/tests/bench/run.sh" --out "$build/bench/results.csv"
+
+step "self-check: mutants the suite must catch"
+"$src/tests/selfcheck.sh"
