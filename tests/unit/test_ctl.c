@@ -124,6 +124,141 @@ static void test_verbs(void **state)
     assert_int_equal(run(f, "select b", &pos), -ENOENT);
 }
 
+/* The counts of tag as a reader sees them; -ENOENT when it is gone. */
+static int counts(fixture_t *f, const char *tag, long *results, long *failed,
+                  long *pending)
+{
+    clab_nb_reader_t *r;
+    clab_set_info_t info = {0};
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &r), 0);
+    int rc = clab_nb_set_info(r, tag, &info);
+    *results = info.results;
+    *failed = info.failed;
+    *pending = info.pending;
+    clab_set_info_clear(&info);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
+static void counts_are(fixture_t *f, const char *tag, long results, long failed,
+                       long pending)
+{
+    long r, fl, p;
+    assert_int_equal(counts(f, tag, &r, &fl, &p), 0);
+    assert_int_equal(r, results);
+    assert_int_equal(fl, failed);
+    assert_int_equal(p, pending);
+}
+
+/* The pending jobs the link would send: how many of tag, and the sorted
+ * x values of tag's points in *xs (a string of digits). */
+static int pending_of(fixture_t *f, const char *tag, char *xs, size_t xs_size)
+{
+    json_t *tasks = json_array(), *t;
+    int64_t after = 0;
+    size_t i;
+    int n = 0, seen[10] = {0};
+    assert_true(clab_notebook_pending_tasks(f->lab.nb, &after, 1000, tasks) >= 0);
+    json_array_foreach(tasks, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "tag")), tag) != 0)
+            continue;
+        n++;
+        seen[json_integer_value(json_object_get(json_object_get(t, "params"), "x"))]++;
+    }
+    json_decref(tasks);
+    size_t k = 0;
+    for (int x = 0; x < 10; x++)
+        for (int c = 0; c < seen[x] && k + 1 < xs_size; c++)
+            xs[k++] = (char)('0' + x);
+    xs[k] = '\0';
+    return n;
+}
+
+/* Stores a successful result for the pending point x of tag. */
+static void finish(fixture_t *f, const char *tag, int x)
+{
+    json_t *tasks = json_array(), *t, *batch = json_array();
+    int64_t after = 0;
+    size_t i;
+    assert_true(clab_notebook_pending_tasks(f->lab.nb, &after, 1000, tasks) > 0);
+    json_array_foreach(tasks, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "tag")), tag) ||
+            json_integer_value(json_object_get(json_object_get(t, "params"), "x")) != x)
+            continue;
+        const char *job = json_string_value(json_object_get(t, "job"));
+        json_array_append_new(batch, json_pack("{s:s, s:{s:b, s:{s:s, s:b}, s:[{s:i}]}}",
+                                               "job", job, "record", "ok", 1, "metadata",
+                                               "clab.job", job, "epyc.experiment.status",
+                                               1, "results", "y", x));
+        break;
+    }
+    assert_int_equal(clab_notebook_add_results(f->lab.nb, batch), 1);
+    json_decref(batch);
+    json_decref(tasks);
+}
+
+/* cancel, retry and delete through clab_ctl_run, counted in the notebook:
+ * cancel fails exactly the pending points, retry queues exactly the
+ * failures once, delete of a set with pending points leaves nothing of it
+ * and nothing of the other set changes. */
+static void test_verb_counts(void **state)
+{
+    fixture_t *f = *state;
+    long pos, r, fl, p;
+    char xs[16];
+    submit(f, "a");
+    submit(f, "b");
+    finish(f, "a", 2);
+    counts_are(f, "a", 1, 0, 2);
+
+    assert_int_equal(run(f, "cancel a", &pos), 0);
+    counts_are(f, "a", 1, 2, 0);
+    counts_are(f, "b", 0, 0, 3);
+    assert_int_equal(pending_of(f, "a", xs, sizeof xs), 0);
+    assert_int_equal(pending_of(f, "b", xs, sizeof xs), 3);
+    /* Nothing left to cancel: the counts stay. */
+    assert_int_equal(run(f, "cancel a", &pos), 0);
+    counts_are(f, "a", 1, 2, 0);
+
+    /* Retry: the two cancelled points again, the failed files kept; a
+     * second retry adds nothing. */
+    assert_int_equal(run(f, "retry a", &pos), 0);
+    counts_are(f, "a", 1, 2, 2);
+    assert_int_equal(pending_of(f, "a", xs, sizeof xs), 2);
+    assert_string_equal(xs, "13");
+    assert_int_equal(run(f, "retry a", &pos), 0);
+    counts_are(f, "a", 1, 2, 2);
+    assert_int_equal(pending_of(f, "a", xs, sizeof xs), 2);
+    finish(f, "a", 3);
+    counts_are(f, "a", 2, 2, 1);
+    counts_are(f, "b", 0, 0, 3);
+
+    /* Delete a set with a pending point: gone, with its pending job; b is
+     * untouched and becomes current. */
+    assert_int_equal(run(f, "delete a", &pos), 0);
+    assert_int_equal(counts(f, "a", &r, &fl, &p), -ENOENT);
+    assert_int_equal(pending_of(f, "a", xs, sizeof xs), 0);
+    counts_are(f, "b", 0, 0, 3);
+    assert_int_equal(pending_of(f, "b", xs, sizeof xs), 3);
+    assert_string_equal(xs, "123");
+    clab_nb_reader_t *rd;
+    char tag[CLAB_TAG_MAX + 1];
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &rd), 0);
+    assert_int_equal(clab_nb_current(rd, tag), 0);
+    clab_nb_reader_close(&rd);
+    assert_string_equal(tag, "b");
+    /* The link is told to cancel a at the controller: twice for cancel,
+     * once for delete. */
+    json_t *tags = clab_lab_cancel_take(&f->lab);
+    assert_int_equal(json_array_size(tags), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(json_string_value(json_array_get(tags, i)), "a");
+    json_decref(tags);
+    assert_int_equal(run(f, "retry a", &pos), -ENOENT);
+}
+
 static void test_cluster_state(void **state)
 {
     fixture_t *f = *state;
@@ -161,6 +296,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verb_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

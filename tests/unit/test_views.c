@@ -706,6 +706,31 @@ static void test_ctl(void **state)
     free(errors);
 }
 
+/* The value of key in a "key value" status text. */
+static long status_value(const char *text, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, key, k) == 0 && l[k] == ' ')
+            return atol(l + k + 1);
+    fail_msg("no %s in %s", key, text);
+    return -1;
+}
+
+/* The status file at path says these counts (its size checked too). */
+static void status_is(fixture_t *f, const char *path, long results, long failed,
+                      long pending)
+{
+    size_t len;
+    char *st = check_view(f, path, &len);
+    char *text = strndup(st, len);
+    assert_int_equal(status_value(text, "results"), results);
+    assert_int_equal(status_value(text, "failed"), failed);
+    assert_int_equal(status_value(text, "pending"), pending);
+    free(text);
+    free(st);
+}
+
 /* A notebook as the first clabfs wrote it: no byte counts. */
 static void test_migration(void **state)
 {
@@ -758,11 +783,48 @@ static void test_migration(void **state)
                                         "/notebook.json"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         free(check_view(f, files[i], &len));
-    /* And it goes on counting. */
-    complete(f, 10, &counter);
+    /* And it goes on counting: 10 more results of m (2 of them failures,
+     * points 31 and 38), then a new set of 6 (one failure, point 45).
+     * Every view's size equals its bytes (check_view), the old rows are
+     * the prefix of the new text, and the rows and counts are exact. */
+    char *jsonl = read_path(f, "/results/m/results.jsonl", 4096, &len);
+    assert_int_equal(count_lines(jsonl, len), 30);
+    csv = read_path(f, "/results/m/results.csv", 4096, &len2);
+    assert_int_equal(complete(f, 10, &counter), 10);
+    size_t len3;
     snprintf(path, sizeof path, "/results/m/results.csv");
-    free(check_view(f, path, &len));
+    csv2 = check_view(f, path, &len3);
+    assert_true(len3 > len2);
+    assert_memory_equal(csv2, csv, len2);
+    assert_int_equal(count_lines(csv2, len3), 1 + 2 * 34); /* a cell holds a \n */
+    free(csv);
+    free(csv2);
+    char *jsonl2 = check_view(f, "/results/m/results.jsonl", &len3);
+    assert_true(len3 > len);
+    assert_memory_equal(jsonl2, jsonl, len);
+    assert_int_equal(count_lines(jsonl2, len3), 40);
+    free(jsonl);
+    free(jsonl2);
+    free(check_view(f, "/results/m/pending", &len));
+    assert_int_equal(len, 0);
+    status_is(f, "/results/m/status", 34, 6, 0);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, "
+           "6]}}, \"tag\": \"m2\"}",
+           tag);
+    status_is(f, "/results/m2/status", 0, 0, 6);
+    char *pend = check_view(f, "/results/m2/pending", &len);
+    assert_int_equal(count_lines(pend, len), 6);
+    free(pend);
+    assert_int_equal(complete(f, 10, &counter), 6);
+    status_is(f, "/results/m2/status", 5, 1, 0);
+    status_is(f, "/status", 5, 1, 0); /* the current set, m2 */
+    csv = check_view(f, "/results/m2/results.csv", &len);
+    assert_int_equal(count_lines(csv, len), 1 + 2 * 5);
+    free(csv);
+    free(check_view(f, "/results/m2/results.jsonl", &len));
     free(check_view(f, "/notebook.json", &len));
+    free(check_view(f, "/status.json", &len));
 }
 
 int main(void)
