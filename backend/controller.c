@@ -366,6 +366,7 @@ static void teardown(controller_t *c)
     controller_free_engines(c);
     controller_free_clients(c);
     json_decref(c->replies);
+    json_decref(c->engine_acks);
     if (c->clients_sock)
         zmq_close(c->clients_sock);
     if (c->engines_sock)
@@ -396,6 +397,7 @@ static int commit(controller_t *c)
     }
     controller_flush_replies(c);
     controller_flush_results(c);
+    controller_flush_acks(c);
     return 0;
 }
 
@@ -484,6 +486,7 @@ static int run(const options_t *o)
         return -ESRCH;
 
     c.replies = json_array();
+    c.engine_acks = json_object();
     int rc = setup(&c);
     if (o->ready_fd >= 0) {
         if (!rc && write(o->ready_fd, "ready\n", 6) != 6)

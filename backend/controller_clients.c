@@ -303,6 +303,7 @@ void controller_flush_replies(controller_t *c)
 void controller_drop_outgoing(controller_t *c)
 {
     json_array_clear(c->replies);
+    json_object_clear(c->engine_acks);
     for (size_t i = 0; i < c->nclients; i++) {
         json_decref(c->clients[i].outgoing);
         c->clients[i].outgoing = NULL;

@@ -161,6 +161,36 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
     json_decref(b);
 }
 
+/* The engine keeps job's result until this acknowledgement, sent after
+ * the commit that stored it. */
+static void queue_ack(controller_t *c, const engine_t *e, const char *job)
+{
+    json_t *jobs = json_object_get(c->engine_acks, e->id);
+    if (!jobs) {
+        jobs = json_array();
+        json_object_set_new(c->engine_acks, e->id, jobs);
+    }
+    json_array_append_new(jobs, json_string(job));
+}
+
+void controller_flush_acks(controller_t *c)
+{
+    const char *id;
+    json_t *jobs;
+    json_object_foreach(c->engine_acks, id, jobs)
+    {
+        json_t *b = json_pack("{s:O}", "jobs", jobs);
+        int rc = clab_proto_send(c->engines_sock, id, strlen(id), "ack", b);
+        if (rc)
+            /* The engine sends the results again; they are acknowledged then. */
+            clab_debug("ack to engine %s: %s", id, strerror(-rc));
+        json_decref(b);
+    }
+    json_object_clear(c->engine_acks);
+}
+
+/* A result, also one sent again: the store takes each job's first result
+ * only, so a copy is acknowledged without effect. */
 static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
@@ -171,9 +201,14 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
         return;
     }
     engine_forget(e, job);
-    e->tasks_done++;
-    if (controller_finish_task(c, job, record) == 0)
+    int rc = controller_finish_task(c, job, record);
+    if (rc < 0)
+        return; /* not stored: no ack, the engine sends it again */
+    if (rc == 0)
         clab_debug("duplicate result for %s from %s ignored", job, e->id);
+    else
+        e->tasks_done++;
+    queue_ack(c, e, job);
 }
 
 /* Who may send a message: any peer, a peer that joins by sending it, or

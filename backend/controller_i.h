@@ -72,7 +72,8 @@ typedef struct {
     int in_txn;
     double txn_start;
     int txn_msgs;
-    json_t *replies; /* replies to clients, sent after the commit */
+    json_t *replies;     /* replies to clients, sent after the commit */
+    json_t *engine_acks; /* engine id -> [job ids] whose results this turn took */
 } controller_t;
 
 /* controller.c */
@@ -111,6 +112,9 @@ void controller_stop_running(controller_t *c, const json_t *running);
 void controller_check_engines(controller_t *c, double now);
 /* Hands queued tasks to engines with free slots. */
 void controller_dispatch(controller_t *c);
+/* After a commit: tells each engine which of its results are now stored
+ * (or were stored before), so that it stops keeping them. */
+void controller_flush_acks(controller_t *c);
 void controller_free_engines(controller_t *c);
 
 #endif
