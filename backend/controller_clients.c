@@ -88,6 +88,9 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
     {
         const char *job = json_string_value(json_object_get(t, "job"));
         const char *tag = json_string_value(json_object_get(t, "tag"));
+        /* Ours to add when the task goes to an engine (send_task). */
+        json_object_del(t, "dispatch");
+        json_object_del(t, "epoch");
         char *body = task_body(t);
         if (!body) {
             bad++;

@@ -21,14 +21,25 @@
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
 
+/* A task an engine holds, as the controller believes. */
+typedef struct {
+    char *job;
+    /* The stamp of the task message that gave it (controller_t's
+     * dispatch_seq); 0 for one the engine claimed in a heartbeat. */
+    int64_t dispatch;
+} held_t;
+
 typedef struct {
     char id[CLAB_PROTO_MAX_PEER + 1]; /* routing id, printable */
     char host[256];
     long pid;
+    /* Names the engine's process: another one under the same id is a
+     * restart, and what the old one held is gone. */
+    char incarnation[65];
     double last_seen;
     long tasks_done;
     int ninflight;
-    char *inflight[MAX_PREFETCH]; /* job ids handed to it, oldest first */
+    held_t inflight[MAX_PREFETCH]; /* tasks handed to it, oldest first */
 } engine_t;
 
 /* Which undelivered results a client is being sent again. */
@@ -60,6 +71,7 @@ typedef struct {
     clab_store_t *store;
     clab_conninfo_t ci;
     char epoch[33];
+    int64_t dispatch_seq; /* the last task message's stamp, for any engine */
 
     engine_t *engines;
     size_t nengines;

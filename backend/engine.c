@@ -1,13 +1,17 @@
 /* clab-engine: a worker. Connects to the controller named in a connection
  * file, announces itself with heartbeats, and runs the tasks it is given
  * one at a time (the controller keeps a small prefetch queued here so the
- * next task never waits for a round trip). Heartbeats carry the tasks held,
- * so a restarted controller knows what is already in hand. */
+ * next task never waits for a round trip). Heartbeats carry the tasks held
+ * (results not yet acknowledged included) and this process's incarnation,
+ * so a restarted controller knows what is already in hand, and a restart
+ * of this engine under the same id is told from a live one. Every result
+ * is kept and sent again until the controller acknowledges it. */
 #include "conninfo.h"
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "random.h"
 #include "record.h"
 #include "runner.h"
 
@@ -39,7 +43,12 @@ typedef struct {
     /* Results sent, kept until the controller acknowledges them:
      * {"job", "record", "sent" (clab_mono of the last send)}. */
     json_t *unacked;
-    char epoch[64]; /* the controller's, from its heartbeats */
+    char epoch[64];       /* the controller's, from its heartbeats */
+    char incarnation[33]; /* this process, for the controller */
+    /* The stamp of the last task message received and the controller
+     * epoch it came from, echoed by heartbeats. */
+    json_int_t dispatch;
+    char dispatch_epoch[64];
     long tasks_done;
     double last_hb;
     double last_heard;  /* from the controller */
@@ -80,8 +89,10 @@ static void heartbeat(engine_t *e, int force)
     json_array_foreach(e->unacked, i, t)
         json_array_append(held, json_object_get(t, "job"));
     json_t *body =
-        json_pack("{s:s, s:I, s:I, s:o}", "host", e->host, "pid", (json_int_t)getpid(),
-                  "tasks", (json_int_t)e->tasks_done, "held", held);
+        json_pack("{s:s, s:I, s:I, s:o, s:s, s:I, s:s}", "host", e->host, "pid",
+                  (json_int_t)getpid(), "tasks", (json_int_t)e->tasks_done, "held", held,
+                  "incarnation", e->incarnation, "dispatch", e->dispatch,
+                  "dispatch_epoch", e->dispatch_epoch);
     int rc = clab_proto_send(e->sock, NULL, 0, "hb", body);
     if (rc && rc != -EAGAIN)
         clab_warn("heartbeat: %s", strerror(-rc));
@@ -177,6 +188,9 @@ static void on_message(engine_t *e, const clab_msg_t *m, int running)
         json_is_string(json_object_get(b, "experiment")) &&
         json_is_object(json_object_get(b, "params"))) {
         json_array_append(e->queue, b);
+        const char *epoch = json_string_value(json_object_get(b, "epoch"));
+        e->dispatch = json_integer_value(json_object_get(b, "dispatch"));
+        snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch ? epoch : "");
     } else if (strcmp(m->type, "cancel") == 0 &&
                json_is_array(json_object_get(b, "jobs"))) {
         cancel_jobs(e, json_object_get(b, "jobs"), running);
@@ -419,6 +433,7 @@ static int run(const options_t *o)
     int rc;
     clab_log_init("clab-engine", o->verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
     set_identity(&e, o->id);
+    clab_random_hex(e.incarnation, 16);
     if ((rc = clab_daemon_init(o->with_parent)) < 0)
         return rc;
     e.queue = json_array();
