@@ -209,7 +209,9 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
     } else {
         reconcile(c, e, m->body);
     }
-    json_t *b = json_pack("{s:s}", "epoch", c->epoch);
+    /* The echoed number tells the engine which heartbeat this answers. */
+    json_t *b = json_pack("{s:s, s:I}", "epoch", c->epoch, "hb",
+                          json_integer_value(json_object_get(m->body, "hb")));
     clab_proto_send(c->engines_sock, e->id, strlen(e->id), "hb", b);
     json_decref(b);
 }
@@ -242,8 +244,9 @@ void controller_flush_acks(controller_t *c)
     json_object_clear(c->engine_acks);
 }
 
-/* A result, also one sent again: the store takes each job's first result
- * only, so a copy is acknowledged without effect. */
+/* A result is accepted only from the engine that holds the task; the
+ * store takes each job's first result only, so a copy is acknowledged
+ * without effect. */
 static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
@@ -253,10 +256,24 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
         clab_warn("malformed result from engine %s dropped", e->id);
         return;
     }
-    engine_forget(e, job);
+    if (!engine_forget(e, job)) {
+        /* Taken from it (it was counted lost, the task went elsewhere or
+         * was cancelled) or stored already: the acknowledgement only
+         * stops it from sending the result again. */
+        clab_info("result for %s from engine %s, which does not hold it, refused", job,
+                  e->id);
+        queue_ack(c, e, job);
+        return;
+    }
     int rc = controller_finish_task(c, job, record);
-    if (rc < 0)
-        return; /* not stored: no ack, the engine sends it again */
+    if (rc < 0) {
+        /* Not stored: no ack, and the task stays the engine's, whose
+         * copy is then accepted. */
+        char *again = strdup(job);
+        if (again)
+            e->inflight[e->ninflight++] = (held_t){again, 0};
+        return;
+    }
     if (rc == 0)
         clab_debug("duplicate result for %s from %s ignored", job, e->id);
     else

@@ -33,6 +33,13 @@
  * engine at most its prefetch (<= 16) at a time, so this is only reached
  * when acknowledgements stop; then no new task starts until they resume. */
 #define MAX_UNACKED 24
+/* Seconds between two heartbeats that mean this engine was stopped (or
+ * starved): the controller may have counted it lost and given its tasks
+ * to others. It then starts nothing before the controller answered (its
+ * answer comes after the cancels of what went elsewhere), or STALL_WAIT
+ * passed without one. */
+#define STALL_GAP 3.0
+#define STALL_WAIT 5.0
 
 typedef struct {
     void *zctx, *sock;
@@ -43,7 +50,12 @@ typedef struct {
     /* Results sent, kept until the controller acknowledges them:
      * {"job", "record", "sent" (clab_mono of the last send)}. */
     json_t *unacked;
-    char epoch[64];       /* the controller's, from its heartbeats */
+    char epoch[64];    /* the controller's, from its heartbeats */
+    double stalled_at; /* clab_mono() of a stall not yet answered, or 0 */
+    /* Heartbeats sent; the controller's answer echoes the number, so that
+     * an answer to one sent before a stall is not taken for an answer to
+     * one after it. stall_hb is the first sent after the stall. */
+    json_int_t hbs, stall_hb;
     char incarnation[33]; /* this process, for the controller */
     /* The stamp of the last task message received and the controller
      * epoch it came from, echoed by heartbeats. */
@@ -81,7 +93,14 @@ static void heartbeat(engine_t *e, int force)
     double now = clab_mono();
     if (!force && now - e->last_hb < HEARTBEAT_INTERVAL)
         return;
+    if (e->last_hb > 0 && now - e->last_hb > STALL_GAP) {
+        clab_warn("no heartbeat for %.0f s; the next task waits for the controller",
+                  now - e->last_hb);
+        e->stalled_at = now;
+        e->stall_hb = e->hbs + 1;
+    }
     e->last_hb = now;
+    e->hbs++;
     json_t *held = json_array();
     size_t i;
     json_t *t;
@@ -170,6 +189,8 @@ static void resend_results(engine_t *e, int all)
 static void on_controller_hb(engine_t *e, const json_t *b)
 {
     const char *epoch = json_string_value(json_object_get(b, "epoch"));
+    if (json_integer_value(json_object_get(b, "hb")) >= e->stall_hb)
+        e->stalled_at = 0;
     if (!epoch || strcmp(epoch, e->epoch) == 0)
         return;
     int known = e->epoch[0] != '\0';
@@ -403,23 +424,32 @@ static int connect_controller(engine_t *e, const char *conn)
     return 0;
 }
 
+/* Whether the next task may start now. */
+static int may_start(engine_t *e)
+{
+    if (json_array_size(e->queue) == 0 || json_array_size(e->unacked) >= MAX_UNACKED)
+        return 0;
+    if (e->stalled_at > 0 && clab_mono() - e->stalled_at < STALL_WAIT)
+        return 0;
+    e->stalled_at = 0;
+    return 1;
+}
+
 /* Runs tasks until a signal asks us to stop, then hands back what we hold. */
 static void serve(engine_t *e)
 {
     e->last_heard = clab_mono();
     heartbeat(e, 1);
     while (!clab_stop_requested) {
-        if (json_array_size(e->queue) == 0 ||
-            json_array_size(e->unacked) >= MAX_UNACKED) {
+        /* Before each task too: a stall shows here first. */
+        tick_state(e, 0);
+        if (!may_start(e)) {
             zmq_pollitem_t it = {e->sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
-            tick_state(e, 0);
             continue;
         }
-        if (run_one(e) < 0 && !clab_stop_requested) {
+        if (run_one(e) < 0 && !clab_stop_requested)
             sleep(1); /* do not spin on a broken machine */
-            tick_state(e, 0);
-        }
     }
     clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e->queue));
     clab_proto_send(e->sock, NULL, 0, "bye", NULL);
