@@ -33,6 +33,9 @@ client_t *controller_find_client(controller_t *c, const char *id, int create)
     client_t *cl = &c->clients[c->nclients++];
     memset(cl, 0, sizeof *cl);
     snprintf(cl->id, sizeof cl->id, "%s", id);
+    /* A client we meet without its hello (we restarted in process after a
+     * failed commit) may lack any result not acknowledged. */
+    cl->resending = RESEND_ALL;
     return cl;
 }
 

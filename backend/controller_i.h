@@ -81,6 +81,10 @@ typedef struct {
     double last_periodic;
     double dispatch_after; /* a restarted controller lets engines reclaim first */
     int lock_fd;
+    /* After a failed commit: clab_mono() of the next attempt to reopen
+     * the store (0: it is open), and the back-off before the one after. */
+    double recover_at, backoff;
+    int failed_commits;
     int in_txn;
     double txn_start;
     int txn_msgs;
