@@ -310,6 +310,8 @@ static int choose_endpoints(controller_t *c, const char *run, const clab_conninf
     return 0;
 }
 
+/* Opens the queue and puts what was running back in it, as at every
+ * start: -errno with no store open when either fails. */
 static int open_store(controller_t *c)
 {
     char path[4096];
@@ -321,6 +323,12 @@ static int open_store(controller_t *c)
         return rc;
     }
     int back = clab_store_recover(c->store);
+    if (back < 0) {
+        clab_err("cannot put the running tasks of %s back in the queue: %s", path,
+                 strerror(-back));
+        clab_store_destroy(&c->store);
+        return back;
+    }
     if (back > 0) {
         /* Engines that still run those tasks claim them with their next
          * heartbeat; give them two heartbeats before handing them out. */
@@ -328,7 +336,7 @@ static int open_store(controller_t *c)
     }
     clab_store_counts(c->store, &c->queued, &c->running, &done);
     clab_info("queue: %ld queued (%d were running), %ld result(s) awaiting delivery",
-              c->queued, back > 0 ? back : 0, done);
+              c->queued, back, done);
     return 0;
 }
 
@@ -389,6 +397,7 @@ static void teardown(controller_t *c)
     controller_free_engines(c);
     controller_free_clients(c);
     json_decref(c->replies);
+    json_decref(c->engine_acks);
     if (c->clients_sock)
         zmq_close(c->clients_sock);
     if (c->engines_sock)
@@ -403,6 +412,77 @@ static void teardown(controller_t *c)
         close(c->lock_fd);
 }
 
+#define BACKOFF_FIRST 0.5
+#define BACKOFF_MAX 8.0
+
+/* A failed commit (a full disk, say) rolled the store back to the last
+ * commit, but engines hold tasks handed out since and results of this
+ * window are in no table: our memory is no longer the store's. Recover as
+ * a restart would, in process: forget engines and clients, reopen the
+ * store (running tasks back in the queue) under a new epoch, so that
+ * engines re-register with what they hold (and resend their results) and
+ * clients resend what we did not acknowledge. The reopen waits for a
+ * back-off that doubles while it keeps failing. */
+static void fail_commit(controller_t *c, int rc)
+{
+    if (c->recover_at == 0 && c->backoff == 0)
+        clab_err("commit failed (%s): nothing since the last commit was kept; recovering "
+                 "as after a restart, retrying for as long as it fails",
+                 strerror(-rc));
+    else
+        clab_debug("commit failed again: %s", strerror(-rc));
+    c->failed_commits++;
+    controller_drop_outgoing(c);
+    controller_free_engines(c);
+    controller_free_clients(c);
+    clab_store_destroy(&c->store);
+    c->queued = c->running = 0;
+    c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_FIRST;
+    if (c->backoff > BACKOFF_MAX)
+        c->backoff = BACKOFF_MAX;
+    c->recover_at = clab_mono() + c->backoff;
+}
+
+/* Messages that arrive during a back-off are dropped: a heartbeat read
+ * later would register an engine with what it held seconds ago. Engines
+ * heartbeat again and resend results, clients resend what we did not
+ * acknowledge (both on seeing the new epoch). */
+static void discard_waiting(controller_t *c)
+{
+    void *socks[] = {c->engines_sock, c->clients_sock};
+    for (int i = 0; i < 2; i++) {
+        clab_msg_t m;
+        int rc;
+        while ((rc = clab_proto_recv(socks[i], 1, &m)) != -EAGAIN)
+            if (rc == 0)
+                clab_msg_clear(&m);
+    }
+}
+
+/* During a back-off messages are dropped; then the store is reopened.
+ * 1 while still recovering. */
+static int recovering(controller_t *c)
+{
+    double left = c->recover_at - clab_mono();
+    if (c->recover_at == 0)
+        return 0;
+    discard_waiting(c);
+    if (left > 0) {
+        usleep((useconds_t)((left < 0.25 ? left : 0.25) * 1e6));
+        return 1;
+    }
+    if (open_store(c) < 0) {
+        c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
+        c->recover_at = clab_mono() + c->backoff;
+        return 1;
+    }
+    c->recover_at = 0;
+    clab_random_hex(c->epoch, 16);
+    clab_info("store reopened after %d failed commit(s); new epoch %s", c->failed_commits,
+              c->epoch);
+    return 0;
+}
+
 /* Ends the open transaction and only then says what it made durable:
  * acknowledgements of submissions and results for the clients. */
 static int commit(controller_t *c)
@@ -410,15 +490,18 @@ static int commit(controller_t *c)
     int rc = clab_store_commit(c->store);
     c->in_txn = 0;
     if (rc) {
-        /* Nothing since the last commit is durable: acknowledge none of it.
-         * Tasks are still `running` in the store and go back to the queue
-         * at the next restart. */
-        clab_err("commit failed (%s); replies withheld", strerror(-rc));
-        controller_drop_outgoing(c);
+        /* Nothing since the last commit is durable: acknowledge none of it. */
+        fail_commit(c, rc);
         return 0;
     }
+    if (c->failed_commits) {
+        clab_info("commits work again after %d failure(s)", c->failed_commits);
+        c->failed_commits = 0;
+    }
+    c->backoff = 0;
     controller_flush_replies(c);
     controller_flush_results(c);
+    controller_flush_acks(c);
     return 0;
 }
 
@@ -461,6 +544,8 @@ static int turn(controller_t *c)
         double left = c->txn_start + COMMIT_WINDOW - clab_mono();
         timeout = left > 0 ? (long)(left * 1000) + 1 : 0;
     }
+    if (recovering(c))
+        return 0;
     int ready = zmq_poll(items, 2, timeout);
     if (ready < 0 && zmq_errno() != EINTR)
         return -zmq_errno();
@@ -507,6 +592,7 @@ static int run(const options_t *o)
         return -ESRCH;
 
     c.replies = json_array();
+    c.engine_acks = json_object();
     int rc = setup(&c);
     if (o->ready_fd >= 0) {
         if (!rc && write(o->ready_fd, "ready\n", 6) != 6)

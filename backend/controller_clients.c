@@ -33,6 +33,9 @@ client_t *controller_find_client(controller_t *c, const char *id, int create)
     client_t *cl = &c->clients[c->nclients++];
     memset(cl, 0, sizeof *cl);
     snprintf(cl->id, sizeof cl->id, "%s", id);
+    /* A client we meet without its hello (we restarted in process after a
+     * failed commit) may lack any result not acknowledged. */
+    cl->resending = RESEND_ALL;
     return cl;
 }
 
@@ -88,6 +91,9 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
     {
         const char *job = json_string_value(json_object_get(t, "job"));
         const char *tag = json_string_value(json_object_get(t, "tag"));
+        /* Ours to add when the task goes to an engine (send_task). */
+        json_object_del(t, "dispatch");
+        json_object_del(t, "epoch");
         char *body = task_body(t);
         if (!body) {
             bad++;
@@ -303,6 +309,7 @@ void controller_flush_replies(controller_t *c)
 void controller_drop_outgoing(controller_t *c)
 {
     json_array_clear(c->replies);
+    json_object_clear(c->engine_acks);
     for (size_t i = 0; i < c->nclients; i++) {
         json_decref(c->clients[i].outgoing);
         c->clients[i].outgoing = NULL;

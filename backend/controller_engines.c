@@ -4,6 +4,7 @@
  * silent, their tasks going back to the queue or failing as `engine lost`. */
 #include "controller_i.h"
 
+#include "buf.h"
 #include "log.h"
 #include "record.h"
 
@@ -59,9 +60,9 @@ static json_t *lost_record(const char *body_text, const char *engine, const char
 static int engine_forget(engine_t *e, const char *job)
 {
     for (int i = 0; i < e->ninflight; i++) {
-        if (strcmp(e->inflight[i], job) != 0)
+        if (strcmp(e->inflight[i].job, job) != 0)
             continue;
-        free(e->inflight[i]);
+        free(e->inflight[i].job);
         memmove(&e->inflight[i], &e->inflight[i + 1],
                 (size_t)(e->ninflight - i - 1) * sizeof e->inflight[0]);
         e->ninflight--;
@@ -79,20 +80,20 @@ static void drop_engine(controller_t *c, engine_t *e, int count_try, const char 
               e->host, e->pid, why, e->ninflight);
     for (int i = 0; i < e->ninflight; i++) {
         char *body = NULL;
-        int tries = clab_store_requeue(c->store, e->inflight[i], count_try, &body);
+        const char *job = e->inflight[i].job;
+        int tries = clab_store_requeue(c->store, job, count_try, &body);
         if (tries >= 0) {
             c->running--;
             c->queued++;
             if (count_try && tries > c->retries) {
-                clab_warn("task %s: engine lost %d times, giving up", e->inflight[i],
-                          tries);
+                clab_warn("task %s: engine lost %d times, giving up", job, tries);
                 json_t *rec = lost_record(body, e->id, e->host);
-                controller_finish_task(c, e->inflight[i], rec);
+                controller_finish_task(c, job, rec);
                 json_decref(rec);
             }
         }
         free(body);
-        free(e->inflight[i]);
+        free(e->inflight[i].job);
     }
     size_t idx = (size_t)(e - c->engines);
     memmove(e, e + 1, (c->nengines - idx - 1) * sizeof *e);
@@ -111,7 +112,7 @@ static void claim_held(controller_t *c, engine_t *e, const json_t *held)
             continue;
         if (e->ninflight < MAX_PREFETCH &&
             clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
-            e->inflight[e->ninflight++] = strdup(json_string_value(j));
+            e->inflight[e->ninflight++] = (held_t){strdup(json_string_value(j)), 0};
             c->queued--;
             c->running++;
         } else {
@@ -141,6 +142,8 @@ static engine_t *register_engine(controller_t *c, const char *id, const json_t *
     const char *host = json_string_value(json_object_get(body, "host"));
     snprintf(e->host, sizeof e->host, "%s", host ? host : "?");
     e->pid = (long)json_integer_value(json_object_get(body, "pid"));
+    const char *inc = json_string_value(json_object_get(body, "incarnation"));
+    snprintf(e->incarnation, sizeof e->incarnation, "%s", inc ? inc : "");
     e->tasks_done = (long)json_integer_value(json_object_get(body, "tasks"));
     claim_held(c, e, json_object_get(body, "held"));
     return e;
@@ -153,14 +156,97 @@ static void on_bye(controller_t *c, engine_t *e, const clab_msg_t *m)
         drop_engine(c, e, 0, "stopped");
 }
 
-/* Heartbeats go both ways: the engine learns we are alive. */
+static int listed(const json_t *held, const char *job)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach(held, i, j) if (json_is_string(j) &&
+                                       strcmp(json_string_value(j), job) == 0) return 1;
+    return 0;
+}
+
+/* What e's heartbeat says it holds (queued, running, finished but not
+ * acknowledged) against what we believe it holds: a task it does not list
+ * although it had its task message when it made the heartbeat (the
+ * heartbeat echoes the last stamp it received, from this epoch) is not
+ * there (a message lost on the way): back to the queue, no try counted. */
+static void reconcile(controller_t *c, engine_t *e, const json_t *body)
+{
+    const json_t *held = json_object_get(body, "held");
+    const json_t *seen = json_object_get(body, "dispatch");
+    const char *epoch = json_string_value(json_object_get(body, "dispatch_epoch"));
+    if (!json_is_array(held) || !json_is_integer(seen))
+        return;
+    int64_t upto = epoch && strcmp(epoch, c->epoch) == 0 ? json_integer_value(seen) : 0;
+    for (int i = 0; i < e->ninflight;) {
+        char *job = e->inflight[i].job;
+        if (e->inflight[i].dispatch > upto || listed(held, job)) {
+            i++;
+            continue;
+        }
+        clab_warn("engine %s does not hold task %s: back to the queue", e->id, job);
+        if (clab_store_requeue(c->store, job, 0, NULL) >= 0) {
+            c->running--;
+            c->queued++;
+        }
+        engine_forget(e, job);
+    }
+}
+
+/* Heartbeats go both ways: the engine learns we are alive. One from a
+ * new incarnation of a known engine is a restart: the old process died
+ * with its tasks (a try counted), then the new one joins. */
 static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
 {
-    json_t *b = json_pack("{s:s}", "epoch", c->epoch);
+    const char *inc = json_string_value(json_object_get(m->body, "incarnation"));
+    if (inc && strcmp(inc, e->incarnation) != 0) {
+        char id[sizeof e->id];
+        snprintf(id, sizeof id, "%s", e->id);
+        drop_engine(c, e, 1, "restarted");
+        if (!(e = register_engine(c, id, m->body)))
+            return;
+        e->last_seen = clab_mono();
+    } else {
+        reconcile(c, e, m->body);
+    }
+    /* The echoed number tells the engine which heartbeat this answers. */
+    json_t *b = json_pack("{s:s, s:I}", "epoch", c->epoch, "hb",
+                          json_integer_value(json_object_get(m->body, "hb")));
     clab_proto_send(c->engines_sock, e->id, strlen(e->id), "hb", b);
     json_decref(b);
 }
 
+/* The engine keeps job's result until this acknowledgement, sent after
+ * the commit that stored it. */
+static void queue_ack(controller_t *c, const engine_t *e, const char *job)
+{
+    json_t *jobs = json_object_get(c->engine_acks, e->id);
+    if (!jobs) {
+        jobs = json_array();
+        json_object_set_new(c->engine_acks, e->id, jobs);
+    }
+    json_array_append_new(jobs, json_string(job));
+}
+
+void controller_flush_acks(controller_t *c)
+{
+    const char *id;
+    json_t *jobs;
+    json_object_foreach(c->engine_acks, id, jobs)
+    {
+        json_t *b = json_pack("{s:O}", "jobs", jobs);
+        int rc = clab_proto_send(c->engines_sock, id, strlen(id), "ack", b);
+        if (rc)
+            /* The engine sends the results again; they are acknowledged then. */
+            clab_debug("ack to engine %s: %s", id, strerror(-rc));
+        json_decref(b);
+    }
+    json_object_clear(c->engine_acks);
+}
+
+/* A result is accepted only from the engine that holds the task; the
+ * store takes each job's first result only, so a copy is acknowledged
+ * without effect. */
 static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
@@ -170,10 +256,29 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
         clab_warn("malformed result from engine %s dropped", e->id);
         return;
     }
-    engine_forget(e, job);
-    e->tasks_done++;
-    if (controller_finish_task(c, job, record) == 0)
+    if (!engine_forget(e, job)) {
+        /* Taken from it (it was counted lost, the task went elsewhere or
+         * was cancelled) or stored already: the acknowledgement only
+         * stops it from sending the result again. */
+        clab_info("result for %s from engine %s, which does not hold it, refused", job,
+                  e->id);
+        queue_ack(c, e, job);
+        return;
+    }
+    int rc = controller_finish_task(c, job, record);
+    if (rc < 0) {
+        /* Not stored: no ack, and the task stays the engine's, whose
+         * copy is then accepted. */
+        char *again = strdup(job);
+        if (again)
+            e->inflight[e->ninflight++] = (held_t){again, 0};
+        return;
+    }
+    if (rc == 0)
         clab_debug("duplicate result for %s from %s ignored", job, e->id);
+    else
+        e->tasks_done++;
+    queue_ack(c, e, job);
 }
 
 /* Who may send a message: any peer, a peer that joins by sending it, or
@@ -246,20 +351,37 @@ void controller_check_engines(controller_t *c, double now)
     }
 }
 
+/* Sends a stored task (a JSON object's text) to e, stamped with the next
+ * dispatch number and our epoch, which e's heartbeats echo: a task sent
+ * after the heartbeat was made is not missing from it, only in flight. */
+static int send_task(controller_t *c, engine_t *e, const char *body, int64_t *stamp)
+{
+    clab_buf_t b = {0};
+    *stamp = ++c->dispatch_seq;
+    int rc =
+        clab_buf_printf(&b, "{\"dispatch\":%lld,\"epoch\":\"%s\"%s%s", (long long)*stamp,
+                        c->epoch, body[1] == '}' ? "" : ",", body + 1);
+    if (!rc)
+        rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", b.data,
+                                  b.len);
+    clab_buf_free(&b);
+    return rc;
+}
+
 /* Fills e's prefetch; 0 to go on with the next engine, -1 when the queue
  * turned out empty or the store failed. */
 static int feed_engine(controller_t *c, engine_t *e)
 {
     while (e->ninflight < c->prefetch && c->queued > 0) {
         char *job = NULL, *body = NULL;
+        int64_t stamp;
         int rc = clab_store_take(c->store, e->id, &job, &body);
         if (rc <= 0) {
             if (rc == 0)
                 c->queued = 0; /* the count drifted: the store is the truth */
             return -1;
         }
-        rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", body,
-                                  strlen(body));
+        rc = send_task(c, e, body, &stamp);
         free(body);
         if (rc) {
             /* Not sent: back to the queue without counting a try. */
@@ -269,7 +391,7 @@ static int feed_engine(controller_t *c, engine_t *e)
             return 0;
         }
         clab_debug("task %s -> engine %s", job, e->id);
-        e->inflight[e->ninflight++] = job;
+        e->inflight[e->ninflight++] = (held_t){job, stamp};
         c->queued--;
         c->running++;
     }
@@ -289,7 +411,7 @@ void controller_free_engines(controller_t *c)
 {
     for (size_t i = 0; i < c->nengines; i++)
         for (int k = 0; k < c->engines[i].ninflight; k++)
-            free(c->engines[i].inflight[k]);
+            free(c->engines[i].inflight[k].job);
     free(c->engines);
     c->engines = NULL;
     c->nengines = 0;

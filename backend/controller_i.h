@@ -21,14 +21,25 @@
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
 
+/* A task an engine holds, as the controller believes. */
+typedef struct {
+    char *job;
+    /* The stamp of the task message that gave it (controller_t's
+     * dispatch_seq); 0 for one the engine claimed in a heartbeat. */
+    int64_t dispatch;
+} held_t;
+
 typedef struct {
     char id[CLAB_PROTO_MAX_PEER + 1]; /* routing id, printable */
     char host[256];
     long pid;
+    /* Names the engine's process: another one under the same id is a
+     * restart, and what the old one held is gone. */
+    char incarnation[65];
     double last_seen;
     long tasks_done;
     int ninflight;
-    char *inflight[MAX_PREFETCH]; /* job ids handed to it, oldest first */
+    held_t inflight[MAX_PREFETCH]; /* tasks handed to it, oldest first */
 } engine_t;
 
 /* Which undelivered results a client is being sent again. */
@@ -60,6 +71,7 @@ typedef struct {
     clab_store_t *store;
     clab_conninfo_t ci;
     char epoch[33];
+    int64_t dispatch_seq; /* the last task message's stamp, for any engine */
 
     engine_t *engines;
     size_t nengines;
@@ -69,10 +81,15 @@ typedef struct {
     double last_periodic;
     double dispatch_after; /* a restarted controller lets engines reclaim first */
     int lock_fd;
+    /* After a failed commit: clab_mono() of the next attempt to reopen
+     * the store (0: it is open), and the back-off before the one after. */
+    double recover_at, backoff;
+    int failed_commits;
     int in_txn;
     double txn_start;
     int txn_msgs;
-    json_t *replies; /* replies to clients, sent after the commit */
+    json_t *replies;     /* replies to clients, sent after the commit */
+    json_t *engine_acks; /* engine id -> [job ids] whose results this turn took */
 } controller_t;
 
 /* controller.c */
@@ -111,6 +128,9 @@ void controller_stop_running(controller_t *c, const json_t *running);
 void controller_check_engines(controller_t *c, double now);
 /* Hands queued tasks to engines with free slots. */
 void controller_dispatch(controller_t *c);
+/* After a commit: tells each engine which of its results are now stored
+ * (or were stored before), so that it stops keeping them. */
+void controller_flush_acks(controller_t *c);
 void controller_free_engines(controller_t *c);
 
 #endif

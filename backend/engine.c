@@ -1,13 +1,17 @@
 /* clab-engine: a worker. Connects to the controller named in a connection
  * file, announces itself with heartbeats, and runs the tasks it is given
  * one at a time (the controller keeps a small prefetch queued here so the
- * next task never waits for a round trip). Heartbeats carry the tasks held,
- * so a restarted controller knows what is already in hand. */
+ * next task never waits for a round trip). Heartbeats carry the tasks held
+ * (results not yet acknowledged included) and this process's incarnation,
+ * so a restarted controller knows what is already in hand, and a restart
+ * of this engine under the same id is told from a live one. Every result
+ * is kept and sent again until the controller acknowledges it. */
 #include "conninfo.h"
 #include "daemon.h"
 #include "json.h"
 #include "log.h"
 #include "protocol.h"
+#include "random.h"
 #include "record.h"
 #include "runner.h"
 
@@ -22,6 +26,20 @@
 
 #define HEARTBEAT_INTERVAL 1.0
 #define SILENCE_LIMIT 10.0
+/* Seconds before a result the controller has not acknowledged is sent
+ * again (a controller that is only slow acknowledges the copy too). */
+#define RESULT_RESEND 5.0
+/* Results kept for the controller to acknowledge: the controller gives an
+ * engine at most its prefetch (<= 16) at a time, so this is only reached
+ * when acknowledgements stop; then no new task starts until they resume. */
+#define MAX_UNACKED 24
+/* Seconds between two heartbeats that mean this engine was stopped (or
+ * starved): the controller may have counted it lost and given its tasks
+ * to others. It then starts nothing before the controller answered (its
+ * answer comes after the cancels of what went elsewhere), or STALL_WAIT
+ * passed without one. */
+#define STALL_GAP 3.0
+#define STALL_WAIT 5.0
 
 typedef struct {
     void *zctx, *sock;
@@ -29,6 +47,20 @@ typedef struct {
     char host[200];
     const char *scratch;
     json_t *queue; /* tasks received, not yet finished; [0] is the running one */
+    /* Results sent, kept until the controller acknowledges them:
+     * {"job", "record", "sent" (clab_mono of the last send)}. */
+    json_t *unacked;
+    char epoch[64];    /* the controller's, from its heartbeats */
+    double stalled_at; /* clab_mono() of a stall not yet answered, or 0 */
+    /* Heartbeats sent; the controller's answer echoes the number, so that
+     * an answer to one sent before a stall is not taken for an answer to
+     * one after it. stall_hb is the first sent after the stall. */
+    json_int_t hbs, stall_hb;
+    char incarnation[33]; /* this process, for the controller */
+    /* The stamp of the last task message received and the controller
+     * epoch it came from, echoed by heartbeats. */
+    json_int_t dispatch;
+    char dispatch_epoch[64];
     long tasks_done;
     double last_hb;
     double last_heard;  /* from the controller */
@@ -62,28 +94,54 @@ static void heartbeat(engine_t *e, int force)
     double now = clab_mono();
     if (!force && now - e->last_hb < HEARTBEAT_INTERVAL)
         return;
+    if (e->last_hb > 0 && now - e->last_hb > STALL_GAP) {
+        clab_warn("no heartbeat for %.0f s; the next task waits for the controller",
+                  now - e->last_hb);
+        e->stalled_at = now;
+        e->stall_hb = e->hbs + 1;
+    }
     e->last_hb = now;
+    e->hbs++;
     json_t *held = json_array();
     size_t i;
     json_t *t;
     json_array_foreach(e->queue, i, t) json_array_append(held, json_object_get(t, "job"));
+    json_array_foreach(e->unacked, i, t)
+        json_array_append(held, json_object_get(t, "job"));
     json_t *body =
-        json_pack("{s:s, s:I, s:I, s:o}", "host", e->host, "pid", (json_int_t)getpid(),
-                  "tasks", (json_int_t)e->tasks_done, "held", held);
+        json_pack("{s:s, s:I, s:I, s:o, s:s, s:I, s:s}", "host", e->host, "pid",
+                  (json_int_t)getpid(), "tasks", (json_int_t)e->tasks_done, "held", held,
+                  "incarnation", e->incarnation, "dispatch", e->dispatch,
+                  "dispatch_epoch", e->dispatch_epoch);
     int rc = clab_proto_send(e->sock, NULL, 0, "hb", body);
     if (rc && rc != -EAGAIN)
         clab_warn("heartbeat: %s", strerror(-rc));
     json_decref(body);
 }
 
+/* Takes job's result off the unacknowledged list; 1 when it was there. */
+static int forget_result(engine_t *e, const json_t *job)
+{
+    for (size_t k = 0; k < json_array_size(e->unacked); k++) {
+        if (json_equal(json_object_get(json_array_get(e->unacked, k), "job"), job)) {
+            json_array_remove(e->unacked, k);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Drops cancelled tasks from the local queue; the running one (index 0
- * while running) is killed through tick(). */
+ * while running) is killed through tick(). A cancelled task we already
+ * finished is forgotten too: the controller has its result from us, or
+ * has it run elsewhere. */
 static void cancel_jobs(engine_t *e, json_t *jobs, int running)
 {
     size_t i;
     json_t *j;
     json_array_foreach(jobs, i, j)
     {
+        forget_result(e, j);
         for (size_t k = 0; k < json_array_size(e->queue); k++) {
             json_t *t = json_array_get(e->queue, k);
             if (!json_equal(json_object_get(t, "job"), j))
@@ -99,6 +157,76 @@ static void cancel_jobs(engine_t *e, json_t *jobs, int running)
     }
 }
 
+/* Sends one kept result (again). */
+static void send_result(engine_t *e, json_t *kept)
+{
+    json_t *body = json_pack("{s:O, s:O}", "job", json_object_get(kept, "job"), "record",
+                             json_object_get(kept, "record"));
+    int rc = body ? clab_proto_send(e->sock, NULL, 0, "result", body) : -ENOMEM;
+    if (rc && rc != -EAGAIN)
+        clab_warn("task %s: result not sent: %s",
+                  json_string_value(json_object_get(kept, "job")), strerror(-rc));
+    json_decref(body);
+    json_object_set_new(kept, "sent", json_real(clab_mono()));
+}
+
+/* Sends again the results not acknowledged within RESULT_RESEND, or all
+ * of them (all 1: a new controller, or a new connection, may not have
+ * seen any). */
+static void resend_results(engine_t *e, int all)
+{
+    double now = clab_mono();
+    size_t i;
+    json_t *kept;
+    json_array_foreach(e->unacked, i, kept)
+    {
+        if (all || now - json_real_value(json_object_get(kept, "sent")) >= RESULT_RESEND)
+            send_result(e, kept);
+    }
+}
+
+/* The controller's heartbeat: a new epoch is a controller that restarted
+ * (or recovered from a failed commit) and knows nothing of what we sent. */
+static void on_controller_hb(engine_t *e, const json_t *b)
+{
+    const char *epoch = json_string_value(json_object_get(b, "epoch"));
+    if (json_integer_value(json_object_get(b, "hb")) >= e->stall_hb)
+        e->stalled_at = 0;
+    if (!epoch || strcmp(epoch, e->epoch) == 0)
+        return;
+    int known = e->epoch[0] != '\0';
+    snprintf(e->epoch, sizeof e->epoch, "%s", epoch);
+    if (known && json_array_size(e->unacked) > 0) {
+        clab_info("controller restarted; sending %zu result(s) again",
+                  json_array_size(e->unacked));
+        resend_results(e, 1);
+    }
+}
+
+static void on_message(engine_t *e, const clab_msg_t *m, int running)
+{
+    json_t *b = m->body;
+    if (strcmp(m->type, "task") == 0 && json_is_string(json_object_get(b, "job")) &&
+        json_is_string(json_object_get(b, "experiment")) &&
+        json_is_object(json_object_get(b, "params"))) {
+        json_array_append(e->queue, b);
+        const char *epoch = json_string_value(json_object_get(b, "epoch"));
+        e->dispatch = json_integer_value(json_object_get(b, "dispatch"));
+        snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch ? epoch : "");
+    } else if (strcmp(m->type, "cancel") == 0 &&
+               json_is_array(json_object_get(b, "jobs"))) {
+        cancel_jobs(e, json_object_get(b, "jobs"), running);
+    } else if (strcmp(m->type, "ack") == 0 && json_is_array(json_object_get(b, "jobs"))) {
+        size_t i;
+        json_t *j;
+        json_array_foreach(json_object_get(b, "jobs"), i, j) forget_result(e, j);
+    } else if (strcmp(m->type, "hb") == 0) {
+        on_controller_hb(e, b);
+    } else {
+        clab_warn("unexpected %s message dropped", m->type);
+    }
+}
+
 /* Takes every waiting message off the socket. */
 static void drain(engine_t *e, int running)
 {
@@ -107,29 +235,20 @@ static void drain(engine_t *e, int running)
     while ((rc = clab_proto_recv(e->sock, 0, &m)) != -EAGAIN) {
         if (rc)
             continue;
-        json_t *b = m.body;
         e->last_heard = clab_mono();
         if (e->silent) {
             clab_info("controller back");
             e->silent = 0;
         }
-        if (strcmp(m.type, "task") == 0 && json_is_string(json_object_get(b, "job")) &&
-            json_is_string(json_object_get(b, "experiment")) &&
-            json_is_object(json_object_get(b, "params"))) {
-            json_array_append(e->queue, b);
-        } else if (strcmp(m.type, "cancel") == 0 &&
-                   json_is_array(json_object_get(b, "jobs"))) {
-            cancel_jobs(e, json_object_get(b, "jobs"), running);
-        } else if (strcmp(m.type, "hb") != 0) {
-            clab_warn("unexpected %s message dropped", m.type);
-        }
+        on_message(e, &m, running);
         clab_msg_clear(&m);
     }
     if (clab_mono() - e->last_heard > SILENCE_LIMIT) {
         /* zmq reconnects after a lost link, but not after a connection it
          * dropped for a protocol error (a message over ZMQ_MAXMSGSIZE): so
          * connect afresh, every SILENCE_LIMIT while the silence lasts. Our
-         * heartbeats then tell the controller which tasks we hold. */
+         * heartbeats then tell the controller which tasks we hold, and
+         * results we sent before may have gone with the old connection. */
         if (!e->silent)
             clab_warn("controller silent for %.0f s; connecting afresh", SILENCE_LIMIT);
         e->silent = 1;
@@ -137,6 +256,8 @@ static void drain(engine_t *e, int running)
         zmq_disconnect(e->sock, e->endpoint);
         if (zmq_connect(e->sock, e->endpoint))
             clab_warn("cannot connect to %s: %s", e->endpoint, zmq_strerror(zmq_errno()));
+        heartbeat(e, 1);
+        resend_results(e, 1);
     }
 }
 
@@ -146,6 +267,7 @@ static int tick_state(engine_t *e, int running)
 {
     heartbeat(e, 0);
     drain(e, running);
+    resend_results(e, 0);
     return clab_stop_requested || (running && e->cancel_running);
 }
 
@@ -195,11 +317,13 @@ static int run_one(engine_t *e)
         if (!record)
             return rc;
     }
-    json_t *body = json_pack("{s:s, s:o}", "job", job, "record", record);
-    rc = clab_proto_send(e->sock, NULL, 0, "result", body);
-    if (rc)
-        clab_err("task %s: result not sent: %s", job, strerror(-rc));
-    json_decref(body);
+    /* Kept until the controller acknowledges it: a result sent while the
+     * controller is away, or counts us lost, is sent again. */
+    json_t *kept = json_pack("{s:s, s:o}", "job", job, "record", record);
+    if (!kept)
+        return -ENOMEM;
+    json_array_append_new(e->unacked, kept);
+    send_result(e, kept);
     e->tasks_done++;
     json_array_remove(e->queue, 0);
     return 0;
@@ -301,22 +425,32 @@ static int connect_controller(engine_t *e, const char *conn)
     return 0;
 }
 
+/* Whether the next task may start now. */
+static int may_start(engine_t *e)
+{
+    if (json_array_size(e->queue) == 0 || json_array_size(e->unacked) >= MAX_UNACKED)
+        return 0;
+    if (e->stalled_at > 0 && clab_mono() - e->stalled_at < STALL_WAIT)
+        return 0;
+    e->stalled_at = 0;
+    return 1;
+}
+
 /* Runs tasks until a signal asks us to stop, then hands back what we hold. */
 static void serve(engine_t *e)
 {
     e->last_heard = clab_mono();
     heartbeat(e, 1);
     while (!clab_stop_requested) {
-        if (json_array_size(e->queue) == 0) {
+        /* Before each task too: a stall shows here first. */
+        tick_state(e, 0);
+        if (!may_start(e)) {
             zmq_pollitem_t it = {e->sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
-            tick_state(e, 0);
             continue;
         }
-        if (run_one(e) < 0 && !clab_stop_requested) {
+        if (run_one(e) < 0 && !clab_stop_requested)
             sleep(1); /* do not spin on a broken machine */
-            tick_state(e, 0);
-        }
     }
     clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e->queue));
     clab_proto_send(e->sock, NULL, 0, "bye", NULL);
@@ -330,9 +464,11 @@ static int run(const options_t *o)
     int rc;
     clab_log_init("clab-engine", o->verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
     set_identity(&e, o->id);
+    clab_random_hex(e.incarnation, 16);
     if ((rc = clab_daemon_init(o->with_parent)) < 0)
         return rc;
     e.queue = json_array();
+    e.unacked = json_array();
     if ((rc = connect_controller(&e, o->cluster)) == 0)
         serve(&e);
     if (e.sock)
@@ -340,6 +476,7 @@ static int run(const options_t *o)
     if (e.zctx)
         zmq_ctx_term(e.zctx);
     json_decref(e.queue);
+    json_decref(e.unacked);
     return rc;
 }
 
