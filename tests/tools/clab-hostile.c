@@ -20,6 +20,12 @@
  *       connects as an engine with free slots: exit 0 when the controller
  *       handed it a task (given back at once with a goodbye), 3 when no
  *       task came within S seconds.
+ *   clab-hostile --engine-file FILE steal --job JOB [--timeout S]
+ *       joins as an engine that holds nothing and posts a successful result
+ *       for JOB, a task the controller gave to another engine: exit 0 when
+ *       the controller acknowledged it (as it must, so that an engine stops
+ *       resending), 3 when no acknowledgement came. Whether the result was
+ *       taken is for the test to see in the controller's queue.
  *   clab-hostile --cluster FILE submit --experiment PATH --params JSON
  *                [--timeout S]
  *       connects as a client and submits one task; exit 0 when the
@@ -69,6 +75,8 @@ typedef struct {
     char cli_id[64], eng_id[64];
     const char *experiment;
     const char *params;
+    const char *job;    /* steal: the job to post a result for */
+    int acked;          /* steal: the controller acknowledged it */
     char probe_job[96]; /* a 64-byte prefix and a suffix */
     int probe_accepted;
     unsigned long sent;
@@ -86,6 +94,7 @@ static void usage(FILE *f)
             "       clab-hostile --cluster FILE submit --experiment PATH --params JSON "
             "[--timeout S]\n"
             "       clab-hostile --cluster FILE|--engine-file FILE take [--timeout S]\n"
+            "       clab-hostile --engine-file FILE steal --job JOB [--timeout S]\n"
             "       clab-hostile --cluster FILE [--engine-file FILE] attack "
             "[--experiment PATH]\n"
             "       clab-hostile fake-controller --out FILE --experiment PATH\n");
@@ -251,6 +260,12 @@ static int drain(hostile_t *h, const char *want)
             break;
         if (strcmp(m.type, "task") == 0)
             h->tasks_seen++;
+        json_t *j, *jobs = json_object_get(m.body, "jobs");
+        size_t i;
+        if (h->job && strcmp(m.type, "ack") == 0)
+            json_array_foreach(jobs, i, j) if (json_is_string(j) &&
+                                               strcmp(json_string_value(j), h->job) == 0)
+                h->acked = 1;
         clab_msg_clear(&m);
     }
     return got;
@@ -637,6 +652,39 @@ static int take_probe(hostile_t *h, double timeout)
     return h->tasks_seen ? 0 : 3;
 }
 
+/* An engine that holds nothing posts a result for another engine's task. */
+static int steal_probe(hostile_t *h, double timeout)
+{
+    char hb[200];
+    snprintf(hb, sizeof hb,
+             "{\"host\": \"hostile\", \"pid\": %d, \"tasks\": 0, \"held\": [], "
+             "\"incarnation\": \"hostile%d\"}",
+             (int)getpid(), (int)getpid());
+    json_t *res = json_pack("{s:s, s:{s:b, s:[{s:i}], s:{}}}", "job", h->job, "record",
+                            "ok", 1, "results", "forged", 1, "metadata");
+    double end = clab_mono() + timeout, last = 0, sent = 0;
+    try_send(h->eng, "hb", hb);
+    usleep(300 * 1000); /* registered before the result arrives */
+    while (!h->acked && clab_mono() < end) {
+        if (clab_mono() - last >= 0.2) {
+            last = clab_mono();
+            try_send(h->eng, "hb", hb);
+        }
+        if (clab_mono() - sent >= 1.0) {
+            sent = clab_mono();
+            send_json(h, h->eng, "result", json_incref(res));
+        }
+        zmq_pollitem_t it = {h->eng, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 50);
+        drain(h, NULL);
+    }
+    json_decref(res);
+    send_msg(h, h->eng, "bye", "{}");
+    usleep(200 * 1000);
+    printf("%s\n", h->acked ? "acked" : "no ack");
+    return h->acked ? 0 : 3;
+}
+
 /* The fake engine must be gone from the controller's list after its bye. */
 static int engine_gone(hostile_t *h)
 {
@@ -1001,10 +1049,11 @@ static int run_command(hostile_t *h, const char *cmd, double timeout)
     snprintf(h->eng_id, sizeof h->eng_id, "hostile-eng-%d", (int)getpid());
     if (!(h->zctx = zmq_ctx_new()))
         return 1;
-    if (strcmp(cmd, "take") == 0) {
+    if (strcmp(cmd, "take") == 0 || strcmp(cmd, "steal") == 0) {
         if (!(h->eng = open_socket(h, h->ci.engine_endpoint, h->eng_id, 1)))
             return 1;
-        return take_probe(h, timeout);
+        return strcmp(cmd, "take") == 0 ? take_probe(h, timeout)
+                                        : steal_probe(h, timeout);
     }
     if (!(h->cli = open_socket(h, h->ci.client_endpoint, h->cli_id, 0)))
         return 1;
@@ -1039,6 +1088,7 @@ int main(int argc, char **argv)
                                          {"experiment", required_argument, 0, 'x'},
                                          {"params", required_argument, 0, 'p'},
                                          {"out", required_argument, 0, 'o'},
+                                         {"job", required_argument, 0, 'j'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     hostile_t h = {0};
@@ -1065,6 +1115,9 @@ int main(int argc, char **argv)
         case 'o':
             out_file = optarg;
             break;
+        case 'j':
+            h.job = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -1085,7 +1138,8 @@ int main(int argc, char **argv)
         engine_file = conn;
     if ((!conn && !engine_file) ||
         (strcmp(cmd, "hello") && strcmp(cmd, "attack") && strcmp(cmd, "submit") &&
-         strcmp(cmd, "take")) ||
+         strcmp(cmd, "take") && strcmp(cmd, "steal")) ||
+        (strcmp(cmd, "steal") == 0 && !h.job) ||
         (strcmp(cmd, "submit") == 0 && (!h.experiment || !h.params))) {
         usage(stderr);
         return 2;
