@@ -43,6 +43,9 @@ grep -q '^every odd task came back$' "$WORK/hostile.out" || fail "odd tasks"
 grep -q '^the oversized frame was dropped; reconnected$' "$WORK/hostile.out" || fail "oversized frame"
 grep -q '^the controller no longer lists the fake engine$' "$WORK/hostile.out" ||
     fail "fake engine still listed"
+# The replayed job (stored once, for a missing experiment) came back failed.
+grep -q "^odd task hostile-[0-9]*-replayed: cannot execute /nonexistent/clab-hostile" \
+    "$WORK/hostile.out" || fail "the replayed job's outcome: $(grep replayed "$WORK/hostile.out")"
 # Each odd task has the outcome the contract gives it.
 expect_odd() { # name exception
     grep -q "^odd task hostile-[0-9]*-odd-$1: $2\$" "$WORK/hostile.out" ||

@@ -474,6 +474,14 @@ static void client_garbage(hostile_t *h, const char *prefix)
     /* The same submission again and again: stored once. */
     n0 = h->sent;
     snprintf(job, sizeof job, "%s-replayed", prefix);
+    /* With a real engine behind the controller (--experiment), awaited like
+     * the odd tasks: its outcome (a missing experiment fails the point) is
+     * printed when it comes back. */
+    if (h->experiment) {
+        if (!h->pending_odd)
+            h->pending_odd = json_array();
+        json_array_append_new(h->pending_odd, json_string(job));
+    }
     for (int i = 0; i < 5; i++)
         send_json(h, h->cli, "submit", json_pack("{s:[o]}", "tasks", garbage_task(job)));
     for (int i = 0; i < 50; i++)
@@ -551,7 +559,8 @@ static void odd_tasks(hostile_t *h, const char *prefix)
     const char *x = h->experiment;
     char job[128];
     json_t *tasks = json_array();
-    h->pending_odd = json_array();
+    if (!h->pending_odd)
+        h->pending_odd = json_array();
 #define ODD(name, fmt, ...)                                                              \
     do {                                                                                 \
         snprintf(job, sizeof job, "%s-odd-%s", prefix, name);                            \
