@@ -8,6 +8,7 @@
 #   3. the libFuzzer targets (tests/fuzz/run.sh), CLAB_FUZZ_SECONDS each
 #      (default 60);
 #   4. clabfs under valgrind's memcheck in two integration tests;
+#   4b. the slow listing case (test_views_listing with CLAB_SLOW=1);
 #   5. the Debian package (tests/package/test_package.sh): built, installed,
 #      a sweep run with the installed programs, man pages rendered, units
 #      verified, purged;
@@ -58,6 +59,10 @@ CLAB_FUZZ_BUILD=${CLAB_FUZZ_BUILD:-$src/build-fuzz} "$src/tests/fuzz/run.sh" "${
 step "clabfs under valgrind"
 (cd "$build" && CLAB_VALGRIND=1 ctest --output-on-failure --no-tests=error --timeout 900 \
     -R 'integration\.(test_submit_file|test_grid)$')
+
+step "slow cases: a listing of 100,000 results (CLAB_SLOW=1)"
+(cd "$build" && CLAB_SLOW=1 ctest --output-on-failure --no-tests=error --timeout 900 \
+    -R 'integration\.test_views_listing$')
 
 step "Debian package: build, install, run, purge"
 "$src/tests/package/test_package.sh"
