@@ -18,7 +18,7 @@ cstate=$small/cluster
 PIDS+=($!)
 wait_for 15 "cluster.json" "test -s '$cstate/cluster.json'"
 for id in eng1 eng2; do
-    "$ENGINE" --cluster "$cstate/cluster.json" --id $id >>"$WORK/engine-$id.log" 2>&1 &
+    "$ENGINE" --cluster "$cstate/engine.json" --id $id >>"$WORK/engine-$id.log" 2>&1 &
     PIDS+=($!)
 done
 mount_lab --cluster "$cstate/cluster.json"

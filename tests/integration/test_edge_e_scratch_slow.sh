@@ -16,7 +16,7 @@ mkdir -p "$scratch"
 PIDS+=($!)
 wait_for 15 "cluster.json" "test -s '$WORK/cluster/cluster.json'"
 for id in eng1 eng2; do
-    "$ENGINE" --cluster "$WORK/cluster/cluster.json" --id $id --scratch "$scratch" \
+    "$ENGINE" --cluster "$WORK/cluster/engine.json" --id $id --scratch "$scratch" \
         >>"$WORK/engine-$id.log" 2>&1 &
     PIDS+=($!)
 done
