@@ -14,6 +14,7 @@ void clab_errors_init(clab_errors_t *e)
 {
     memset(e, 0, sizeof *e);
     pthread_mutex_init(&e->lock, NULL);
+    e->changed = clab_now();
 }
 
 void clab_errors_free(clab_errors_t *e)
@@ -98,7 +99,16 @@ void clab_errors_add(clab_errors_t *e, const char *file, const char *text, size_
         e->count--;
     }
     e->entries[e->count++] = b.data;
+    e->changed = clab_now();
     pthread_mutex_unlock(&e->lock);
+}
+
+double clab_errors_changed(clab_errors_t *e)
+{
+    pthread_mutex_lock(&e->lock);
+    double t = e->changed;
+    pthread_mutex_unlock(&e->lock);
+    return t;
 }
 
 int clab_errors_render(clab_errors_t *e, clab_buf_t *out)

@@ -17,6 +17,7 @@ typedef struct {
     pthread_mutex_t lock;
     char *entries[CLAB_ERRORS_KEEP]; /* rendered records, oldest first */
     size_t count;
+    double changed; /* when the last record was added (clab_now), for mtime */
 } clab_errors_t;
 
 void clab_errors_init(clab_errors_t *e);
@@ -24,6 +25,8 @@ void clab_errors_free(clab_errors_t *e);
 /* Records a rejection of text written to file. */
 void clab_errors_add(clab_errors_t *e, const char *file, const char *text, size_t len,
                      const clab_submit_error_t *err);
+/* When the last record was added, or when the list was made. */
+double clab_errors_changed(clab_errors_t *e);
 /* Appends every record, oldest first. */
 int clab_errors_render(clab_errors_t *e, clab_buf_t *out);
 /* "EINVAL" for EINVAL, and so on. */

@@ -17,6 +17,7 @@ void clab_lab_init(clab_lab_t *lab)
     lab->limits.max_text = CLAB_SUBMIT_MAX_TEXT;
     lab->limits.max_points = CLAB_SUBMIT_MAX_POINTS;
     lab->mounted = lab->cluster_changed = lab->current_changed = clab_now();
+    lab->engines_changed = lab->mounted;
 }
 
 void clab_lab_fini(clab_lab_t *lab)
@@ -45,6 +46,8 @@ void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines)
     if (connected != lab->connected ||
         (json_is_array(engines) && (int)json_array_size(engines) != lab->engines))
         lab->cluster_changed = clab_now();
+    if (json_is_array(engines) && !json_equal(engines, lab->engine_list))
+        lab->engines_changed = clab_now();
     lab->connected = connected;
     if (json_is_array(engines)) {
         lab->engines = (int)json_array_size(engines);
@@ -59,6 +62,14 @@ void clab_lab_current_changed(clab_lab_t *lab)
     pthread_mutex_lock(&lab->lock);
     lab->current_changed = clab_now();
     pthread_mutex_unlock(&lab->lock);
+}
+
+double clab_lab_engines_changed(clab_lab_t *lab)
+{
+    pthread_mutex_lock(&lab->lock);
+    double t = lab->engines_changed;
+    pthread_mutex_unlock(&lab->lock);
+    return t;
 }
 
 double clab_lab_status_changed(clab_lab_t *lab)

@@ -31,7 +31,8 @@ typedef struct clab_lab {
      * the newest of these and the set's own, so that rsync -a and make see
      * a change exactly when there is one (clab_now() seconds). */
     double cluster_changed, current_changed;
-    double mounted; /* the mtime of the files written to (submit, ctl) */
+    double mounted;         /* the mtime of the files written to (submit, ctl) */
+    double engines_changed; /* when any engine's record last changed */
     /* Called after a submission so the link sends it at once. */
     void (*wake)(void *ud);
     void *wake_ud;
@@ -63,6 +64,8 @@ void clab_lab_cluster(clab_lab_t *lab, int *engines, int *connected);
 void clab_lab_publish(clab_lab_t *lab, int connected, json_t *engines);
 /* /ctl made another set current, or removed the current one. */
 void clab_lab_current_changed(clab_lab_t *lab);
+/* When any engine's record (/engines/ID) last changed. */
+double clab_lab_engines_changed(clab_lab_t *lab);
 /* The newest of cluster_changed and current_changed. */
 double clab_lab_status_changed(clab_lab_t *lab);
 /* A copy of the record of the engine id while connected, or NULL. */

@@ -56,6 +56,7 @@ static int render_engine(clab_view_t *v)
     json_t *found = clab_lab_engine(v->lab, v->node.engine);
     if (!found)
         return -ENOENT;
+    v->mtime = clab_lab_engines_changed(v->lab);
     const char *host = json_string_value(json_object_get(found, "host"));
     const char *state = json_string_value(json_object_get(found, "state"));
     int rc = clab_buf_printf(&v->buf,
@@ -77,6 +78,7 @@ static int render_status_file(clab_view_t *v)
 
 static int render_errors(clab_view_t *v)
 {
+    v->mtime = clab_errors_changed(&v->lab->errors);
     return clab_errors_render(&v->lab->errors, &v->buf);
 }
 
