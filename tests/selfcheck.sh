@@ -22,7 +22,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 MUTANTS=(
     "cancel-noop|backend/controller_clients.c|        cancel_tag(c, cl->id, tag);|        (void)tag; /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
     "ready-fraction-ignores-failures|fs/status.c|    long finished = info.done;|    long finished = info.results;|integration\.(test_failures|test_grid)$"
-    "metadata-key-misspelled|backend/record.c|\"epyc.experiment.status\"|\"epyc.experiment.stauts\"|unit\.test_record$|integration\.test_promises_experiment$"
+    "metadata-key-misspelled|backend/record.c|(md, \"epyc.experiment.status\", json_boolean(ok))|(md, \"epyc.experiment.stauts\", json_boolean(ok))|unit\.test_record$|integration\.test_promises_experiment$"
     "status-json-wrong-value|fs/status.c|\"pending\", (json_int_t)info.pending)|\"pending\", (json_int_t)info.pending + 1)|integration\.(test_views_files|test_grid)$"
     "submit-ack-before-commit|fs/notebook_ingest.c|    return clab_nbp_write_end(nb, rc);\n}\n\nint clab_notebook_pending_tasks|    return clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\n}\n\nint clab_notebook_pending_tasks|integration\.(test_promises_durable_submit|test_grid)$"
 )
