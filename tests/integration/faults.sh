@@ -67,3 +67,31 @@ add_engine() {
 # engine_pid ID: the engine of this test's detached cluster named ID
 # (patterns name $WORK: other tests may run engines with the same names).
 engine_pid() { pid_of "clab-engine --cluster $WORK/cluster/engine.json --id $1\$"; }
+
+# Points that say when they start: logged TAG POINTS SLEEP submits i in
+# 0..POINTS-1 of exp/edge_logged.py, which appends "TAG i" to $STARTS as it
+# starts; started TAG counts those lines, running the experiments alive.
+# What ran on the engines is read there, not in a log.
+STARTS=$WORK/starts
+: >"$STARTS"
+logged() {
+    submit "{\"experiment\": \"$EXP/edge_logged.py\", \"tag\": \"$1\",
+             \"parameters\": {\"i\": {\"range\": [0, $2]}, \"sleep\": $3, \"log\": \"$STARTS\"}}"
+}
+started() { grep -c "^$1 " "$STARTS" || true; }
+running() { pgrep -f "$EXP/edge_logged.py" | wc -l; }
+
+# queued_at_controller [TAG]: tasks (of TAG) the embedded cluster's
+# controller still means to run, queued or running, from its queue.
+queued_at_controller() {
+    python3 - "$STATE/cluster/controller.db" "${1:-}" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+q = "SELECT count(*) FROM tasks WHERE state < 2"
+args = ()
+if sys.argv[2]:
+    q += " AND tag = ?"
+    args = (sys.argv[2],)
+print(db.execute(q, args).fetchone()[0])
+PY
+}

@@ -8,27 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-STARTS=$WORK/starts
-: >"$STARTS"
-logged() { # TAG POINTS SLEEP
-    submit "{\"experiment\": \"$EXP/edge_logged.py\", \"tag\": \"$1\",
-             \"parameters\": {\"i\": {\"range\": [0, $2]}, \"sleep\": $3, \"log\": \"$STARTS\"}}"
-}
-started() { grep -c "^$1 " "$STARTS" || true; }
-running() { pgrep -f "$EXP/edge_logged.py" | wc -l; }
-# Tasks of TAG (all tags without one) the controller still means to run.
-queued_at_controller() {
-    python3 - "$STATE/cluster/controller.db" "${1:-}" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=10)
-q = "SELECT count(*) FROM tasks WHERE state < 2"
-args = ()
-if sys.argv[2]:
-    q += " AND tag = ?"
-    args = (sys.argv[2],)
-print(db.execute(q, args).fetchone()[0])
-PY
-}
 
 mount_lab --engines 1
 logged keep 3 0.05

@@ -7,23 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-STARTS=$WORK/starts
-: >"$STARTS"
-logged() { # TAG POINTS SLEEP
-    submit "{\"experiment\": \"$EXP/edge_logged.py\", \"tag\": \"$1\",
-             \"parameters\": {\"i\": {\"range\": [0, $2]}, \"sleep\": $3, \"log\": \"$STARTS\"}}"
-}
-started() { grep -c "^$1 " "$STARTS" || true; }
-running() { pgrep -f "$EXP/edge_logged.py" | wc -l; }
-# Tasks of TAG the controller still means to run (queued or running).
-queued_at_controller() {
-    python3 - "$STATE/cluster/controller.db" "$1" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=10)
-print(db.execute("SELECT count(*) FROM tasks WHERE tag = ? AND state < 2", (sys.argv[2],)).fetchone()[0])
-PY
-}
-
 mount_lab --engines 2
 logged big 200 2
 wait_for 30 "two points of big to start" 'test "$(started big)" -ge 2'

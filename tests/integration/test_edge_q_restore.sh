@@ -9,14 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-STARTS=$WORK/starts
-: >"$STARTS"
 POINTS=60
-logged() { # TAG POINTS SLEEP
-    submit "{\"experiment\": \"$EXP/edge_logged.py\", \"tag\": \"$1\",
-             \"parameters\": {\"i\": {\"range\": [0, $2]}, \"sleep\": $3, \"log\": \"$STARTS\"}}"
-}
-starts() { grep -c "^$1 " "$STARTS" || true; }
 # Results (and failures) the notebook file $1 holds for set $2.
 stored() {
     python3 - "$1" "$2" <<'PY'
@@ -49,7 +42,7 @@ log "the copy holds $kept result(s) of $POINTS"
 [ "$kept" -ge 20 ] && [ "$kept" -lt "$POINTS" ] || fail "a copy taken mid-sweep holds $kept"
 wait_done s 120
 check_exact s "$POINTS"
-assert_eq "$POINTS" "$(starts s)" "points started before the restore"
+assert_eq "$POINTS" "$(started s)" "points started before the restore"
 
 # Restore the copy in place of the notebook, the controller untouched.
 fusermount3 -u "$MNT"
@@ -61,6 +54,6 @@ lost=$((POINTS - kept))
 assert_eq "$lost" "$(key "$MNT/results/s/status" pending)" "pending after the restore"
 wait_done s 60
 check_exact s "$POINTS"
-assert_eq $((POINTS + lost)) "$(starts s)" "points started (the lost ones once more)"
+assert_eq $((POINTS + lost)) "$(started s)" "points started (the lost ones once more)"
 assert_eq 0 "$(queued_at_controller)" "tasks left at the controller"
 log "PASS test_edge_q_restore"
