@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,42 @@
  * clab_fuse_loop_mt. Read at init to size lab->max_waiters. */
 static unsigned loop_threads = 10;
 
-typedef struct {
+typedef struct handle {
     clab_view_t *view;
     clab_inbox_t *inbox;
+    struct handle *prev, *next;
 } handle_t;
+
+/* Every handle not yet released. A lazy unmount (fusermount3 -uz while
+ * `tail -f` holds a table open) ends the session without a release for
+ * those files; destroy frees them before the lab they point into. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static handle_t *open_handles;
+
+static void handle_link(handle_t *h)
+{
+    pthread_mutex_lock(&open_lock);
+    h->next = open_handles;
+    if (open_handles)
+        open_handles->prev = h;
+    open_handles = h;
+    pthread_mutex_unlock(&open_lock);
+}
+
+static void handle_free(handle_t *h)
+{
+    pthread_mutex_lock(&open_lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        open_handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&open_lock);
+    clab_inbox_destroy(&h->inbox);
+    clab_view_destroy(&h->view);
+    free(h);
+}
 
 static clab_lab_t *lab_of_context(void)
 {
@@ -152,6 +185,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         free(h);
         return rc;
     }
+    handle_link(h);
     fi->fh = (uint64_t)(uintptr_t)h;
     return 0;
 }
@@ -190,11 +224,15 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 static int op_release(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    handle_t *h = handle_of(fi);
-    clab_inbox_destroy(&h->inbox);
-    clab_view_destroy(&h->view);
-    free(h);
+    handle_free(handle_of(fi));
     return 0;
+}
+
+static void op_destroy(void *private_data)
+{
+    (void)private_data;
+    while (open_handles)
+        handle_free(open_handles);
 }
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -212,6 +250,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 
 const struct fuse_operations clab_fuse_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .getattr = op_getattr,
     .readdir = op_readdir,
     .open = op_open,
