@@ -7,7 +7,8 @@
 # oversized task (libzmq drops that connection for good, so the engine
 # must connect afresh), answers a good task, keeps its heartbeats.
 # End states: the fake controller's own observations (tests/tools/
-# clab-hostile.c prints them), the engine process alive, the relative
+# clab-hostile.c prints them, one line per result received, by job id),
+# the engine process alive, the relative
 # task ("bin/true") never ran a program of that name from the engine's
 # working directory, and every scratch directory (the missing experiment's
 # and the good task's) is gone.
@@ -40,6 +41,16 @@ grep -q '^fake controller: the good task came back ok$' "$WORK/fake.out" || fail
 kill -0 "$victim_pid" 2>/dev/null || fail "the engine died facing a hostile controller"
 grep -q '^fake controller: the engine is still alive' "$WORK/fake.out" ||
     fail "no heartbeat after the good task"
+# Outcomes per job id: the relative, the missing and the good task each
+# came back with one outcome (a resend after an ack lost with the dropped
+# connection repeats the same line), and no other job produced a result.
+outcomes() { sed -n 's/^fake controller: result //p' "$WORK/fake.out" | sort -u; }
+assert_eq 3 "$(outcomes | wc -l)" "distinct job outcomes"
+assert_eq "fake-$fake_pid-relative failed: cannot execute bin/true: not an absolute path" \
+    "$(outcomes | grep -e '-relative ')" "the relative task's outcome"
+assert_eq "fake-$fake_pid-missing failed: cannot execute /nonexistent/x: No such file or directory" \
+    "$(outcomes | grep -e '-missing ')" "the missing task's outcome"
+assert_eq "fake-$fake_pid-valid ok" "$(outcomes | grep -e '-valid ')" "the good task's outcome"
 # The relative and the missing task: nothing ran, nothing left behind.
 [ ! -e "$WORK/ran-relative" ] || fail "the relative experiment bin/true was run"
 assert_eq "" "$(ls -A "$WORK/scratch")" "scratch directories left by the engine"

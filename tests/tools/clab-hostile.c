@@ -826,6 +826,31 @@ static int fake_msg(fake_t *f, const char *type, const char *body, size_t len)
     return fake_send(f, 3, parts, lens);
 }
 
+/* One line per result that arrives, so the test can count outcomes per job
+ * id; acknowledged as the controller does, so the engine stops resending
+ * it (a resend after a dropped ack prints the same line again). */
+static void fake_result(fake_t *f, json_t *body)
+{
+    const char *job = json_string_value(json_object_get(body, "job"));
+    json_t *record = json_object_get(body, "record");
+    if (!job)
+        return;
+    int ok = json_is_true(json_object_get(record, "ok"));
+    const char *exc = json_string_value(json_object_get(
+        json_object_get(record, "metadata"), "epyc.experiment.exception"));
+    printf("fake controller: result %s %s%s%s\n", job, ok ? "ok" : "failed",
+           exc ? ": " : "", exc ? exc : "");
+    fflush(stdout);
+    json_t *ack = json_pack("{s:[s]}", "jobs", job);
+    char *text = clab_json_dumps(ack);
+    if (text)
+        fake_msg(f, "ack", text, strlen(text));
+    free(text);
+    json_decref(ack);
+    if (strcmp(job, f->want_job) == 0 && !f->want_record)
+        f->want_record = json_incref(record);
+}
+
 /* Reads what the engine sent for up to ms milliseconds: heartbeats are
  * counted (and name the engine), the awaited result is kept. */
 static void fake_listen(fake_t *f, long ms)
@@ -849,9 +874,7 @@ static void fake_listen(fake_t *f, long ms)
                 /* As the controller does: the engine learns we are alive. */
                 fake_msg(f, "hb", "{\"epoch\": \"fake\"}", 17);
             } else if (strcmp(m.type, "result") == 0) {
-                const char *job = json_string_value(json_object_get(m.body, "job"));
-                if (job && strcmp(job, f->want_job) == 0 && !f->want_record)
-                    f->want_record = json_incref(json_object_get(m.body, "record"));
+                fake_result(f, m.body);
             }
             clab_msg_clear(&m);
         }
