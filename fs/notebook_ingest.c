@@ -228,37 +228,80 @@ static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
     return 0;
 }
 
-int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
-                         char tag_out[CLAB_TAG_MAX + 1])
+/* 1 when the set exists, 0 when not, or -errno. */
+static int set_exists(sqlite3 *db, const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(db, "set");
+}
+
+/* One job of a submission, inside its transaction. */
+static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
+                      clab_nb_added_t *added, double now)
 {
     submit_t s = {0};
     char prefix[40], hex[17];
-    double now = clab_now();
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (sub->tag)
-        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", sub->tag);
+        snprintf(added->tag, sizeof added->tag, "%s", sub->tag);
     else
-        fresh_tag(tag_out);
+        fresh_tag(added->tag);
+    added->points = sub->points;
+    if (sub->if_exists != CLAB_IF_EXISTS_ADD &&
+        (rc = set_exists(nb->db, added->tag)) > 0) {
+        added->points = 0;
+        rc = sub->if_exists == CLAB_IF_EXISTS_ERROR ? -EEXIST : 0;
+        goto current;
+    }
     clab_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
-    if (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments))) {
-        rc = -ENOMEM;
+    if (rc < 0 || (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments)))) {
+        rc = rc < 0 ? rc : -ENOMEM;
         goto out;
     }
     if ((rc = submit_prepare(nb->db, &s)) < 0 ||
-        (rc = submit_set(nb, &s, sub, tag_out, now)) < 0 ||
-        (rc = submit_jobs(nb, &s, sub, tag_out, prefix)) < 0 ||
-        (rc = submit_sizes(nb, &s, tag_out)) < 0)
+        (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
+        (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
+        (rc = submit_sizes(nb, &s, added->tag)) < 0)
         goto out;
-    rc = clab_nbp_meta_set(nb->db, "current", tag_out);
+current:
+    rc = rc < 0 ? rc : clab_nbp_meta_set(nb->db, "current", added->tag);
 out:
     sqlite3_finalize(s.set);
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
     free(s.arguments);
+    return rc;
+}
+
+int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs,
+                             size_t n, clab_nb_added_t *added, size_t *failed)
+{
+    double now = clab_now();
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)
+            *failed = i;
     return clab_nbp_write_end(nb, rc);
+}
+
+int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
+                         char tag_out[CLAB_TAG_MAX + 1])
+{
+    clab_nb_added_t added;
+    clab_submission_t *one = (clab_submission_t *)sub;
+    int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
+    if (rc >= 0)
+        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
+    return rc;
 }
 
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
