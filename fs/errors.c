@@ -36,6 +36,8 @@ const char *clab_errno_name(int code)
         return "EACCES";
     case E2BIG:
         return "E2BIG";
+    case EEXIST:
+        return "EEXIST";
     case ENOSPC:
         return "ENOSPC";
     case EIO:

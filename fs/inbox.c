@@ -71,37 +71,63 @@ static int reject(clab_inbox_t *in, const clab_submit_error_t *err)
     return -err->code;
 }
 
+/* The notebook refused jobs that parsed: a tag that exists under
+ * if_exists error (the caret on that job's tag), or its own failure. */
+static int notebook_reject(clab_inbox_t *in, int rc, const clab_submission_t *sub,
+                           const char *tag)
+{
+    clab_submit_error_t err = {.code = -rc, .position = -1};
+    if (rc == -EEXIST)
+        snprintf(err.message, sizeof err.message,
+                 "result set \"%s\" exists and the job says \"if_exists\": \"error\"",
+                 tag);
+    else
+        snprintf(err.message, sizeof err.message,
+                 "the notebook could not record the job: %s", strerror(-rc));
+    if (rc == -EEXIST && sub->tag_at >= 0)
+        clab_submit_locate(&err, in->text.data, in->text.len, sub->tag_at);
+    return reject(in, &err);
+}
+
+/* Every job of the text (JSON lines) in one notebook transaction, or none;
+ * the answer gets a tag and a points line for each, in order. */
 static int accept_text(clab_inbox_t *in)
 {
     clab_lab_t *lab = in->lab;
-    clab_submission_t *sub = NULL;
+    clab_submission_t **subs = NULL;
+    clab_nb_added_t *added = NULL;
     clab_submit_error_t err = {.position = -1};
-    int rc = clab_submission_parse(in->text.data, in->text.len, &lab->limits, &sub, &err);
-    if (rc == -EAGAIN) {
+    size_t failed = 0;
+    int n =
+        clab_submissions_parse(in->text.data, in->text.len, &lab->limits, &subs, &err);
+    if (n == -EAGAIN) {
         in->incomplete = 1;
         in->pending_err = err;
         return 0;
     }
-    if (rc < 0)
+    if (n < 0)
         return reject(in, &err);
-    char tag[CLAB_TAG_MAX + 1];
-    rc = clab_notebook_submit(lab->nb, sub, tag);
+    int rc = (added = calloc((size_t)n, sizeof *added)) ? 0 : -ENOMEM;
+    rc = rc ? rc : clab_notebook_submit_all(lab->nb, subs, (size_t)n, added, &failed);
     if (rc < 0) {
-        err = (clab_submit_error_t){.code = -rc, .position = -1};
-        snprintf(err.message, sizeof err.message,
-                 "the notebook could not record the job: %s", strerror(-rc));
-        clab_submission_destroy(&sub);
-        return reject(in, &err);
+        rc = notebook_reject(in, rc, subs[failed], added ? added[failed].tag : "");
+        goto out;
     }
-    in->answer.len = 0;
-    in->answered = 0;
-    clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", tag, sub->points);
-    clab_info("accepted %zu point(s) of %s into %s", sub->points, sub->experiment, tag);
-    clab_submission_destroy(&sub);
+    /* Appended: shells write a text line by line, so the jobs of one
+     * open may come in several writes, and a read answers for each. */
+    for (int i = 0; i < n; i++) {
+        clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", added[i].tag,
+                        added[i].points);
+        clab_info("accepted %zu point(s) of %s into %s", added[i].points,
+                  subs[i]->experiment, added[i].tag);
+    }
     in->text.len = 0;
     in->incomplete = 0;
     clab_lab_wake(lab);
-    return 0;
+out:
+    free(added);
+    clab_submissions_destroy(&subs);
+    return rc;
 }
 
 /* /ctl: the lines are collected here and run by ctl.c. A rejected one is

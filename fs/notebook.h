@@ -67,12 +67,24 @@ const char *clab_notebook_client_id(const clab_notebook_t *nb);
 
 /* Records an accepted submission in one transaction: the set (created, or
  * extended when the tag exists), one pending job per point and repetition
- * in random order, and makes the set current. tag_out gets the tag. */
+ * in random order, and makes the set current. tag_out gets the tag. A tag
+ * that exists with if_exists skip adds nothing; with error, -EEXIST. */
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1]);
+/* What one job of a write did: its set and the points it added. */
+typedef struct {
+    char tag[CLAB_TAG_MAX + 1];
+    size_t points;
+} clab_nb_added_t;
+/* The n jobs of one write, each as clab_notebook_submit does, in one
+ * transaction: all of them or none. added[i] for job i; on -EEXIST (or any
+ * failure) *failed, when not NULL, is the index of the job that failed. */
+int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs,
+                             size_t n, clab_nb_added_t *added, size_t *failed);
 /* Appends to tasks up to max pending jobs with rowid > *after, as the
- * controller wants them ({job, tag, experiment, params, timeout}); *after
- * advances. Returns how many. */
+ * controller wants them ({job, tag, experiment, params, timeout}, plus
+ * "arguments" when the job has any and "worker": true for a worker job);
+ * *after advances. Returns how many. */
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
                                 json_t *tasks);
 /* Stores results from the controller, an array of {job, record}, in one

@@ -122,6 +122,7 @@ static void fresh_tag(char *out)
 typedef struct {
     sqlite3_stmt *set, *job, *sizes;
     int64_t pend_bytes, pend_jobs;
+    char *arguments; /* the job's arguments as JSON text; NULL when none */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -136,8 +137,8 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              "n_pending = n_pending + ?5, modified = ?4",
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
-                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout,"
+                               " arguments, worker) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -180,6 +181,11 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     sqlite3_bind_text(s->job, 3, sub->experiment, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->job, 4, params, -1, free);
     sqlite3_bind_double(s->job, 5, sub->timeout);
+    if (s->arguments)
+        sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s->job, 6);
+    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
@@ -222,32 +228,100 @@ static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
     return 0;
 }
 
-int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
-                         char tag_out[CLAB_TAG_MAX + 1])
+/* 1 when the set exists, 0 when not, or -errno. */
+static int set_exists(sqlite3 *db, const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(db, "set");
+}
+
+/* One job of a submission, inside its transaction. */
+static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
+                      clab_nb_added_t *added, double now)
 {
     submit_t s = {0};
     char prefix[40], hex[17];
-    double now = clab_now();
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
+    int rc = 0;
     if (sub->tag)
-        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", sub->tag);
+        snprintf(added->tag, sizeof added->tag, "%s", sub->tag);
     else
-        fresh_tag(tag_out);
+        fresh_tag(added->tag);
+    added->points = sub->points;
+    if (sub->if_exists != CLAB_IF_EXISTS_ADD &&
+        (rc = set_exists(nb->db, added->tag)) > 0) {
+        added->points = 0;
+        rc = sub->if_exists == CLAB_IF_EXISTS_ERROR ? -EEXIST : 0;
+        goto current;
+    }
     clab_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
-    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
-        (rc = submit_set(nb, &s, sub, tag_out, now)) < 0 ||
-        (rc = submit_jobs(nb, &s, sub, tag_out, prefix)) < 0 ||
-        (rc = submit_sizes(nb, &s, tag_out)) < 0)
+    if (rc < 0 || (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments)))) {
+        rc = rc < 0 ? rc : -ENOMEM;
         goto out;
-    rc = clab_nbp_meta_set(nb->db, "current", tag_out);
+    }
+    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
+        (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
+        (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
+        (rc = submit_sizes(nb, &s, added->tag)) < 0)
+        goto out;
+current:
+    rc = rc < 0 ? rc : clab_nbp_meta_set(nb->db, "current", added->tag);
 out:
     sqlite3_finalize(s.set);
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
+    free(s.arguments);
+    return rc;
+}
+
+int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs,
+                             size_t n, clab_nb_added_t *added, size_t *failed)
+{
+    double now = clab_now();
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)
+            *failed = i;
     return clab_nbp_write_end(nb, rc);
+}
+
+int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
+                         char tag_out[CLAB_TAG_MAX + 1])
+{
+    clab_nb_added_t added;
+    clab_submission_t *one = (clab_submission_t *)sub;
+    int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
+    if (rc >= 0)
+        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
+    return rc;
+}
+
+/* The task of the row st is on: {job, tag, experiment, params, timeout},
+ * plus arguments when there are any and worker only when true, so that a
+ * one-shot job's task is what it was before worker mode. */
+static json_t *task_of(sqlite3_stmt *st)
+{
+    json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+    json_t *t = json_pack(
+        "{s:s, s:s, s:s, s:o, s:f}", "job", sqlite3_column_text(st, 1), "tag",
+        sqlite3_column_text(st, 2), "experiment", sqlite3_column_text(st, 3), "params",
+        params ? params : json_object(), "timeout", sqlite3_column_double(st, 5));
+    const char *args = (const char *)sqlite3_column_text(st, 6);
+    json_t *a = args ? json_loads(args, 0, NULL) : NULL;
+    if (t && json_array_size(a) > 0)
+        json_object_set(t, "arguments", a);
+    json_decref(a);
+    if (t && sqlite3_column_int(st, 7))
+        json_object_set_new(t, "worker", json_true());
+    return t;
 }
 
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
@@ -260,20 +334,16 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
         return rc;
     if ((rc = clab_nbp_prepare(
              r->db,
-             "SELECT id, job, tag, experiment, params, timeout FROM jobs "
-             "WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL " ORDER BY id LIMIT ?2",
+             "SELECT id, job, tag, experiment, params, timeout, arguments, worker"
+             " FROM jobs WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL
+             " ORDER BY id LIMIT ?2",
              &st)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, *after);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *after = sqlite3_column_int64(st, 0);
-        json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-        json_t *t = json_pack(
-            "{s:s, s:s, s:s, s:o, s:f}", "job", sqlite3_column_text(st, 1), "tag",
-            sqlite3_column_text(st, 2), "experiment", sqlite3_column_text(st, 3),
-            "params", params ? params : json_object(), "timeout",
-            sqlite3_column_double(st, 5));
+        json_t *t = task_of(st);
         if (t)
             json_array_append_new(tasks, t);
         n++;

@@ -218,6 +218,9 @@ static int build_linspace(axis_t *ax, const json_t *args, clab_submit_error_t *e
 
 static int build_axis(axis_t *ax, const json_t *v, clab_submit_error_t *err)
 {
+    /* It would be a column without a header and a key epyc cannot use. */
+    if (!ax->name[0])
+        return refuse(err, ax->name, "a parameter name must not be empty");
     if (json_is_null(v))
         return refuse(err, ax->name,
                       "null is not a value (use a number, string, boolean, array, "

@@ -2,7 +2,7 @@
  * `PATH JSON` shorthand. Checks run in the order of the SPEC's precedence
  * (text size, NUL, JSON syntax, fields, points, experiment on disk), and
  * every refusal names the byte of the caller's text it is about. */
-#include "submit.h"
+#include "submit_i.h"
 #include "json.h"
 #include "utf8.h"
 
@@ -15,21 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define TAG_RULE "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-#define FIELDS "experiment, parameters, tag, description, repetitions, timeout"
-
-typedef struct {
-    const char *text;
-    size_t len;
-    clab_submit_error_t *err;
-} ctx_t;
-
-static const char *const known_fields[] = {"experiment",  "parameters",  "tag",
-                                           "description", "repetitions", "timeout"};
-
 static int tag_char(char ch, int first);
 
-static int is_space(char c)
+int clab_subp_is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -37,7 +25,7 @@ static int is_space(char c)
 /* Line and column of byte pos counted as jansson counts them (1-based,
  * columns in characters), so that its positions and ours agree. A pos at
  * or past the end is the column just after the last character. */
-static void locate(clab_submit_error_t *err, const char *text, size_t len, long pos)
+void clab_submit_locate(clab_submit_error_t *err, const char *text, size_t len, long pos)
 {
     err->position = pos;
     err->line = err->column = 0;
@@ -60,10 +48,7 @@ static void locate(clab_submit_error_t *err, const char *text, size_t len, long 
     err->column = col;
 }
 
-static int refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
+int clab_subp_refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -75,14 +60,14 @@ static int refuse(const ctx_t *c, int code, long pos, const char *fmt, ...)
         if ((unsigned char)*m < 0x20)
             *m = ' ';
     c->err->code = code;
-    locate(c->err, c->text, c->len, pos);
+    clab_submit_locate(c->err, c->text, c->len, pos);
     return -code;
 }
 
 /* Where `"key"` is followed by a colon in text[from, len). jansson keeps no
  * positions of values; this finds what a person would point at. Keys
  * written with escapes are not found (-1). */
-static long find_key(const ctx_t *c, size_t from, const char *key)
+long clab_subp_find_key(const ctx_t *c, size_t from, const char *key)
 {
     size_t k = strlen(key);
     for (size_t i = from; i + k + 2 <= c->len; i++) {
@@ -90,7 +75,7 @@ static long find_key(const ctx_t *c, size_t from, const char *key)
             c->text[i + k + 1] != '"')
             continue;
         size_t j = i + k + 2;
-        while (j < c->len && is_space(c->text[j]))
+        while (j < c->len && clab_subp_is_space(c->text[j]))
             j++;
         if (j < c->len && c->text[j] == ':')
             return (long)i;
@@ -137,10 +122,10 @@ static int cut_token(const char *t, size_t start, size_t end)
 }
 
 /* Parses text[start, end) as one JSON value with nothing but white space
- * after it. -EAGAIN (err filled as EINVAL for the close) when the text
- * could still become valid: jansson hit the end of input, or failed on a
- * token or character that the end of the text cut short (a later write
- * may complete it; text ending in white space cannot be such a cut). */
+ * after it, or (c->next) with the next job on a later line. -EAGAIN (err filled as EINVAL
+ * for the close) when the text could still become valid: jansson hit the end of input, or
+ * failed on a token or character that the end of the text cut short (a later write may
+ * complete it; text ending in white space cannot be such a cut). */
 static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
 {
     json_error_t je;
@@ -148,12 +133,19 @@ static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
                            JSON_REJECT_DUPLICATES | JSON_DISABLE_EOF_CHECK, &je);
     if (v) {
         size_t used = start + (size_t)je.position;
-        while (used < end && is_space(c->text[used]))
+        while (used < end && clab_subp_is_space(c->text[used]))
             used++;
-        if (used < end) {
+        /* Several jobs per write: the next one starts on a line of its
+         * own. */
+        if (used < end && c->next &&
+            memchr(c->text + start + je.position, '\n', used - start - je.position)) {
+            *c->next = used;
+        } else if (used < end) {
             json_decref(v);
-            return refuse(c, EINVAL, (long)used,
-                          "unexpected text after the JSON object (one job per write)");
+            return clab_subp_refuse(
+                c, EINVAL, (long)used,
+                "unexpected text after the JSON object (one job per %s)",
+                c->next ? "line" : "write");
         }
         *out = v;
         return 0;
@@ -161,15 +153,15 @@ static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
     enum json_error_code code = json_error_code(&je);
     size_t at = start + (size_t)(je.position > 0 ? je.position : 0);
     if (code == json_error_out_of_memory)
-        return refuse(c, ENOMEM, -1, "out of memory");
+        return clab_subp_refuse(c, ENOMEM, -1, "out of memory");
     if (code == json_error_premature_end_of_input) {
-        refuse(c, EINVAL, (long)at, "incomplete JSON: %s", je.text);
+        clab_subp_refuse(c, EINVAL, (long)at, "incomplete JSON: %s", je.text);
         return -EAGAIN;
     }
     /* jansson's position is just after the offending token, except for a
      * bad byte, where it is the byte itself. */
     long pos = code == json_error_invalid_utf8 || at == start ? (long)at : (long)at - 1;
-    int rc = refuse(c, EINVAL, pos, "invalid JSON: %s", je.text);
+    int rc = clab_subp_refuse(c, EINVAL, pos, "invalid JSON: %s", je.text);
     size_t cut = clab_utf8_cut(c->text, end);
     if (end == c->len &&
         ((cut < end && at >= cut) || (at >= end && cut_token(c->text, start, end))))
@@ -177,116 +169,24 @@ static int parse_json(const ctx_t *c, size_t start, size_t end, json_t **out)
     return rc;
 }
 
-static int check_path(const ctx_t *c, const char *path, long pos)
+int clab_subp_check_path(const ctx_t *c, const char *path, long pos)
 {
     char shown[80];
     clab_json_show(shown, sizeof shown, path);
     if (path[0] != '/')
-        return refuse(c, EINVAL, pos, "experiment %s is not an absolute path", shown);
+        return clab_subp_refuse(c, EINVAL, pos, "experiment %s is not an absolute path",
+                                shown);
     for (const char *p = path; *p;) {
         while (*p == '/')
             p++;
         size_t n = strcspn(p, "/");
         if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-            return refuse(c, EINVAL, pos,
-                          "experiment %s has a \".\" or \"..\" component; write the path "
-                          "without them",
-                          shown);
+            return clab_subp_refuse(
+                c, EINVAL, pos,
+                "experiment %s has a \".\" or \"..\" component; write the path "
+                "without them",
+                shown);
         p += n;
-    }
-    return 0;
-}
-
-/* The JSON form: every field known and well typed. Sets sub's fields and
- * *params (borrowed from root); *params_at is where parameter names are
- * searched from. */
-static int check_known_fields(const ctx_t *c, size_t start, json_t *root)
-{
-    char shown[80];
-    const char *key;
-    json_t *v;
-    json_object_foreach(root, key, v)
-    {
-        size_t i = 0;
-        while (i < sizeof known_fields / sizeof *known_fields &&
-               strcmp(key, known_fields[i]))
-            i++;
-        if (i == sizeof known_fields / sizeof *known_fields) {
-            clab_json_show(shown, sizeof shown, key);
-            return refuse(c, EINVAL, find_key(c, start, key),
-                          "unknown field %s (expected " FIELDS ")", shown);
-        }
-    }
-    return 0;
-}
-
-static int check_fields(const ctx_t *c, size_t start, json_t *root,
-                        clab_submission_t *sub, json_t **params, size_t *params_at)
-{
-    char shown[80];
-    int rc = check_known_fields(c, start, root);
-    if (rc)
-        return rc;
-
-    json_t *v = json_object_get(root, "experiment");
-    long at = find_key(c, start, "experiment");
-    if (!v)
-        return refuse(c, EINVAL, -1,
-                      "missing field \"experiment\" (the absolute path of the program)");
-    if (!json_is_string(v))
-        return refuse(c, EINVAL, at,
-                      "field \"experiment\" must be a string (an absolute path), not %s",
-                      clab_json_type_name(v));
-    sub->experiment = strdup(json_string_value(v));
-    if (!sub->experiment)
-        return refuse(c, ENOMEM, -1, "out of memory");
-    rc = check_path(c, sub->experiment, at);
-    if (rc)
-        return rc;
-
-    v = json_object_get(root, "parameters");
-    at = find_key(c, start, "parameters");
-    if (!v)
-        return refuse(c, EINVAL, -1,
-                      "missing field \"parameters\" (an object such as {\"x\": [1, 2]})");
-    if (!json_is_object(v))
-        return refuse(c, EINVAL, at, "field \"parameters\" must be an object, not %s",
-                      clab_json_type_name(v));
-    *params = v;
-    *params_at = at >= 0 ? (size_t)at : start;
-
-    if ((v = json_object_get(root, "tag"))) {
-        at = find_key(c, start, "tag");
-        if (!json_is_string(v))
-            return refuse(c, EINVAL, at, "field \"tag\" must be a string, not %s",
-                          clab_json_type_name(v));
-        if (!clab_tag_valid(json_string_value(v))) {
-            clab_json_show(shown, sizeof shown, json_string_value(v));
-            return refuse(c, EINVAL, at, "tag %s is invalid: use " TAG_RULE, shown);
-        }
-        if (!(sub->tag = strdup(json_string_value(v))))
-            return refuse(c, ENOMEM, -1, "out of memory");
-    }
-    if ((v = json_object_get(root, "description"))) {
-        if (!json_is_string(v))
-            return refuse(c, EINVAL, find_key(c, start, "description"),
-                          "field \"description\" must be a string, not %s",
-                          clab_json_type_name(v));
-        if (!(sub->description = strdup(json_string_value(v))))
-            return refuse(c, ENOMEM, -1, "out of memory");
-    }
-    if ((v = json_object_get(root, "repetitions"))) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1)
-            return refuse(c, EINVAL, find_key(c, start, "repetitions"),
-                          "field \"repetitions\" must be an integer >= 1");
-        json_int_t r = json_integer_value(v);
-        sub->repetitions = r > LONG_MAX ? LONG_MAX : (long)r;
-    }
-    if ((v = json_object_get(root, "timeout"))) {
-        if (!json_is_number(v) || !(json_number_value(v) > 0))
-            return refuse(c, EINVAL, find_key(c, start, "timeout"),
-                          "field \"timeout\" must be a number of seconds > 0");
-        sub->timeout = json_number_value(v);
     }
     return 0;
 }
@@ -306,7 +206,7 @@ static long find_bad_parameter(const ctx_t *c, size_t from, json_t *params)
         clab_space_destroy(&sp);
         json_decref(one);
         if (bad)
-            return find_key(c, from, key);
+            return clab_subp_find_key(c, from, key);
     }
     return -1;
 }
@@ -316,22 +216,23 @@ static int check_points(const ctx_t *c, clab_submission_t *sub, long at,
 {
     size_t size = clab_space_size(sub->space), reps = (size_t)sub->repetitions;
     if (size == SIZE_MAX || size > SIZE_MAX / reps)
-        return refuse(c, E2BIG, at,
-                      "the job has more than %zu points, over the limit of %zu",
-                      SIZE_MAX - 1, lim->max_points);
+        return clab_subp_refuse(c, E2BIG, at,
+                                "the job has more than %zu points, over the limit of %zu",
+                                SIZE_MAX - 1, lim->max_points);
     sub->points = size * reps;
     if (sub->points <= lim->max_points)
         return 0;
     if (reps > 1)
-        return refuse(c, E2BIG, at,
-                      "%zu points (%zu x %zu repetitions) is over the limit of %zu",
-                      sub->points, size, reps, lim->max_points);
-    return refuse(c, E2BIG, at, "%zu points is over the limit of %zu", sub->points,
-                  lim->max_points);
+        return clab_subp_refuse(
+            c, E2BIG, at, "%zu points (%zu x %zu repetitions) is over the limit of %zu",
+            sub->points, size, reps, lim->max_points);
+    return clab_subp_refuse(c, E2BIG, at, "%zu points is over the limit of %zu",
+                            sub->points, lim->max_points);
 }
 
 /* The body of a task as the controller gets it:
- * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}. Its keys and
+ * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}, plus
+ * ,"arguments":A and ,"worker":true when the job has them. Its keys and
  * punctuation, the longest job id (notebook_ingest.c makes them in 64
  * bytes), the longest tag and the longest number. */
 #define TASK_OVERHEAD                                                                    \
@@ -346,15 +247,24 @@ static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at
     size_t params = clab_space_max_point_bytes(sub->space);
     int rc = clab_json_dump_string(&b, sub->experiment, strlen(sub->experiment));
     size_t task = TASK_OVERHEAD + b.len + params;
+    char *args = sub->arguments ? clab_json_dumps(sub->arguments) : NULL;
+    if (args)
+        task += sizeof ",\"arguments\":" - 1 + strlen(args);
+    if (sub->worker)
+        task += sizeof ",\"worker\":true" - 1;
     clab_buf_free(&b);
-    if (rc || params == SIZE_MAX)
-        return refuse(c, ENOMEM, -1, "out of memory");
+    if (rc || params == SIZE_MAX || (sub->arguments && !args))
+        rc = -ENOMEM;
+    free(args);
+    if (rc)
+        return clab_subp_refuse(c, ENOMEM, -1, "out of memory");
     if (task <= CLAB_SUBMIT_MAX_TASK)
         return 0;
-    return refuse(c, E2BIG, at,
-                  "a point's task would be up to %zu bytes, over the limit of %d: "
-                  "its parameters are too big",
-                  task, CLAB_SUBMIT_MAX_TASK);
+    return clab_subp_refuse(
+        c, E2BIG, at,
+        "a point's task would be up to %zu bytes, over the limit of %d: "
+        "its parameters%s are too big",
+        task, CLAB_SUBMIT_MAX_TASK, sub->arguments ? " and arguments" : "");
 }
 
 static int check_executable(const ctx_t *c, const char *path, long at)
@@ -365,12 +275,12 @@ static int check_executable(const ctx_t *c, const char *path, long at)
     if (stat(path, &st)) {
         int e = errno;
         if (e == ENOENT || e == ENOTDIR)
-            return refuse(c, ENOENT, at, "experiment %s: no such file", shown);
-        return refuse(c, EACCES, at, "experiment %s: %s", shown, strerror(e));
+            return clab_subp_refuse(c, ENOENT, at, "experiment %s: no such file", shown);
+        return clab_subp_refuse(c, EACCES, at, "experiment %s: %s", shown, strerror(e));
     }
     if (!S_ISREG(st.st_mode) || access(path, X_OK))
-        return refuse(c, EACCES, at, "experiment %s: not an executable regular file",
-                      shown);
+        return clab_subp_refuse(c, EACCES, at,
+                                "experiment %s: not an executable regular file", shown);
     return 0;
 }
 
@@ -382,23 +292,23 @@ static int check_text(const ctx_t *c, const clab_submit_limits_t *lim, size_t *b
     const char *text = c->text;
     size_t len = c->len;
     if (len > lim->max_text)
-        return refuse(c, E2BIG, -1, "the job is %zu bytes, over the limit of %zu", len,
-                      lim->max_text);
+        return clab_subp_refuse(c, E2BIG, -1,
+                                "the job is %zu bytes, over the limit of %zu", len,
+                                lim->max_text);
     const char *nul = memchr(text, '\0', len);
     if (nul)
-        return refuse(c, EINVAL, (long)(nul - text),
-                      "NUL byte at offset %ld: a job is text", (long)(nul - text));
+        return clab_subp_refuse(c, EINVAL, (long)(nul - text),
+                                "NUL byte at offset %ld: a job is text",
+                                (long)(nul - text));
     *b = 0;
     *e = len;
-    while (*b < *e && is_space(text[*b]))
+    while (*b < *e && clab_subp_is_space(text[*b]))
         (*b)++;
-    while (*e > *b && is_space(text[*e - 1]))
+    while (*e > *b && clab_subp_is_space(text[*e - 1]))
         (*e)--;
     if (*b == *e)
-        return refuse(c, EINVAL, -1,
-                      "empty job: expected a JSON object or `PATH {params}`");
-    if (text[*b] != '{' && text[*b] != '/')
-        return refuse(c, EINVAL, (long)*b, "expected a JSON object or `PATH {params}`");
+        return clab_subp_refuse(c, EINVAL, -1,
+                                "empty job: expected a JSON object or `PATH {params}`");
     return 0;
 }
 
@@ -416,9 +326,9 @@ static int parse_shorthand(const ctx_t *c, size_t b, size_t e, clab_submission_t
 {
     const char *text = c->text;
     size_t p = b, q;
-    while (p < e && !is_space(text[p]))
+    while (p < e && !clab_subp_is_space(text[p]))
         p++;
-    for (q = p; q < e && is_space(text[q]); q++)
+    for (q = p; q < e && clab_subp_is_space(text[q]); q++)
         ;
     /* A '{' in the path is most likely parameters written without the
      * white space that separates them. */
@@ -426,8 +336,9 @@ static int parse_shorthand(const ctx_t *c, size_t b, size_t e, clab_submission_t
                            ? " (separate it from the path with white space)"
                            : "";
     if (q == e) {
-        refuse(c, EINVAL, (long)e,
-               "incomplete job: expected a parameters object after the path%s", hint);
+        clab_subp_refuse(c, EINVAL, (long)e,
+                         "incomplete job: expected a parameters object after the path%s",
+                         hint);
         return -EAGAIN;
     }
     /* The path becomes JSON text (metadata) later: refuse what JSON
@@ -435,18 +346,18 @@ static int parse_shorthand(const ctx_t *c, size_t b, size_t e, clab_submission_t
     json_t *s = json_stringn(text + b, p - b);
     json_decref(s);
     if (!s)
-        return refuse(c, EINVAL, (long)b, "experiment path is not valid UTF-8");
+        return clab_subp_refuse(c, EINVAL, (long)b, "experiment path is not valid UTF-8");
     sub->experiment = strndup(text + b, p - b);
     if (!sub->experiment)
-        return refuse(c, ENOMEM, -1, "out of memory");
+        return clab_subp_refuse(c, ENOMEM, -1, "out of memory");
     f->exp_at = (long)b;
-    int rc = check_path(c, sub->experiment, f->exp_at);
+    int rc = clab_subp_check_path(c, sub->experiment, f->exp_at);
     if (rc)
         return rc;
     if (text[q] != '{')
-        return refuse(c, EINVAL, (long)q,
-                      "expected a JSON object of parameters after the path%s",
-                      *hint ? hint : " (a path with white space needs the JSON form)");
+        return clab_subp_refuse(
+            c, EINVAL, (long)q, "expected a JSON object of parameters after the path%s",
+            *hint ? hint : " (a path with white space needs the JSON form)");
     rc = parse_json(c, q, e, &f->root);
     if (rc)
         return rc;
@@ -462,58 +373,39 @@ static int parse_object(const ctx_t *c, size_t b, size_t e, clab_submission_t *s
     int rc = parse_json(c, b, e, &f->root);
     if (rc)
         return rc;
-    rc = check_fields(c, b, f->root, sub, &f->params, &f->params_at);
+    rc = clab_subp_check_fields(c, b, f->root, sub, &f->params, &f->params_at);
     if (rc)
         return rc;
-    f->exp_at = find_key(c, b, "experiment");
+    f->exp_at = clab_subp_find_key(c, b, "experiment");
     return 0;
 }
 
-int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
-                          clab_submission_t **out, clab_submit_error_t *err)
+/* One job at text[b] (not white space); the text ends at e. */
+static int parse_job(const ctx_t *c, const clab_submit_limits_t *lim, size_t b, size_t e,
+                     clab_submission_t **out)
 {
-    static const clab_submit_limits_t defaults = {CLAB_SUBMIT_MAX_TEXT,
-                                                  CLAB_SUBMIT_MAX_POINTS};
-    clab_submit_error_t local;
-    ctx_t c = {text, len, err ? err : &local};
-    clab_submission_t *sub = NULL;
     found_t f = {NULL, NULL, 0, -1};
-    size_t b = 0, e = 0;
+    clab_submission_t *sub = NULL;
     int rc;
-
-    *out = NULL;
-    c.err->code = 0;
-    c.err->message[0] = '\0';
-    c.err->line = c.err->column = 0;
-    c.err->position = -1;
-    if (!lim)
-        lim = &defaults;
-    if ((rc = check_text(&c, lim, &b, &e)) != 0)
-        return rc;
-    sub = calloc(1, sizeof *sub);
-    if (!sub)
-        return refuse(&c, ENOMEM, -1, "out of memory");
+    if (c->text[b] != '{' && c->text[b] != '/')
+        return clab_subp_refuse(c, EINVAL, (long)b,
+                                "expected a JSON object or `PATH {params}`");
+    if (!(sub = calloc(1, sizeof *sub)))
+        return clab_subp_refuse(c, ENOMEM, -1, "out of memory");
     sub->repetitions = 1;
-
-    rc = text[b] == '{' ? parse_object(&c, b, e, sub, &f)
-                        : parse_shorthand(&c, b, e, sub, &f);
+    sub->tag_at = -1;
+    rc = c->text[b] == '{' ? parse_object(c, b, e, sub, &f)
+                           : parse_shorthand(c, b, e, sub, &f);
     if (rc)
         goto fail;
-    rc = clab_space_new(f.params, &sub->space, c.err);
+    rc = clab_space_new(f.params, &sub->space, c->err);
     if (rc == -EINVAL)
-        locate(c.err, text, len, find_bad_parameter(&c, f.params_at, f.params));
-    if (rc)
+        clab_submit_locate(c->err, c->text, c->len,
+                           find_bad_parameter(c, f.params_at, f.params));
+    if (rc || (rc = check_points(c, sub, (long)f.params_at, lim)) ||
+        (rc = check_task_size(c, sub, (long)f.params_at)) ||
+        (rc = check_executable(c, sub->experiment, f.exp_at)))
         goto fail;
-    rc = check_points(&c, sub, (long)f.params_at, lim);
-    if (rc)
-        goto fail;
-    rc = check_task_size(&c, sub, (long)f.params_at);
-    if (rc)
-        goto fail;
-    rc = check_executable(&c, sub->experiment, f.exp_at);
-    if (rc)
-        goto fail;
-
     sub->parameters = json_incref(f.params);
     json_decref(f.root);
     *out = sub;
@@ -522,6 +414,81 @@ fail:
     json_decref(f.root);
     clab_submission_destroy(&sub);
     return rc;
+}
+
+static const clab_submit_limits_t *start(ctx_t *c, const clab_submit_limits_t *lim)
+{
+    static const clab_submit_limits_t defaults = {CLAB_SUBMIT_MAX_TEXT,
+                                                  CLAB_SUBMIT_MAX_POINTS};
+    c->err->code = 0;
+    c->err->message[0] = '\0';
+    c->err->line = c->err->column = 0;
+    c->err->position = -1;
+    return lim ? lim : &defaults;
+}
+
+int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
+                          clab_submission_t **out, clab_submit_error_t *err)
+{
+    clab_submit_error_t local;
+    ctx_t c = {text, len, err ? err : &local, NULL};
+    size_t b = 0, e = 0;
+    int rc;
+    *out = NULL;
+    lim = start(&c, lim);
+    if ((rc = check_text(&c, lim, &b, &e)) != 0)
+        return rc;
+    return parse_job(&c, lim, b, e, out);
+}
+
+int clab_submissions_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
+                           clab_submission_t ***out, clab_submit_error_t *err)
+{
+    clab_submit_error_t local;
+    size_t b = 0, e = 0, next = 0, n = 0, total = 0;
+    ctx_t c = {text, len, err ? err : &local, &next};
+    clab_submission_t **subs = NULL;
+    int rc;
+    *out = NULL;
+    lim = start(&c, lim);
+    if ((rc = check_text(&c, lim, &b, &e)) != 0)
+        return rc;
+    while (b < e) {
+        clab_submission_t **more = realloc(subs, (n + 2) * sizeof *subs);
+        if (!more) {
+            rc = clab_subp_refuse(&c, ENOMEM, -1, "out of memory");
+            goto fail;
+        }
+        subs = more;
+        subs[n] = subs[n + 1] = NULL;
+        next = e;
+        if ((rc = parse_job(&c, lim, b, e, &subs[n])) < 0)
+            goto fail;
+        total += subs[n++]->points;
+        if (total > lim->max_points) {
+            rc = clab_subp_refuse(
+                &c, E2BIG, (long)b,
+                "the %zu jobs of this write have %zu points together, over the limit "
+                "of %zu",
+                n, total, lim->max_points);
+            goto fail;
+        }
+        b = next;
+    }
+    *out = subs;
+    return (int)n;
+fail:
+    clab_submissions_destroy(&subs);
+    return rc;
+}
+
+void clab_submissions_destroy(clab_submission_t ***psubs)
+{
+    clab_submission_t **subs = *psubs;
+    for (size_t i = 0; subs && subs[i]; i++)
+        clab_submission_destroy(&subs[i]);
+    free(subs);
+    *psubs = NULL;
 }
 
 void clab_submission_destroy(clab_submission_t **sub)
@@ -534,6 +501,7 @@ void clab_submission_destroy(clab_submission_t **sub)
     clab_space_destroy(&s->space);
     free(s->tag);
     free(s->description);
+    json_decref(s->arguments);
     free(s);
     *sub = NULL;
 }

@@ -21,6 +21,16 @@ typedef struct {
  * could make a bigger task is refused with E2BIG, since the controller
  * would drop that task and the point would stay pending for ever. */
 #define CLAB_SUBMIT_MAX_TASK (1024 * 1024)
+/* Worker mode's argv after the experiment path (SPEC "Warm experiments"). */
+#define CLAB_SUBMIT_MAX_ARGS 64
+#define CLAB_SUBMIT_MAX_ARG 4096 /* bytes of one argument */
+
+/* What a submit to a tag that exists does (epyc's createWith/already). */
+typedef enum {
+    CLAB_IF_EXISTS_ADD = 0, /* the default: the points join the set */
+    CLAB_IF_EXISTS_SKIP,    /* accepted, nothing added (`points 0`) */
+    CLAB_IF_EXISTS_ERROR,   /* refused with EEXIST */
+} clab_if_exists_t;
 
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
@@ -31,6 +41,10 @@ typedef struct {
     long repetitions;  /* >= 1, default 1 */
     double timeout;    /* seconds > 0; 0 when none was given */
     size_t points;     /* space size x repetitions */
+    json_t *arguments; /* a non-empty array of strings; NULL when none */
+    int worker;        /* 1: run the experiment as a long-lived worker */
+    long tag_at;       /* where the tag is named in the text; -1 when it is not */
+    clab_if_exists_t if_exists;
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).
@@ -45,11 +59,29 @@ typedef struct {
  *  -EACCES  the experiment is not an executable regular file;
  *  -E2BIG   text over lim->max_text or points over lim->max_points.
  * Fields: experiment (string), parameters (object), tag (string), description
- * (string), repetitions (integer >= 1), timeout (number > 0). Leading and
+ * (string), repetitions (integer >= 1), timeout (number > 0), arguments
+ * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
+ * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (boolean), if_exists ("add",
+ * "skip" or "error"). Leading and
  * trailing white space is ignored. lim NULL means the defaults above. */
 int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
                           clab_submission_t **out, clab_submit_error_t *err);
 void clab_submission_destroy(clab_submission_t **sub);
+
+/* A write that holds several jobs, as JSON lines: each job begins on a
+ * line of its own (a JSON job may span several lines; after its closing
+ * brace, only white space up to the next newline). All of them or none:
+ * returns the number of jobs (>= 1) and *out, a NULL-terminated array for
+ * clab_submissions_destroy, or what clab_submission_parse returns for the
+ * first job that fails, err's position counted in the whole text. The
+ * text limit and lim->max_points bound the write as a whole (E2BIG). */
+int clab_submissions_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
+                           clab_submission_t ***out, clab_submit_error_t *err);
+void clab_submissions_destroy(clab_submission_t ***subs);
+
+/* Sets err's position to byte pos of text, with its line and column as
+ * jansson counts them (1-based, columns in characters). */
+void clab_submit_locate(clab_submit_error_t *err, const char *text, size_t len, long pos);
 
 /* 1 when tag matches [A-Za-z0-9][A-Za-z0-9._-]{0,127}. */
 int clab_tag_valid(const char *tag);
