@@ -25,7 +25,7 @@ typedef struct clab_space clab_space_t;
  * that is null, an object other than {"range": [...]} / {"linspace": [...]},
  * nested arrays or objects inside an axis, an empty axis, a range with a
  * zero step or a non-number, a linspace whose n is not a positive integer,
- * a non-finite number. err may be NULL. */
+ * a non-finite number, an empty parameter name. err may be NULL. */
 int clab_space_new(const json_t *parameters, clab_space_t **out,
                    clab_submit_error_t *err);
 void clab_space_destroy(clab_space_t **space);

@@ -82,18 +82,21 @@ for name in names:
         bad = 1
         continue
     if want == 0:
-        m = re.fullmatch(rb"tag (\S+)\npoints (\d+)\n", answer)
-        if not m:
+        # One "tag T / points N" pair per job of the write (JSON lines).
+        pairs = re.findall(rb"tag (\S+)\npoints (\d+)\n", answer)
+        if not pairs or b"".join(b"tag %s\npoints %s\n" % p for p in pairs) != answer:
             print("%s: read-back %r" % (name, answer))
             bad = 1
             continue
         # Every accepted case says its exact number of points.
         want_points = int(open(os.path.join(cases, name, "points")).read())
-        if int(m.group(2)) != want_points:
-            print("%s: points %s, the case says %d" % (name, m.group(2).decode(), want_points))
+        got_points = sum(int(p[1]) for p in pairs)
+        if got_points != want_points:
+            print("%s: points %d, the case says %d" % (name, got_points, want_points))
             bad = 1
-        tag = m.group(1).decode()
-        expected_sets[tag] = expected_sets.get(tag, 0) + int(m.group(2))
+        for tag, points in pairs:
+            tag = tag.decode()
+            expected_sets[tag] = expected_sets.get(tag, 0) + int(points)
         if after != before:
             print("%s: accepted, yet /errors changed" % name)
             bad = 1

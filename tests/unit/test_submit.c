@@ -100,21 +100,26 @@ static int run_case(const char *dir, const char *name)
     word[wlen] = '\0';
     int want = errno_of(word);
 
-    clab_submission_t *sub = NULL;
-    clab_submit_error_t err;
-    int rc = clab_submission_parse(input, len, NULL, &sub, &err);
-    int got = rc == -EAGAIN ? EINVAL : -rc;
+    /* As the mount parses one write: JSON lines, all jobs or none. */
+    clab_submission_t **subs = NULL;
+    clab_submit_error_t err = {0};
+    int rc = clab_submissions_parse(input, len, NULL, &subs, &err);
+    int got = rc == -EAGAIN ? EINVAL : rc > 0 ? 0 : -rc;
     int ok = want >= 0 && got == want && (want == 0 || err.code == want) &&
-             (rc == 0) == (sub != NULL) && !strchr(err.message, '\n');
+             (rc > 0) == (subs != NULL) && (rc > 0 || !strchr(err.message, '\n'));
     if (ok && want == 0) {
         /* An accepted case gives its exact number of points. */
         snprintf(path, sizeof path, "%s/%s/points", dir, name);
-        size_t plen;
+        size_t plen, total = 0;
         char *points = read_file(path, &plen);
-        ok = points && sub->experiment && json_is_object(sub->parameters) && sub->space &&
-             sub->repetitions >= 1 && sub->points == strtoull(points, NULL, 10);
+        for (clab_submission_t **s = subs; ok && *s; s++) {
+            ok = (*s)->experiment && json_is_object((*s)->parameters) && (*s)->space &&
+                 (*s)->repetitions >= 1;
+            total += (*s)->points;
+        }
+        ok = ok && points && total == strtoull(points, NULL, 10);
         if (!ok)
-            printf("case %s: points %zu, the case says %s", name, sub->points,
+            printf("case %s: points %zu, the case says %s", name, total,
                    points ? points : "nothing (no file \"points\")\n");
         free(points);
     }
@@ -123,7 +128,7 @@ static int run_case(const char *dir, const char *name)
     if (!ok)
         printf("case %s: want %s, got rc %d (code %d): %s\n", name, word, rc, err.code,
                err.message);
-    clab_submission_destroy(&sub);
+    clab_submissions_destroy(&subs);
     free(input);
     free(word);
     return ok;
