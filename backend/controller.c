@@ -58,7 +58,7 @@ static void usage(FILE *f)
         "  --engine-endpoint EP     where engines connect (default tcp://127.0.0.1:*)\n"
         "                           use tcp://*:PORT to accept other machines\n"
         "  --retries N              re-runs of a task whose engine was lost (default 3)\n"
-        "  --prefetch N             tasks queued on each engine (default 2)\n"
+        "  --prefetch N             tasks each engine may hold (default 2)\n"
         "  --heartbeat-timeout S    an engine silent this long is lost (default 10)\n"
         "  --ready-fd FD            write a line to FD once listening (for launchers)\n"
         "  --exit-with-parent       stop when the parent process dies (embedded use)\n"

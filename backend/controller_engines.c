@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Seconds an engine has to answer a take-back before the task is taken to
+ * have started there (a "given" that comes later is still honoured). */
+#define TAKEBACK_WAIT 5.0
+
 static engine_t *find_engine(controller_t *c, const char *id)
 {
     for (size_t i = 0; id && i < c->nengines; i++)
@@ -112,7 +116,7 @@ static void claim_held(controller_t *c, engine_t *e, const json_t *held)
             continue;
         if (e->ninflight < MAX_PREFETCH &&
             clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
-            e->inflight[e->ninflight++] = (held_t){strdup(json_string_value(j)), 0};
+            e->inflight[e->ninflight++] = (held_t){.job = strdup(json_string_value(j))};
             c->queued--;
             c->running++;
         } else {
@@ -271,7 +275,7 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
          * copy is then accepted. */
         char *again = strdup(job);
         if (again)
-            e->inflight[e->ninflight++] = (held_t){again, 0};
+            e->inflight[e->ninflight++] = (held_t){.job = again};
         return;
     }
     if (rc == 0)
@@ -279,6 +283,35 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
     else
         e->tasks_done++;
     queue_ack(c, e, job);
+}
+
+/* The holder's answer to a take-back: "given" means it dropped the task
+ * and will not start it, so the task goes back to the queue (no try
+ * counted) for the next dispatch; otherwise it had started it. An answer
+ * for a task it no longer holds here (its result came first, it was
+ * cancelled, or the engine was counted lost) changes nothing. */
+static void on_takeback(controller_t *c, engine_t *e, const clab_msg_t *m)
+{
+    const char *job = json_string_value(json_object_get(m->body, "job"));
+    const json_t *given = json_object_get(m->body, "given");
+    held_t *h = NULL;
+    for (int k = 0; job && k < e->ninflight && !h; k++)
+        if (strcmp(e->inflight[k].job, job) == 0)
+            h = &e->inflight[k];
+    if (!h || !json_is_boolean(given)) {
+        clab_debug("take-back answer from engine %s for a task it does not hold", e->id);
+        return;
+    }
+    if (!json_is_true(given)) {
+        h->takeback = TAKEBACK_KEPT;
+        return;
+    }
+    clab_info("task %s taken back from engine %s for an idle engine", job, e->id);
+    if (clab_store_requeue(c->store, job, 0, NULL) >= 0) {
+        c->running--;
+        c->queued++;
+    }
+    engine_forget(e, job);
 }
 
 /* Who may send a message: any peer, a peer that joins by sending it, or
@@ -293,6 +326,7 @@ static const struct {
     {"bye", ANY_PEER, on_bye},
     {"hb", JOINS, on_hb},
     {"result", JOINED, on_result},
+    {"takeback", JOINED, on_takeback},
 };
 
 void controller_handle_engine(controller_t *c, clab_msg_t *m)
@@ -368,43 +402,123 @@ static int send_task(controller_t *c, engine_t *e, const char *body, int64_t *st
     return rc;
 }
 
-/* Fills e's prefetch; 0 to go on with the next engine, -1 when the queue
+/* Gives e the oldest queued task: 0 given or not sent (then it stays
+ * queued and e is left alone until the next dispatch), -1 when the queue
  * turned out empty or the store failed. */
-static int feed_engine(controller_t *c, engine_t *e)
+static int feed_one(controller_t *c, engine_t *e)
 {
-    while (e->ninflight < c->prefetch && c->queued > 0) {
-        char *job = NULL, *body = NULL;
-        int64_t stamp;
-        int rc = clab_store_take(c->store, e->id, &job, &body);
-        if (rc <= 0) {
-            if (rc == 0)
-                c->queued = 0; /* the count drifted: the store is the truth */
-            return -1;
-        }
-        rc = send_task(c, e, body, &stamp);
-        free(body);
-        if (rc) {
-            /* Not sent: back to the queue without counting a try. */
-            clab_warn("task %s to engine %s: %s", job, e->id, strerror(-rc));
-            clab_store_requeue(c->store, job, 0, NULL);
-            free(job);
-            return 0;
-        }
-        clab_debug("task %s -> engine %s", job, e->id);
-        e->inflight[e->ninflight++] = (held_t){job, stamp};
-        c->queued--;
-        c->running++;
+    char *job = NULL, *body = NULL;
+    int64_t stamp;
+    int rc = clab_store_take(c->store, e->id, &job, &body);
+    if (rc <= 0) {
+        if (rc == 0)
+            c->queued = 0; /* the count drifted: the store is the truth */
+        return -1;
     }
+    rc = send_task(c, e, body, &stamp);
+    free(body);
+    if (rc) {
+        /* Not sent: back to the queue without counting a try. */
+        clab_warn("task %s to engine %s: %s", job, e->id, strerror(-rc));
+        clab_store_requeue(c->store, job, 0, NULL);
+        free(job);
+        e->unreachable = 1;
+        return 0;
+    }
+    clab_debug("task %s -> engine %s", job, e->id);
+    e->inflight[e->ninflight++] = (held_t){.job = job, .dispatch = stamp};
+    c->queued--;
+    c->running++;
     return 0;
 }
 
+/* The task e holds that is least likely to have started and may be asked
+ * back: its newest one that was never asked, never its oldest (the one it
+ * runs). NULL when there is none. */
+static held_t *spare_task(engine_t *e, int *count)
+{
+    held_t *last = NULL;
+    *count = 0;
+    for (int k = 1; k < e->ninflight; k++) {
+        if (e->inflight[k].takeback == TAKEBACK_NONE) {
+            last = &e->inflight[k];
+            ++*count;
+        }
+    }
+    return last;
+}
+
+/* Asks the engine holding the most unstarted tasks to give one back.
+ * Returns 1 when asked, 0 when no engine holds one. */
+static int ask_back(controller_t *c, double now)
+{
+    engine_t *holder = NULL;
+    held_t *h = NULL;
+    int most = 0, n;
+    for (size_t i = 0; i < c->nengines; i++) {
+        held_t *t = spare_task(&c->engines[i], &n);
+        if (n > most) {
+            most = n;
+            holder = &c->engines[i];
+            h = t;
+        }
+    }
+    if (!h)
+        return 0;
+    json_t *b = json_pack("{s:s}", "job", h->job);
+    int rc =
+        clab_proto_send(c->engines_sock, holder->id, strlen(holder->id), "takeback", b);
+    json_decref(b);
+    /* Unsent, it is not asked again: the holder is unreachable anyway. */
+    h->takeback = rc ? TAKEBACK_KEPT : TAKEBACK_ASKED;
+    h->asked = now;
+    if (!rc)
+        clab_debug("asking engine %s to give task %s back", holder->id, h->job);
+    return 1;
+}
+
+/* With the queue empty, each idle engine gets a task another engine holds
+ * but has not started. The holder is asked to give it back, and only its
+ * answer "given" (on_takeback) puts the task back in the queue: a task it
+ * started meanwhile is neither run twice nor lost. A holder that never
+ * answers is handled by the heartbeat paths (reconcile, drop_engine). */
+static void take_back(controller_t *c)
+{
+    double now = clab_mono();
+    int idle = 0, asked = 0;
+    for (size_t i = 0; i < c->nengines; i++) {
+        engine_t *e = &c->engines[i];
+        idle += e->ninflight == 0;
+        for (int k = 0; k < e->ninflight; k++) {
+            held_t *h = &e->inflight[k];
+            if (h->takeback == TAKEBACK_ASKED && now - h->asked > TAKEBACK_WAIT)
+                h->takeback = TAKEBACK_KEPT;
+            asked += h->takeback == TAKEBACK_ASKED;
+        }
+    }
+    while (asked < idle && ask_back(c, now))
+        asked++;
+}
+
+/* In rounds: every engine's first task before any engine's second, and so
+ * on up to the prefetch, so that no engine sits idle while another holds
+ * a queued task; with nothing left in the queue, idle engines take over
+ * held tasks that have not started. */
 void controller_dispatch(controller_t *c)
 {
     if (clab_mono() < c->dispatch_after)
         return;
-    for (size_t i = 0; i < c->nengines && c->queued > 0; i++)
-        if (feed_engine(c, &c->engines[i]) < 0)
-            return;
+    for (size_t i = 0; i < c->nengines; i++)
+        c->engines[i].unreachable = 0;
+    for (int level = 1; level <= c->prefetch && c->queued > 0; level++) {
+        for (size_t i = 0; i < c->nengines && c->queued > 0; i++) {
+            engine_t *e = &c->engines[i];
+            if (e->ninflight < level && !e->unreachable && feed_one(c, e) < 0)
+                return;
+        }
+    }
+    if (c->queued == 0)
+        take_back(c);
 }
 
 void controller_free_engines(controller_t *c)

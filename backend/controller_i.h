@@ -21,12 +21,21 @@
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
 
+/* Where taking a held task back for an idle engine stands. */
+enum takeback {
+    TAKEBACK_NONE = 0, /* never asked */
+    TAKEBACK_ASKED,    /* asked at held_t's asked; the answer decides */
+    TAKEBACK_KEPT,     /* the engine had started it (or did not answer) */
+};
+
 /* A task an engine holds, as the controller believes. */
 typedef struct {
     char *job;
     /* The stamp of the task message that gave it (controller_t's
      * dispatch_seq); 0 for one the engine claimed in a heartbeat. */
     int64_t dispatch;
+    enum takeback takeback;
+    double asked; /* clab_mono() of the take-back request */
 } held_t;
 
 typedef struct {
@@ -40,6 +49,7 @@ typedef struct {
     long tasks_done;
     int ninflight;
     held_t inflight[MAX_PREFETCH]; /* tasks handed to it, oldest first */
+    int unreachable;               /* a task message to it failed in this dispatch */
 } engine_t;
 
 /* Which undelivered results a client is being sent again. */
@@ -126,7 +136,9 @@ json_t *controller_engines_json(const controller_t *c);
 void controller_stop_running(controller_t *c, const json_t *running);
 /* Drops engines silent for longer than the heartbeat timeout. */
 void controller_check_engines(controller_t *c, double now);
-/* Hands queued tasks to engines with free slots. */
+/* Hands queued tasks to engines with free slots, idle engines first; with
+ * the queue empty, asks engines to give back tasks they have not started
+ * for the idle ones. */
 void controller_dispatch(controller_t *c);
 /* After a commit: tells each engine which of its results are now stored
  * (or were stored before), so that it stops keeping them. */

@@ -157,6 +157,26 @@ static void cancel_jobs(engine_t *e, json_t *jobs, int running)
     }
 }
 
+/* The controller takes back a task we hold but have not started, for an
+ * engine that is idle. The answer says whether we gave it up; the task
+ * leaves our queue only once "given" is on its way, so it can neither run
+ * twice nor be lost (a "given" lost with the connection leaves the task
+ * out of our heartbeats, and the controller queues it again from those). */
+static void give_back(engine_t *e, const json_t *job, int running)
+{
+    size_t k = 0, n = json_array_size(e->queue);
+    while (k < n && !json_equal(json_object_get(json_array_get(e->queue, k), "job"), job))
+        k++;
+    int given = k < n && (k > 0 || !running);
+    json_t *b = json_pack("{s:O, s:b}", "job", job, "given", given);
+    int rc = b ? clab_proto_send(e->sock, NULL, 0, "takeback", b) : -ENOMEM;
+    json_decref(b);
+    if (given && rc == 0) {
+        clab_info("task %s given back to the controller", json_string_value(job));
+        json_array_remove(e->queue, k);
+    }
+}
+
 /* Sends one kept result (again). */
 static void send_result(engine_t *e, json_t *kept)
 {
@@ -216,6 +236,9 @@ static void on_message(engine_t *e, const clab_msg_t *m, int running)
     } else if (strcmp(m->type, "cancel") == 0 &&
                json_is_array(json_object_get(b, "jobs"))) {
         cancel_jobs(e, json_object_get(b, "jobs"), running);
+    } else if (strcmp(m->type, "takeback") == 0 &&
+               json_is_string(json_object_get(b, "job"))) {
+        give_back(e, json_object_get(b, "job"), running);
     } else if (strcmp(m->type, "ack") == 0 && json_is_array(json_object_get(b, "jobs"))) {
         size_t i;
         json_t *j;
