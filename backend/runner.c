@@ -178,7 +178,7 @@ static int read_stdout(struct run *r)
 static int read_stderr(struct run *r)
 {
     int rc = clab_tail_read(&r->tail, &r->c.err_fd);
-    return rc < 0 ? rc : 0;
+    return rc < 0 && rc != -EAGAIN ? rc : 0;
 }
 
 static double earlier(double a, double b)

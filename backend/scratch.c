@@ -529,11 +529,11 @@ int clab_tail_read(clab_tail_t *t, int *fd)
     char buf[16384];
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0)
-        return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+        return errno == EINTR ? -EAGAIN : -errno;
     if (n == 0) {
         close_fd(fd);
-        return 1;
+        return 0;
     }
     clab_tail_add(t, buf, (size_t)n);
-    return 0;
+    return (int)n;
 }

@@ -74,7 +74,8 @@ int clab_child_write(int fd, const char *p, size_t len, size_t *off);
  * "killed by signal N (Name)". */
 void clab_child_reason(int status, char *why, size_t size);
 void clab_tail_add(clab_tail_t *t, const char *p, size_t n);
-/* Reads what fd holds now into t: 1 at end of file (fd closed), 0. */
+/* Reads some of what fd holds into t: the bytes read, 0 at end of file
+ * (fd is then closed), -EAGAIN when there is nothing now, -errno. */
 int clab_tail_read(clab_tail_t *t, int *fd);
 
 #endif
