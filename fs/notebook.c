@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -27,7 +27,8 @@
     "CREATE TABLE IF NOT EXISTS " name "(id INTEGER PRIMARY KEY AUTOINCREMENT,"          \
     "  job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL, experiment TEXT NOT NULL,"           \
     "  params TEXT NOT NULL, timeout REAL NOT NULL,"                                     \
-    "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ");"
+    "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
+    "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema(). */
 static const char schema[] =
@@ -72,6 +73,13 @@ static const char migrate_v2[] =
     "  SELECT id, job, tag, experiment, params, timeout, state FROM jobs;"
     "DROP TABLE jobs;"
     "ALTER TABLE jobs_v2 RENAME TO jobs;";
+
+/* Version 2 notebooks have no worker mode: each job gains its argv after
+ * the path (a JSON array, NULL when none) and whether it runs in a worker.
+ * Older ones got these columns with jobs_v2 above. */
+static const char migrate_v3[] = "ALTER TABLE jobs ADD COLUMN arguments TEXT;"
+                                 "ALTER TABLE jobs ADD COLUMN worker INTEGER NOT NULL "
+                                 "DEFAULT 0;";
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
@@ -151,7 +159,9 @@ static int migrate(clab_notebook_t *nb, int existed, int version)
          sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
         (existed && version < 2 &&
          (sqlite3_exec(nb->db, jobs_v2, NULL, NULL, NULL) != SQLITE_OK ||
-          sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)))
+          sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)) ||
+        (existed && version == 2 &&
+         sqlite3_exec(nb->db, migrate_v3, NULL, NULL, NULL) != SQLITE_OK))
         return clab_nbp_sql_errno(nb->db, "migrate");
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)

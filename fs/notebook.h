@@ -71,8 +71,9 @@ const char *clab_notebook_client_id(const clab_notebook_t *nb);
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1]);
 /* Appends to tasks up to max pending jobs with rowid > *after, as the
- * controller wants them ({job, tag, experiment, params, timeout}); *after
- * advances. Returns how many. */
+ * controller wants them ({job, tag, experiment, params, timeout}, plus
+ * "arguments" when the job has any and "worker": true for a worker job);
+ * *after advances. Returns how many. */
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
                                 json_t *tasks);
 /* Stores results from the controller, an array of {job, record}, in one

@@ -108,14 +108,15 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     /* Failures whose job is done and has not been retried yet. */
     if ((rc = clab_nbp_prepare(
              db,
-             "SELECT r.job, r.doc, j.experiment, j.timeout FROM results r"
+             "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker"
+             " FROM results r"
              " JOIN jobs j ON j.job = r.job"
              " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
              " ORDER BY r.n",
              &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
-                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout,"
+                               " arguments, worker) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -148,6 +149,8 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 3, sqlite3_column_value(t->failed, 2));
     sqlite3_bind_text(t->job, 4, params, -1, free);
     sqlite3_bind_value(t->job, 5, sqlite3_column_value(t->failed, 3));
+    sqlite3_bind_value(t->job, 6, sqlite3_column_value(t->failed, 4));
+    sqlite3_bind_value(t->job, 7, sqlite3_column_value(t->failed, 5));
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");

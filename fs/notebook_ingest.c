@@ -122,6 +122,7 @@ static void fresh_tag(char *out)
 typedef struct {
     sqlite3_stmt *set, *job, *sizes;
     int64_t pend_bytes, pend_jobs;
+    char *arguments; /* the job's arguments as JSON text; NULL when none */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -136,8 +137,8 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              "n_pending = n_pending + ?5, modified = ?4",
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
-                               "INSERT INTO jobs(job, tag, experiment, params, timeout) "
-                               "VALUES(?1, ?2, ?3, ?4, ?5)",
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout,"
+                               " arguments, worker) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -180,6 +181,11 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     sqlite3_bind_text(s->job, 3, sub->experiment, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->job, 4, params, -1, free);
     sqlite3_bind_double(s->job, 5, sub->timeout);
+    if (s->arguments)
+        sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s->job, 6);
+    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
@@ -237,6 +243,10 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
         fresh_tag(tag_out);
     clab_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
+    if (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments))) {
+        rc = -ENOMEM;
+        goto out;
+    }
     if ((rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, tag_out, now)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, tag_out, prefix)) < 0 ||
@@ -247,7 +257,28 @@ out:
     sqlite3_finalize(s.set);
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
+    free(s.arguments);
     return clab_nbp_write_end(nb, rc);
+}
+
+/* The task of the row st is on: {job, tag, experiment, params, timeout},
+ * plus arguments when there are any and worker only when true, so that a
+ * one-shot job's task is what it was before worker mode. */
+static json_t *task_of(sqlite3_stmt *st)
+{
+    json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+    json_t *t = json_pack(
+        "{s:s, s:s, s:s, s:o, s:f}", "job", sqlite3_column_text(st, 1), "tag",
+        sqlite3_column_text(st, 2), "experiment", sqlite3_column_text(st, 3), "params",
+        params ? params : json_object(), "timeout", sqlite3_column_double(st, 5));
+    const char *args = (const char *)sqlite3_column_text(st, 6);
+    json_t *a = args ? json_loads(args, 0, NULL) : NULL;
+    if (t && json_array_size(a) > 0)
+        json_object_set(t, "arguments", a);
+    json_decref(a);
+    if (t && sqlite3_column_int(st, 7))
+        json_object_set_new(t, "worker", json_true());
+    return t;
 }
 
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
@@ -260,20 +291,16 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
         return rc;
     if ((rc = clab_nbp_prepare(
              r->db,
-             "SELECT id, job, tag, experiment, params, timeout FROM jobs "
-             "WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL " ORDER BY id LIMIT ?2",
+             "SELECT id, job, tag, experiment, params, timeout, arguments, worker"
+             " FROM jobs WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL
+             " ORDER BY id LIMIT ?2",
              &st)) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, *after);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *after = sqlite3_column_int64(st, 0);
-        json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-        json_t *t = json_pack(
-            "{s:s, s:s, s:s, s:o, s:f}", "job", sqlite3_column_text(st, 1), "tag",
-            sqlite3_column_text(st, 2), "experiment", sqlite3_column_text(st, 3),
-            "params", params ? params : json_object(), "timeout",
-            sqlite3_column_double(st, 5));
+        json_t *t = task_of(st);
         if (t)
             json_array_append_new(tasks, t);
         n++;

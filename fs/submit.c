@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #define TAG_RULE "[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
-#define FIELDS "experiment, parameters, tag, description, repetitions, timeout"
+#define FIELDS                                                                           \
+    "experiment, parameters, tag, description, repetitions, timeout, arguments, worker"
 
 typedef struct {
     const char *text;
@@ -25,7 +26,8 @@ typedef struct {
 } ctx_t;
 
 static const char *const known_fields[] = {"experiment",  "parameters",  "tag",
-                                           "description", "repetitions", "timeout"};
+                                           "description", "repetitions", "timeout",
+                                           "arguments",   "worker"};
 
 static int tag_char(char ch, int first);
 
@@ -291,6 +293,74 @@ static int check_fields(const ctx_t *c, size_t start, json_t *root,
     return 0;
 }
 
+/* Where element i of the array that follows key_at's colon starts, for
+ * the caret: strings are skipped whole and only commas of the array's own
+ * level count. key_at itself when the text is not as expected. */
+static long find_element(const ctx_t *c, long key_at, size_t i)
+{
+    size_t p = (size_t)key_at + 1, depth = 0;
+    while (p < c->len && c->text[p] != '"') /* the key's closing quote */
+        p++;
+    while (p < c->len && c->text[p] != '[')
+        p++;
+    for (p++; p < c->len; p++) {
+        char ch = c->text[p];
+        if (depth == 0 && i == 0 && !is_space(ch))
+            return (long)p;
+        if (ch == '"') {
+            for (p++; p < c->len && c->text[p] != '"'; p++)
+                p += c->text[p] == '\\';
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+        } else if ((ch == ']' || ch == '}') && depth-- == 0) {
+            break;
+        } else if (ch == ',' && depth == 0) {
+            i--;
+        }
+    }
+    return key_at;
+}
+
+/* Worker mode's fields: argv after the path, each a C string for execve. */
+static int check_worker_fields(const ctx_t *c, size_t start, json_t *root,
+                               clab_submission_t *sub)
+{
+    json_t *v = json_object_get(root, "arguments"), *a;
+    long at = find_key(c, start, "arguments");
+    size_t i;
+    if (v && !json_is_array(v))
+        return refuse(c, EINVAL, at,
+                      "field \"arguments\" must be an array of strings, not %s",
+                      clab_json_type_name(v));
+    if (json_array_size(v) > CLAB_SUBMIT_MAX_ARGS)
+        return refuse(c, EINVAL, at < 0 ? at : find_element(c, at, CLAB_SUBMIT_MAX_ARGS),
+                      "field \"arguments\" has %zu strings, over the limit of %d",
+                      json_array_size(v), CLAB_SUBMIT_MAX_ARGS);
+    json_array_foreach(v, i, a)
+    {
+        long el = at < 0 ? at : find_element(c, at, i);
+        if (!json_is_string(a))
+            return refuse(c, EINVAL, el, "arguments[%zu] must be a string, not %s", i,
+                          clab_json_type_name(a));
+        if (memchr(json_string_value(a), '\0', json_string_length(a)))
+            return refuse(c, EINVAL, el, "arguments[%zu] holds a NUL character", i);
+        if (json_string_length(a) > CLAB_SUBMIT_MAX_ARG)
+            return refuse(c, EINVAL, el,
+                          "arguments[%zu] is %zu bytes, over the limit of %d", i,
+                          json_string_length(a), CLAB_SUBMIT_MAX_ARG);
+    }
+    if (json_array_size(v) > 0)
+        sub->arguments = json_incref(v);
+    if ((v = json_object_get(root, "worker"))) {
+        if (!json_is_boolean(v))
+            return refuse(c, EINVAL, find_key(c, start, "worker"),
+                          "field \"worker\" must be true or false, not %s",
+                          clab_json_type_name(v));
+        sub->worker = json_is_true(v);
+    }
+    return 0;
+}
+
 /* clab_space_new says what is wrong but not where: the first parameter
  * (in text order, as clab_space_new checks them) that fails alone is the
  * one, and its name is found in the text. */
@@ -331,7 +401,8 @@ static int check_points(const ctx_t *c, clab_submission_t *sub, long at,
 }
 
 /* The body of a task as the controller gets it:
- * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}. Its keys and
+ * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}, plus
+ * ,"arguments":A and ,"worker":true when the job has them. Its keys and
  * punctuation, the longest job id (notebook_ingest.c makes them in 64
  * bytes), the longest tag and the longest number. */
 #define TASK_OVERHEAD                                                                    \
@@ -346,15 +417,23 @@ static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at
     size_t params = clab_space_max_point_bytes(sub->space);
     int rc = clab_json_dump_string(&b, sub->experiment, strlen(sub->experiment));
     size_t task = TASK_OVERHEAD + b.len + params;
+    char *args = sub->arguments ? clab_json_dumps(sub->arguments) : NULL;
+    if (args)
+        task += sizeof ",\"arguments\":" - 1 + strlen(args);
+    if (sub->worker)
+        task += sizeof ",\"worker\":true" - 1;
     clab_buf_free(&b);
-    if (rc || params == SIZE_MAX)
+    if (rc || params == SIZE_MAX || (sub->arguments && !args))
+        rc = -ENOMEM;
+    free(args);
+    if (rc)
         return refuse(c, ENOMEM, -1, "out of memory");
     if (task <= CLAB_SUBMIT_MAX_TASK)
         return 0;
     return refuse(c, E2BIG, at,
                   "a point's task would be up to %zu bytes, over the limit of %d: "
-                  "its parameters are too big",
-                  task, CLAB_SUBMIT_MAX_TASK);
+                  "its parameters%s are too big",
+                  task, CLAB_SUBMIT_MAX_TASK, sub->arguments ? " and arguments" : "");
 }
 
 static int check_executable(const ctx_t *c, const char *path, long at)
@@ -463,6 +542,7 @@ static int parse_object(const ctx_t *c, size_t b, size_t e, clab_submission_t *s
     if (rc)
         return rc;
     rc = check_fields(c, b, f->root, sub, &f->params, &f->params_at);
+    rc = rc ? rc : check_worker_fields(c, b, f->root, sub);
     if (rc)
         return rc;
     f->exp_at = find_key(c, b, "experiment");
@@ -534,6 +614,7 @@ void clab_submission_destroy(clab_submission_t **sub)
     clab_space_destroy(&s->space);
     free(s->tag);
     free(s->description);
+    json_decref(s->arguments);
     free(s);
     *sub = NULL;
 }

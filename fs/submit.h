@@ -21,6 +21,9 @@ typedef struct {
  * could make a bigger task is refused with E2BIG, since the controller
  * would drop that task and the point would stay pending for ever. */
 #define CLAB_SUBMIT_MAX_TASK (1024 * 1024)
+/* Worker mode's argv after the experiment path (SPEC "Warm experiments"). */
+#define CLAB_SUBMIT_MAX_ARGS 64
+#define CLAB_SUBMIT_MAX_ARG 4096 /* bytes of one argument */
 
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
@@ -31,6 +34,8 @@ typedef struct {
     long repetitions;  /* >= 1, default 1 */
     double timeout;    /* seconds > 0; 0 when none was given */
     size_t points;     /* space size x repetitions */
+    json_t *arguments; /* a non-empty array of strings; NULL when none */
+    int worker;        /* 1: run the experiment as a long-lived worker */
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).
@@ -45,7 +50,9 @@ typedef struct {
  *  -EACCES  the experiment is not an executable regular file;
  *  -E2BIG   text over lim->max_text or points over lim->max_points.
  * Fields: experiment (string), parameters (object), tag (string), description
- * (string), repetitions (integer >= 1), timeout (number > 0). Leading and
+ * (string), repetitions (integer >= 1), timeout (number > 0), arguments
+ * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
+ * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (boolean). Leading and
  * trailing white space is ignored. lim NULL means the defaults above. */
 int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
                           clab_submission_t **out, clab_submit_error_t *err);

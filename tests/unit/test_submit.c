@@ -400,7 +400,7 @@ static void test_messages(void **state)
     expect_message("{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}",
                    -EINVAL,
                    "unknown field \"tagg\" (expected experiment, parameters, tag, "
-                   "description, repetitions, timeout)");
+                   "description, repetitions, timeout, arguments, worker)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -558,7 +558,7 @@ static void test_precedence(void **state)
     expect_message(
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
         "unknown field \"x\" (expected experiment, parameters, tag, description, "
-        "repetitions, timeout)");
+        "repetitions, timeout, arguments, worker)");
 }
 
 static void test_tag_valid(void **state)
