@@ -234,13 +234,14 @@ run_set() {
     awk -v n="$n" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", n / (e - s) }'
 }
 
-# run_job MNT TAG POINTS LIMIT EXPERIMENT [MORE JSON FIELDS]: as run_set,
-# for any experiment (worker mode: '"worker": true, "arguments": [...]').
+# run_job MNT TAG POINTS LIMIT EXPERIMENT [MORE JSON FIELDS [AXIS]]: as
+# run_set, for any experiment (worker mode: '"worker": true, "arguments":
+# [...]'), over AXIS (default i); 1 too when any point failed.
 run_job() {
-    local mnt=$1 tag=$2 n=$3 limit=$4 exp=$5 more=${6:-} t0 t1
+    local mnt=$1 tag=$2 n=$3 limit=$4 exp=$5 more=${6:-} axis=${7:-i} t0 t1
     t0=$(now)
-    printf '{"experiment": "%s", "tag": "%s", "parameters": {"i": {"range": [0, %d]}}%s}\n' \
-        "$exp" "$tag" "$n" "${more:+, $more}" >"$mnt/submit" || return 1
+    printf '{"experiment": "%s", "tag": "%s", "parameters": {"%s": {"range": [0, %d]}}%s}\n' \
+        "$exp" "$tag" "$axis" "$n" "${more:+, $more}" >"$mnt/submit" || return 1
     wait_until "$limit" "test \"\$(key '$mnt/results/$tag/status' done)\" = 1" || return 1
     [ "$(key "$mnt/results/$tag/status" failed)" = 0 ] || return 1
     t1=$(now)
@@ -363,7 +364,7 @@ bench_worker() {
     py=$(printf '"worker": true, "arguments": ["experiments:square", "--path", "%s"]' \
         "$src/tests/python")
     rate=$(run_job "$MNT" wpy "$BENCH_PY_POINTS" $((BENCH_PY_POINTS / 20 + 120)) \
-        "$src/scripts/clab-python" "$py") || rate="n/a: the clab-python worker set did not finish"
+        "$src/scripts/clab-python" "$py" x) || rate="n/a: the clab-python worker set failed"
     row "throughput, Python no-op, clab-python worker ($BENCH_PY_POINTS points, 2 engines)" \
         "ipyparallel 7, load-balanced map, in-process function ($BENCH_SLOW_POINTS)" \
         "$IPP_INPROC" "$rate" "points/s"
