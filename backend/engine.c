@@ -14,6 +14,7 @@
 #include "random.h"
 #include "record.h"
 #include "runner.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -63,9 +64,10 @@ typedef struct {
     char dispatch_epoch[64];
     long tasks_done;
     double last_hb;
-    double last_heard;  /* from the controller */
-    int silent;         /* said so in the log already */
-    int cancel_running; /* the controller cancelled the task in hand */
+    double last_heard;       /* from the controller */
+    int silent;              /* said so in the log already */
+    int cancel_running;      /* the controller cancelled the task in hand */
+    clab_workers_t *workers; /* worker mode's long-lived experiments */
     char endpoint[512];
 } engine_t;
 
@@ -305,6 +307,7 @@ static int run_one(engine_t *e)
     const char *job = json_string_value(json_object_get(task, "job"));
     clab_run_spec_t spec = {
         .experiment = json_string_value(json_object_get(task, "experiment")),
+        .arguments = json_object_get(task, "arguments"),
         .tag = json_string_value(json_object_get(task, "tag")),
         .job = job,
         .params = json_object_get(task, "params"),
@@ -318,7 +321,9 @@ static int run_one(engine_t *e)
     json_t *record = NULL;
     clab_debug("task %s: %s", job, spec.experiment);
     e->cancel_running = 0;
-    int rc = clab_run_experiment(&spec, &record);
+    int rc = json_is_true(json_object_get(task, "worker"))
+                 ? clab_workers_run(e->workers, &spec, &record)
+                 : clab_run_experiment(&spec, &record);
     if (rc == -EINTR && e->cancel_running && !clab_stop_requested) {
         clab_info("task %s cancelled while running", job);
         json_array_remove(e->queue, 0);
@@ -467,6 +472,7 @@ static void serve(engine_t *e)
     while (!clab_stop_requested) {
         /* Before each task too: a stall shows here first. */
         tick_state(e, 0);
+        clab_workers_idle(e->workers);
         if (!may_start(e)) {
             zmq_pollitem_t it = {e->sock, 0, ZMQ_POLLIN, 0};
             zmq_poll(&it, 1, (long)(HEARTBEAT_INTERVAL * 1000));
@@ -492,8 +498,10 @@ static int run(const options_t *o)
         return rc;
     e.queue = json_array();
     e.unacked = json_array();
-    if ((rc = connect_controller(&e, o->cluster)) == 0)
+    if ((rc = clab_workers_new(0, 0, &e.workers)) == 0 &&
+        (rc = connect_controller(&e, o->cluster)) == 0)
         serve(&e);
+    clab_workers_destroy(&e.workers);
     if (e.sock)
         zmq_close(e.sock);
     if (e.zctx)

@@ -3,6 +3,8 @@
  * record (record.h). Used by clab-engine only, which alone links the
  * process spawner; knows nothing of zmq.
  *
+ * arguments follow the path in argv (execve, no shell).
+ *
  * The point always reaches the experiment whole on stdin. CLAB_PARAMS
  * repeats it in the environment only while "CLAB_PARAMS=" and the text fit
  * in one environment string (CLAB_ENV_MAX, Linux's MAX_ARG_STRLEN); a
@@ -21,6 +23,7 @@
 
 typedef struct {
     const char *experiment;   /* absolute path of the executable */
+    const json_t *arguments;  /* argv after the path: strings; NULL: none */
     const char *tag;          /* CLAB_TAG */
     const char *job;          /* CLAB_JOB, clab.job */
     const json_t *params;     /* the point: a JSON object */

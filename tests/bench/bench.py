@@ -84,8 +84,15 @@ def run_noop(noop, i):
     return i
 
 
+def inproc_noop(p):
+    """ipyparallel's in-process function: what a warm Python engine does
+    at best per point."""
+    return {"ok": 1, "i": p}
+
+
 def cmd_ipp(profile, noop, points, lat_count, engines):
-    """Throughput (load-balanced map of POINTS tasks) and the median of
+    """Throughput (load-balanced map of POINTS tasks running NOOP, then an
+    in-process function) and the median of
     LAT_COUNT apply_sync round trips, on a running ipcontroller."""
     try:
         import ipyparallel as ipp
@@ -100,6 +107,10 @@ def cmd_ipp(profile, noop, points, lat_count, engines):
         t0 = time.perf_counter()
         lview.map_sync(run_noop, [noop] * n, range(n))
         print("throughput %.3f" % (n / (time.perf_counter() - t0)))
+        lview.map_sync(inproc_noop, range(10))  # warm
+        t0 = time.perf_counter()
+        lview.map_sync(inproc_noop, range(n))
+        print("inproc %.3f" % (n / (time.perf_counter() - t0)))
         samples = []
         for i in range(int(lat_count)):
             t0 = time.perf_counter()

@@ -63,6 +63,7 @@ else
     : "${BENCH_SET:=10000}" "${BENCH_HARVEST:=100000}" "${BENCH_ACD:=100000}"
     : "${BENCH_DISPATCH_ENGINES:=50}" "${BENCH_DISPATCH_POINTS:=5000}"
 fi
+: "${BENCH_PY_POINTS:=$BENCH_SET}"
 LAT_COUNT=50
 PY=/usr/bin/python3 # Debian's: the one python3-ipyparallel installs into
 
@@ -233,6 +234,20 @@ run_set() {
     awk -v n="$n" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", n / (e - s) }'
 }
 
+# run_job MNT TAG POINTS LIMIT EXPERIMENT [MORE JSON FIELDS [AXIS]]: as
+# run_set, for any experiment (worker mode: '"worker": true, "arguments":
+# [...]'), over AXIS (default i); 1 too when any point failed.
+run_job() {
+    local mnt=$1 tag=$2 n=$3 limit=$4 exp=$5 more=${6:-} axis=${7:-i} t0 t1
+    t0=$(now)
+    printf '{"experiment": "%s", "tag": "%s", "parameters": {"%s": {"range": [0, %d]}}%s}\n' \
+        "$exp" "$tag" "$axis" "$n" "${more:+, $more}" >"$mnt/submit" || return 1
+    wait_until "$limit" "test \"\$(key '$mnt/results/$tag/status' done)\" = 1" || return 1
+    [ "$(key "$mnt/results/$tag/status" failed)" = 0 ] || return 1
+    t1=$(now)
+    awk -v n="$n" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", n / (e - s) }'
+}
+
 rate_of() { # POINTS SECONDS
     awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'
 }
@@ -272,10 +287,10 @@ bench_baselines() {
 # own; throughput of a load-balanced map and the apply_sync round trip.
 bench_ipyparallel() {
     local prof=$WORK/ipython/profile_bench out i g
-    IPP_RATE="n/a" IPP_LAT="n/a"
+    IPP_RATE="n/a" IPP_LAT="n/a" IPP_INPROC="n/a"
     if ! $PY -c 'import ipyparallel' 2>/dev/null || ! command -v ipcontroller >/dev/null; then
         IPP_RATE="n/a: python3-ipyparallel not installed"
-        IPP_LAT=$IPP_RATE
+        IPP_LAT=$IPP_RATE IPP_INPROC=$IPP_RATE
         return
     fi
     log "ipyparallel: controller + 2 engines on 127.0.0.1 ($BENCH_SLOW_POINTS points)"
@@ -287,7 +302,7 @@ bench_ipyparallel() {
     PIDS+=($!) PGIDS+=($!)
     if ! wait_until 60 "test -s '$prof/security/ipcontroller-engine.json'"; then
         IPP_RATE="n/a: ipcontroller did not start ($(tail -n 1 "$WORK/ipcontroller.log"))"
-        IPP_LAT=$IPP_RATE
+        IPP_LAT=$IPP_RATE IPP_INPROC=$IPP_RATE
     else
         for i in 1 2; do
             setsid ipengine --profile-dir="$prof" >"$WORK/ipengine-$i.log" 2>&1 &
@@ -295,11 +310,13 @@ bench_ipyparallel() {
         done
         out=$(timeout 600 $PY "$here/bench.py" ipp "$prof" "$NOOP" "$BENCH_SLOW_POINTS" "$LAT_COUNT" 2)
         IPP_RATE=$(awk '$1 == "throughput" { print $2 }' <<<"$out")
+        IPP_INPROC=$(awk '$1 == "inproc" { print $2 }' <<<"$out")
+        [ -n "$IPP_INPROC" ] || IPP_INPROC="n/a: the in-process map failed"
         IPP_LAT=$(awk '$1 == "latency" { printf "%.3f", $2 * 1000 }' <<<"$out")
         if [ -z "$IPP_RATE" ]; then
             IPP_RATE="n/a: $(sed -n 's/^error //p' <<<"$out" | head -c 200)"
             [ "$IPP_RATE" != "n/a: " ] || IPP_RATE="n/a: timed out or crashed"
-            IPP_LAT=$IPP_RATE
+            IPP_LAT=$IPP_RATE IPP_INPROC=$IPP_RATE
         fi
     fi
     unset IPYTHONDIR
@@ -331,6 +348,26 @@ bench_throughput() {
         run_set "$MNT" "$HV_TAG" "$BENCH_HARVEST" $((BENCH_HARVEST / 100 + 300)) >/dev/null ||
             HV_TAG=
     fi
+}
+
+# Worker mode (issue 11): the same compiled noop kept warm, against the
+# one-shot rate measured just before it (same size, same lab); and
+# clab-python running a trivial callable as a worker, against
+# ipyparallel's load-balanced map of an in-process function.
+bench_worker() {
+    local n=$BENCH_SET rate py
+    log "worker mode: $n noop points, then $BENCH_PY_POINTS clab-python points"
+    rate=$(run_job "$MNT" wnoop "$n" $((n / 50 + 120)) "$NOOP" '"worker": true') ||
+        rate="n/a: the worker set of $n did not finish"
+    row "throughput, compiled noop, worker mode ($n points, 2 engines)" \
+        "clabfs one-shot, same noop, same lab ($n)" "$CLAB_RATE" "$rate" "points/s"
+    py=$(printf '"worker": true, "arguments": ["experiments:square", "--path", "%s"]' \
+        "$src/tests/python")
+    rate=$(run_job "$MNT" wpy "$BENCH_PY_POINTS" $((BENCH_PY_POINTS / 20 + 120)) \
+        "$src/scripts/clab-python" "$py" x) || rate="n/a: the clab-python worker set failed"
+    row "throughput, Python no-op, clab-python worker ($BENCH_PY_POINTS points, 2 engines)" \
+        "ipyparallel 7, load-balanced map, in-process function ($BENCH_SLOW_POINTS)" \
+        "$IPP_INPROC" "$rate" "points/s"
 }
 
 # Bytes on disk per finished point: the state directory (notebook and the
@@ -520,6 +557,7 @@ main() {
     else
         local main_pid=$LAB_PID
         bench_throughput
+        bench_worker
         mark_hwm "the throughput and harvest sets"
         bench_disk
         bench_harvest

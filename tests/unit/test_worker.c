@@ -1,0 +1,472 @@
+/* Unit tests for worker mode (backend/worker.c) and the one-shot arguments
+ * (backend/runner.c), on real processes: small sh workers written by the
+ * test. Each test checks that the points land on the process they should
+ * (the worker's pid in its results), that failures carry the one-shot
+ * reasons, and that no process, descriptor or scratch directory is left
+ * once the workers are destroyed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runner.h"
+#include "worker.h"
+
+static char dir[PATH_MAX];     /* the test's workers */
+static char scratch[PATH_MAX]; /* scratch root */
+static char sh_worker[PATH_MAX + 16], stubborn[PATH_MAX + 16], args_exp[PATH_MAX + 16];
+
+/* Answers each point by what it holds; otherwise with its pid, the point's
+ * count and its surroundings. */
+static const char *const WORKER_SH =
+    "#!/bin/sh\n"
+    "echo \"started $$\" >&2\n"
+    "n=0\n"
+    "while IFS= read -r line; do\n"
+    "  n=$((n+1))\n"
+    "  case \"$line\" in\n"
+    "  *'\"crash\"'*) echo 'Traceback: dying now' >&2; exit 3 ;;\n"
+    "  *'\"segv\"'*) kill -SEGV $$ ;;\n"
+    "  *'\"sleep\"'*) sleep 30 ;;\n"
+    "  *'\"garbage\"'*) echo 'not json' ;;\n"
+    "  *'\"raise\"'*) echo '{\"clab.exception\": \"ValueError: no\", "
+    "\"clab.traceback\": \"tb\"}' ;;\n"
+    "  *'\"two\"'*) printf '{\"pid\": %s}\\n{\"pid\": %s}\\n' $$ $$ ;;\n"
+    "  *'\"big\"'*) printf '{\"s\": \"%0300d\"}\\n' 0 ;;\n"
+    "  *'\"noise\"'*) head -c 1048576 /dev/zero >&2; echo \"{\\\"pid\\\": $$}\" ;;\n"
+    "  *'\"closeout\"'*) exec >&-; sleep 30 ;;\n"
+    "  *) printf '{\"pid\": %s, \"n\": %s, \"worker\": \"%s\", \"tag\": \"%s\", "
+    "\"job\": \"%s\", \"cwd\": \"%s\", \"args\": \"%s\"}\\n' "
+    "$$ $n \"$CLAB_WORKER\" \"$CLAB_TAG\" \"$CLAB_JOB\" \"$PWD\" \"$*\" ;;\n"
+    "  esac\n"
+    "done\n";
+
+/* Answers one point, then ignores its stdin's end. */
+static const char *const STUBBORN_SH = "#!/bin/sh\n"
+                                       "read -r line\n"
+                                       "echo \"{\\\"pid\\\": $$}\"\n"
+                                       "while :; do sleep 0.1; done\n";
+
+/* One-shot: its argv as results, nothing expanded. */
+static const char *const ARGS_SH = "#!/bin/sh\n"
+                                   "printf '{\"n\": %s, \"a1\": \"%s\", \"a2\": \"%s\"}' "
+                                   "$# \"$1\" \"$2\"\n";
+
+static void write_script(char *path, const char *name, const char *text)
+{
+    sprintf(path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+/* Gone, or a zombie of someone else's: no longer running. */
+static int process_gone(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return 1;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        if (p && (p[2] == 'Z' || p[2] == 'X'))
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* Processes whose group is pgid (a worker and its children). */
+static int group_size(int pgid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *p = strrchr(buf, ')');
+        char state;
+        int ppid, grp;
+        if (p && sscanf(p + 2, "%c %d %d", &state, &ppid, &grp) == 3 && grp == pgid &&
+            state != 'Z')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static json_t *md(const json_t *rec, const char *key)
+{
+    return json_object_get(json_object_get(rec, "metadata"), key);
+}
+
+static const json_t *result(const json_t *rec, const char *key)
+{
+    return json_object_get(json_array_get(json_object_get(rec, "results"), 0), key);
+}
+
+static int pid_of(const json_t *rec)
+{
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    return (int)json_integer_value(result(rec, "pid"));
+}
+
+/* One point on w: params as JSON text, the record returned. */
+static json_t *point_on(clab_workers_t *w, const char *exp, const json_t *args,
+                        const char *params, double timeout)
+{
+    json_t *p = json_loads(params, 0, NULL), *rec = NULL;
+    clab_run_spec_t spec = {.experiment = exp,
+                            .arguments = args,
+                            .tag = "tag-w",
+                            .job = "job-1",
+                            .params = p,
+                            .timeout = timeout,
+                            .engine_id = "engine-3",
+                            .host = "node9",
+                            .scratch_root = scratch,
+                            .max_output = 200};
+    assert_int_equal(clab_workers_run(w, &spec, &rec), 0);
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(md(rec, "clab.job")), "job-1");
+    assert_string_equal(json_string_value(md(rec, "clab.engine")), "engine-3");
+    assert_true(json_is_real(md(rec, "epyc.experiment.elapsed_time")));
+    assert_non_null(md(rec, "epyc.experiment.start_time"));
+    json_decref(p);
+    return rec;
+}
+
+static json_t *point(clab_workers_t *w, const char *params)
+{
+    return point_on(w, sh_worker, NULL, params, 5);
+}
+
+static void assert_failed(json_t *rec, const char *exception)
+{
+    assert_false(json_is_true(json_object_get(rec, "ok")));
+    assert_string_equal(json_string_value(md(rec, "epyc.experiment.exception")),
+                        exception);
+}
+
+/* Destroys w and checks nothing is left: no child, no scratch directory. */
+static void finish(clab_workers_t **w)
+{
+    int st;
+    clab_workers_destroy(w);
+    assert_null(*w);
+    errno = 0;
+    assert_int_equal(waitpid(-1, &st, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+    assert_int_equal(count_entries(scratch), 0);
+}
+
+static void test_oneshot_arguments(void **state)
+{
+    json_t *args = json_pack("[s,s]", "a b", "$HOME;*"), *p = json_object(), *rec;
+    clab_run_spec_t spec = {
+        .experiment = args_exp, .arguments = args, .params = p, .scratch_root = scratch};
+    assert_int_equal(clab_run_experiment(&spec, &rec), 0);
+    assert_int_equal(json_integer_value(result(rec, "n")), 2);
+    assert_string_equal(json_string_value(result(rec, "a1")), "a b");
+    assert_string_equal(json_string_value(result(rec, "a2")), "$HOME;*");
+    json_decref(rec);
+    json_array_append_new(args, json_integer(3));
+    assert_int_equal(clab_run_experiment(&spec, &rec), 0);
+    assert_false(json_is_true(json_object_get(rec, "ok")));
+    assert_non_null(strstr(json_string_value(md(rec, "epyc.experiment.exception")),
+                           "arguments must be strings"));
+    json_decref(rec);
+    json_decref(args);
+    json_decref(p);
+}
+
+/* One process for every point; its surroundings as SPEC says. */
+static void test_one_process(void **state)
+{
+    clab_workers_t *w;
+    json_t *args = json_pack("[s,s]", "--model", "a b");
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    int pid = 0;
+    char cwd[PATH_MAX] = "";
+    for (int i = 1; i <= 50; i++) {
+        json_t *rec = point_on(w, sh_worker, args, "{\"x\": 1}", 5);
+        if (i == 1) {
+            pid = pid_of(rec);
+            snprintf(cwd, sizeof cwd, "%s", json_string_value(result(rec, "cwd")));
+        }
+        assert_int_equal(pid_of(rec), pid);
+        assert_int_equal(json_integer_value(result(rec, "n")), i);
+        assert_string_equal(json_string_value(result(rec, "worker")), "1");
+        assert_string_equal(json_string_value(result(rec, "tag")), "tag-w");
+        assert_string_equal(json_string_value(result(rec, "job")), "");
+        assert_string_equal(json_string_value(result(rec, "args")), "--model a b");
+        assert_string_equal(json_string_value(result(rec, "cwd")), cwd);
+        assert_int_equal(json_integer_value(md(rec, "clab.exit_status")), 0);
+        json_decref(rec);
+    }
+    assert_int_equal(strncmp(cwd, scratch, strlen(scratch)), 0);
+    assert_int_equal(count_entries(scratch), 1);
+    json_decref(args);
+    finish(&w);
+    assert_true(process_gone(pid));
+}
+
+/* Each way a point can fail: that point only, and a fresh worker after. */
+static void check_failure(const char *params, const char *exception, double timeout)
+{
+    clab_workers_t *w;
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    json_t *rec = point(w, "{}");
+    int pid = pid_of(rec);
+    json_decref(rec);
+    rec = point_on(w, sh_worker, NULL, params, timeout);
+    assert_failed(rec, exception);
+    assert_true(process_gone(pid));
+    assert_int_equal(group_size(pid), 0);
+    json_decref(rec);
+    rec = point(w, "{}");
+    assert_int_not_equal(pid_of(rec), pid);
+    assert_int_equal(json_integer_value(result(rec, "n")), 1);
+    json_decref(rec);
+    finish(&w);
+}
+
+static void test_crash(void **state)
+{
+    check_failure("{\"crash\": 1}", "exit status 3", 5);
+    clab_workers_t *w;
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    json_t *rec = point(w, "{\"crash\": 1}");
+    assert_int_equal(json_integer_value(md(rec, "clab.exit_status")), 3);
+    assert_non_null(
+        strstr(json_string_value(md(rec, "epyc.experiment.traceback")), "dying now"));
+    json_decref(rec);
+    finish(&w);
+}
+
+static void test_signal(void **state)
+{
+    check_failure("{\"segv\": 1}", "killed by signal 11 (Segmentation fault)", 5);
+}
+
+static void test_timeout(void **state)
+{
+    check_failure("{\"sleep\": 1}", "timeout after 0.5 s", 0.5);
+}
+
+static void test_bad_line(void **state)
+{
+    check_failure("{\"garbage\": 1}", "stdout is not a JSON object", 5);
+}
+
+static void test_output_limit(void **state)
+{
+    check_failure("{\"big\": 1}", "output over 200 bytes", 5);
+}
+
+static void test_closed_stdout(void **state)
+{
+    check_failure("{\"closeout\": 1}", "killed by signal 9 (Killed)", 5);
+}
+
+/* Two lines for one point: the point has its answer, the worker is out
+ * of step and replaced. An envelope's exception keeps the worker. */
+static void test_in_step(void **state)
+{
+    clab_workers_t *w;
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    json_t *rec = point(w, "{\"two\": 1}");
+    int pid = pid_of(rec);
+    json_decref(rec);
+    rec = point(w, "{}");
+    assert_int_not_equal(pid_of(rec), pid);
+    pid = pid_of(rec);
+    json_decref(rec);
+    rec = point(w, "{\"raise\": 1}");
+    assert_failed(rec, "ValueError: no");
+    assert_string_equal(json_string_value(md(rec, "epyc.experiment.traceback")), "tb");
+    json_decref(rec);
+    rec = point(w, "{\"noise\": 1}");
+    assert_int_equal(pid_of(rec), pid);
+    json_decref(rec);
+    rec = point(w, "{}");
+    assert_int_equal(pid_of(rec), pid);
+    json_decref(rec);
+    finish(&w);
+}
+
+static int stop_at(void *ud)
+{
+    return --*(int *)ud <= 0;
+}
+
+/* A tick that says stop (a cancel) kills the worker in the point. */
+static void test_tick_stop(void **state)
+{
+    clab_workers_t *w;
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    json_t *rec = point(w, "{}"), *p = json_pack("{s:i}", "sleep", 1);
+    int pid = pid_of(rec), ticks = 3, pids[4];
+    json_decref(rec);
+    clab_run_spec_t spec = {.experiment = sh_worker,
+                            .params = p,
+                            .scratch_root = scratch,
+                            .tick = stop_at,
+                            .tick_ud = &ticks};
+    assert_int_equal(clab_workers_run(w, &spec, &rec), -EINTR);
+    assert_null(rec);
+    assert_int_equal(clab_workers_pids(w, pids, 4), 0);
+    assert_true(process_gone(pid));
+    assert_int_equal(group_size(pid), 0);
+    json_decref(p);
+    finish(&w);
+}
+
+/* At most max alive, the least recently used stopped first; idle ones
+ * stopped by clab_workers_idle. */
+static void test_lru_and_idle(void **state)
+{
+    clab_workers_t *w;
+    int pid[3], pids[4];
+    json_t *args[3];
+    assert_int_equal(clab_workers_new(2, 0.3, &w), 0);
+    for (int i = 0; i < 3; i++) {
+        args[i] = json_pack("[s]", i == 0 ? "a" : i == 1 ? "b" : "c");
+    }
+    for (int i = 0; i < 2; i++) {
+        json_t *rec = point_on(w, sh_worker, args[i], "{}", 5);
+        pid[i] = pid_of(rec);
+        json_decref(rec);
+    }
+    json_decref(point_on(w, sh_worker, args[0], "{}", 5)); /* b is now the oldest */
+    json_t *rec = point_on(w, sh_worker, args[2], "{}", 5);
+    pid[2] = pid_of(rec);
+    json_decref(rec);
+    assert_int_equal(clab_workers_pids(w, pids, 4), 2);
+    assert_true(process_gone(pid[1]));
+    assert_int_equal(kill(pid[0], 0), 0);
+    assert_int_equal(kill(pid[2], 0), 0);
+    clab_workers_idle(w);
+    assert_int_equal(clab_workers_pids(w, pids, 4), 2);
+    usleep(400 * 1000);
+    clab_workers_idle(w);
+    assert_int_equal(clab_workers_pids(w, pids, 4), 0);
+    assert_true(process_gone(pid[0]));
+    assert_true(process_gone(pid[2]));
+    assert_int_equal(count_entries(scratch), 0);
+    for (int i = 0; i < 3; i++)
+        json_decref(args[i]);
+    finish(&w);
+}
+
+/* A worker that ignores the end of its stdin is killed, with its group. */
+static void test_destroy_stubborn(void **state)
+{
+    clab_workers_t *w;
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    json_t *rec = point_on(w, stubborn, NULL, "{}", 5);
+    int pid = pid_of(rec);
+    json_decref(rec);
+    rec = point(w, "{}");
+    int pid2 = pid_of(rec);
+    json_decref(rec);
+    double t0 = clab_mono();
+    finish(&w);
+    assert_true(clab_mono() - t0 < 2.0);
+    assert_true(process_gone(pid));
+    assert_true(process_gone(pid2));
+    assert_int_equal(group_size(pid), 0);
+}
+
+static void test_cannot_execute(void **state)
+{
+    clab_workers_t *w;
+    char path[PATH_MAX + 16];
+    assert_int_equal(clab_workers_new(0, 0, &w), 0);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    json_t *rec = point_on(w, path, NULL, "{}", 5);
+    assert_false(json_is_true(json_object_get(rec, "ok")));
+    assert_non_null(strstr(json_string_value(md(rec, "epyc.experiment.exception")),
+                           "cannot execute"));
+    json_decref(rec);
+    finish(&w);
+}
+
+static int setup(void **state)
+{
+    strcpy(dir, "/tmp/test_worker-XXXXXX");
+    strcpy(scratch, "/tmp/test_worker_scratch-XXXXXX");
+    if (!mkdtemp(dir) || !mkdtemp(scratch))
+        return -1;
+    write_script(sh_worker, "worker.sh", WORKER_SH);
+    write_script(stubborn, "stubborn.sh", STUBBORN_SH);
+    write_script(args_exp, "args.sh", ARGS_SH);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unlink(sh_worker);
+    unlink(stubborn);
+    unlink(args_exp);
+    rmdir(dir);
+    return rmdir(scratch);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_oneshot_arguments),
+        cmocka_unit_test(test_one_process),
+        cmocka_unit_test(test_crash),
+        cmocka_unit_test(test_signal),
+        cmocka_unit_test(test_timeout),
+        cmocka_unit_test(test_bad_line),
+        cmocka_unit_test(test_output_limit),
+        cmocka_unit_test(test_closed_stdout),
+        cmocka_unit_test(test_in_step),
+        cmocka_unit_test(test_tick_stop),
+        cmocka_unit_test(test_lru_and_idle),
+        cmocka_unit_test(test_destroy_stubborn),
+        cmocka_unit_test(test_cannot_execute),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
