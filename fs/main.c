@@ -30,6 +30,8 @@ typedef struct {
     int reconnections;
     double waiting_time;
     long max_points;
+    char *prefetch; /* as given; checked by check_embedded_only */
+    int prefetch_n; /* its value; 0 when not given */
     int help, version, verbose;
     int allow_other, default_permissions; /* seen among the -o mount options */
 } options_t;
@@ -56,6 +58,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("--waiting-time %lf", waiting_time),
     OPT("--max-points=%ld", max_points),
     OPT("--max-points %ld", max_points),
+    OPT("--prefetch=%s", prefetch),
+    OPT("--prefetch %s", prefetch),
     {"--verbose", offsetof(options_t, verbose), 1},
     {"-h", offsetof(options_t, help), 1},
     {"--help", offsetof(options_t, help), 1},
@@ -95,6 +99,8 @@ static void usage(const char *prog)
         "  --cluster FILE         join a running cluster through its connection file\n"
         "                         (default: start an embedded local cluster)\n"
         "  --engines N            engines of the embedded cluster (default: CPUs)\n"
+        "  --prefetch N           tasks the embedded controller queues on each engine,\n"
+        "                         1..%d (default: the controller's, 2)\n"
         "  --retries N            re-runs of a task whose engine was lost (default 3)\n"
         "  --reconnections N      failed reconnection attempts before the log says the\n"
         "                         controller is unreachable (default 5; attempts go on)\n"
@@ -110,7 +116,7 @@ static void usage(const char *prog)
         "  -V, --version          print the version\n"
         "\n"
         "Unmount with: fusermount3 -u MOUNTPOINT (SIGTERM and SIGINT also unmount).\n",
-        prog);
+        prog, CLAB_CLUSTER_MAX_PREFETCH);
 }
 
 static int default_state(char *out, size_t size)
@@ -142,6 +148,32 @@ typedef struct {
     clab_cluster_t *cluster;
     clab_sync_t *sync;
 } daemon_t;
+
+/* --engines and --prefetch shape the embedded cluster: a bad --prefetch is
+ * refused; with --cluster, whose controller and engines were started by
+ * someone else, both are ignored and the user is told so. */
+static int check_embedded_only(options_t *o)
+{
+    if (o->prefetch) {
+        char *end;
+        errno = 0;
+        long n = strtol(o->prefetch, &end, 10);
+        if (errno || end == o->prefetch || *end || n < 1 ||
+            n > CLAB_CLUSTER_MAX_PREFETCH) {
+            fprintf(stderr, "clabfs: --prefetch wants 1..%d, not %s\n",
+                    CLAB_CLUSTER_MAX_PREFETCH, o->prefetch);
+            return -1;
+        }
+        o->prefetch_n = (int)n;
+    }
+    if (o->cluster && o->engines != -1)
+        fprintf(stderr, "clabfs: --engines is for the embedded cluster; ignored with "
+                        "--cluster (start engines with clab-engine)\n");
+    if (o->cluster && o->prefetch)
+        fprintf(stderr, "clabfs: --prefetch is for the embedded cluster; ignored with "
+                        "--cluster (give it to that cluster's clab-controller)\n");
+    return 0;
+}
 
 /* Returns the exit status when there is nothing to run (help, version, a
  * bad option), else -1. */
@@ -176,6 +208,8 @@ static int parse_options(daemon_t *d, int argc, char **argv)
                         "default_permissions (-o allow_other,default_permissions)\n");
         return 2;
     }
+    if (check_embedded_only(o) < 0)
+        return 2;
     if (o->engines == -1)
         o->engines = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o->engines < 0 || o->engines > 1024 || o->retries < 0 || o->reconnections < 0 ||
@@ -193,6 +227,7 @@ static void free_options(daemon_t *d)
     free(d->cmd.mountpoint);
     free(d->o.state);
     free(d->o.cluster);
+    free(d->o.prefetch);
     fuse_opt_free_args(&d->args);
 }
 
@@ -300,8 +335,10 @@ static void link_cluster(daemon_t *d)
     if (!d->o.cluster) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/cluster", d->state);
-        clab_cluster_opts_t co = {
-            .state_dir = dir, .engines = d->o.engines, .retries = d->o.retries};
+        clab_cluster_opts_t co = {.state_dir = dir,
+                                  .engines = d->o.engines,
+                                  .retries = d->o.retries,
+                                  .prefetch = d->o.prefetch_n};
         int rc = clab_cluster_start(&co, &d->cluster, d->conn, sizeof d->conn);
         if (rc < 0)
             clab_err("embedded cluster did not start: %s; the mount works, jobs wait",
