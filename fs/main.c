@@ -19,8 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 typedef struct {
     char *state;
@@ -145,6 +151,7 @@ typedef struct {
     clab_lab_t lab;
     struct fuse *fuse;
     int mounted;
+    char taken_over[64]; /* the type of a dead mount detached here, or "" */
     clab_cluster_t *cluster;
     clab_sync_t *sync;
 } daemon_t;
@@ -255,6 +262,98 @@ static int check_cluster(daemon_t *d)
     return 0;
 }
 
+/* The mount point. A FUSE mount whose daemon died (kill -9) leaves it
+ * answering ENOTCONN, and a plain unmount fails with EBUSY while anything
+ * still holds one of its files open: such a mount is detached lazily and
+ * taken over. A live FUSE mount there is refused: mounting on top of it
+ * would hide it. */
+
+/* Copies a mountinfo field, undoing its octal escapes (\040 for a space). */
+static void unescape(const char *in, size_t n, char *out, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < size; o++) {
+        if (in[i] == '\\' && i + 3 < n && in[i + 1] >= '0' && in[i + 1] <= '3') {
+            out[o] = (char)((in[i + 1] - '0') * 64 + (in[i + 2] - '0') * 8 +
+                            (in[i + 3] - '0'));
+            i += 4;
+        } else {
+            out[o] = in[i++];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The file-system type of the topmost mount on mp, or "" when mp is not a
+ * mount point. */
+static void mount_type(const char *mp, char *type, size_t size)
+{
+    char line[8192], path[4096];
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    type[0] = '\0';
+    while (f && fgets(line, sizeof line, f)) {
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE ... */
+        char *p = line;
+        for (int field = 0; field < 4 && p; field++)
+            if ((p = strchr(p, ' ')))
+                p++;
+        char *sep = p ? strstr(p, " - ") : NULL;
+        if (!sep)
+            continue;
+        unescape(p, strcspn(p, " "), path, sizeof path);
+        if (strcmp(path, mp) == 0) /* later lines are mounted on top */
+            snprintf(type, size, "%.*s", (int)strcspn(sep + 3, " "), sep + 3);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* umount2(MNT_DETACH) as root, else fusermount3 -uz. */
+static int detach(const char *mp)
+{
+    if (umount2(mp, MNT_DETACH) == 0)
+        return 0;
+    if (errno != EPERM)
+        return -errno;
+    char *argv[] = {"fusermount3", "-u", "-z", "--", (char *)mp, NULL};
+    pid_t pid;
+    int status, rc = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
+    if (rc)
+        return -rc;
+    if (waitpid(pid, &status, 0) < 0)
+        return -errno;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
+static int check_mount_point(daemon_t *d)
+{
+    const char *mp = d->cmd.mountpoint;
+    char type[64];
+    struct stat st;
+    /* A stale mount may even sit on another one. */
+    for (int tries = 0; tries < 8 && stat(mp, &st) < 0 && errno == ENOTCONN; tries++) {
+        mount_type(mp, type, sizeof type);
+        int rc = detach(mp);
+        if (rc < 0) {
+            fprintf(stderr,
+                    "clabfs: %s was left by a dead file system (%s) and cannot be "
+                    "detached: %s; try fusermount3 -uz %s\n",
+                    mp, type[0] ? type : "?", strerror(-rc), mp);
+            return -1;
+        }
+        snprintf(d->taken_over, sizeof d->taken_over, "%s", type[0] ? type : "fuse");
+    }
+    mount_type(mp, type, sizeof type);
+    if (strncmp(type, "fuse", 4) == 0) {
+        fprintf(stderr,
+                "clabfs: %s is already mounted (%s) by a running process; unmount it "
+                "first with fusermount3 -u %s\n",
+                mp, type, mp);
+        return -1;
+    }
+    return 0;
+}
+
 /* Makes the state directory, takes its lock and checks that the cluster
  * can be reached or started. */
 static int prepare(daemon_t *d)
@@ -283,7 +382,7 @@ static int prepare(daemon_t *d)
                 d->state);
         return -1;
     }
-    return check_cluster(d);
+    return check_cluster(d) < 0 ? -1 : check_mount_point(d);
 }
 
 /* Opens the notebook and mounts the lab, detached unless -f. */
@@ -325,6 +424,13 @@ static int mount_lab(daemon_t *d)
         }
     }
     clab_info("mounted %s; state in %s", d->cmd.mountpoint, d->state);
+    if (d->taken_over[0])
+        clab_warn("mount point %s was left by a dead %s (%s); detached it and mounted "
+                  "over it. Files still open there fail with ENOTCONN until closed",
+                  d->cmd.mountpoint,
+                  strcmp(d->taken_over, "fuse.clabfs") == 0 ? "clabfs"
+                                                            : "FUSE file system",
+                  d->taken_over);
     return 0;
 }
 
