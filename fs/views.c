@@ -355,8 +355,10 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
         rc = -EINVAL;
         goto out;
     }
-    if (off >= v->size)
+    if (off >= v->size) {
+        v->read_to_end = 1;
         goto out;
+    }
     if ((off_t)size > v->size - off)
         size = (size_t)(v->size - off);
     if (v->shape == SHAPE_WHOLE) {
@@ -388,6 +390,8 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     if (size)
         memcpy(buf, v->buf.data + (off - v->base), size);
     rc = (ssize_t)size;
+    if (off + (off_t)size >= v->size)
+        v->read_to_end = 1;
 out:
     if (v->shape == SHAPE_APPEND) {
         clab_nb_cursor_close(&v->cur);
@@ -426,12 +430,16 @@ static int same_columns(json_t *const a[3], json_t *const b[3])
 
 /* Moves an appendable open on to the present when that only appends to
  * what it reads: new rows under the same columns, or anything at all when
- * it was empty. Called with v->lock. */
+ * it was empty; and only once its reader has read all it had (tail -f
+ * reads to the end, then stats), so that the size a stat told a reader
+ * is what its reads then return. Called with v->lock. */
 static void catch_up(clab_view_t *v)
 {
     clab_nb_reader_t *r;
     clab_set_info_t info;
     json_t *cols[3] = {0};
+    if (v->size > 0 && !v->read_to_end)
+        return;
     if (clab_nb_reader_open(v->lab->nb, &r) < 0)
         return;
     if (clab_nb_set_info(r, v->node.tag, &info) < 0 || info.last_n <= v->upto)
@@ -457,6 +465,7 @@ static void catch_up(clab_view_t *v)
         v->pos = v->cps[0].pos;
     }
     v->upto = info.last_n;
+    v->read_to_end = size <= v->size;
     v->size = size;
     v->mtime = info.modified;
     v->exhausted = 0;
