@@ -275,6 +275,7 @@ static int open_append(clab_view_t *v)
         rc = load_columns(v->reader, v->node.tag, v->cols);
     v->upto = info.last_n;
     v->mtime = info.modified;
+    v->settled = info.pending == 0;
     rc = rc ? rc : append_size(v, v->cols, &info, &v->size);
     clab_set_info_clear(&info);
     return rc;
@@ -486,6 +487,11 @@ static int stat_locked(clab_view_t *v, off_t *size, double *mtime)
     *mtime = v->mtime;
     pthread_mutex_unlock(&v->lock);
     return 0;
+}
+
+int clab_view_settled(const clab_view_t *v)
+{
+    return v->shape == SHAPE_APPEND && v->settled;
 }
 
 const clab_node_t *clab_view_node(const clab_view_t *v)
