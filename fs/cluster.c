@@ -19,7 +19,7 @@
 
 extern char **environ;
 
-#define MAX_ARGS 12
+#define MAX_ARGS 16
 
 /* One process of the cluster, with what it takes to start it again. */
 typedef struct {
@@ -206,10 +206,27 @@ static void stop_supervisor(clab_cluster_t *c)
     c->supervising = 0;
 }
 
+/* The engines, on the engines' connection file. */
+static int start_engines(clab_cluster_t *c, const clab_cluster_opts_t *o, char *engine)
+{
+    char engine_file[4096], log[4096];
+    snprintf(engine_file, sizeof engine_file, "%s/" CLAB_CONN_ENGINE_FILE, o->state_dir);
+    for (int i = 0; i < o->engines; i++) {
+        snprintf(log, sizeof log, "%s/engine-%d.log", o->state_dir, i + 1);
+        char *eargv[] = {engine, "--cluster", engine_file, "--exit-with-parent", NULL};
+        int rc = add_child(c, eargv, log, -1);
+        if (rc < 0) {
+            clab_err("cannot start engine %d: %s", i + 1, strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
                        char *conn_file, size_t conn_size)
 {
-    char controller[4096], engine[4096], engine_file[4096], log[4096], retries[16],
+    char controller[4096], engine[4096], log[4096], retries[16], prefetch[16],
         ready_arg[16];
     int pipefd[2] = {-1, -1}, rc;
     clab_cluster_t *c = calloc(1, sizeof *c);
@@ -224,19 +241,29 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
         goto fail;
     /* clabfs is the client; its engines get the engines' file. */
     snprintf(conn_file, conn_size, "%s/" CLAB_CONN_CLIENT_FILE, o->state_dir);
-    snprintf(engine_file, sizeof engine_file, "%s/" CLAB_CONN_ENGINE_FILE, o->state_dir);
     snprintf(log, sizeof log, "%s/controller.log", o->state_dir);
     snprintf(retries, sizeof retries, "%d", o->retries);
+    snprintf(prefetch, sizeof prefetch, "%d", o->prefetch);
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
         rc = -errno;
         goto fail;
     }
     snprintf(ready_arg, sizeof ready_arg, "3");
     /* --ready-fd goes last so that a restart can drop it: nobody waits
-     * on a restarted controller. */
-    char *cargv[] = {controller,  "--state", (char *)o->state_dir, "--ipc",
-                     "--retries", retries,   "--exit-with-parent", "--ready-fd",
-                     ready_arg,   NULL};
+     * on a restarted controller. Without --prefetch the controller keeps
+     * its own default. */
+    char *cargv[MAX_ARGS] = {controller, "--state",   (char *)o->state_dir,
+                             "--ipc",    "--retries", retries};
+    int n = 6;
+    if (o->prefetch > 0) {
+        cargv[n++] = "--prefetch";
+        cargv[n++] = prefetch;
+    }
+    cargv[n++] = "--exit-with-parent";
+    int ready_at = n;
+    cargv[n++] = "--ready-fd";
+    cargv[n++] = ready_arg;
+    cargv[n] = NULL;
     if ((rc = add_child(c, cargv, log, pipefd[1])) < 0)
         goto fail;
     close(pipefd[1]);
@@ -249,17 +276,11 @@ int clab_cluster_start(const clab_cluster_opts_t *o, clab_cluster_t **out,
         rc = -EIO;
         goto fail;
     }
-    for (int i = 0; i < o->engines; i++) {
-        snprintf(log, sizeof log, "%s/engine-%d.log", o->state_dir, i + 1);
-        char *eargv[] = {engine, "--cluster", engine_file, "--exit-with-parent", NULL};
-        if ((rc = add_child(c, eargv, log, -1)) < 0) {
-            clab_err("cannot start engine %d: %s", i + 1, strerror(-rc));
-            goto fail;
-        }
-    }
-    free(c->children[0].argv[7]);
-    free(c->children[0].argv[8]);
-    c->children[0].argv[7] = c->children[0].argv[8] = NULL;
+    if ((rc = start_engines(c, o, engine)) < 0)
+        goto fail;
+    free(c->children[0].argv[ready_at]);
+    free(c->children[0].argv[ready_at + 1]);
+    c->children[0].argv[ready_at] = c->children[0].argv[ready_at + 1] = NULL;
     clab_info("embedded cluster: controller pid %d, %d engine(s), state in %s",
               c->children[0].pid, o->engines, o->state_dir);
     close(pipefd[0]);

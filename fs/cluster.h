@@ -10,10 +10,15 @@
 
 typedef struct clab_cluster clab_cluster_t;
 
+/* The largest --prefetch clab-controller takes (its MAX_PREFETCH), checked
+ * by clabfs before it starts anything. */
+#define CLAB_CLUSTER_MAX_PREFETCH 16
+
 typedef struct {
     const char *state_dir; /* the cluster's own directory */
     int engines;
     int retries;
+    int prefetch;       /* the controller's --prefetch; 0: its default */
     const char *bindir; /* where clab-controller and clab-engine are; NULL: search */
 } clab_cluster_opts_t;
 

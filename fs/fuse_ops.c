@@ -6,6 +6,7 @@
 #include "log.h"
 #include "tree.h"
 #include "views.h"
+#include "views_i.h" /* clab_view_settled */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -178,8 +179,13 @@ static int op_open(const char *path, struct fuse_file_info *fi)
         rc = -EACCES;
     } else if ((rc = clab_view_open(lab, &node, &h->view)) == 0) {
         clab_view_attach(h->view, (int)fuse_get_context()->pid);
-        fi->direct_io = clab_node_is_live(&node);
-        fi->keep_cache = !fi->direct_io;
+        /* Live files bypass the page cache: each open reads its own
+         * snapshot. A finished set's tables go through it so that mmap
+         * works (pandas memory_map=True), without keep_cache: points added
+         * to the set later are seen at the next open. */
+        int settled = clab_view_settled(h->view);
+        fi->direct_io = clab_node_is_live(&node) && !settled;
+        fi->keep_cache = !clab_node_is_live(&node);
     }
     if (rc) {
         free(h);

@@ -19,8 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 typedef struct {
     char *state;
@@ -30,6 +36,8 @@ typedef struct {
     int reconnections;
     double waiting_time;
     long max_points;
+    char *prefetch; /* as given; checked by check_embedded_only */
+    int prefetch_n; /* its value; 0 when not given */
     int help, version, verbose;
     int allow_other, default_permissions; /* seen among the -o mount options */
 } options_t;
@@ -56,6 +64,8 @@ static const struct fuse_opt option_spec[] = {
     OPT("--waiting-time %lf", waiting_time),
     OPT("--max-points=%ld", max_points),
     OPT("--max-points %ld", max_points),
+    OPT("--prefetch=%s", prefetch),
+    OPT("--prefetch %s", prefetch),
     {"--verbose", offsetof(options_t, verbose), 1},
     {"-h", offsetof(options_t, help), 1},
     {"--help", offsetof(options_t, help), 1},
@@ -95,6 +105,8 @@ static void usage(const char *prog)
         "  --cluster FILE         join a running cluster through its connection file\n"
         "                         (default: start an embedded local cluster)\n"
         "  --engines N            engines of the embedded cluster (default: CPUs)\n"
+        "  --prefetch N           tasks the embedded controller queues on each engine,\n"
+        "                         1..%d (default: the controller's, 2)\n"
         "  --retries N            re-runs of a task whose engine was lost (default 3)\n"
         "  --reconnections N      failed reconnection attempts before the log says the\n"
         "                         controller is unreachable (default 5; attempts go on)\n"
@@ -110,7 +122,7 @@ static void usage(const char *prog)
         "  -V, --version          print the version\n"
         "\n"
         "Unmount with: fusermount3 -u MOUNTPOINT (SIGTERM and SIGINT also unmount).\n",
-        prog);
+        prog, CLAB_CLUSTER_MAX_PREFETCH);
 }
 
 static int default_state(char *out, size_t size)
@@ -139,9 +151,36 @@ typedef struct {
     clab_lab_t lab;
     struct fuse *fuse;
     int mounted;
+    char taken_over[64]; /* the type of a dead mount detached here, or "" */
     clab_cluster_t *cluster;
     clab_sync_t *sync;
 } daemon_t;
+
+/* --engines and --prefetch shape the embedded cluster: a bad --prefetch is
+ * refused; with --cluster, whose controller and engines were started by
+ * someone else, both are ignored and the user is told so. */
+static int check_embedded_only(options_t *o)
+{
+    if (o->prefetch) {
+        char *end;
+        errno = 0;
+        long n = strtol(o->prefetch, &end, 10);
+        if (errno || end == o->prefetch || *end || n < 1 ||
+            n > CLAB_CLUSTER_MAX_PREFETCH) {
+            fprintf(stderr, "clabfs: --prefetch wants 1..%d, not %s\n",
+                    CLAB_CLUSTER_MAX_PREFETCH, o->prefetch);
+            return -1;
+        }
+        o->prefetch_n = (int)n;
+    }
+    if (o->cluster && o->engines != -1)
+        fprintf(stderr, "clabfs: --engines is for the embedded cluster; ignored with "
+                        "--cluster (start engines with clab-engine)\n");
+    if (o->cluster && o->prefetch)
+        fprintf(stderr, "clabfs: --prefetch is for the embedded cluster; ignored with "
+                        "--cluster (give it to that cluster's clab-controller)\n");
+    return 0;
+}
 
 /* Returns the exit status when there is nothing to run (help, version, a
  * bad option), else -1. */
@@ -176,6 +215,8 @@ static int parse_options(daemon_t *d, int argc, char **argv)
                         "default_permissions (-o allow_other,default_permissions)\n");
         return 2;
     }
+    if (check_embedded_only(o) < 0)
+        return 2;
     if (o->engines == -1)
         o->engines = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o->engines < 0 || o->engines > 1024 || o->retries < 0 || o->reconnections < 0 ||
@@ -193,6 +234,7 @@ static void free_options(daemon_t *d)
     free(d->cmd.mountpoint);
     free(d->o.state);
     free(d->o.cluster);
+    free(d->o.prefetch);
     fuse_opt_free_args(&d->args);
 }
 
@@ -215,6 +257,98 @@ static int check_cluster(daemon_t *d)
         fprintf(stderr,
                 "clabfs: clab-controller and clab-engine not found next to clabfs "
                 "or on PATH (set CLAB_BINDIR)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The mount point. A FUSE mount whose daemon died (kill -9) leaves it
+ * answering ENOTCONN, and a plain unmount fails with EBUSY while anything
+ * still holds one of its files open: such a mount is detached lazily and
+ * taken over. A live FUSE mount there is refused: mounting on top of it
+ * would hide it. */
+
+/* Copies a mountinfo field, undoing its octal escapes (\040 for a space). */
+static void unescape(const char *in, size_t n, char *out, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < size; o++) {
+        if (in[i] == '\\' && i + 3 < n && in[i + 1] >= '0' && in[i + 1] <= '3') {
+            out[o] = (char)((in[i + 1] - '0') * 64 + (in[i + 2] - '0') * 8 +
+                            (in[i + 3] - '0'));
+            i += 4;
+        } else {
+            out[o] = in[i++];
+        }
+    }
+    out[o] = '\0';
+}
+
+/* The file-system type of the topmost mount on mp, or "" when mp is not a
+ * mount point. */
+static void mount_type(const char *mp, char *type, size_t size)
+{
+    char line[8192], path[4096];
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    type[0] = '\0';
+    while (f && fgets(line, sizeof line, f)) {
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE ... */
+        char *p = line;
+        for (int field = 0; field < 4 && p; field++)
+            if ((p = strchr(p, ' ')))
+                p++;
+        char *sep = p ? strstr(p, " - ") : NULL;
+        if (!sep)
+            continue;
+        unescape(p, strcspn(p, " "), path, sizeof path);
+        if (strcmp(path, mp) == 0) /* later lines are mounted on top */
+            snprintf(type, size, "%.*s", (int)strcspn(sep + 3, " "), sep + 3);
+    }
+    if (f)
+        fclose(f);
+}
+
+/* umount2(MNT_DETACH) as root, else fusermount3 -uz. */
+static int detach(const char *mp)
+{
+    if (umount2(mp, MNT_DETACH) == 0)
+        return 0;
+    if (errno != EPERM)
+        return -errno;
+    char *argv[] = {"fusermount3", "-u", "-z", "--", (char *)mp, NULL};
+    pid_t pid;
+    int status, rc = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
+    if (rc)
+        return -rc;
+    if (waitpid(pid, &status, 0) < 0)
+        return -errno;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
+static int check_mount_point(daemon_t *d)
+{
+    const char *mp = d->cmd.mountpoint;
+    char type[64];
+    struct stat st;
+    /* A stale mount may even sit on another one. */
+    for (int tries = 0; tries < 8 && stat(mp, &st) < 0 && errno == ENOTCONN; tries++) {
+        mount_type(mp, type, sizeof type);
+        int rc = detach(mp);
+        if (rc < 0) {
+            fprintf(stderr,
+                    "clabfs: %s was left by a dead file system (%s) and cannot be "
+                    "detached: %s; try fusermount3 -uz %s\n",
+                    mp, type[0] ? type : "?", strerror(-rc), mp);
+            return -1;
+        }
+        snprintf(d->taken_over, sizeof d->taken_over, "%s", type[0] ? type : "fuse");
+    }
+    mount_type(mp, type, sizeof type);
+    if (strncmp(type, "fuse", 4) == 0) {
+        fprintf(stderr,
+                "clabfs: %s is already mounted (%s) by a running process; unmount it "
+                "first with fusermount3 -u %s\n",
+                mp, type, mp);
         return -1;
     }
     return 0;
@@ -248,7 +382,7 @@ static int prepare(daemon_t *d)
                 d->state);
         return -1;
     }
-    return check_cluster(d);
+    return check_cluster(d) < 0 ? -1 : check_mount_point(d);
 }
 
 /* Opens the notebook and mounts the lab, detached unless -f. */
@@ -290,6 +424,13 @@ static int mount_lab(daemon_t *d)
         }
     }
     clab_info("mounted %s; state in %s", d->cmd.mountpoint, d->state);
+    if (d->taken_over[0])
+        clab_warn("mount point %s was left by a dead %s (%s); detached it and mounted "
+                  "over it. Files still open there fail with ENOTCONN until closed",
+                  d->cmd.mountpoint,
+                  strcmp(d->taken_over, "fuse.clabfs") == 0 ? "clabfs"
+                                                            : "FUSE file system",
+                  d->taken_over);
     return 0;
 }
 
@@ -300,8 +441,10 @@ static void link_cluster(daemon_t *d)
     if (!d->o.cluster) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/cluster", d->state);
-        clab_cluster_opts_t co = {
-            .state_dir = dir, .engines = d->o.engines, .retries = d->o.retries};
+        clab_cluster_opts_t co = {.state_dir = dir,
+                                  .engines = d->o.engines,
+                                  .retries = d->o.retries,
+                                  .prefetch = d->o.prefetch_n};
         int rc = clab_cluster_start(&co, &d->cluster, d->conn, sizeof d->conn);
         if (rc < 0)
             clab_err("embedded cluster did not start: %s; the mount works, jobs wait",

@@ -275,6 +275,7 @@ static int open_append(clab_view_t *v)
         rc = load_columns(v->reader, v->node.tag, v->cols);
     v->upto = info.last_n;
     v->mtime = info.modified;
+    v->settled = info.pending == 0;
     rc = rc ? rc : append_size(v, v->cols, &info, &v->size);
     clab_set_info_clear(&info);
     return rc;
@@ -355,8 +356,10 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
         rc = -EINVAL;
         goto out;
     }
-    if (off >= v->size)
+    if (off >= v->size) {
+        v->read_to_end = 1;
         goto out;
+    }
     if ((off_t)size > v->size - off)
         size = (size_t)(v->size - off);
     if (v->shape == SHAPE_WHOLE) {
@@ -388,6 +391,8 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     if (size)
         memcpy(buf, v->buf.data + (off - v->base), size);
     rc = (ssize_t)size;
+    if (off + (off_t)size >= v->size)
+        v->read_to_end = 1;
 out:
     if (v->shape == SHAPE_APPEND) {
         clab_nb_cursor_close(&v->cur);
@@ -426,12 +431,16 @@ static int same_columns(json_t *const a[3], json_t *const b[3])
 
 /* Moves an appendable open on to the present when that only appends to
  * what it reads: new rows under the same columns, or anything at all when
- * it was empty. Called with v->lock. */
+ * it was empty; and only once its reader has read all it had (tail -f
+ * reads to the end, then stats), so that the size a stat told a reader
+ * is what its reads then return. Called with v->lock. */
 static void catch_up(clab_view_t *v)
 {
     clab_nb_reader_t *r;
     clab_set_info_t info;
     json_t *cols[3] = {0};
+    if (v->size > 0 && !v->read_to_end)
+        return;
     if (clab_nb_reader_open(v->lab->nb, &r) < 0)
         return;
     if (clab_nb_set_info(r, v->node.tag, &info) < 0 || info.last_n <= v->upto)
@@ -457,6 +466,7 @@ static void catch_up(clab_view_t *v)
         v->pos = v->cps[0].pos;
     }
     v->upto = info.last_n;
+    v->read_to_end = size <= v->size;
     v->size = size;
     v->mtime = info.modified;
     v->exhausted = 0;
@@ -477,6 +487,11 @@ static int stat_locked(clab_view_t *v, off_t *size, double *mtime)
     *mtime = v->mtime;
     pthread_mutex_unlock(&v->lock);
     return 0;
+}
+
+int clab_view_settled(const clab_view_t *v)
+{
+    return v->shape == SHAPE_APPEND && v->settled;
 }
 
 const clab_node_t *clab_view_node(const clab_view_t *v)

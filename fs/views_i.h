@@ -49,12 +49,25 @@ struct clab_view {
     size_t ncps, cpcap;
     clab_nb_reader_t *reader; /* snapshot views: for the open; append: per read */
     clab_nb_cursor_t *cur;
-    long upto;       /* append views: the last N of this open */
+    long upto; /* append views: the last N of this open */
+    /* Append views: a read reached the end of this open's size. Only then
+     * may a stat move the open on (catch_up): a reader between its fstat
+     * and the end of its reads (Python's read() does an fstat of its own)
+     * must get the size it was told. */
+    int read_to_end;
+    int settled;     /* append views: the set had nothing pending at open */
     json_t *cols[3]; /* results.csv/tsv: the columns of this open */
     clab_table_format_t fmt;
     clab_set_info_t set; /* notebook.json: the set at pos.nb.tag */
     int warned;
 };
+
+/* A table or results.jsonl of a set that had nothing pending when it was
+ * opened: its content changes only if points are added to the set again
+ * (retry, a new submission), so the kernel may read it through the page
+ * cache, and mmap it, for this open. For fuse_ops.c; belongs in views.h
+ * (not this slice's file), hence here. */
+int clab_view_settled(const clab_view_t *v);
 
 /* A wait's open: no size until it is done; the time its set (or, for
  * /wait, any set) last changed. */
