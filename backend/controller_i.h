@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_PREFETCH 16
+#define MAX_PREFETCH CLAB_PROTO_MAX_PREFETCH
 #define MAX_BATCH 1000
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */

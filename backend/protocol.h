@@ -15,6 +15,9 @@
 #define CLAB_PROTO_MAX_TYPE 31
 #define CLAB_PROTO_MAX_PEER 255
 #define CLAB_PROTO_MAX_MSG (64 * 1024 * 1024) /* ZMQ_MAXMSGSIZE of every socket */
+/* The most tasks an engine may hold (--prefetch), known to clabfs too so
+ * that it refuses a bad value before it starts the embedded controller. */
+#define CLAB_PROTO_MAX_PREFETCH 16
 
 typedef struct {
     char type[CLAB_PROTO_MAX_TYPE + 1];

@@ -61,7 +61,7 @@ struct run {
 
 static int make_scratch(struct run *r)
 {
-    int rc = scratch_make(r->spec->scratch_root, r->scratch, sizeof r->scratch);
+    int rc = clab_scratch_make(r->spec->scratch_root, r->scratch, sizeof r->scratch);
     r->have_scratch = rc == 0;
     return rc;
 }
@@ -71,7 +71,7 @@ static void remove_scratch(struct run *r)
     if (!r->have_scratch)
         return;
     r->have_scratch = 0;
-    scratch_remove(r->scratch);
+    clab_scratch_remove(r->scratch);
 }
 
 static char *env_entry(const char *name, const char *value)

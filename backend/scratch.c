@@ -37,7 +37,7 @@
 /* nftw callbacks' "stop the walk" (any non-zero value). */
 #define STOPPED 1
 
-int scratch_make(const char *root, char *out, size_t size)
+int clab_scratch_make(const char *root, char *out, size_t size)
 {
     if (!root || !*root)
         root = getenv("TMPDIR");
@@ -163,7 +163,7 @@ static int start_remover(void)
     return 0;
 }
 
-/* Moves dir aside (a name scratch_make never gives) and queues it for the
+/* Moves dir aside (a name clab_scratch_make never gives) and queues it for the
  * remover; without a thread, removes it here after all. */
 static void hand_off(const char *dir)
 {
@@ -193,7 +193,7 @@ static void hand_off(const char *dir)
     }
 }
 
-void scratch_remove(const char *dir)
+void clab_scratch_remove(const char *dir)
 {
     /* Most experiments leave nothing behind: one rmdir is all it takes. */
     if (rmdir(dir) == 0 || errno == ENOENT)

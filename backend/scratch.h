@@ -12,10 +12,10 @@
 
 /* Makes a fresh scratch directory under root (NULL or "": $TMPDIR, else
  * /tmp) and writes its path to out. 0 or -errno. */
-int scratch_make(const char *root, char *out, size_t size);
+int clab_scratch_make(const char *root, char *out, size_t size);
 /* Removes dir and all in it within a fraction of a second; the rest goes
  * on in a background thread that process exit waits for. */
-void scratch_remove(const char *dir);
+void clab_scratch_remove(const char *dir);
 
 /* How to start an experiment. */
 typedef struct {

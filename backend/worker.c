@@ -101,7 +101,7 @@ static void worker_free(struct worker *wk)
     }
     clab_child_close(&wk->c);
     if (wk->scratch[0])
-        scratch_remove(wk->scratch);
+        clab_scratch_remove(wk->scratch);
     clab_buf_free(&wk->out);
     free(wk->key);
     free(wk);
@@ -178,7 +178,7 @@ static int start(clab_workers_t *w, const clab_run_spec_t *spec, char *key,
     if (!wk || asprintf(&tag, "CLAB_TAG=%s", spec->tag ? spec->tag : "") < 0)
         goto fail;
     wk->c = (clab_child_t)CLAB_CHILD_INIT;
-    if ((rc = scratch_make(spec->scratch_root, wk->scratch, sizeof wk->scratch)))
+    if ((rc = clab_scratch_make(spec->scratch_root, wk->scratch, sizeof wk->scratch)))
         goto fail;
     char *env[] = {"CLAB_WORKER=1", tag, NULL};
     clab_child_how_t how = {.path = spec->experiment,

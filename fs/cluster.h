@@ -6,13 +6,15 @@
 #ifndef CLAB_CLUSTER_H
 #define CLAB_CLUSTER_H
 
+#include "protocol.h"
+
 #include <stddef.h>
 
 typedef struct clab_cluster clab_cluster_t;
 
-/* The largest --prefetch clab-controller takes (its MAX_PREFETCH), checked
- * by clabfs before it starts anything. */
-#define CLAB_CLUSTER_MAX_PREFETCH 16
+/* The largest --prefetch clab-controller takes, checked by clabfs before it
+ * starts anything. */
+#define CLAB_CLUSTER_MAX_PREFETCH CLAB_PROTO_MAX_PREFETCH
 
 typedef struct {
     const char *state_dir; /* the cluster's own directory */

@@ -6,7 +6,6 @@
 #include "log.h"
 #include "tree.h"
 #include "views.h"
-#include "views_i.h" /* clab_view_settled */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -20,8 +20,10 @@
  * (fstat in cp, rsync, tail, wc) answers for the snapshot that process
  * reads; anyone else gets the size of the present state. A stat by the
  * reader of an appendable view first moves its open on to the present
- * state when that only appends to what it has (same columns): that is how
- * `tail -f` sees new rows, while `cat` reading to the end sees one state. */
+ * state when that only appends to what it has (same columns) and once the
+ * reader has read all it had: that is how `tail -f` sees new rows, while
+ * `cat` reading to the end sees one state, and a reader's fstat before its
+ * read (Python's read() does one) agrees with what the read returns. */
 #ifndef CLAB_VIEWS_H
 #define CLAB_VIEWS_H
 
@@ -52,5 +54,11 @@ int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct 
 /* Size and modification time of node as process pid sees it. */
 int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *size,
                    double *mtime);
+
+/* A table or results.jsonl of a set that had nothing pending when it was
+ * opened: its content changes only if points are added to the set again
+ * (retry, a new submission), so the kernel may read it through the page
+ * cache, and mmap it, for this open. */
+int clab_view_settled(const clab_view_t *v);
 
 #endif

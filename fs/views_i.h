@@ -62,13 +62,6 @@ struct clab_view {
     int warned;
 };
 
-/* A table or results.jsonl of a set that had nothing pending when it was
- * opened: its content changes only if points are added to the set again
- * (retry, a new submission), so the kernel may read it through the page
- * cache, and mmap it, for this open. For fuse_ops.c; belongs in views.h
- * (not this slice's file), hence here. */
-int clab_view_settled(const clab_view_t *v);
-
 /* A wait's open: no size until it is done; the time its set (or, for
  * /wait, any set) last changed. */
 int clab_viewp_wait_open(clab_view_t *v);
