@@ -150,6 +150,20 @@ static int append_size(clab_view_t *v, json_t *const cols[3], const clab_set_inf
 
 /* Streaming. */
 
+/* One line of `pending`: {"job":"ID","parameters":{...}}. Its length is
+ * PENDING_LINE_EXTRA more than the job's literal and its parameters' line,
+ * which the notebook counts as points arrive (open_snapshot's size). */
+#define PENDING_LINE_EXTRA (sizeof "{\"job\":,\"parameters\":}" - 1)
+
+static int pending_line(clab_buf_t *b, const clab_nb_row_t *row)
+{
+    int rc = clab_buf_puts(b, "{\"job\":");
+    rc = rc ? rc : clab_json_dump_string(b, row->job, row->job_len);
+    rc = rc ? rc : clab_buf_puts(b, ",\"parameters\":");
+    rc = rc ? rc : clab_buf_add(b, row->text, row->len);
+    return rc ? rc : clab_buf_add(b, "}\n", 2);
+}
+
 /* Appends rows of the cursor at pos.key to the buffer, about a chunk. */
 static int fill_rows(clab_view_t *v, int *done)
 {
@@ -175,6 +189,8 @@ static int fill_rows(clab_view_t *v, int *done)
         }
         if (v->info->render == CLAB_RENDER_TABLE) {
             rc = clab_table_row(&v->buf, v->cols, row.text, row.len, v->fmt);
+        } else if (v->info->render == CLAB_RENDER_PENDING) {
+            rc = pending_line(&v->buf, &row);
         } else {
             rc = clab_buf_add(&v->buf, row.text, row.len);
             rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
@@ -287,7 +303,8 @@ static int open_snapshot(clab_view_t *v)
         return clab_epyc_size(v->reader, &v->size, &v->mtime);
     clab_set_info_t info;
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
-    v->size = (off_t)info.pending_bytes;
+    v->size = (off_t)(info.pending_bytes + info.pending_jobs +
+                      (int64_t)PENDING_LINE_EXTRA * info.pending);
     v->mtime = info.modified;
     v->pos.phase = 1;
     clab_set_info_clear(&info);

@@ -217,8 +217,10 @@ pend = p["pending-results"]
 assert sorted(pend.values(), key=lambda v: v["a"]) == [
     {"a": 1, "b": 5, "sleep": 30}, {"a": 2, "b": 5, "sleep": 30}], pend
 jobs = sorted(pend)
-on_file = sorted((json.loads(l) for l in open(f"{results}/p/pending")), key=lambda v: v["a"])
-assert on_file == sorted(pend.values(), key=lambda v: v["a"])
+# pending: one {"job", "parameters"} per line, the same jobs as epyc's view.
+lines = [json.loads(l) for l in open(f"{results}/p/pending")]
+assert all(list(l) == ["job", "parameters"] for l in lines), lines
+assert {l["job"]: l["parameters"] for l in lines} == pend, (lines, pend)
 assert all(isinstance(j, str) and j for j in jobs)
 print("notebook.json: epyc v2 layout, %d sets" % len(rs))
 EOF

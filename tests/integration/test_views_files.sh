@@ -142,7 +142,8 @@ for path in glob.glob(f"{w}/snap/*"):
         prefix(path, ext)
     elif ext == "pending":
         for line in open(path, "rb").read().splitlines():
-            assert set(json.loads(line)) == {"x"}, line
+            doc = json.loads(line)
+            assert list(doc) == ["job", "parameters"] and set(doc["parameters"]) == {"x"}, line
     elif ext == "json":
         doc = json.load(open(path))
         assert doc["version"] == "2" and "t" in doc["resultsets"], path

@@ -815,6 +815,15 @@ static void test_migration(void **state)
     status_is(f, "/results/m2/status", 0, 0, 6);
     char *pend = check_view(f, "/results/m2/pending", &len);
     assert_int_equal(count_lines(pend, len), 6);
+    /* Each line names its job: {"job":"ID","parameters":{"x":N}}. */
+    json_error_t je;
+    json_t *first = json_loadb(pend, (size_t)(strchr(pend, '\n') - pend), 0, &je);
+    assert_non_null(first);
+    assert_int_equal(json_object_size(first), 2);
+    assert_true(json_string_length(json_object_get(first, "job")) > 0);
+    assert_true(
+        json_is_integer(json_object_get(json_object_get(first, "parameters"), "x")));
+    json_decref(first);
     free(pend);
     assert_int_equal(complete(f, 10, &counter), 6);
     status_is(f, "/results/m2/status", 5, 1, 0);
