@@ -129,4 +129,10 @@ assert m["epyc.experiment.exception"] == "stdout is not a JSON object", m
 m = md("failed")
 assert m["epyc.experiment.exception"] == "ValueError: boom", m
 PY
+
+# retry reads a failed record's parameters back from the notebook: one
+# holding NaN and a big integer in its metadata runs again.
+printf 'retry failed\n' >"$MNT/ctl"
+wait_for 60 "the retried point" 'test "$(key "$MNT/results/failed/status" failed)" = 2'
+wait_done failed 60
 log "PASS test_tools_output"
