@@ -1,7 +1,21 @@
 /* JSON text as clabfs writes it: keys sorted, numbers in shortest
  * round-trip form (0.1, not 0.10000000000000001), UTF-8 kept as is.
  * jansson's own dumper prints doubles with %.17g, which is exact but makes
- * every user-typed 0.1 look wrong in N.json and results.csv. */
+ * every user-typed 0.1 look wrong in N.json and results.csv.
+ *
+ * And JSON text as clabfs reads a record: experiments print what Python's
+ * json.dumps, R's jsonlite and Julia print, which goes beyond what jansson
+ * can hold: integers past 64 bits (2**64, 10**40), NaN, Infinity and
+ * -Infinity (and 1e400, which Python reads as Infinity). jansson has no
+ * type for them and its loader refuses them, so clab_json_loadb reads
+ * them as a private kind of string, a number's text: bytes that begin with
+ * 0xFF, which is never in UTF-8, so no string read from any JSON text (or
+ * made by record.c, which checks UTF-8) can pass for one. The dumpers
+ * write one back as the bare token it was read from, so the text is the
+ * same after any number of hops (engine -> controller -> notebook, through
+ * SQLite twice): every place that reads a record must read it with
+ * clab_json_loadb/loads, never json_loads, and write it with these
+ * dumpers, never json_dumps. */
 #ifndef CLAB_JSON_H
 #define CLAB_JSON_H
 
@@ -28,5 +42,31 @@ void clab_json_show(char *out, size_t cap, const char *s);
 const char *clab_json_type_name(const json_t *v);
 /* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
 char *clab_json_dumps(const json_t *v);
+
+/* Where a text stops being JSON: line and column (in characters) from 1,
+ * the byte offset, and what is wrong there ("invalid token"). */
+typedef struct {
+    int line, column;
+    size_t position;
+    char text[48];
+} clab_json_error_t;
+
+/* Refuses an object that holds a key twice (else the last one wins). */
+#define CLAB_JSON_REJECT_DUPLICATES 0x1u
+
+/* Reads text[0, len) as one JSON value of any kind (strict JSON, plus the
+ * tokens NaN, Infinity and -Infinity, integers of any size, "\u0000" in
+ * strings but not in keys; nesting up to 2048 deep), with nothing but
+ * white space after it. Returns a new reference, or NULL with err (when
+ * not NULL) filled. */
+json_t *clab_json_loadb(const char *text, size_t len, unsigned flags,
+                        clab_json_error_t *err);
+json_t *clab_json_loads(const char *text, unsigned flags, clab_json_error_t *err);
+/* A number jansson cannot hold, as its text ("NaN", "Infinity",
+ * "-Infinity", or the digits of an integer past 64 bits); NULL when v is
+ * anything else. */
+const char *clab_json_number_text(const json_t *v);
+/* A new such number from its text (len bytes), or NULL. */
+json_t *clab_json_number_new(const char *text, size_t len);
 
 #endif

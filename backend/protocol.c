@@ -15,6 +15,48 @@ void clab_msg_clear(clab_msg_t *msg)
     memset(msg, 0, sizeof *msg);
 }
 
+/* 1 when v holds a number jansson cannot hold (json.h) anywhere. */
+static int has_number_text(const json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (clab_json_number_text(v))
+        return 1;
+    json_object_foreach((json_t *)v, k, x) if (has_number_text(x)) return 1;
+    json_array_foreach(v, i, x) if (has_number_text(x)) return 1;
+    return 0;
+}
+
+/* NaN, Infinity and integers past 64 bits are an experiment's output, so
+ * only a record carries them: a "record" (engine -> controller), or each
+ * "results" item's "record" (controller -> client). Anywhere else the
+ * reader would take one for a string (json.h), so it is refused there. */
+static int numbers_in_place(const json_t *body)
+{
+    const char *k, *k2;
+    json_t *v, *item, *v2;
+    size_t i;
+    json_object_foreach((json_t *)body, k, v)
+    {
+        if (strcmp(k, "record") == 0)
+            continue;
+        if (strcmp(k, "results") != 0 || !json_is_array(v)) {
+            if (has_number_text(v))
+                return 0;
+            continue;
+        }
+        json_array_foreach(v, i, item)
+        {
+            if (!json_is_object(item) && has_number_text(item))
+                return 0;
+            json_object_foreach(item, k2, v2) if (strcmp(k2, "record") != 0 &&
+                                                  has_number_text(v2)) return 0;
+        }
+    }
+    return 1;
+}
+
 int clab_proto_decode(const void *const *frames, const size_t *lens, size_t nframes,
                       int has_peer, clab_msg_t *msg, const char **why)
 {
@@ -53,9 +95,8 @@ int clab_proto_decode(const void *const *frames, const size_t *lens, size_t nfra
     memcpy(msg->type, frames[i], lens[i]);
     msg->type[lens[i]] = '\0';
     i++;
-    json_error_t jerr;
-    msg->body = json_loadb(frames[i], lens[i], JSON_REJECT_DUPLICATES, &jerr);
-    if (!msg->body || !json_is_object(msg->body)) {
+    msg->body = clab_json_loadb(frames[i], lens[i], CLAB_JSON_REJECT_DUPLICATES, NULL);
+    if (!msg->body || !json_is_object(msg->body) || !numbers_in_place(msg->body)) {
         json_decref(msg->body);
         msg->body = NULL;
         *why = "body is not a JSON object";

@@ -3,6 +3,7 @@
  * notebook's columns are the same whether a point ran or not. */
 #include "record.h"
 
+#include "json.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -41,6 +42,17 @@ static json_t *text_value(const char *s, size_t n, int one_line)
     return v;
 }
 
+/* Output that is not JSON fails with its head as the traceback, stderr's
+ * tail after it. The runner (runner.c) passes the traceback of an envelope
+ * or stderr's tail, not both, but hands every clab_output_t's metadata to
+ * clab_record_new: so the head travels there, under a key that no JSON
+ * text can hold (0xFF is never in UTF-8) and that merge_extra never
+ * copies into a record. */
+#define HEAD_KEY                                                                         \
+    "\xff"                                                                               \
+    "stdout head"
+#define HEAD_MAX 1024
+
 static json_t *cstr_value(const char *s)
 {
     return text_value(s ? s : "", s ? strlen(s) : 0, 0);
@@ -63,13 +75,32 @@ static int merge_extra(json_t *md, const json_t *extra)
     int bad = 0;
     json_object_foreach((json_t *)extra, k, v)
     {
-        if (strncmp(k, "clab.", 5) == 0 || strcmp(k, "epyc.experiment.status") == 0 ||
+        if (strncmp(k, "clab.", 5) == 0 || strcmp(k, HEAD_KEY) == 0 ||
+            strcmp(k, "epyc.experiment.status") == 0 ||
             strcmp(k, "epyc.experiment.exception") == 0 ||
             strcmp(k, "epyc.experiment.traceback") == 0)
             continue;
         bad |= json_object_set(md, k, v);
     }
     return bad;
+}
+
+/* The traceback: the output's head when it was not JSON (HEAD_KEY), then
+ * the traceback given (stderr's tail, or the envelope's). */
+static json_t *traceback_value(const clab_record_info_t *in)
+{
+    const char *tb = in->traceback ? in->traceback : "";
+    size_t tb_len = in->traceback ? in->traceback_len : 0;
+    json_t *head = json_object_get(in->extra_metadata, HEAD_KEY);
+    if (!json_is_string(head))
+        return text_value(tb, tb_len, 0);
+    clab_buf_t b = {0};
+    int rc = clab_buf_add(&b, json_string_value(head), json_string_length(head));
+    if (!rc && tb_len > 0)
+        rc = clab_buf_puts(&b, "stderr:\n") || clab_buf_add(&b, tb, tb_len);
+    json_t *v = rc ? NULL : text_value(b.data, b.len, 0);
+    clab_buf_free(&b);
+    return v;
 }
 
 /* json_object_set_new takes (and frees) the value even on failure, and
@@ -92,12 +123,9 @@ static json_t *build_metadata(const clab_record_info_t *in, int ok)
     bad |= json_object_set_new(md, "epyc.experiment.status", json_boolean(ok));
     if (!ok) {
         const char *e = in->exception ? in->exception : "";
-        const char *tb = in->traceback ? in->traceback : "";
         bad |= json_object_set_new(md, "epyc.experiment.exception",
                                    text_value(e, strlen(e), 1));
-        bad |=
-            json_object_set_new(md, "epyc.experiment.traceback",
-                                text_value(tb, in->traceback ? in->traceback_len : 0, 0));
+        bad |= json_object_set_new(md, "epyc.experiment.traceback", traceback_value(in));
     }
     bad |= json_object_set_new(md, "clab.job", cstr_value(in->job));
     bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
@@ -285,6 +313,36 @@ static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_
     return 0;
 }
 
+/* Output that is not JSON: where, in why; its head kept in out->metadata
+ * (HEAD_KEY) for the traceback. */
+static int not_json(const char *t, size_t n, const clab_json_error_t *err,
+                    clab_output_t *out, char *why, size_t why_size)
+{
+    size_t i = 0;
+    while (i < n && strchr(" \t\r\n", t[i]) && t[i])
+        i++;
+    if (i == n) {
+        snprintf(why, why_size, "stdout is not a JSON object: stdout is empty");
+        return -EINVAL;
+    }
+    snprintf(why, why_size, "stdout is not a JSON object: %s at line %d, column %d",
+             err->text, err->line, err->column);
+    size_t cut = n > HEAD_MAX ? clab_utf8_floor(t, HEAD_MAX) : n;
+    clab_buf_t b = {0};
+    int rc = cut < n ? clab_buf_printf(&b, "stdout (first %zu of %zu bytes):\n", cut, n)
+                     : clab_buf_puts(&b, "stdout:\n");
+    rc = rc ? rc : clab_buf_add(&b, t, cut);
+    if (!rc && t[cut - 1] != '\n')
+        rc = clab_buf_add(&b, "\n", 1);
+    json_t *md = rc ? NULL : json_object();
+    /* No JSON text makes this key, so the record's own code sets it. */
+    if (md && json_object_set_new_nocheck(md, HEAD_KEY, text_value(b.data, b.len, 0)))
+        json_decref(md), md = NULL;
+    out->metadata = md;
+    clab_buf_free(&b);
+    return -EINVAL;
+}
+
 int clab_record_read_output(const char *text, size_t len, size_t max_results,
                             clab_output_t *out, char *why, size_t why_size)
 {
@@ -297,10 +355,13 @@ int clab_record_read_output(const char *text, size_t len, size_t max_results,
                  max_results);
         return -EINVAL;
     }
-    json_t *v = json_loadb(t, n, 0, NULL);
+    clab_json_error_t err;
+    json_t *v = clab_json_loadb(t, n, 0, &err);
     int rc = 0;
-    if (json_is_object(v) &&
-        (json_object_get(v, "clab.results") || json_object_get(v, "clab.exception"))) {
+    if (!v) {
+        rc = not_json(t, n, &err, out, why, why_size);
+    } else if (json_is_object(v) && (json_object_get(v, "clab.results") ||
+                                     json_object_get(v, "clab.exception"))) {
         rc = read_envelope(v, out, why, why_size);
     } else if (!(out->results = as_results(v))) {
         snprintf(why, why_size, "stdout is not a JSON object");

@@ -2,6 +2,7 @@
  * the schema keeps one row per job id for ever (a tombstone once
  * delivered) so that submission stays idempotent. */
 #include "store.h"
+#include "json.h"
 #include "log.h"
 #include "sqlerr.h"
 
@@ -362,7 +363,7 @@ int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
     while (n < 1024 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *job = (const char *)sqlite3_column_text(st, 1);
         const char *rec = (const char *)sqlite3_column_text(st, 2);
-        json_t *record = rec ? json_loads(rec, 0, NULL) : NULL;
+        json_t *record = rec ? clab_json_loads(rec, 0, NULL) : NULL;
         *after = seqs[n] = sqlite3_column_int64(st, 0);
         if (job && record)
             json_array_append_new(out,

@@ -136,7 +136,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
 static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
 {
     char jobid[64];
-    json_t *doc = json_loads((const char *)sqlite3_column_text(t->failed, 1), 0, NULL);
+    json_t *doc =
+        clab_json_loads((const char *)sqlite3_column_text(t->failed, 1), 0, NULL);
     char *params = doc ? clab_json_dumps(json_object_get(doc, "parameters")) : NULL;
     json_decref(doc);
     if (!params)

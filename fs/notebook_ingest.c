@@ -58,7 +58,8 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         jsonl += (int64_t)len + 1;
         if (!sqlite3_column_int(st, 0))
             continue;
-        json_t *doc = json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
+        json_t *doc =
+            clab_json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
         int64_t c = 0, t = 0;
         int crc = doc ? cells_len(json_object_get(doc, "parameters"),
                                   json_object_get(doc, "results"),

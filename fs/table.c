@@ -1,4 +1,12 @@
-/* Formatting of table cells for results.csv and results.tsv. */
+/* Formatting of table cells for results.csv and results.tsv.
+ *
+ * Values JSON has no strict form for are written as pandas and R read them
+ * back (both checked): NaN, Inf, -Inf; integers past 64 bits as their
+ * digits (R: numeric; pandas: uint64 up to 2**64 - 1, else their digits
+ * as text); -0.0 as -0.0, since "-0" reads back as the integer 0. A NUL
+ * character inside a string is written U+2400 (SYMBOL FOR NUL): R's
+ * read.csv loses the rest of the row at a raw NUL byte, pandas the rest
+ * of the field. */
 #include "table.h"
 #include "buf.h"
 
@@ -12,7 +20,7 @@ char clab_table_sep(clab_table_format_t fmt)
     return fmt == CLAB_TABLE_CSV ? ',' : '\t';
 }
 
-static int add_text(clab_buf_t *b, const char *s, size_t len, clab_table_format_t fmt)
+static int add_text_raw(clab_buf_t *b, const char *s, size_t len, clab_table_format_t fmt)
 {
     if (fmt == CLAB_TABLE_TSV) {
         if (clab_buf_reserve(b, len))
@@ -42,9 +50,33 @@ static int add_text(clab_buf_t *b, const char *s, size_t len, clab_table_format_
     return 0;
 }
 
+/* s with each NUL as U+2400 (see the top), then as add_text_raw. */
+static int add_text(clab_buf_t *b, const char *s, size_t len, clab_table_format_t fmt)
+{
+    if (!memchr(s, '\0', len))
+        return add_text_raw(b, s, len, fmt);
+    clab_buf_t t = {0};
+    int rc = 0;
+    for (size_t i = 0; i < len && !rc; i++)
+        rc = s[i] ? clab_buf_add(&t, s + i, 1) : clab_buf_puts(&t, "\xe2\x90\x80");
+    rc = rc ? rc : add_text_raw(b, t.data, t.len, fmt);
+    clab_buf_free(&t);
+    return rc;
+}
+
 int clab_table_name(clab_buf_t *b, const char *name, clab_table_format_t fmt)
 {
     return add_text(b, name, strlen(name), fmt);
+}
+
+/* A number jansson cannot hold (json.h), in the tables' words. */
+static const char *number_cell(const char *text)
+{
+    if (strcmp(text, "Infinity") == 0)
+        return "Inf";
+    if (strcmp(text, "-Infinity") == 0)
+        return "-Inf";
+    return text; /* NaN, and an integer's digits */
 }
 
 int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt)
@@ -54,13 +86,15 @@ int clab_table_cell(clab_buf_t *b, const json_t *v, clab_table_format_t fmt)
         return 0;
     switch (json_typeof(v)) {
     case JSON_STRING:
+        if (clab_json_number_text(v))
+            return clab_buf_puts(b, number_cell(clab_json_number_text(v)));
         return add_text(b, json_string_value(v), json_string_length(v), fmt);
     case JSON_INTEGER:
         snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return clab_buf_puts(b, num);
     case JSON_REAL:
         clab_fmt_double(num, json_real_value(v), 0);
-        return clab_buf_puts(b, num);
+        return clab_buf_puts(b, strcmp(num, "-0") ? num : "-0.0");
     case JSON_TRUE:
         return clab_buf_puts(b, "TRUE");
     case JSON_FALSE:
@@ -145,7 +179,7 @@ int clab_table_row(clab_buf_t *b, json_t *const cols[3], const char *text, size_
                    clab_table_format_t fmt)
 {
     static const char *const part[3] = {"parameters", "results", "metadata"};
-    json_t *doc = json_loadb(text, len, 0, NULL);
+    json_t *doc = clab_json_loadb(text, len, 0, NULL);
     int rc = 0, first = 1;
     if (!doc)
         return -EIO;

@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "record.h"
 
 static const char *const common_keys[] = {
@@ -185,12 +187,98 @@ static void test_parse_output(void **state)
     assert_int_equal(parse("[{}, {}, {}, {}]", 3, &res, why), -EINVAL);
     assert_null(res);
     assert_string_equal(why, "output has 4 results (at most 3)");
-    const char *bad[] = {"", "[]", "[1]", "[{}, 2]", "3", "{", "[{}, {}] x"};
+    /* Valid JSON, but not an object or an array of objects. */
+    const char *bad[] = {"[]", "[1]", "[{}, 2]", "3", "null", "\"s\""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(parse(bad[i], 3, &res, why), -EINVAL);
         assert_null(res);
         assert_string_equal(why, "stdout is not a JSON object");
     }
+    /* Not JSON at all (issue 15): the reason says where. */
+    const char *invalid[][2] = {
+        {"", "stdout is not a JSON object: stdout is empty"},
+        {" \n", "stdout is not a JSON object: stdout is empty"},
+        {"{", "stdout is not a JSON object: unexpected end of text at line 1, column 2"},
+        {"[{}, {}] x",
+         "stdout is not a JSON object: text after the value at line 1, column 10"},
+        {"{\"a\": 1, \"b\": tru}",
+         "stdout is not a JSON object: invalid token at line 1, column 15"},
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+        assert_int_equal(parse(invalid[i][0], 3, &res, why), -EINVAL);
+        assert_null(res);
+        assert_string_equal(why, invalid[i][1]);
+    }
+}
+
+/* What Python's json.dumps, R's jsonlite and Julia print is accepted, and
+ * the record keeps it as written. */
+static void test_parse_relaxed(void **state)
+{
+    (void)state;
+    char why[128];
+    json_t *res, *rec = NULL;
+    assert_int_equal(parse("{\"big\": 18446744073709551616, \"nan\": NaN, \"inf\": "
+                           "Infinity, \"ninf\": -Infinity, \"over\": 1e400, \"z\": -0.0, "
+                           "\"s\": \"a\\u0000b\"}\n",
+                           3, &res, why),
+                     0);
+    clab_record_info_t in = {.experiment = "/e", .job = "j"};
+    assert_int_equal(clab_record_new(&in, res, &rec), 0);
+    char *text = clab_json_dumps(json_object_get(rec, "results"));
+    assert_string_equal(text,
+                        "[{\"big\":18446744073709551616,\"inf\":Infinity,\"nan\":NaN,"
+                        "\"ninf\":-Infinity,\"over\":Infinity,\"s\":\"a\\u0000b\","
+                        "\"z\":-0.0}]");
+    free(text);
+    json_decref(rec);
+}
+
+/* Invalid output keeps its head as the traceback, stderr's tail after it. */
+static void test_invalid_output_traceback(void **state)
+{
+    (void)state;
+    char why[128];
+    clab_output_t o;
+    json_t *rec = NULL;
+    assert_int_equal(
+        clab_record_read_output("{\"a\": tru}\n", 11, 3, &o, why, sizeof why), -EINVAL);
+    assert_string_equal(why,
+                        "stdout is not a JSON object: invalid token at line 1, column 7");
+    clab_record_info_t in = {.job = "j",
+                             .exception = why,
+                             .traceback = "boom\n",
+                             .traceback_len = 5,
+                             .extra_metadata = o.metadata};
+    assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
+                        "stdout:\n{\"a\": tru}\nstderr:\nboom\n");
+    /* Nothing of it shows among the metadata. */
+    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 12);
+    json_decref(rec);
+    clab_output_clear(&o);
+
+    /* A long output: its first KiB, cut at a character; no stderr. */
+    char big[3001];
+    memset(big, '[', 1023);
+    memcpy(big + 1023, "\xc3\xa9", 2);
+    memset(big + 1025, 'x', 3000 - 1025);
+    big[3000] = '\0';
+    assert_int_equal(clab_record_read_output(big, 3000, 3, &o, why, sizeof why), -EINVAL);
+    in = (clab_record_info_t){.job = "j", .exception = why, .extra_metadata = o.metadata};
+    assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+    const char *tb = md_string(rec, "epyc.experiment.traceback");
+    const char *head = "stdout (first 1023 of 3000 bytes):\n";
+    assert_int_equal(strncmp(tb, head, strlen(head)), 0);
+    assert_int_equal(strlen(tb), strlen(head) + 1023 + 1);
+    json_decref(rec);
+    clab_output_clear(&o);
+
+    /* Valid JSON that is not an object: the traceback stays stderr's. */
+    assert_int_equal(clab_record_read_output("[1]", 3, 3, &o, why, sizeof why), -EINVAL);
+    assert_null(o.metadata);
+    assert_null(o.traceback);
+    clab_output_clear(&o);
 }
 
 /* SPEC's result envelope: results with metadata merged (but for clabfs's
@@ -281,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_failure_of_a_point_not_run),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_parse_output),
+        cmocka_unit_test(test_parse_relaxed),
+        cmocka_unit_test(test_invalid_output_traceback),
         cmocka_unit_test(test_envelope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
