@@ -43,14 +43,7 @@ static json_t *text_value(const char *s, size_t n, int one_line)
 }
 
 /* Output that is not JSON fails with its head as the traceback, stderr's
- * tail after it. The runner (runner.c) passes the traceback of an envelope
- * or stderr's tail, not both, but hands every clab_output_t's metadata to
- * clab_record_new: so the head travels there, under a key that no JSON
- * text can hold (0xFF is never in UTF-8) and that merge_extra never
- * copies into a record. */
-#define HEAD_KEY                                                                         \
-    "\xff"                                                                               \
-    "stdout head"
+ * tail after it; at most this much of it. */
 #define HEAD_MAX 1024
 
 static json_t *cstr_value(const char *s)
@@ -75,8 +68,7 @@ static int merge_extra(json_t *md, const json_t *extra)
     int bad = 0;
     json_object_foreach((json_t *)extra, k, v)
     {
-        if (strncmp(k, "clab.", 5) == 0 || strcmp(k, HEAD_KEY) == 0 ||
-            strcmp(k, "epyc.experiment.status") == 0 ||
+        if (strncmp(k, "clab.", 5) == 0 || strcmp(k, "epyc.experiment.status") == 0 ||
             strcmp(k, "epyc.experiment.exception") == 0 ||
             strcmp(k, "epyc.experiment.traceback") == 0)
             continue;
@@ -85,17 +77,16 @@ static int merge_extra(json_t *md, const json_t *extra)
     return bad;
 }
 
-/* The traceback: the output's head when it was not JSON (HEAD_KEY), then
- * the traceback given (stderr's tail, or the envelope's). */
+/* The traceback: the output's head when it was not JSON, then the
+ * traceback given (stderr's tail, or the envelope's). */
 static json_t *traceback_value(const clab_record_info_t *in)
 {
     const char *tb = in->traceback ? in->traceback : "";
     size_t tb_len = in->traceback ? in->traceback_len : 0;
-    json_t *head = json_object_get(in->extra_metadata, HEAD_KEY);
-    if (!json_is_string(head))
+    if (!in->output_head)
         return text_value(tb, tb_len, 0);
     clab_buf_t b = {0};
-    int rc = clab_buf_add(&b, json_string_value(head), json_string_length(head));
+    int rc = clab_buf_add(&b, in->output_head, in->output_head_len);
     if (!rc && tb_len > 0)
         rc = clab_buf_puts(&b, "stderr:\n") || clab_buf_add(&b, tb, tb_len);
     json_t *v = rc ? NULL : text_value(b.data, b.len, 0);
@@ -313,8 +304,8 @@ static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_
     return 0;
 }
 
-/* Output that is not JSON: where, in why; its head kept in out->metadata
- * (HEAD_KEY) for the traceback. */
+/* Output that is not JSON: where, in why; its head kept in out->head for
+ * the traceback. */
 static int not_json(const char *t, size_t n, const clab_json_error_t *err,
                     clab_output_t *out, char *why, size_t why_size)
 {
@@ -334,12 +325,12 @@ static int not_json(const char *t, size_t n, const clab_json_error_t *err,
     rc = rc ? rc : clab_buf_add(&b, t, cut);
     if (!rc && t[cut - 1] != '\n')
         rc = clab_buf_add(&b, "\n", 1);
-    json_t *md = rc ? NULL : json_object();
-    /* No JSON text makes this key, so the record's own code sets it. */
-    if (md && json_object_set_new_nocheck(md, HEAD_KEY, text_value(b.data, b.len, 0)))
-        json_decref(md), md = NULL;
-    out->metadata = md;
-    clab_buf_free(&b);
+    if (rc) {
+        clab_buf_free(&b);
+        return -EINVAL;
+    }
+    out->head = b.data;
+    out->head_len = b.len;
     return -EINVAL;
 }
 
@@ -376,6 +367,7 @@ void clab_output_clear(clab_output_t *out)
     json_decref(out->results);
     json_decref(out->metadata);
     free(out->traceback);
+    free(out->head);
     *out = (clab_output_t){0};
 }
 

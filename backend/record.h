@@ -31,6 +31,10 @@ typedef struct {
     /* The result envelope's clab.metadata (borrowed; NULL: none), merged
      * into the metadata last, but for clab.* and the status keys. */
     const json_t *extra_metadata;
+    /* The head of an output that was not JSON (clab_output_t's head), put
+     * before the traceback; NULL: none. */
+    const char *output_head;
+    size_t output_head_len;
 } clab_record_info_t;
 
 /* SPEC "Durability and limits": a point gives at most this many results. */
@@ -53,6 +57,8 @@ typedef struct {
     json_t *results;  /* an array of objects; NULL when the point failed */
     json_t *metadata; /* clab.metadata, or NULL */
     char *traceback;  /* clab.traceback (malloc'd), or NULL */
+    char *head;       /* output that is not JSON: its head (malloc'd), or NULL */
+    size_t head_len;
 } clab_output_t;
 
 /* Reads stdout (len bytes, NUL-terminated) into out: 0, or -EINVAL with

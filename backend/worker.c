@@ -456,6 +456,8 @@ static int build_record(struct point *p, enum answer a, double w0, double m0, in
     else
         failure(p, a, &in.exit_status);
     in.extra_metadata = p->output.metadata;
+    in.output_head = p->output.head;
+    in.output_head_len = p->output.head_len;
     if (p->output.traceback) {
         in.traceback = p->output.traceback;
         in.traceback_len = strlen(p->output.traceback);

@@ -45,8 +45,8 @@ static void check_accepted(const clab_msg_t *m)
     FUZZ_CHECK(json_is_object(m->body));
     char *text = clab_json_dumps(m->body);
     FUZZ_CHECK(text);
-    json_error_t je;
-    json_t *back = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    clab_json_error_t je = {0};
+    json_t *back = clab_json_loads(text, CLAB_JSON_REJECT_DUPLICATES, &je);
     if (!back || !json_equal(back, m->body)) {
         fprintf(stderr, "round trip lost: %s (%s)\n", text, back ? "differs" : je.text);
         abort();

@@ -44,9 +44,9 @@ assert doc["parameters"] == {"marker": sys.argv[1].split("/mnt/")[0]}, doc["para
 PY
 }
 failed_with big "output over 16 MiB"
-failed_with utf8 "stdout is not a JSON object"
-failed_with deep "stdout is not a JSON object"
-failed_with nul "stdout is not a JSON object"
+failed_with utf8 "stdout is not a JSON object: invalid UTF-8 at line 1, column 8"
+failed_with deep "stdout is not a JSON object: nested too deep at line 1, column 2054"
+failed_with nul "stdout is not a JSON object: control character in a string at line 1, column 9"
 failed_with fork "exit status 3"
 failed_with closed "timeout after 2 s"
 

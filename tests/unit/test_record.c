@@ -249,7 +249,9 @@ static void test_invalid_output_traceback(void **state)
                              .exception = why,
                              .traceback = "boom\n",
                              .traceback_len = 5,
-                             .extra_metadata = o.metadata};
+                             .extra_metadata = o.metadata,
+                             .output_head = o.head,
+                             .output_head_len = o.head_len};
     assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
     assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
                         "stdout:\n{\"a\": tru}\nstderr:\nboom\n");
@@ -265,7 +267,11 @@ static void test_invalid_output_traceback(void **state)
     memset(big + 1025, 'x', 3000 - 1025);
     big[3000] = '\0';
     assert_int_equal(clab_record_read_output(big, 3000, 3, &o, why, sizeof why), -EINVAL);
-    in = (clab_record_info_t){.job = "j", .exception = why, .extra_metadata = o.metadata};
+    in = (clab_record_info_t){.job = "j",
+                              .exception = why,
+                              .extra_metadata = o.metadata,
+                              .output_head = o.head,
+                              .output_head_len = o.head_len};
     assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
     const char *tb = md_string(rec, "epyc.experiment.traceback");
     const char *head = "stdout (first 1023 of 3000 bytes):\n";
@@ -278,6 +284,7 @@ static void test_invalid_output_traceback(void **state)
     assert_int_equal(clab_record_read_output("[1]", 3, 3, &o, why, sizeof why), -EINVAL);
     assert_null(o.metadata);
     assert_null(o.traceback);
+    assert_null(o.head);
     clab_output_clear(&o);
 }
 

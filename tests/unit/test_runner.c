@@ -242,9 +242,10 @@ static void test_array(void **state)
 
 static void test_not_object(void **state)
 {
+    /* Valid JSON that is not an object or an array of objects: the plain
+     * reason, and the traceback is stderr's (empty here). */
     static const char *outputs[] = {
-        "[]",   "[{\"a\": 1}, 3]",       "hello\n",   "42",       "", "\"text\"",
-        "null", "{\"a\": 1} {\"b\": 2}", "{\"a\": 1", "[{}, []]",
+        "[]", "[{\"a\": 1}, 3]", "42", "\"text\"", "null", "[{}, []]",
     };
     for (size_t i = 0; i < sizeof outputs / sizeof *outputs; i++) {
         json_t *rec = run_emit(json_pack("{s:s}", "stdout", outputs[i]));
@@ -252,9 +253,31 @@ static void test_not_object(void **state)
         assert_string_equal(json_string_value(md(rec, "epyc.experiment.traceback")), "");
         json_decref(rec);
     }
+    /* Not JSON (issue 15): where, and the output's head as the traceback. */
+    static const char *invalid[][3] = {
+        {"hello\n", "invalid token at line 1, column 1", "stdout:\nhello\n"},
+        {"{\"a\": 1} {\"b\": 2}", "text after the value at line 1, column 10",
+         "stdout:\n{\"a\": 1} {\"b\": 2}\n"},
+        {"{\"a\": 1", "unexpected end of text at line 1, column 8",
+         "stdout:\n{\"a\": 1\n"},
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "stdout is not a JSON object: %s", invalid[i][1]);
+        json_t *rec = run_emit(json_pack("{s:s}", "stdout", invalid[i][0]));
+        assert_failed(rec, want, 0);
+        assert_string_equal(json_string_value(md(rec, "epyc.experiment.traceback")),
+                            invalid[i][2]);
+        json_decref(rec);
+    }
+    json_t *rec = run_emit(json_pack("{s:s}", "stdout", ""));
+    assert_failed(rec, "stdout is not a JSON object: stdout is empty", 0);
+    assert_string_equal(json_string_value(md(rec, "epyc.experiment.traceback")), "");
+    json_decref(rec);
     /* {"a": "<0xff>"}: invalid UTF-8 inside a string. */
-    json_t *rec = run_emit(json_pack("{s:s}", "stdout_hex", "7b2261223a2022ff227d"));
-    assert_failed(rec, "stdout is not a JSON object", 0);
+    rec = run_emit(json_pack("{s:s}", "stdout_hex", "7b2261223a2022ff227d"));
+    assert_failed(rec, "stdout is not a JSON object: invalid UTF-8 at line 1, column 8",
+                  0);
     json_decref(rec);
 }
 

@@ -294,7 +294,8 @@ static void test_timeout(void **state)
 
 static void test_bad_line(void **state)
 {
-    check_failure("{\"garbage\": 1}", "stdout is not a JSON object", 5);
+    check_failure("{\"garbage\": 1}",
+                  "stdout is not a JSON object: invalid token at line 1, column 1", 5);
 }
 
 static void test_output_limit(void **state)
