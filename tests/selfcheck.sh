@@ -24,7 +24,7 @@ MUTANTS=(
     "ready-fraction-ignores-failures|fs/status.c|    long finished = info.done;|    long finished = info.results;|integration\.(test_failures|test_grid)$"
     "metadata-key-misspelled|backend/record.c|(md, \"epyc.experiment.status\", json_boolean(ok))|(md, \"epyc.experiment.stauts\", json_boolean(ok))|unit\.test_record$|integration\.test_promises_experiment$"
     "status-json-wrong-value|fs/status.c|\"pending\", (json_int_t)info.pending)|\"pending\", (json_int_t)info.pending + 1)|integration\.(test_views_files|test_grid)$"
-    "submit-ack-before-commit|fs/notebook_ingest.c|    return clab_nbp_write_end(nb, rc);\n}\n\nint clab_notebook_pending_tasks|    return clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\n}\n\nint clab_notebook_pending_tasks|integration\.(test_promises_durable_submit|test_grid)$"
+    "submit-ack-before-commit|fs/notebook_ingest.c|    return clab_nbp_write_end(nb, rc);\n}\n\nint clab_notebook_submit(|    return clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\n}\n\nint clab_notebook_submit(|integration\.(test_promises_durable_submit|test_grid)$"
 )
 
 want=("$@")
