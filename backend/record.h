@@ -40,6 +40,10 @@ typedef struct {
 /* SPEC "Durability and limits": a point gives at most this many results. */
 #define CLAB_MAX_RESULTS 10000u
 
+/* The exception of a cancelled point: epyc's own text for one, so that code
+ * written against epyc's notebooks recognises it. */
+#define CLAB_CANCELLED_EXCEPTION "CancelledException: cancelled"
+
 /* An experiment's stdout (len bytes, NUL-terminated) as its results: one
  * object becomes [it], a non-empty array of objects stays as it is. The
  * results are counted in the text before any of it is parsed, so that a

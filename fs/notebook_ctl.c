@@ -62,7 +62,7 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
             .experiment = (const char *)sqlite3_column_text(st, 1),
             .job = (const char *)sqlite3_column_text(st, 0),
         };
-        json_t *rec = clab_record_failure(&who, "cancelled");
+        json_t *rec = clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION);
         json_array_append_new(items,
                               json_pack("{s:s, s:o*}", "job", who.job, "record", rec));
     }

@@ -641,7 +641,7 @@ static void check_cancelled(fixture_t *f, json_t *tasks, int fail_x[3], int64_t 
         json_t *md = json_object_get(doc, "metadata");
         assert_string_equal(
             json_string_value(json_object_get(md, "epyc.experiment.exception")),
-            "cancelled");
+            "CancelledException: cancelled");
         assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
         const char *job = json_string_value(json_object_get(md, "clab.job"));
         size_t i = 1;
