@@ -229,6 +229,33 @@ static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
     return 0;
 }
 
+/* The set's parameter names become its first columns at once, so that
+ * results.csv and results.tsv have their header before the first row, as
+ * epyc's notebooks know a set's parameters before its results. */
+static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
+                          const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(
+        nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)", &st);
+    if (rc)
+        return rc;
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)sub->parameters, name, v)
+    {
+        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, CLAB_COL_PARAM);
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "column");
+        sqlite3_reset(st);
+        if (rc)
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* 1 when the set exists, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
@@ -269,7 +296,8 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
     if ((rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
-        (rc = submit_sizes(nb, &s, added->tag)) < 0)
+        (rc = submit_sizes(nb, &s, added->tag)) < 0 ||
+        (rc = submit_columns(nb, sub, added->tag)) < 0)
         goto out;
 current:
     rc = rc < 0 ? rc : clab_nbp_meta_set(nb->db, "current", added->tag);
