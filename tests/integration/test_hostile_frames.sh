@@ -3,7 +3,8 @@
 # with the cluster's keys (cluster.json as a client, engine.json as an
 # engine), and sends wrong
 # frame counts, bad versions, types and bodies, unknown and out-of-order
-# messages (results for jobs never given, acks for unknown jobs), garbage
+# messages (results for jobs never given, acks for unknown jobs, take-back
+# answers nobody asked for), garbage
 # and huge submissions, replays, bad routing ids and a frame over the size
 # limit; plus odd but valid tasks that a real engine must run and answer.
 # Afterwards the controller and the engine are alive, and the controller's

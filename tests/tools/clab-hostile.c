@@ -548,6 +548,22 @@ static void engine_garbage(hostile_t *h, const char *prefix)
     send_msg(h, h->eng, "submit", "{\"tasks\": []}");
     send_msg(h, h->eng, "ack", "{\"jobs\": []}");
     scenario(h, "engine-results", n0);
+
+    /* Take-back answers nobody asked for, or of the wrong shape: a task the
+     * engine never held, ill-typed fields, a given task it never had. */
+    n0 = h->sent;
+    static const char *const takebacks[] = {
+        "{}",
+        "{\"job\": 5, \"given\": true}",
+        "{\"job\": \"never-given\", \"given\": true}",
+        "{\"job\": \"never-given\", \"given\": false}",
+        "{\"job\": \"j\", \"given\": \"yes\"}",
+        "{\"job\": null, \"given\": null}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof takebacks / sizeof *takebacks; i++)
+        send_msg(h, h->eng, "takeback", takebacks[i]);
+    scenario(h, "engine-takebacks", n0);
     json_decref(rec);
 }
 
