@@ -67,7 +67,7 @@ print(" ".join("%s=%s" % (t, str(rs[t]["locked"]).lower()) for t in sorted(rs)),
       rs["c"]["description"], sep="|")
 PY
 }
-assert_eq "c=true keep=false other=false|the finished one" "$(locked)" "notebook.json after finish"
+assert_eq "c=true epyc.resultset.default=false keep=false other=false|the finished one" "$(locked)" "notebook.json after finish"
 
 # Submits to a locked set and retry on it are refused.
 errs=$(grep -c . "$MNT/errors" || true)
@@ -87,7 +87,7 @@ wait_done d 30
 fusermount3 -u "$MNT"
 wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
 mount_lab --engines 1
-assert_eq "c=true d=false keep=false other=false|the finished one" "$(locked)" \
+assert_eq "c=true d=false epyc.resultset.default=false keep=false other=false|the finished one" "$(locked)" \
     "notebook.json after the remount"
 ( logged c 2 0.05 ) 2>/dev/null && fail "a submit to a finished set after the remount"
 assert_eq 0 "$(key "$st" pending)" "pending after the remount"
