@@ -12,8 +12,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* What the metadata of a record says. Strings may hold any bytes (they are
- * made valid UTF-8); NULL strings become "". */
+/* What the metadata of a record says. Every record also has
+ * epyc.experiment.setup_time and teardown_time, 0 unless the envelope's
+ * metadata gives them; a job's repetition (epyc.repeated.*) is added by
+ * the notebook when it stores the record. Strings may hold any
+ * bytes (they are made valid UTF-8); NULL strings become "". */
 typedef struct {
     const char *experiment; /* epyc.experiment.classname */
     const char *job;        /* clab.job */

@@ -1,17 +1,23 @@
 /* Parsing and running the commands written to /ctl (ctl.h). Each command
- * is one function taking the tag; err->position is relative to the tag,
- * or -1 for the command as a whole. */
+ * is one function taking the tag (and, for describe, the rest of the line
+ * as its text); err->position is relative to the tag, or -1 for the
+ * command as a whole. */
 #include "ctl.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef int (*ctl_fn)(clab_lab_t *lab, const char *tag, clab_submit_error_t *err);
+typedef int (*ctl_fn)(clab_lab_t *lab, const char *tag, const char *text,
+                      clab_submit_error_t *err);
 
-static int ctl_select(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+static int ctl_select(clab_lab_t *lab, const char *tag, const char *text,
+                      clab_submit_error_t *err)
 {
+    (void)text;
     int rc = clab_notebook_select(lab->nb, tag);
     if (rc == -ENOENT) {
         snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
@@ -33,6 +39,10 @@ static int ctl_outcome(int rc, const char *tag, const char *verb,
     if (rc == -ENOENT) {
         snprintf(err->message, sizeof err->message, "no result set \"%s\"", tag);
         err->position = 0;
+    } else if (rc == -EACCES) {
+        snprintf(err->message, sizeof err->message,
+                 "result set \"%s\" is finished (locked): %s it is refused", tag, verb);
+        err->position = 0;
     } else if (rc < 0) {
         snprintf(err->message, sizeof err->message, "the notebook could not %s it: %s",
                  verb, strerror(-rc));
@@ -50,8 +60,10 @@ static void cancel_at_controller(clab_lab_t *lab, const char *tag)
     clab_lab_wake(lab);
 }
 
-static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+static int ctl_cancel(clab_lab_t *lab, const char *tag, const char *text,
+                      clab_submit_error_t *err)
 {
+    (void)text;
     int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
     if (rc == 0) {
         clab_lab_current_changed(lab);
@@ -60,30 +72,53 @@ static int ctl_cancel(clab_lab_t *lab, const char *tag, clab_submit_error_t *err
     return rc;
 }
 
-static int ctl_retry(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+static int ctl_retry(clab_lab_t *lab, const char *tag, const char *text,
+                     clab_submit_error_t *err)
 {
+    (void)text;
     int rc = ctl_outcome(clab_notebook_retry(lab->nb, tag), tag, "retry", err);
     if (rc == 0)
         clab_lab_wake(lab);
     return rc;
 }
 
-static int ctl_delete(clab_lab_t *lab, const char *tag, clab_submit_error_t *err)
+static int ctl_delete(clab_lab_t *lab, const char *tag, const char *text,
+                      clab_submit_error_t *err)
 {
+    (void)text;
     int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag), tag, "delete", err);
     if (rc == 0)
         cancel_at_controller(lab, tag);
     return rc;
 }
 
+static int ctl_describe(clab_lab_t *lab, const char *tag, const char *text,
+                        clab_submit_error_t *err)
+{
+    return ctl_outcome(clab_notebook_describe(lab->nb, tag, text), tag, "describe", err);
+}
+
+/* As cancel, and the set takes no more points (epyc's finish()). */
+static int ctl_finish(clab_lab_t *lab, const char *tag, const char *text,
+                      clab_submit_error_t *err)
+{
+    (void)text;
+    int rc = ctl_outcome(clab_notebook_finish(lab->nb, tag), tag, "finish", err);
+    if (rc == 0) {
+        clab_lab_current_changed(lab);
+        cancel_at_controller(lab, tag);
+    }
+    return rc;
+}
+
+/* text: the verb takes the rest of the line after the tag. */
 static const struct {
     const char *verb;
     ctl_fn run;
+    int text;
 } ctl_commands[] = {
-    {"select", ctl_select},
-    {"cancel", ctl_cancel},
-    {"retry", ctl_retry},
-    {"delete", ctl_delete},
+    {"select", ctl_select, 0}, {"cancel", ctl_cancel, 0},     {"retry", ctl_retry, 0},
+    {"delete", ctl_delete, 0}, {"describe", ctl_describe, 1}, {"finish", ctl_finish, 0},
 };
 
 static int ctl_blank(char c)
@@ -99,10 +134,49 @@ static int fail(clab_submit_error_t *err, int code, long pos)
     return -code;
 }
 
+/* The text after the tag of a verb that takes one (describe): the rest of
+ * the line, trailing blanks off; it must be valid UTF-8 and not empty. */
+static int ctl_text(const char *line, size_t at, size_t len, char **out,
+                    clab_submit_error_t *err)
+{
+    while (len > at && ctl_blank(line[len - 1]))
+        len--;
+    if (len == at) {
+        snprintf(err->message, sizeof err->message,
+                 "describe wants a text: describe TAG TEXT");
+        return fail(err, EINVAL, (long)at);
+    }
+    for (size_t i = at, n; i < len; i += n)
+        if ((n = clab_utf8_len(line + i, len - i)) == 0 || line[i] == '\0') {
+            snprintf(err->message, sizeof err->message, "the text is not valid UTF-8");
+            return fail(err, EINVAL, (long)i);
+        }
+    if (!(*out = strndup(line + at, len - at)))
+        return fail(err, ENOMEM, -1);
+    return 0;
+}
+
+/* The verb's row in ctl_commands, or an EINVAL at the verb. */
+static int ctl_find(const char *line, size_t verb, size_t verb_len,
+                    clab_submit_error_t *err)
+{
+    size_t c = 0, n = sizeof ctl_commands / sizeof ctl_commands[0];
+    while (c < n && (strlen(ctl_commands[c].verb) != verb_len ||
+                     strncmp(ctl_commands[c].verb, line + verb, verb_len) != 0))
+        c++;
+    if (c < n)
+        return (int)c;
+    snprintf(err->message, sizeof err->message,
+             "unknown command \"%.*s\": write select, cancel, retry, delete, describe "
+             "or finish, then a tag",
+             (int)(verb_len > 64 ? 64 : verb_len), line + verb);
+    return fail(err, EINVAL, (long)verb);
+}
+
 int clab_ctl_run(clab_lab_t *lab, const char *line, size_t len, clab_submit_error_t *err)
 {
     size_t i = 0, verb, verb_len, tag, tag_len;
-    char tagbuf[CLAB_TAG_MAX + 1];
+    char tagbuf[CLAB_TAG_MAX + 1], *text = NULL;
     while (i < len && ctl_blank(line[i]))
         i++;
     verb = i;
@@ -118,24 +192,15 @@ int clab_ctl_run(clab_lab_t *lab, const char *line, size_t len, clab_submit_erro
     while (i < len && ctl_blank(line[i]))
         i++;
 
-    size_t c = 0;
-    while (c < sizeof ctl_commands / sizeof ctl_commands[0] &&
-           (strlen(ctl_commands[c].verb) != verb_len ||
-            strncmp(ctl_commands[c].verb, line + verb, verb_len) != 0))
-        c++;
-    if (c == sizeof ctl_commands / sizeof ctl_commands[0]) {
-        snprintf(err->message, sizeof err->message,
-                 "unknown command \"%.*s\": write select, cancel, retry or delete, "
-                 "then a tag",
-                 (int)(verb_len > 64 ? 64 : verb_len), line + verb);
-        return fail(err, EINVAL, (long)verb);
-    }
+    int c = ctl_find(line, verb, verb_len, err);
+    if (c < 0)
+        return c;
     if (tag_len == 0) {
         snprintf(err->message, sizeof err->message, "%s wants a tag: %s TAG",
                  ctl_commands[c].verb, ctl_commands[c].verb);
         return fail(err, EINVAL, (long)tag);
     }
-    if (i < len) {
+    if (i < len && !ctl_commands[c].text) {
         snprintf(err->message, sizeof err->message, "%s takes one tag, no more",
                  ctl_commands[c].verb);
         return fail(err, EINVAL, (long)i);
@@ -149,7 +214,11 @@ int clab_ctl_run(clab_lab_t *lab, const char *line, size_t len, clab_submit_erro
                  "bad tag: tags match [A-Za-z0-9][A-Za-z0-9._-]{0,127}");
         return fail(err, EINVAL, (long)tag);
     }
-    int rc = ctl_commands[c].run(lab, tagbuf, err);
+    int rc = ctl_commands[c].text ? ctl_text(line, i, len, &text, err) : 0;
+    if (rc < 0)
+        return rc;
+    rc = ctl_commands[c].run(lab, tagbuf, text, err);
+    free(text);
     if (rc < 0)
         return fail(err, -rc, err->position < 0 ? (long)verb : (long)tag + err->position);
     return 0;

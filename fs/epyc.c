@@ -236,14 +236,21 @@ static int nb_set_mid(clab_buf_t *b, int any)
                          any ? "\n],\"pending-results\":{" : "],\"pending-results\":{");
 }
 
-static int nb_set_close(clab_buf_t *b, int any, const clab_set_info_t *info)
+/* The set's end: its experiment, description and whether /ctl finish
+ * locked it, read in the same snapshot as the rest. */
+static int nb_set_close(clab_buf_t *b, int any, const clab_set_info_t *info,
+                        clab_nb_reader_t *r, const char *tag)
 {
+    int locked = clab_nb_set_locked(r, tag);
+    if (locked < 0)
+        return locked;
     int rc =
         clab_buf_puts(b, any ? "\n},\"clab.experiment\":" : "},\"clab.experiment\":");
     rc = rc ? rc : clab_json_dump_string(b, info->experiment, strlen(info->experiment));
     rc = rc ? rc : clab_buf_puts(b, ",\"description\":");
     rc = rc ? rc : clab_json_dump_string(b, info->description, strlen(info->description));
-    return rc ? rc : clab_buf_puts(b, ",\"locked\":false}");
+    return rc ? rc
+              : clab_buf_puts(b, locked ? ",\"locked\":true}" : ",\"locked\":false}");
 }
 
 static const char nb_end[] = "\n}}\n";
@@ -268,7 +275,7 @@ static int nb_measure_set(void *ud, int64_t id, const char *tag)
     m->b.len = 0;
     m->rc = nb_set_open(&m->b, m->sets_done++, tag);
     m->rc = m->rc ? m->rc : nb_set_mid(&m->b, nres > 0);
-    m->rc = m->rc ? m->rc : nb_set_close(&m->b, info.pending > 0, &info);
+    m->rc = m->rc ? m->rc : nb_set_close(&m->b, info.pending > 0, &info, m->r, tag);
     /* Rows: the first after "\n", the others after ",\n". */
     m->total += (int64_t)m->b.len;
     if (nres > 0)
@@ -427,7 +434,7 @@ int clab_epyc_fill(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t *
             return rc;
         if ((rc = current_set(r, pos, set)) < 0)
             return rc;
-        rc = nb_set_close(out, pos->key != 0, set);
+        rc = nb_set_close(out, pos->key != 0, set, r, pos->tag);
         pos->phase = 1;
         pos->key = 0;
         pos->sets_done++;

@@ -72,7 +72,8 @@ static int reject(clab_inbox_t *in, const clab_submit_error_t *err)
 }
 
 /* The notebook refused jobs that parsed: a tag that exists under
- * if_exists error (the caret on that job's tag), or its own failure. */
+ * if_exists error or a finished (locked) set (the caret on that job's
+ * tag), or its own failure. */
 static int notebook_reject(clab_inbox_t *in, int rc, const clab_submission_t *sub,
                            const char *tag)
 {
@@ -81,10 +82,13 @@ static int notebook_reject(clab_inbox_t *in, int rc, const clab_submission_t *su
         snprintf(err.message, sizeof err.message,
                  "result set \"%s\" exists and the job says \"if_exists\": \"error\"",
                  tag);
+    else if (rc == -EACCES)
+        snprintf(err.message, sizeof err.message,
+                 "result set \"%s\" is finished (locked): it takes no more points", tag);
     else
         snprintf(err.message, sizeof err.message,
                  "the notebook could not record the job: %s", strerror(-rc));
-    if (rc == -EEXIST && sub->tag_at >= 0)
+    if ((rc == -EEXIST || rc == -EACCES) && sub->tag_at >= 0)
         clab_submit_locate(&err, in->text.data, in->text.len, sub->tag_at);
     return reject(in, &err);
 }

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -28,7 +28,8 @@
     "  job TEXT NOT NULL UNIQUE, tag TEXT NOT NULL, experiment TEXT NOT NULL,"           \
     "  params TEXT NOT NULL, timeout REAL NOT NULL,"                                     \
     "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
-    "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0);"
+    "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
+    "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema(). */
 static const char schema[] =
@@ -41,7 +42,7 @@ static const char schema[] =
     "  modified REAL NOT NULL DEFAULT 0,"
     "  csv_cells INTEGER NOT NULL DEFAULT 0, tsv_cells INTEGER NOT NULL DEFAULT 0,"
     "  jsonl_bytes INTEGER NOT NULL DEFAULT 0, pending_bytes INTEGER NOT NULL DEFAULT 0,"
-    "  pending_jobs INTEGER NOT NULL DEFAULT 0);"
+    "  pending_jobs INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
     "  doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
@@ -80,6 +81,16 @@ static const char migrate_v2[] =
 static const char migrate_v3[] = "ALTER TABLE jobs ADD COLUMN arguments TEXT;"
                                  "ALTER TABLE jobs ADD COLUMN worker INTEGER NOT NULL "
                                  "DEFAULT 0;";
+
+/* Version 3 notebooks have no `finish` and no repetition metadata: a set
+ * gains whether it is locked, a job which repetition of how many it is
+ * (0 of 1 for the jobs they hold). Jobs older than version 2 got these
+ * columns with jobs_v2 above. */
+static const char migrate_v4_sets[] =
+    "ALTER TABLE sets ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;";
+static const char migrate_v4_jobs[] =
+    "ALTER TABLE jobs ADD COLUMN rep INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN reps INTEGER NOT NULL DEFAULT 1;";
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
@@ -161,7 +172,11 @@ static int migrate(clab_notebook_t *nb, int existed, int version)
          (sqlite3_exec(nb->db, jobs_v2, NULL, NULL, NULL) != SQLITE_OK ||
           sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)) ||
         (existed && version == 2 &&
-         sqlite3_exec(nb->db, migrate_v3, NULL, NULL, NULL) != SQLITE_OK))
+         sqlite3_exec(nb->db, migrate_v3, NULL, NULL, NULL) != SQLITE_OK) ||
+        (existed && version < 4 &&
+         sqlite3_exec(nb->db, migrate_v4_sets, NULL, NULL, NULL) != SQLITE_OK) ||
+        (existed && version >= 2 && version < 4 &&
+         sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK))
         return clab_nbp_sql_errno(nb->db, "migrate");
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)

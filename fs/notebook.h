@@ -68,7 +68,8 @@ const char *clab_notebook_client_id(const clab_notebook_t *nb);
 /* Records an accepted submission in one transaction: the set (created, or
  * extended when the tag exists), one pending job per point and repetition
  * in random order, and makes the set current. tag_out gets the tag. A tag
- * that exists with if_exists skip adds nothing; with error, -EEXIST. */
+ * that exists with if_exists skip adds nothing; with error, -EEXIST; a
+ * locked (finished) one, -EACCES. */
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1]);
 /* What one job of a write did: its set and the points it added. */
@@ -97,9 +98,20 @@ int clab_notebook_select(clab_notebook_t *nb, const char *tag);
  * exception `cancelled`. Returns how many, or -ENOENT for no such set. */
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag);
 /* /ctl retry: each failure of tag not retried yet gets a new pending job
- * with the same parameters (the failed file stays, as the record of that
- * attempt). Returns how many. */
+ * with the same parameters and repetition (the failed file stays, as the
+ * record of that attempt). Returns how many; -EACCES when tag is locked. */
 int clab_notebook_retry(clab_notebook_t *nb, const char *tag);
+/* /ctl describe: the set's description becomes text. -ENOENT for no such
+ * set. */
+int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text);
+/* /ctl finish: locks the set (epyc's finish()) and cancels its pending
+ * points as clab_notebook_cancel does, in one transaction; a locked set
+ * refuses submits and retry with -EACCES. Returns how many were
+ * cancelled, or -ENOENT. Finishing a locked set again cancels nothing. */
+int clab_notebook_finish(clab_notebook_t *nb, const char *tag);
+/* In the reader's snapshot: 1 when tag is locked, 0 when not (or there is
+ * no such set), or -errno. */
+int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag);
 /* /ctl delete: the set and all it holds are gone; the newest remaining set
  * becomes current if it was. Cancel it at the controller first. */
 int clab_notebook_delete(clab_notebook_t *nb, const char *tag);

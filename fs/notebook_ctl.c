@@ -1,5 +1,6 @@
 /* /ctl commands on a whole set: select makes it current, cancel fails
- * its pending points, retry re-queues its failures, delete removes it.
+ * its pending points, retry re-queues its failures, describe sets its
+ * description, finish locks it (and cancels), delete removes it.
  * Each is one write transaction, and keeps the set's counts and byte
  * counts right by going through ingest or by counting what it adds. */
 #include "notebook_i.h"
@@ -41,6 +42,28 @@ static int set_exists(clab_notebook_t *nb, const char *tag)
     return rc == SQLITE_ROW    ? 0
            : rc == SQLITE_DONE ? -ENOENT
                                : clab_nbp_sql_errno(nb->db, "set");
+}
+
+/* 1 when tag is locked, 0 when not, -ENOENT when there is no such set. */
+static int set_locked(sqlite3 *db, const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(db, "SELECT locked FROM sets WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int locked = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW    ? locked
+           : rc == SQLITE_DONE ? -ENOENT
+                               : clab_nbp_sql_errno(db, "set");
+}
+
+int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag)
+{
+    int rc = set_locked(r->db, tag);
+    return rc == -ENOENT ? 0 : rc;
 }
 
 /* Records every pending job of tag as failed with `cancelled`, through the
@@ -94,6 +117,48 @@ int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
     return clab_nbp_write_end(nb, rc);
 }
 
+/* One statement on the set tag (?1), with text as ?2 and now as ?3; the
+ * set must exist. */
+static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
+                      const char *text)
+{
+    sqlite3_stmt *st;
+    int rc = set_exists(nb, tag);
+    if (rc < 0 || (rc = clab_nbp_prepare(nb->db, sql, &st)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, clab_now());
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, sql);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text)
+{
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    rc = set_update(
+        nb, tag, "UPDATE sets SET description = ?2, modified = ?3 WHERE tag = ?1", text);
+    return clab_nbp_write_end(nb, rc);
+}
+
+/* The lock and the cancel commit together: no submit can slip a point in
+ * between them. */
+int clab_notebook_finish(clab_notebook_t *nb, const char *tag)
+{
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        return rc;
+    if ((rc = set_update(nb, tag,
+                         "UPDATE sets SET locked = 1, modified = ?3 WHERE tag = ?1",
+                         NULL)) == 0)
+        rc = cancel_pending(nb, tag, clab_now());
+    return clab_nbp_write_end(nb, rc);
+}
+
 /* The statements of one retry, and what it has added so far. */
 typedef struct {
     sqlite3_stmt *failed, *job, *old, *sizes;
@@ -108,7 +173,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     /* Failures whose job is done and has not been retried yet. */
     if ((rc = clab_nbp_prepare(
              db,
-             "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker"
+             "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"
+             " j.rep, j.reps"
              " FROM results r"
              " JOIN jobs j ON j.job = r.job"
              " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
@@ -116,7 +182,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
              &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                               " arguments, worker, rep, reps)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -152,6 +219,8 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 5, sqlite3_column_value(t->failed, 3));
     sqlite3_bind_value(t->job, 6, sqlite3_column_value(t->failed, 4));
     sqlite3_bind_value(t->job, 7, sqlite3_column_value(t->failed, 5));
+    sqlite3_bind_value(t->job, 8, sqlite3_column_value(t->failed, 6));
+    sqlite3_bind_value(t->job, 9, sqlite3_column_value(t->failed, 7));
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -166,8 +235,10 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
-    if ((rc = set_exists(nb, tag)) < 0)
+    if ((rc = set_locked(nb->db, tag)) != 0) {
+        rc = rc > 0 ? -EACCES : rc;
         goto out;
+    }
     clab_random_hex(t.hex, 8);
     if ((rc = retry_prepare(nb->db, &t)) < 0)
         goto out;

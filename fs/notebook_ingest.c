@@ -139,7 +139,8 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                               " arguments, worker, rep, reps)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -164,9 +165,11 @@ static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     return 0;
 }
 
-/* The pending job prefix-serial for point i of the space. */
+/* The pending job prefix-serial for point i of the space, repetition rep
+ * of sub->repetitions. */
 static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
-                      const char *tag, const char *prefix, long serial, size_t i)
+                      const char *tag, const char *prefix, long serial, size_t i,
+                      long rep)
 {
     char jobid[64];
     json_t *point = clab_space_point(sub->space, i);
@@ -187,6 +190,8 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     else
         sqlite3_bind_null(s->job, 6);
     sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
+    sqlite3_bind_int64(s->job, 8, rep);
+    sqlite3_bind_int64(s->job, 9, sub->repetitions);
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
@@ -213,7 +218,7 @@ static int submit_jobs(clab_notebook_t *nb, submit_t *s, const clab_submission_t
         seed = strtoull(hex, NULL, 16);
         clab_shuffle(order, npoints, seed);
         for (size_t i = 0; i < npoints && rc == 0; i++)
-            rc = submit_job(nb, s, sub, tag, prefix, ++serial, order[i]);
+            rc = submit_job(nb, s, sub, tag, prefix, ++serial, order[i], rep);
     }
     free(order);
     return rc;
@@ -256,17 +261,20 @@ static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
     return rc;
 }
 
-/* 1 when the set exists, 0 when not, or -errno. */
+/* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
     sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(db, "SELECT 1 FROM sets WHERE tag = ?1", &st);
+    int rc = clab_nbp_prepare(db, "SELECT locked FROM sets WHERE tag = ?1", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
+    int locked = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(db, "set");
+    return rc == SQLITE_ROW    ? 1 + locked
+           : rc == SQLITE_DONE ? 0
+                               : clab_nbp_sql_errno(db, "set");
 }
 
 /* One job of a submission, inside its transaction. */
@@ -281,11 +289,16 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
     else
         fresh_tag(added->tag);
     added->points = sub->points;
-    if (sub->if_exists != CLAB_IF_EXISTS_ADD &&
-        (rc = set_exists(nb->db, added->tag)) > 0) {
+    if ((rc = set_exists(nb->db, added->tag)) > 0 &&
+        sub->if_exists != CLAB_IF_EXISTS_ADD) {
         added->points = 0;
         rc = sub->if_exists == CLAB_IF_EXISTS_ERROR ? -EEXIST : 0;
         goto current;
+    }
+    /* A finished set takes nothing more (skip above still answers 0). */
+    if (rc == 2) {
+        rc = -EACCES;
+        goto out;
     }
     clab_random_hex(hex, 8);
     snprintf(prefix, sizeof prefix, "j%s", hex);
@@ -445,6 +458,52 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
     return 0;
 }
 
+/* The record's metadata as stored: with a job of several repetitions,
+ * which one this is (epyc's RepeatedExperiment names). Added here rather
+ * than by the engine so that every record of the job has them, whoever
+ * made it (the engine, the controller, a cancel), and N.json and the
+ * tables, both made from the stored document, agree. A new reference. */
+static json_t *stored_metadata(json_t *meta, sqlite3_stmt *job)
+{
+    json_int_t rep = sqlite3_column_int64(job, 2), reps = sqlite3_column_int64(job, 3);
+    if (reps <= 1)
+        return json_incref(meta);
+    json_t *m = json_copy(meta);
+    if (m && (json_object_set_new(m, "epyc.repeated.repetitions", json_integer(reps)) ||
+              json_object_set_new(m, "epyc.repeated.i", json_integer(rep)))) {
+        json_decref(m);
+        m = NULL;
+    }
+    return m;
+}
+
+/* The pending job jobid: its tag, its parameters (a new reference) and
+ * their length, and *meta becomes the metadata to store (a new
+ * reference). 1, 0 when the job is not pending, or -errno. */
+static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
+                       char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes,
+                       json_t **meta)
+{
+    sqlite3_bind_text(in->job, 1, jobid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(in->job);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(in->job);
+        return rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "job");
+    }
+    snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(in->job, 0));
+    *params_bytes = sqlite3_column_bytes(in->job, 1);
+    *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
+    *meta = stored_metadata(*meta, in->job);
+    sqlite3_reset(in->job);
+    if (!*params)
+        *params = json_object();
+    if (!*meta) {
+        json_decref(*params);
+        return -ENOMEM;
+    }
+    return 1;
+}
+
 /* Stores one delivered result; 1 stored, 0 skipped. */
 int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
 {
@@ -457,19 +516,12 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
         clab_warn("malformed result for job %s skipped", jobid ? jobid : "?");
         return 0;
     }
-    sqlite3_bind_text(in->job, 1, jobid, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(in->job);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(in->job);
-        return rc == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "job");
-    }
     char tag[CLAB_TAG_MAX + 1];
-    snprintf(tag, sizeof tag, "%s", (const char *)sqlite3_column_text(in->job, 0));
-    int64_t params_bytes = sqlite3_column_bytes(in->job, 1);
-    json_t *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
-    sqlite3_reset(in->job);
-    if (!params)
-        params = json_object();
+    int64_t params_bytes = 0;
+    json_t *params = NULL;
+    int rc = pending_job(nb, in, jobid, tag, &params, &params_bytes, &meta);
+    if (rc <= 0)
+        return rc;
 
     sqlite3_bind_text(in->next_n, 1, tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);
@@ -477,6 +529,7 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
     sqlite3_reset(in->next_n);
     if (n <= 0) {
         json_decref(params);
+        json_decref(meta);
         return clab_nbp_sql_errno(nb->db, "set of job");
     }
     delta_t d = {0};
@@ -500,6 +553,7 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
         d.failed = 1;
     }
     json_decref(params);
+    json_decref(meta);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(in->done, 1, jobid, -1, SQLITE_STATIC);
@@ -527,7 +581,7 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     ingest_t *in = &nb->in;
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT tag, params FROM jobs"
+                               "SELECT tag, params, rep, reps FROM jobs"
                                " WHERE job = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",

@@ -56,7 +56,7 @@ assert_eq "" "$(ls "$MNT/results/$tag/failed")" "failed/ listing"
 csv=$MNT/results/$tag/results.csv
 assert_eq 13 "$(wc -l <"$csv")" "results.csv lines"
 header=$(head -n 1 "$csv")
-assert_eq "a,b,sleep,label,sum,tag,clab.engine,clab.exit_status,clab.host,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.start_time,epyc.experiment.status" \
+assert_eq "a,b,sleep,label,sum,tag,clab.engine,clab.exit_status,clab.host,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.setup_time,epyc.experiment.start_time,epyc.experiment.status,epyc.experiment.teardown_time" \
     "$header" "results.csv header"
 # Columns 1,2 are a,b; the label column is quoted ("x, ""y""") so count
 # from the front only.
@@ -65,7 +65,7 @@ assert_eq "$(for a in 1 2 3; do for b in 10 20 30 40; do echo "$a,$b"; done; don
 tail -n +2 "$csv" | awk -F, '{ if ($6 != $1 + $2) { print "bad sum: " $0; bad = 1 } } END { exit bad }' \
     || fail "sum column"
 tail -n +2 "$csv" | grep -c ',0.2,"x, ""y""",' | grep -qx 12 || fail "quoted label column"
-tail -n +2 "$csv" | awk -F, '$NF != "TRUE" { bad = 1 } END { exit bad }' || fail "status column"
+tail -n +2 "$csv" | awk -F, '$(NF - 1) != "TRUE" { bad = 1 } END { exit bad }' || fail "status column"
 
 # Every N.json has SPEC's shape and metadata.
 python3 - "$MNT/results/$tag" "$EXP/sum.py" <<'PY' || fail "N.json contents"
@@ -73,7 +73,8 @@ import json, sys, os
 d, exp = sys.argv[1], sys.argv[2]
 want = {"epyc.experiment.classname", "epyc.experiment.start_time", "epyc.experiment.end_time",
         "epyc.experiment.elapsed_time", "epyc.experiment.experiment_time",
-        "epyc.experiment.status", "clab.job", "clab.engine", "clab.host", "clab.exit_status"}
+        "epyc.experiment.status", "clab.job", "clab.engine", "clab.host", "clab.exit_status",
+        "epyc.experiment.setup_time", "epyc.experiment.teardown_time"}
 jobs = set()
 for n in range(1, 13):
     doc = json.load(open(os.path.join(d, f"{n}.json")))

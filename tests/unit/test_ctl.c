@@ -259,6 +259,52 @@ static void test_verb_counts(void **state)
     assert_int_equal(run(f, "retry a", &pos), -ENOENT);
 }
 
+/* describe takes the rest of the line; finish cancels as cancel does
+ * (told to the link too) and locks: retry is then EACCES at the tag. */
+static void test_describe_finish(void **state)
+{
+    fixture_t *f = *state;
+    long pos, r, fl, p;
+    clab_set_info_t info = {0};
+    clab_nb_reader_t *rd;
+    submit(f, "a");
+    submit(f, "b");
+    assert_int_equal(run(f, "describe a  two words \t", &pos), 0);
+    assert_int_equal(run(f, "describe a", &pos), -EINVAL);
+    assert_int_equal(pos, 10);
+    assert_int_equal(run(f, "describe nosuch text", &pos), -ENOENT);
+    assert_int_equal(pos, 9);
+    assert_int_equal(run(f, "describe a bad\xff", &pos), -EINVAL);
+    assert_int_equal(pos, 14);
+    assert_int_equal(run(f, "finish a b", &pos), -EINVAL);
+    assert_int_equal(pos, 9);
+    assert_int_equal(run(f, "finish nosuch", &pos), -ENOENT);
+    assert_int_equal(pos, 7);
+    assert_int_equal(f->woken, 0);
+    assert_null(clab_lab_cancel_take(&f->lab));
+
+    assert_int_equal(run(f, "finish a", &pos), 0);
+    assert_int_equal(f->woken, 1);
+    json_t *tags = clab_lab_cancel_take(&f->lab);
+    assert_int_equal(json_array_size(tags), 1);
+    assert_string_equal(json_string_value(json_array_get(tags, 0)), "a");
+    json_decref(tags);
+    counts_are(f, "a", 0, 3, 0);
+    counts_are(f, "b", 0, 0, 3);
+    assert_int_equal(run(f, "retry a", &pos), -EACCES);
+    assert_int_equal(pos, 6);
+    assert_int_equal(counts(f, "a", &r, &fl, &p), 0);
+    assert_int_equal(p, 0);
+
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &rd), 0);
+    assert_int_equal(clab_nb_set_info(rd, "a", &info), 0);
+    assert_string_equal(info.description, "two words");
+    assert_int_equal(clab_nb_set_locked(rd, "a"), 1);
+    assert_int_equal(clab_nb_set_locked(rd, "b"), 0);
+    clab_set_info_clear(&info);
+    clab_nb_reader_close(&rd);
+}
+
 static void test_cluster_state(void **state)
 {
     fixture_t *f = *state;
@@ -297,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejections, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verb_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_describe_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -222,7 +222,7 @@ static void test_open_schema_client_id(void **state)
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
            "columns,jobs,meta,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "3");
+    sql_is(f, "PRAGMA user_version", "4");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -831,9 +831,11 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "3");
+    sql_is(f, "PRAGMA user_version", "4");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
+    sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
+    sql_is(f, "SELECT group_concat(rep || '/' || reps) FROM jobs", "0/1,0/1");
     json_t *tasks = json_array();
     int64_t sent = 0;
     submit(f, "new", "[1]", "", tag);
@@ -844,6 +846,167 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 1);
     assert_int_equal(sent, 11);
     json_decref(tasks);
+}
+
+static int locked_of(fixture_t *f, const char *tag)
+{
+    clab_nb_reader_t *r;
+    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
+    int rc = clab_nb_set_locked(r, tag);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
+/* describe sets the description; finish locks the set and cancels its
+ * pending points as cancel does, and a locked set refuses submits and
+ * retry with EACCES (if_exists skip still answers 0 points). */
+static void test_describe_finish(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    clab_set_info_t info;
+    submit(f, "t", "[1, 2, 3]", "", tag);
+    submit(f, "u", "[1]", "", tag);
+    assert_int_equal(clab_notebook_describe(f->nb, "t", "a b  c"), 0);
+    assert_int_equal(clab_notebook_describe(f->nb, "nosuch", "x"), -ENOENT);
+    info_of(f, "t", &info);
+    assert_string_equal(info.description, "a b  c");
+    clab_set_info_clear(&info);
+
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
+    json_decref(tasks);
+    assert_int_equal(locked_of(f, "t"), 0);
+    assert_int_equal(clab_notebook_finish(f->nb, "t"), 2);
+    assert_int_equal(locked_of(f, "t"), 1);
+    assert_int_equal(locked_of(f, "u"), 0);
+    assert_int_equal(locked_of(f, "nosuch"), 0);
+    info_of(f, "t", &info);
+    assert_int_equal(info.results, 1);
+    assert_int_equal(info.failed, 2);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(info.pending_bytes, 0);
+    assert_int_equal(info.pending_jobs, 0);
+    clab_set_info_clear(&info);
+    assert_int_equal(clab_notebook_finish(f->nb, "t"), 0);
+    assert_int_equal(clab_notebook_finish(f->nb, "nosuch"), -ENOENT);
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), -EACCES);
+
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    const char *job =
+        "{\"experiment\": \"/bin/true\", \"tag\": \"t\", \"parameters\": {}}";
+    assert_int_equal(clab_submission_parse(job, strlen(job), NULL, &sub, &err), 0);
+    assert_int_equal(clab_notebook_submit(f->nb, sub, tag), -EACCES);
+    sub->if_exists = CLAB_IF_EXISTS_SKIP;
+    assert_int_equal(clab_notebook_submit(f->nb, sub, tag), 0);
+    clab_submission_destroy(&sub);
+    info_of(f, "t", &info);
+    assert_int_equal(info.pending, 0);
+    assert_int_equal(info.last_n, 3);
+    clab_set_info_clear(&info);
+
+    /* Locked after a reopen too. */
+    clab_notebook_destroy(&f->nb);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    assert_int_equal(locked_of(f, "t"), 1);
+    assert_int_equal(clab_notebook_retry(f->nb, "t"), -EACCES);
+}
+
+/* A job of several repetitions: each record stored gets
+ * epyc.repeated.repetitions and epyc.repeated.i, whoever made it (here a
+ * delivered success, a delivered failure and a cancel), and the metadata
+ * columns name them; a retry keeps the index; one repetition adds none. */
+static void test_repetition_metadata(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "r", "[1, 2]", ", \"repetitions\": 3", tag);
+    submit(f, "one", "[1]", "", tag);
+    json_t *tasks = all_tasks(f);
+    assert_int_equal(json_array_size(tasks), 7);
+    assert_int_equal(deliver(f, json_pack("[o, o, o]", ok_item(task_job(tasks, 0), 1),
+                                          failed_item(task_job(tasks, 1)),
+                                          ok_item(task_job(tasks, 6), 1))),
+                     3);
+    json_decref(tasks);
+    assert_int_equal(clab_notebook_cancel(f->nb, "r"), 4);
+    sql_is(f,
+           "SELECT group_concat(x, ' ') FROM (SELECT json_extract(doc, '$.parameters.x')"
+           " || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"') || '/' ||"
+           " json_extract(doc, '$.metadata.\"epyc.repeated.repetitions\"') AS x"
+           " FROM results WHERE tag = 'r' ORDER BY x)",
+           "1:0/3 1:1/3 1:2/3 2:0/3 2:1/3 2:2/3");
+    sql_is(f, "SELECT count(*) FROM results WHERE tag = 'r'", "6");
+    sql_is(f,
+           "SELECT group_concat(name) FROM columns WHERE tag = 'r' AND kind = 2"
+           " AND name LIKE 'epyc.repeated.%'",
+           "epyc.repeated.i,epyc.repeated.repetitions");
+    sql_is(f,
+           "SELECT count(*) FROM results WHERE tag = 'one' AND"
+           " json_extract(doc, '$.metadata.\"epyc.repeated.i\"') IS NULL",
+           "1");
+    assert_int_equal(clab_notebook_retry(f->nb, "r"), 5);
+    /* The retried jobs are the failures' points and repetitions. */
+    sql_is(
+        f,
+        "SELECT (SELECT group_concat(k) FROM (SELECT json_extract(params, '$.x') || ':'"
+        " || rep || '/' || reps AS k FROM jobs WHERE tag = 'r' AND state = 0 ORDER BY"
+        " k)) = (SELECT group_concat(k) FROM (SELECT json_extract(doc,"
+        " '$.parameters.x') || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"')"
+        " || '/3' AS k FROM results WHERE tag = 'r' AND ok = 0 ORDER BY k))",
+        "1");
+}
+
+/* A notebook of schema version 3 is migrated to 4: its sets unlocked, its
+ * jobs repetition 0 of 1, and it can be finished. */
+static const char v3_schema[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE sets(tag TEXT PRIMARY KEY, experiment TEXT NOT NULL,"
+    "  description TEXT NOT NULL, created REAL NOT NULL, next_n INTEGER NOT NULL DEFAULT "
+    "1,"
+    "  n_ok INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,"
+    "  n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0,"
+    "  modified REAL NOT NULL DEFAULT 0,"
+    "  csv_cells INTEGER NOT NULL DEFAULT 0, tsv_cells INTEGER NOT NULL DEFAULT 0,"
+    "  jsonl_bytes INTEGER NOT NULL DEFAULT 0, pending_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  pending_jobs INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, job TEXT NOT NULL UNIQUE,"
+    "  tag TEXT NOT NULL, experiment TEXT NOT NULL, params TEXT NOT NULL,"
+    "  timeout REAL NOT NULL, state INTEGER NOT NULL DEFAULT 0, arguments TEXT,"
+    "  worker INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX jobs_pending ON jobs(tag, state, id);"
+    "CREATE TABLE results(tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    "  job TEXT NOT NULL, doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT "
+    "ROWID;"
+    "CREATE INDEX results_ok ON results(tag, ok, n);"
+    "CREATE TABLE columns(tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;"
+    "INSERT INTO sets(tag, experiment, description, created, n_pending, pending_bytes,"
+    "  pending_jobs) VALUES('old', '/bin/true', 'kept', 1, 1, 8, 21);"
+    "INSERT INTO jobs(id, job, tag, experiment, params, timeout) VALUES(4,"
+    "  'jaaaaaaaaaaaaaaaa-1', 'old', '/bin/true', '{\"x\":1}', 0);"
+    "INSERT INTO meta VALUES('client_id', 'clabfs-0123456789abcdef');"
+    "PRAGMA user_version = 3;";
+
+static void test_migrate_v3(void **state)
+{
+    fixture_t *f = *state;
+    sqlite3 *db;
+    clab_notebook_destroy(&f->nb);
+    snprintf(f->db, sizeof f->db, "%s/v3.db", f->dir);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    sql_is(f, "PRAGMA user_version", "4");
+    sql_is(f, "SELECT locked || description FROM sets", "0kept");
+    sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
+    assert_int_equal(clab_notebook_finish(f->nb, "old"), 1);
+    assert_int_equal(locked_of(f, "old"), 1);
+    clab_notebook_destroy(&f->nb);
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    sql_is(f, "SELECT locked || n_failed || n_pending FROM sets", "110");
 }
 
 int main(void)
@@ -860,6 +1023,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_never_repeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_describe_finish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repetition_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

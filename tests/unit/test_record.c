@@ -18,6 +18,8 @@ static const char *const common_keys[] = {
     "epyc.experiment.end_time",
     "epyc.experiment.elapsed_time",
     "epyc.experiment.experiment_time",
+    "epyc.experiment.setup_time",
+    "epyc.experiment.teardown_time",
     "epyc.experiment.status",
     "clab.job",
     "clab.engine",
@@ -41,7 +43,7 @@ static void check_keys(const json_t *rec, int ok)
     assert_int_equal(json_object_get(md, "epyc.experiment.exception") != NULL, !ok);
     assert_int_equal(json_object_get(md, "epyc.experiment.traceback") != NULL, !ok);
     assert_int_equal(json_object_get(rec, "results") != NULL, ok);
-    assert_int_equal(json_object_size(md), 10 + (ok ? 0 : 2));
+    assert_int_equal(json_object_size(md), 12 + (ok ? 0 : 2));
 }
 
 static void test_success(void **state)
@@ -256,7 +258,7 @@ static void test_invalid_output_traceback(void **state)
     assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
                         "stdout:\n{\"a\": tru}\nstderr:\nboom\n");
     /* Nothing of it shows among the metadata. */
-    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 12);
+    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 14);
     json_decref(rec);
     clab_output_clear(&o);
 
@@ -314,9 +316,11 @@ static void test_envelope(void **state)
     json_t *rec = NULL;
     assert_int_equal(clab_record_new(&in, json_incref(o.results), &rec), 0);
     json_t *md = json_object_get(rec, "metadata");
-    assert_int_equal(json_object_size(md), 11); /* the ten, and setup_time */
+    assert_int_equal(json_object_size(md), 12); /* setup_time is one of the twelve */
     assert_true(json_real_value(json_object_get(md, "epyc.experiment.setup_time")) ==
                 0.5);
+    assert_true(json_real_value(json_object_get(md, "epyc.experiment.teardown_time")) ==
+                0);
     assert_string_equal(md_string(rec, "clab.job"), "j1");
     assert_true(json_is_true(json_object_get(md, "epyc.experiment.status")));
     json_decref(rec);
@@ -346,7 +350,7 @@ static void test_envelope(void **state)
                               .traceback_len = strlen(o.traceback),
                               .extra_metadata = o.metadata};
     assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
-    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 13);
+    assert_int_equal(json_object_size(json_object_get(rec, "metadata")), 15);
     assert_string_equal(md_string(rec, "epyc.experiment.exception"), "ValueError: bad x");
     assert_string_equal(md_string(rec, "epyc.experiment.traceback"), "Traceback ...");
     json_decref(rec);

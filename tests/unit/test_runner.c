@@ -123,7 +123,7 @@ static void check_record(const json_t *rec, const clab_run_spec_t *spec)
     ok = json_is_true(json_object_get(rec, "ok"));
     assert_true(json_is_object(meta));
     assert_int_equal(json_object_size(rec), ok ? 3 : 2);
-    assert_int_equal(json_object_size(meta), ok ? 10 : 12);
+    assert_int_equal(json_object_size(meta), ok ? 12 : 14); /* setup/teardown_time too */
 
     assert_string_equal(json_string_value(md(rec, "epyc.experiment.classname")),
                         spec->experiment);

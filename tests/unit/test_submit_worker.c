@@ -274,7 +274,8 @@ static void test_migrate_v2(void **state)
     free(got);
     clab_notebook_destroy(&nb);
 
-    /* Upgraded once: version 3, and a second open changes nothing. */
+    /* Upgraded once: version 4 (3, then finish's lock and repetitions), and
+     * a second open changes nothing. */
     assert_int_equal(clab_notebook_open(path, &nb), 0);
     clab_notebook_destroy(&nb);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -286,7 +287,7 @@ static void test_migrate_v2(void **state)
                            -1, &st, NULL),
         SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    assert_int_equal(sqlite3_column_int(st, 0), 4);
     assert_string_equal((const char *)sqlite3_column_text(st, 1),
                         "-0 [\"m:f\",\"--path\",\"/x y\"]1");
     sqlite3_finalize(st);
