@@ -108,9 +108,10 @@ static void test_unique_header(void **state)
     assert_int_equal(clab_table_header(&b, cols, CLAB_TABLE_CSV), 0);
     assert_string_equal(b.data, "beta,N,results.N,results.beta,results.clab.job,y,"
                                 "metadata.N,clab.job\n");
-    const char *doc = "{\"parameters\": {\"beta\": 0.5, \"N\": 10},"
-                      " \"results\": {\"N\": 11, \"beta\": 1, \"clab.job\": \"r\", \"y\": 2},"
-                      " \"metadata\": {\"N\": 12, \"clab.job\": \"j1\"}}";
+    const char *doc =
+        "{\"parameters\": {\"beta\": 0.5, \"N\": 10},"
+        " \"results\": {\"N\": 11, \"beta\": 1, \"clab.job\": \"r\", \"y\": 2},"
+        " \"metadata\": {\"N\": 12, \"clab.job\": \"j1\"}}";
     b.len = 0;
     assert_int_equal(clab_table_row(&b, cols, doc, strlen(doc), CLAB_TABLE_TSV), 0);
     assert_string_equal(b.data, "0.5\t10\t11\t1\tr\t2\t12\tj1\n");
@@ -122,10 +123,8 @@ static void test_unique_header(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_cells),
-        cmocka_unit_test(test_tsv_cells),
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_csv_cells),     cmocka_unit_test(test_tsv_cells),
+        cmocka_unit_test(test_names),         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_unique_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
