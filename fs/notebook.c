@@ -135,6 +135,22 @@ int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size)
     return rc;
 }
 
+/* 1 when tag is locked, 0 when not, -ENOENT when there is no such set. */
+int clab_nbp_set_locked(sqlite3 *db, const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(db, "SELECT locked FROM sets WHERE tag = ?1", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int locked = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW    ? locked
+           : rc == SQLITE_DONE ? -ENOENT
+                               : clab_nbp_sql_errno(db, "set");
+}
+
 int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value)
 {
     sqlite3_stmt *st;

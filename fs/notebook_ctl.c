@@ -44,25 +44,9 @@ static int set_exists(clab_notebook_t *nb, const char *tag)
                                : clab_nbp_sql_errno(nb->db, "set");
 }
 
-/* 1 when tag is locked, 0 when not, -ENOENT when there is no such set. */
-static int set_locked(sqlite3 *db, const char *tag)
-{
-    sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(db, "SELECT locked FROM sets WHERE tag = ?1", &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    int locked = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW    ? locked
-           : rc == SQLITE_DONE ? -ENOENT
-                               : clab_nbp_sql_errno(db, "set");
-}
-
 int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag)
 {
-    int rc = set_locked(r->db, tag);
+    int rc = clab_nbp_set_locked(r->db, tag);
     return rc == -ENOENT ? 0 : rc;
 }
 
@@ -235,7 +219,7 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
-    if ((rc = set_locked(nb->db, tag)) != 0) {
+    if ((rc = clab_nbp_set_locked(nb->db, tag)) != 0) {
         rc = rc > 0 ? -EACCES : rc;
         goto out;
     }

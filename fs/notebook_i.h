@@ -85,6 +85,9 @@ int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 int clab_nbp_open_db(const char *path, int flags, sqlite3 **out);
 int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size);
 int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
+/* 1 when tag is locked (ctl finish), 0 when not, -ENOENT when there is no
+ * such set, or -errno. */
+int clab_nbp_set_locked(sqlite3 *db, const char *tag);
 /* The writer: one transaction at a time. write_end commits when rc >= 0
  * (else rolls back), wakes the waiters and returns rc or the commit's
  * error. */

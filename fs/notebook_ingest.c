@@ -264,17 +264,8 @@ static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
 /* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
-    sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(db, "SELECT locked FROM sets WHERE tag = ?1", &st);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    int locked = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW    ? 1 + locked
-           : rc == SQLITE_DONE ? 0
-                               : clab_nbp_sql_errno(db, "set");
+    int rc = clab_nbp_set_locked(db, tag);
+    return rc == -ENOENT ? 0 : rc < 0 ? rc : 1 + rc;
 }
 
 /* One job of a submission, inside its transaction. */
