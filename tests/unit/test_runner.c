@@ -24,6 +24,7 @@
 #include "json.h"
 #include "log.h"
 #include "runner.h"
+#include "procs.h"
 
 static char exp_dir[PATH_MAX];
 static char scratch_root[PATH_MAX];
@@ -57,27 +58,6 @@ static int dir_is_empty(const char *path)
             n++;
     closedir(d);
     return n == 0;
-}
-
-/* Dead, or a zombie waiting for init: either way no longer running. The
- * group kill is asynchronous, so give it a moment. */
-static int process_gone(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    for (int i = 0; i < 100; i++) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return 1;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (p && (p[2] == 'Z' || p[2] == 'X'))
-            return 1;
-        usleep(10000);
-    }
-    return 0;
 }
 
 static void base_spec(clab_run_spec_t *spec, const char *name, const json_t *params)

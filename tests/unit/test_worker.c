@@ -24,6 +24,7 @@
 #include "log.h"
 #include "runner.h"
 #include "worker.h"
+#include "procs.h"
 
 static char dir[PATH_MAX];     /* the test's workers */
 static char scratch[PATH_MAX]; /* scratch root */
@@ -85,26 +86,6 @@ static int count_entries(const char *path)
         n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
     closedir(d);
     return n;
-}
-
-/* Gone, or a zombie of someone else's: no longer running. */
-static int process_gone(int pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    for (int i = 0; i < 100; i++) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return 1;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (p && (p[2] == 'Z' || p[2] == 'X'))
-            return 1;
-        usleep(10000);
-    }
-    return 0;
 }
 
 /* Processes whose group is pgid (a worker and its children). */
