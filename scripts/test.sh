@@ -18,7 +18,7 @@
 #   7. the suite's self-check (tests/selfcheck.sh): mutants it must catch.
 # CLAB_QUICK=1 runs step 1 only (for developers between edits).
 # CLAB_SLOW=1 adds the slow cases. Arguments go to every ctest run, e.g.
-# scripts/test.sh -R grid -V. Budget: about 15 minutes on 2 cores.
+# scripts/test.sh -R grid -V. Budget: about 45 minutes on 2 cores.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/scripts/deps.sh"

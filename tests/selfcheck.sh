@@ -89,6 +89,9 @@ done
 # load cannot turn a failure into a pass.
 if selected exit3; then
     for s in "$copy"/tests/integration/test_*.sh; do printf '\nexit 3\n' >>"$s"; done
+    # The build must be the unmutated tree again (the last source mutant was
+    # undone in the copy only).
+    cmake --build "$build" -j"$(nproc)" >"$work/build.log" 2>&1
     mkdir -p "$work/exit3"
     printf '%s\n' "$copy"/tests/integration/test_*.sh |
         CLAB_BUILD=$build CLAB_SRC=$copy xargs -P3 -I{} sh -c \
