@@ -134,6 +134,17 @@ int clab_json_dump_buf(clab_buf_t *b, const json_t *v)
     }
 }
 
+size_t clab_json_string_end(const char *text, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (text[i] == '\\')
+            i++;
+        else if (text[i] == '"')
+            return i;
+    }
+    return len;
+}
+
 char *clab_json_dumps(const json_t *v)
 {
     clab_buf_t b = {0};

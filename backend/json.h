@@ -42,6 +42,11 @@ void clab_json_show(char *out, size_t cap, const char *s);
 const char *clab_json_type_name(const json_t *v);
 /* Returns a malloc'd NUL-terminated compact JSON text, or NULL. */
 char *clab_json_dumps(const json_t *v);
+/* For the scanners that walk JSON text without parsing it (counting results
+ * before building a tree, rewriting values in place): text[i] is the quote
+ * that opens a string; returns the index of the quote that closes it, or
+ * len when the text ends first. */
+size_t clab_json_string_end(const char *text, size_t len, size_t i);
 
 /* Where a text stops being JSON: line and column (in characters) from 1,
  * the byte offset, and what is wrong there ("invalid token"). */

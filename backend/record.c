@@ -198,7 +198,7 @@ int clab_record_decode(const json_t *rec, int *ok, json_t **results, json_t **me
 static size_t count_results(const char *text, size_t len)
 {
     size_t i = 0, n = 0;
-    int depth = 0, in_str = 0, any = 0;
+    int depth = 0, any = 0;
     while (i < len &&
            (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
         i++;
@@ -206,15 +206,8 @@ static size_t count_results(const char *text, size_t len)
         return 1;
     for (; i < len; i++) {
         char c = text[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
         if (c == '"')
-            in_str = 1;
+            i = clab_json_string_end(text, len, i);
         else if (c == '[' || c == '{')
             depth++;
         else if (c == ']' || c == '}')
@@ -236,16 +229,9 @@ static size_t count_results(const char *text, size_t len)
 static size_t envelope_results_at(const char *text, size_t len)
 {
     static const char key[] = "\"clab.results\"";
-    int depth = 0, in_str = 0;
+    int depth = 0;
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
         if (c == '"') {
             if (depth == 1 && len - i >= sizeof key - 1 &&
                 !memcmp(text + i, key, sizeof key - 1)) {
@@ -255,7 +241,7 @@ static size_t envelope_results_at(const char *text, size_t len)
                 if (j < len && text[j] == ':')
                     return j + 1;
             }
-            in_str = 1;
+            i = clab_json_string_end(text, len, i);
         } else if (c == '[' || c == '{') {
             depth++;
         } else if (c == ']' || c == '}') {

@@ -1,6 +1,7 @@
 /* notebook.json (epyc.h): its pieces, rendered and measured by the same
  * functions so that the size promised at open is the size read. */
 #include "epyc.h"
+#include "json.h"
 #include "buf.h"
 #include "log.h"
 
@@ -21,18 +22,11 @@
  * file. p holds one compact result document. */
 static void epyc_values(char *p, size_t n)
 {
-    int depth = 0, in_str = 0;
+    int depth = 0;
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
         if (c == '"') {
-            in_str = 1;
+            i = clab_json_string_end(p, n, i);
         } else if (c == '{') {
             if (depth++ >= 2)
                 p[i] = '[';

@@ -162,12 +162,25 @@ static void test_type_name(void **state)
     assert_string_equal(clab_json_type_name(NULL), "nothing");
 }
 
+/* The scanners' string skip: escapes (a quote, a backslash) stay inside;
+ * an unterminated string runs to the end. */
+static void test_string_end(void **state)
+{
+    (void)state;
+    const char *t = "\"a\\\"b\\\\\" x";
+    assert_int_equal(clab_json_string_end(t, strlen(t), 0), 7);
+    assert_int_equal(clab_json_string_end("\"\"", 2, 0), 1);
+    assert_int_equal(clab_json_string_end("\"abc", 4, 0), 4);
+    assert_int_equal(clab_json_string_end("\"ab\\", 4, 0), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shortest_doubles),
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_string_end),
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_utf8_len),
         cmocka_unit_test(test_utf8_cut_floor),
