@@ -97,6 +97,7 @@ done
 check mix-one '
 assert len(ok) == 20 and not bad
 assert not any(r["worker"] for r in ok)
+assert all(r["args"] == "one" for r in ok), [r["args"] for r in ok]
 assert len({r["pid"] for r in ok}) == 20
 '
 
