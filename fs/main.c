@@ -11,6 +11,7 @@
 #include "lab.h"
 #include "log.h"
 #include "sync.h"
+#include "tunnel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,8 @@ extern char **environ;
 typedef struct {
     char *state;
     char *cluster;
+    char *ssh;     /* --ssh [USER@]HOST[:PORT]: the link goes through ssh */
+    char *ssh_key; /* --ssh-key FILE */
     int engines;
     int retries;
     int reconnections;
@@ -89,6 +92,38 @@ static int note_option(void *data, const char *arg, int key, struct fuse_args *o
     return 1;
 }
 
+/* --ssh and --ssh-key, taken out of argv before fuse_opt_parse: its
+ * template "--ssh %s" would also match "--ssh-key" (a prefix). Returns the
+ * new argc, or -1 for an option without its value. */
+static int take_ssh_options(int argc, char **argv, options_t *o)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } opts[] = {{"--ssh", offsetof(options_t, ssh)},
+                {"--ssh-key", offsetof(options_t, ssh_key)}};
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        size_t k = 0, n = 0;
+        for (; k < 2; k++)
+            if (strncmp(argv[i], opts[k].name, n = strlen(opts[k].name)) == 0 &&
+                (argv[i][n] == '\0' || argv[i][n] == '='))
+                break;
+        if (k == 2 || strcmp(argv[i], "--") == 0) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *v = argv[i][n] == '=' ? argv[i] + n + 1 : argv[++i];
+        char **field = (char **)((char *)o + opts[k].off);
+        if (i >= argc || !v)
+            return -1;
+        free(*field);
+        *field = strdup(v);
+    }
+    argv[out] = NULL;
+    return out;
+}
+
 static void usage(const char *prog)
 {
     printf(
@@ -104,6 +139,10 @@ static void usage(const char *prog)
         "                         or ~/.local/state/clabfs)\n"
         "  --cluster FILE         join a running cluster through its connection file\n"
         "                         (default: start an embedded local cluster)\n"
+        "  --ssh [USER@]HOST[:PORT]  with --cluster: reach the controller through an\n"
+        "                         ssh tunnel to HOST, a login node that can reach it\n"
+        "                         (FILE's client endpoint as HOST sees it)\n"
+        "  --ssh-key FILE         the ssh identity for --ssh (default: ssh's own)\n"
         "  --engines N            engines of the embedded cluster (default: CPUs)\n"
         "  --prefetch N           tasks the embedded controller queues on each engine,\n"
         "                         1..%d (default: the controller's, 2)\n"
@@ -154,6 +193,8 @@ typedef struct {
     char taken_over[64]; /* the type of a dead mount detached here, or "" */
     clab_cluster_t *cluster;
     clab_sync_t *sync;
+    clab_tunnel_t *tunnel;
+    char ssh_key[4096]; /* --ssh-key, absolute (the daemon runs in /) */
 } daemon_t;
 
 /* --engines and --prefetch shape the embedded cluster: a bad --prefetch is
@@ -187,12 +228,16 @@ static int check_embedded_only(options_t *o)
 static int parse_options(daemon_t *d, int argc, char **argv)
 {
     options_t *o = &d->o;
-    d->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
     *o = (options_t){.engines = -1,
                      .retries = 3,
                      .reconnections = 5,
                      .waiting_time = 30,
                      .max_points = CLAB_SUBMIT_MAX_POINTS};
+    if ((argc = take_ssh_options(argc, argv, o)) < 0) {
+        fprintf(stderr, "clabfs: --ssh and --ssh-key want a value\n");
+        return 2;
+    }
+    d->args = (struct fuse_args)FUSE_ARGS_INIT(argc, argv);
     if (fuse_opt_parse(&d->args, o, option_spec, note_option) < 0 ||
         fuse_parse_cmdline(&d->args, &d->cmd) < 0)
         return 1;
@@ -217,6 +262,24 @@ static int parse_options(daemon_t *d, int argc, char **argv)
     }
     if (check_embedded_only(o) < 0)
         return 2;
+    /* The embedded cluster is local: there is nothing to tunnel to. */
+    if ((o->ssh || o->ssh_key) && !o->cluster) {
+        fprintf(stderr,
+                "clabfs: %s needs --cluster FILE (the connection file of the "
+                "cluster behind HOST)\n",
+                o->ssh ? "--ssh" : "--ssh-key");
+        return 2;
+    }
+    if (o->ssh_key && !o->ssh) {
+        fprintf(stderr, "clabfs: --ssh-key goes with --ssh\n");
+        return 2;
+    }
+    char host[512];
+    int port;
+    if (o->ssh && clab_tunnel_parse_dest(o->ssh, host, sizeof host, &port) < 0) {
+        fprintf(stderr, "clabfs: --ssh wants [USER@]HOST[:PORT], not '%s'\n", o->ssh);
+        return 2;
+    }
     if (o->engines == -1)
         o->engines = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o->engines < 0 || o->engines > 1024 || o->retries < 0 || o->reconnections < 0 ||
@@ -234,8 +297,30 @@ static void free_options(daemon_t *d)
     free(d->cmd.mountpoint);
     free(d->o.state);
     free(d->o.cluster);
+    free(d->o.ssh);
+    free(d->o.ssh_key);
     free(d->o.prefetch);
     fuse_opt_free_args(&d->args);
+}
+
+/* --ssh: HOST, the key and ssh itself, checked while the terminal listens. */
+static int check_tunnel(daemon_t *d, const clab_conninfo_t *ci)
+{
+    char why[4600];
+    if (d->o.ssh_key && !realpath(d->o.ssh_key, d->ssh_key)) {
+        fprintf(stderr, "clabfs: cannot use --ssh-key %s: %s\n", d->o.ssh_key,
+                strerror(errno));
+        return -1;
+    }
+    clab_tunnel_opts_t to = {.dest = d->o.ssh,
+                             .key = d->ssh_key[0] ? d->ssh_key : NULL,
+                             .remote = ci->client_endpoint,
+                             .dir = d->state};
+    if (clab_tunnel_check(&to, why, sizeof why) < 0) {
+        fprintf(stderr, "clabfs: %s\n", why);
+        return -1;
+    }
+    return 0;
 }
 
 /* A named cluster needs a usable connection file; an embedded one, our
@@ -251,7 +336,10 @@ static int check_cluster(daemon_t *d)
                     clab_conninfo_strerror(rc));
             return -1;
         }
-        snprintf(d->conn, sizeof d->conn, "%s", d->o.cluster);
+        /* The daemon runs in /: keep absolute paths. */
+        if (!realpath(d->o.cluster, d->conn))
+            snprintf(d->conn, sizeof d->conn, "%s", d->o.cluster);
+        return d->o.ssh ? check_tunnel(d, &ci) : 0;
     } else if (clab_find_program("clab-controller", path, sizeof path) < 0 ||
                clab_find_program("clab-engine", path, sizeof path) < 0) {
         fprintf(stderr,
@@ -434,6 +522,33 @@ static int mount_lab(daemon_t *d)
     return 0;
 }
 
+/* --ssh: the ssh child, and a connection file of our own (STATE/tunnel.json,
+ * the cluster's with the tunnel's local end as the client endpoint) for the
+ * link. */
+static int start_tunnel(daemon_t *d)
+{
+    clab_conninfo_t ci;
+    char endpoint[sizeof ci.client_endpoint], path[4096];
+    int rc = clab_conninfo_load(d->conn, &ci);
+    if (rc < 0)
+        return rc;
+    clab_tunnel_opts_t to = {.dest = d->o.ssh,
+                             .key = d->ssh_key[0] ? d->ssh_key : NULL,
+                             .remote = ci.client_endpoint,
+                             .dir = d->state,
+                             .max_backoff = d->o.waiting_time};
+    if ((rc = clab_tunnel_start(&to, &d->tunnel, endpoint, sizeof endpoint)) < 0)
+        return rc;
+    clab_info("the link to %s goes through ssh to %s, locally %s", ci.client_endpoint,
+              d->o.ssh, endpoint);
+    memcpy(ci.client_endpoint, endpoint, sizeof endpoint);
+    snprintf(path, sizeof path, "%s/tunnel.json", d->state);
+    if ((rc = clab_conninfo_save(path, &ci)) < 0)
+        return rc;
+    snprintf(d->conn, sizeof d->conn, "%s", path);
+    return 0;
+}
+
 /* Starts the embedded cluster unless one was named, and the link to it.
  * Neither failing stops the mount: jobs wait. */
 static void link_cluster(daemon_t *d)
@@ -449,6 +564,14 @@ static void link_cluster(daemon_t *d)
         if (rc < 0)
             clab_err("embedded cluster did not start: %s; the mount works, jobs wait",
                      strerror(-rc));
+    }
+    if (d->o.ssh) {
+        int rc = start_tunnel(d);
+        if (rc < 0) {
+            clab_err("cannot start the ssh tunnel to %s: %s; the mount works, jobs wait",
+                     d->o.ssh, strerror(-rc));
+            return;
+        }
     }
     int rc = clab_sync_start(&d->lab, d->conn, d->o.waiting_time, d->o.reconnections,
                              &d->sync);
@@ -481,6 +604,7 @@ static int run(daemon_t *d)
     if (d->mounted)
         fuse_unmount(d->fuse);
     clab_sync_stop(&d->sync);
+    clab_tunnel_stop(&d->tunnel);
     clab_cluster_stop(&d->cluster);
     if (d->fuse)
         fuse_destroy(d->fuse);
