@@ -281,8 +281,6 @@ static void on_exit_status(clab_tunnel_t *t, int status)
     t->pid = 0;
     if (up >= STEADY_UP)
         t->backoff = FIRST_BACKOFF;
-    else if ((t->backoff *= 2) > t->max_backoff)
-        t->backoff = t->max_backoff;
     t->restart_at = now + t->backoff;
     if (WIFEXITED(status))
         clab_warn("ssh tunnel to %s lost after %.0f s: ssh exited with status %d%s; "
@@ -295,6 +293,8 @@ static void on_exit_status(clab_tunnel_t *t, int status)
         clab_warn("ssh tunnel to %s lost after %.0f s: ssh killed by signal %d; "
                   "restarting it in %.0f s",
                   t->host, up, WIFSIGNALED(status) ? WTERMSIG(status) : 0, t->backoff);
+    if ((t->backoff *= 2) > t->max_backoff) /* for the next failure */
+        t->backoff = t->max_backoff;
 }
 
 static void end_child(clab_tunnel_t *t)

@@ -80,11 +80,20 @@ new=$(tunnel_ssh)
 [ -n "$new" ] && [ "$new" != "$old" ] || fail "ssh not restarted (old $old, now [$new])"
 check_set "$tag2" 20
 
-# (c) no ssh outlives clabfs: unmounted, then killed with -9.
+# (c) no ssh outlives clabfs: unmounted, stopped with SIGTERM, killed
+# with -9.
 pid=$(clabfs_pid)
 fusermount3 -u "$MNT"
 wait_for 20 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
 wait_for 10 "its ssh to exit" "! kill -0 $new 2>/dev/null"
+mount_tunnel
+pid=$(clabfs_pid)
+ssh=$(tunnel_ssh)
+[ -n "$ssh" ] || fail "no ssh child after the remount"
+kill -TERM "$pid"
+wait_for 20 "clabfs to exit on SIGTERM" "! kill -0 $pid 2>/dev/null"
+wait_for 10 "its ssh to exit (SIGTERM)" "! kill -0 $ssh 2>/dev/null"
+mountpoint -q "$MNT" && fail "still mounted after SIGTERM"
 mount_tunnel
 pid=$(clabfs_pid)
 ssh=$(tunnel_ssh)
