@@ -109,7 +109,12 @@ static int take_ssh_options(int argc, char **argv, options_t *o)
             if (strncmp(argv[i], opts[k].name, n = strlen(opts[k].name)) == 0 &&
                 (argv[i][n] == '\0' || argv[i][n] == '='))
                 break;
-        if (k == 2 || strcmp(argv[i], "--") == 0) {
+        if (strcmp(argv[i], "--") == 0) { /* the rest is not ours */
+            while (i < argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (k == 2) {
             argv[out++] = argv[i];
             continue;
         }
