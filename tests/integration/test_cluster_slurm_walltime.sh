@@ -83,10 +83,10 @@ submit "{\"experiment\": \"$EXP/sleepy.py\", \"tag\": \"long\",
          \"parameters\": {\"i\": {\"range\": [0, 2]}, \"sleep\": 30}}"
 wait_for 30 "2 long points running" 'test "$(sql "SELECT count(*) FROM tasks WHERE tag = '"'long'"' AND state = 1")" = 2'
 # B: one engine, a minute of walltime, told the job's very end (margin 0);
-# its --signal is one engines ignore, so that only the deadline can keep it
+# its --signal is SIGWINCH (28), which engines ignore, so that only the deadline can keep it
 # from a point.
 "$cc" add --state "$cstate" --engines 1 --walltime-margin 0 \
-    --slurm-args "--time=1 --signal=WINCH@1" >/dev/null ||
+    --slurm-args "--time=1 --signal=28@1" >/dev/null ||
     fail "add B"
 b=$(last_job)
 wait_for 60 "job $b running" "running_job $b"
