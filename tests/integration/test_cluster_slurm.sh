@@ -47,7 +47,7 @@ assert_eq 2 "$(scontrol -o show job "$job" | sed -n 's/.* NumTasks=\([0-9]*\).*/
 mount_lab --cluster "$cstate/cluster.json"
 wait_for 60 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 "$cc" status --state "$cstate" >"$WORK/status.out" || fail "status: not running"
-grep -qx "slurm job $job RUNNING" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
+grep -qx "slurm job $job RUNNING tasks 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 grep -qx "engines connected 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 sweep sl 50 0.2
 wait_done sl 180
@@ -60,6 +60,11 @@ n, d, t = db.execute("SELECT count(*), count(DISTINCT job), max(tries) FROM task
 assert (n, d) == (50, 50), (n, d)
 assert t <= 1, "tries %s" % t
 PY
+# The engines were given the engines' file, never the clients'.
+assert_eq 2 "$(pgrep -ax clab-engine | grep -cF -- "--cluster $cstate/engine.json --id slurm-$job-")" \
+    "engines of job $job on engine.json"
+pgrep -ax clab-engine | grep -F -- "$cstate/" | grep -vF -- "--cluster $cstate/engine.json --id slurm-$job-" &&
+    fail "an engine of $cstate runs on something else than engine.json"
 python3 - "$MNT/results/sl" "$job" <<'PY' || fail "engines of the results"
 import json, os, sys
 d, job = sys.argv[1], sys.argv[2]
