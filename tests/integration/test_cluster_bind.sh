@@ -60,6 +60,15 @@ ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p"
 PORT=$(cluster_free_port "$ADDR")
 endpoint() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" "$2"; }
 
+# Engines that die at once fail the start, which then stops the rest.
+rc=0
+"$cc" start --state "$cstate" --launcher ssh --hosts clabhost:2 --bind "$IF" \
+    --engine-bin /bin/false --engine-dir "$WORK/engine-side" >/dev/null 2>&1 || rc=$?
+assert_eq 1 "$rc" "exit status of a start whose engines die"
+"$cc" status --state "$cstate" >/dev/null && fail "controller left after a failed start"
+! pgrep -f "$cstate" >/dev/null || fail "processes left after a failed start"
+rm -rf "$cstate"
+
 # --bind IFACE:PORT: the engines' endpoint on that address and port.
 "$cc" start --state "$cstate" --launcher ssh --hosts clabhost --bind "$IF:$PORT" \
     --engine-bin "$ENGINE" --engine-dir "$WORK/engine-side" >/dev/null || fail "start --bind $IF:$PORT"
