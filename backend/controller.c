@@ -408,6 +408,7 @@ static void teardown(controller_t *c)
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     clab_store_destroy(&c->store);
+    clab_estimate_destroy(&c->estimate);
     if (c->lock_fd >= 0)
         close(c->lock_fd);
 }
@@ -593,7 +594,9 @@ static int run(const options_t *o)
 
     c.replies = json_array();
     c.engine_acks = json_object();
-    int rc = setup(&c);
+    int rc = clab_estimate_new(&c.estimate);
+    if (!rc)
+        rc = setup(&c);
     if (o->ready_fd >= 0) {
         if (!rc && write(o->ready_fd, "ready\n", 6) != 6)
             clab_warn("--ready-fd: %s", strerror(errno));
