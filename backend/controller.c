@@ -208,16 +208,8 @@ static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
     char last[256];
     size_t len = sizeof last;
     zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, last, &len);
-    /* A wildcard address is no use to a peer on another machine. */
-    const char *any = "tcp://0.0.0.0:";
-    if (strncmp(last, any, strlen(any)) == 0) {
-        char host[200] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(got, gotlen, "tcp://%s:%s", host, last + strlen(any));
-    } else {
-        snprintf(got, gotlen, "%s", last);
-    }
-    return 0;
+    /* What the connection files say: one address other hosts can use. */
+    return clab_conninfo_public_endpoint(last, got, gotlen);
 }
 
 /* The state directory is private to this controller: one at a time. */
