@@ -28,6 +28,7 @@ struct clab_reach {
     int connected;  /* a handshake succeeded since the last failure */
     int logged_ivl; /* the retry wait last logged (ms), 0: none */
     char last_why[512];
+    char handshake_why[512]; /* the last handshake failure, "" after success */
 };
 
 int clab_reach_new(void *zctx, void *sock, const char *endpoint, clab_reach_t **out)
@@ -130,30 +131,56 @@ static const char *probe(const char *endpoint, char *why, size_t size)
     return why;
 }
 
-/* Logs a failure to reach the controller: each new reason, and each time
- * the wait before the next attempt grows (so at most one line per capped
- * wait once it stops growing). */
+/* Logs a failure to reach the controller, with the wait before the next
+ * attempt (wait_ms; 0: not known here). */
 static void failed(clab_reach_t *r, const char *why, int wait_ms)
 {
-    if (strcmp(why, r->last_why) == 0 && wait_ms <= r->logged_ivl &&
+    if (wait_ms > 0)
+        clab_warn("cannot reach the controller at %s: %s; retrying in %.1f s",
+                  r->endpoint, why, wait_ms / 1000.0);
+    else
+        clab_warn("cannot reach the controller at %s: %s; retrying", r->endpoint, why);
+    snprintf(r->last_why, sizeof r->last_why, "%s", why);
+    if (wait_ms > 0)
+        r->logged_ivl = wait_ms;
+}
+
+/* A retry is logged (and probed: a probe may take a second) only when the
+ * wait has doubled since the last line, or reached the cap: a few lines
+ * while the back-off grows, then one per capped wait. */
+static void on_retry(clab_reach_t *r, int wait_ms)
+{
+    char buf[512];
+    if (r->logged_ivl > 0 && wait_ms < 2 * r->logged_ivl &&
         wait_ms < CLAB_REACH_IVL_MAX_MS)
         return;
-    clab_warn("cannot reach the controller at %s: %s; retrying in %.1f s", r->endpoint,
-              why, wait_ms / 1000.0);
-    snprintf(r->last_why, sizeof r->last_why, "%s", why);
-    r->logged_ivl = wait_ms;
+    /* TCP got through last time and the handshake failed: say that. */
+    const char *why =
+        r->handshake_why[0] ? r->handshake_why : probe(r->endpoint, buf, sizeof buf);
+    failed(r,
+           why ? why
+               : "TCP connects, but the connection ends in the CURVE handshake "
+                 "(engine.json from another controller's state?)",
+           wait_ms);
+}
+
+/* Logged the first time; the retries that follow repeat it as they grow. */
+static void handshake_failed(clab_reach_t *r, const char *why)
+{
+    if (strcmp(why, r->handshake_why) != 0)
+        failed(r, why, 0);
+    snprintf(r->handshake_why, sizeof r->handshake_why, "%s", why);
 }
 
 static void on_event(clab_reach_t *r, unsigned event, uint32_t value)
 {
     char buf[512];
-    const char *why;
     switch (event) {
     case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
         if (r->last_why[0] || !r->connected)
             clab_info("connected to the controller at %s", r->endpoint);
         r->connected = 1;
-        r->last_why[0] = '\0';
+        r->last_why[0] = r->handshake_why[0] = '\0';
         r->logged_ivl = 0;
         break;
     case ZMQ_EVENT_DISCONNECTED:
@@ -163,25 +190,20 @@ static void on_event(clab_reach_t *r, unsigned event, uint32_t value)
         r->connected = 0;
         break;
     case ZMQ_EVENT_CONNECT_RETRIED:
-        why = probe(r->endpoint, buf, sizeof buf);
-        failed(r,
-               why ? why
-                   : "TCP connects, but the connection ends in the CURVE handshake "
-                     "(engine.json from another controller's state?)",
-               (int)value);
+        on_retry(r, (int)value);
         break;
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         snprintf(buf, sizeof buf,
                  "the controller refused this engine's key (ZAP status %u): use "
                  "the engine.json of that controller's state directory",
                  (unsigned)value);
-        failed(r, buf, r->logged_ivl);
+        handshake_failed(r, buf);
         break;
     default: /* handshake failed: no detail, or protocol (a wrong server key) */
-        failed(r,
-               "CURVE handshake failed (the controller's key in engine.json is not "
-               "this controller's?)",
-               r->logged_ivl);
+        snprintf(buf, sizeof buf, "%s",
+                 "CURVE handshake failed (the controller's key in engine.json is not "
+                 "this controller's?)");
+        handshake_failed(r, buf);
     }
 }
 
