@@ -3,11 +3,16 @@
  * rename so that a reader never sees half a file. */
 #include "conninfo.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <jansson.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -251,6 +256,62 @@ int clab_conninfo_curve_server(void *sock, const clab_conninfo_t *ci)
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, ci->server_secret, 40))
         return -zmq_errno();
     return 0;
+}
+
+/* The source address of this host's default route: a UDP socket
+ * "connected" to a public address sends nothing, but the kernel picks the
+ * route and the address. 0, or -errno (no default route). */
+static int default_route_address(char *out, size_t size)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)}, me;
+    socklen_t len = sizeof me;
+    int rc = 0, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    inet_pton(AF_INET, "192.0.2.1", &to.sin_addr); /* TEST-NET-1: never reached */
+    if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0 ||
+        getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+        rc = -errno;
+    else if (me.sin_addr.s_addr == htonl(INADDR_ANY) ||
+             !inet_ntop(AF_INET, &me.sin_addr, out, (socklen_t)size))
+        rc = -EADDRNOTAVAIL;
+    close(fd);
+    return rc;
+}
+
+/* The first IPv4 address of an interface that is up and not loopback. */
+static int interface_address(char *out, size_t size)
+{
+    struct ifaddrs *all, *i;
+    int rc = -EADDRNOTAVAIL;
+    if (getifaddrs(&all) < 0)
+        return -errno;
+    for (i = all; i && rc; i = i->ifa_next) {
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+            !(i->ifa_flags & IFF_LOOPBACK) &&
+            inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out,
+                      (socklen_t)size))
+            rc = 0;
+    }
+    freeifaddrs(all);
+    return rc;
+}
+
+int clab_conninfo_public_endpoint(const char *bound, char *out, size_t size)
+{
+    const char *any = "tcp://0.0.0.0:";
+    char host[256] = "localhost";
+    int n;
+    if (strncmp(bound, any, strlen(any)) != 0) {
+        n = snprintf(out, size, "%s", bound);
+    } else {
+        /* A wildcard address is no use to a peer on another machine. */
+        if (default_route_address(host, sizeof host) < 0 &&
+            interface_address(host, sizeof host) < 0)
+            gethostname(host, sizeof host - 1);
+        n = snprintf(out, size, "tcp://%s:%s", host, bound + strlen(any));
+    }
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 int clab_mkdir_p(const char *dir, unsigned mode)

@@ -64,6 +64,14 @@ int clab_conninfo_curve_engine(void *sock, const clab_conninfo_t *ci);
 /* Makes a zmq socket a CURVE server with the controller's key pair. */
 int clab_conninfo_curve_server(void *sock, const clab_conninfo_t *ci);
 
+/* The endpoint a peer on another host can use for a socket bound to
+ * `bound` (its ZMQ_LAST_ENDPOINT): a wildcard bind (tcp://0.0.0.0:PORT,
+ * from a tcp "*" bind) is named by this host's primary IPv4 address, the
+ * source of its default route, else its first non-loopback address that
+ * is up, else its host name; any other endpoint is kept. 0, or
+ * -ENAMETOOLONG. */
+int clab_conninfo_public_endpoint(const char *bound, char *out, size_t size);
+
 /* Creates dir (and parents) with the given mode if missing. */
 int clab_mkdir_p(const char *dir, unsigned mode);
 

@@ -208,16 +208,8 @@ static int bind_socket(controller_t *c, void *sock, const char *want, char *got,
     char last[256];
     size_t len = sizeof last;
     zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, last, &len);
-    /* A wildcard address is no use to a peer on another machine. */
-    const char *any = "tcp://0.0.0.0:";
-    if (strncmp(last, any, strlen(any)) == 0) {
-        char host[200] = "localhost";
-        gethostname(host, sizeof host - 1);
-        snprintf(got, gotlen, "tcp://%s:%s", host, last + strlen(any));
-    } else {
-        snprintf(got, gotlen, "%s", last);
-    }
-    return 0;
+    /* What the connection files say: one address other hosts can use. */
+    return clab_conninfo_public_endpoint(last, got, gotlen);
 }
 
 /* The state directory is private to this controller: one at a time. */
@@ -408,6 +400,7 @@ static void teardown(controller_t *c)
     if (c->zctx)
         zmq_ctx_term(c->zctx);
     clab_store_destroy(&c->store);
+    clab_estimate_destroy(&c->estimate);
     if (c->lock_fd >= 0)
         close(c->lock_fd);
 }
@@ -593,7 +586,9 @@ static int run(const options_t *o)
 
     c.replies = json_array();
     c.engine_acks = json_object();
-    int rc = setup(&c);
+    int rc = clab_estimate_new(&c.estimate);
+    if (!rc)
+        rc = setup(&c);
     if (o->ready_fd >= 0) {
         if (!rc && write(o->ready_fd, "ready\n", 6) != 6)
             clab_warn("--ready-fd: %s", strerror(errno));

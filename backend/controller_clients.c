@@ -181,15 +181,27 @@ void controller_handle_client(controller_t *c, clab_msg_t *m)
         controller_queue_reply(c, m, client_messages[k].reply, out);
 }
 
+/* A point that ran to its end tells how long the set's points take, for
+ * walltime-aware dispatch; failures (often quick) do not. */
+static void note_elapsed(controller_t *c, const char *set, const json_t *record)
+{
+    const json_t *t = json_object_get(json_object_get(record, "metadata"),
+                                      "epyc.experiment.elapsed_time");
+    if (c->estimate && set && json_is_true(json_object_get(record, "ok")) &&
+        json_is_number(t))
+        clab_estimate_add(c->estimate, set, json_number_value(t));
+}
+
 int controller_finish_task(controller_t *c, const char *job, json_t *record)
 {
     char *text = clab_json_dumps(record);
-    char *owner = NULL;
+    char *owner = NULL, *set = NULL;
     if (!text)
         return -ENOMEM;
     int prev = -1;
-    int rc = clab_store_finish(c->store, job, text, clab_now(), &owner, &prev);
+    int rc = clab_store_finish(c->store, job, text, clab_now(), &owner, &set, &prev);
     if (rc == 1) {
+        note_elapsed(c, set, record);
         if (prev == CLAB_TASK_QUEUED)
             c->queued--;
         else if (prev == CLAB_TASK_RUNNING)
@@ -203,6 +215,7 @@ int controller_finish_task(controller_t *c, const char *job, json_t *record)
         }
     }
     free(owner);
+    free(set);
     free(text);
     return rc;
 }

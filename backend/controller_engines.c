@@ -134,6 +134,15 @@ static void claim_held(controller_t *c, engine_t *e, const json_t *held)
     json_decref(drop);
 }
 
+/* An engine in a Slurm job says when the job ends ("deadline", seconds
+ * since the epoch); an engine that does not (older ones too) has none. */
+static void set_deadline(engine_t *e, const json_t *body)
+{
+    const json_t *d = json_object_get(body, "deadline");
+    e->deadline =
+        json_is_number(d) && json_number_value(d) > 0 ? json_number_value(d) : 0;
+}
+
 static engine_t *register_engine(controller_t *c, const char *id, const json_t *body)
 {
     engine_t *p = realloc(c->engines, (c->nengines + 1) * sizeof *p);
@@ -149,6 +158,7 @@ static engine_t *register_engine(controller_t *c, const char *id, const json_t *
     const char *inc = json_string_value(json_object_get(body, "incarnation"));
     snprintf(e->incarnation, sizeof e->incarnation, "%s", inc ? inc : "");
     e->tasks_done = (long)json_integer_value(json_object_get(body, "tasks"));
+    set_deadline(e, body);
     claim_held(c, e, json_object_get(body, "held"));
     return e;
 }
@@ -212,6 +222,7 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
         e->last_seen = clab_mono();
     } else {
         reconcile(c, e, m->body);
+        set_deadline(e, m->body);
     }
     /* The echoed number tells the engine which heartbeat this answers. */
     json_t *b = json_pack("{s:s, s:I}", "epoch", c->epoch, "hb",
@@ -402,14 +413,41 @@ static int send_task(controller_t *c, engine_t *e, const char *body, int64_t *st
     return rc;
 }
 
-/* Gives e the oldest queued task: 0 given or not sent (then it stays
+/* The sets e must not be given, as the text of a JSON array for
+ * clab_store_take, or NULL for none: those whose points (90th percentile
+ * of their finished ones) take longer than e has left before its
+ * deadline. The tasks e holds come first, so the time left is shared out
+ * as if each took as long as the new one. Sets with no finished point are
+ * not listed: nothing is known, so they are dispatched. */
+static char *too_long(controller_t *c, const engine_t *e)
+{
+    if (e->deadline <= 0)
+        return NULL;
+    double left = (e->deadline - clab_now()) / (e->ninflight + 1);
+    json_t *sets = json_array();
+    char *text = NULL;
+    if (sets && clab_estimate_longer_than(c->estimate, left, sets) > 0)
+        text = json_dumps(sets, JSON_COMPACT);
+    json_decref(sets);
+    return text;
+}
+
+/* Gives e the oldest queued task, unless it is of a set too long for its
+ * deadline (then e is marked starved): 0 given, passed over or not sent (then it stays
  * queued and e is left alone until the next dispatch), -1 when the queue
  * turned out empty or the store failed. */
 static int feed_one(controller_t *c, engine_t *e)
 {
-    char *job = NULL, *body = NULL;
+    char *job = NULL, *body = NULL, *skip = too_long(c, e);
     int64_t stamp;
-    int rc = clab_store_take(c->store, e->id, &job, &body);
+    int rc = clab_store_take(c->store, e->id, skip, &job, &body);
+    if (rc == 0 && skip) {
+        /* Only sets expected to outlast e's deadline are queued. */
+        free(skip);
+        e->starved = 1;
+        return 0;
+    }
+    free(skip);
     if (rc <= 0) {
         if (rc == 0)
             c->queued = 0; /* the count drifted: the store is the truth */
@@ -488,7 +526,7 @@ static void take_back(controller_t *c)
     int idle = 0, asked = 0;
     for (size_t i = 0; i < c->nengines; i++) {
         engine_t *e = &c->engines[i];
-        idle += e->ninflight == 0;
+        idle += e->ninflight == 0 && !e->drained;
         for (int k = 0; k < e->ninflight; k++) {
             held_t *h = &e->inflight[k];
             if (h->takeback == TAKEBACK_ASKED && now - h->asked > TAKEBACK_WAIT)
@@ -500,6 +538,30 @@ static void take_back(controller_t *c)
         asked++;
 }
 
+/* An engine that holds nothing and was passed over for its deadline will
+ * get nothing it can finish: it is told to drain (leave, exit 0, its slot
+ * not silently lost). Only once, and it is then given nothing more. */
+static void drain_starved(controller_t *c)
+{
+    for (size_t i = 0; i < c->nengines; i++) {
+        engine_t *e = &c->engines[i];
+        if (!e->starved || e->ninflight > 0 || e->drained)
+            continue;
+        char why[200];
+        snprintf(why, sizeof why,
+                 "%.0f s left before its deadline; every queued set's points are "
+                 "expected to take longer",
+                 e->deadline - clab_now());
+        json_t *b = json_pack("{s:s}", "reason", why);
+        if (b &&
+            clab_proto_send(c->engines_sock, e->id, strlen(e->id), "drain", b) == 0) {
+            clab_info("engine %s told to drain: %s", e->id, why);
+            e->drained = 1;
+        }
+        json_decref(b);
+    }
+}
+
 /* In rounds: every engine's first task before any engine's second, and so
  * on up to the prefetch, so that no engine sits idle while another holds
  * a queued task; with nothing left in the queue, idle engines take over
@@ -509,16 +571,19 @@ void controller_dispatch(controller_t *c)
     if (clab_mono() < c->dispatch_after)
         return;
     for (size_t i = 0; i < c->nengines; i++)
-        c->engines[i].unreachable = 0;
+        c->engines[i].unreachable = c->engines[i].starved = 0;
     for (int level = 1; level <= c->prefetch && c->queued > 0; level++) {
         for (size_t i = 0; i < c->nengines && c->queued > 0; i++) {
             engine_t *e = &c->engines[i];
-            if (e->ninflight < level && !e->unreachable && feed_one(c, e) < 0)
-                return;
+            if (e->ninflight < level && !e->unreachable && !e->starved && !e->drained &&
+                feed_one(c, e) < 0)
+                goto out;
         }
     }
     if (c->queued == 0)
         take_back(c);
+out:
+    drain_starved(c);
 }
 
 void controller_free_engines(controller_t *c)

@@ -8,6 +8,7 @@
 #define CLAB_CONTROLLER_I_H
 
 #include "conninfo.h"
+#include "estimate.h"
 #include "protocol.h"
 #include "store.h"
 #include "zap.h"
@@ -50,6 +51,11 @@ typedef struct {
     int ninflight;
     held_t inflight[MAX_PREFETCH]; /* tasks handed to it, oldest first */
     int unreachable;               /* a task message to it failed in this dispatch */
+    /* When its Slurm job ends (clab_now() seconds; 0: never said), from its
+     * heartbeats; starved: a dispatch found nothing it could finish in
+     * time; drained: told to leave, so given nothing more. */
+    double deadline;
+    int starved, drained;
 } engine_t;
 
 /* Which undelivered results a client is being sent again. */
@@ -79,6 +85,7 @@ typedef struct {
     void *zctx, *clients_sock, *engines_sock;
     clab_zap_t *zap; /* admits each role's key on its own socket only */
     clab_store_t *store;
+    clab_estimate_t *estimate; /* per-set point durations, for deadlines */
     clab_conninfo_t ci;
     char epoch[33];
     int64_t dispatch_seq; /* the last task message's stamp, for any engine */

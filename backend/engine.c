@@ -12,6 +12,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "random.h"
+#include "reach.h"
 #include "record.h"
 #include "runner.h"
 #include "worker.h"
@@ -69,6 +70,12 @@ typedef struct {
     int cancel_running;      /* the controller cancelled the task in hand */
     clab_workers_t *workers; /* worker mode's long-lived experiments */
     char endpoint[512];
+    clab_reach_t *reach; /* why the controller cannot be reached, logged */
+    /* When this engine's Slurm job ends (seconds since the epoch; 0: no
+     * end), sent with every heartbeat for walltime-aware dispatch. */
+    double deadline;
+    /* The controller told us to drain (why): leave once we hold nothing. */
+    char drain_why[256];
 } engine_t;
 
 static void usage(FILE *f)
@@ -85,6 +92,10 @@ static void usage(FILE *f)
             "  --id ID            engine name (default HOST-PID)\n"
             "  --scratch DIR      where scratch directories are made (default $TMPDIR "
             "or /tmp)\n"
+            "  --deadline EPOCH   when this engine's Slurm job ends, in seconds since\n"
+            "                     the epoch: the controller gives it no point not\n"
+            "                     expected to finish before then; with none left it\n"
+            "                     drains and exits 0\n"
             "  --exit-with-parent stop when the parent process dies (embedded use)\n"
             "  -v, --verbose      log every task\n"
             "  -h, --help         this text\n"
@@ -115,6 +126,8 @@ static void heartbeat(engine_t *e, int force)
                   (json_int_t)getpid(), "tasks", (json_int_t)e->tasks_done, "held", held,
                   "incarnation", e->incarnation, "dispatch", e->dispatch,
                   "dispatch_epoch", e->dispatch_epoch);
+    if (body && e->deadline > 0)
+        json_object_set_new(body, "deadline", json_integer((json_int_t)e->deadline));
     int rc = clab_proto_send(e->sock, NULL, 0, "hb", body);
     if (rc && rc != -EAGAIN)
         clab_warn("heartbeat: %s", strerror(-rc));
@@ -247,6 +260,11 @@ static void on_message(engine_t *e, const clab_msg_t *m, int running)
         json_array_foreach(json_object_get(b, "jobs"), i, j) forget_result(e, j);
     } else if (strcmp(m->type, "hb") == 0) {
         on_controller_hb(e, b);
+    } else if (strcmp(m->type, "drain") == 0) {
+        /* Nothing queued here could finish before our deadline. */
+        const char *why = json_string_value(json_object_get(b, "reason"));
+        snprintf(e->drain_why, sizeof e->drain_why, "%s",
+                 why && *why ? why : "the controller asked");
     } else {
         clab_warn("unexpected %s message dropped", m->type);
     }
@@ -257,6 +275,7 @@ static void drain(engine_t *e, int running)
 {
     clab_msg_t m;
     int rc;
+    clab_reach_poll(e->reach);
     while ((rc = clab_proto_recv(e->sock, 0, &m)) != -EAGAIN) {
         if (rc)
             continue;
@@ -364,15 +383,20 @@ typedef struct {
     const char *cluster; /* the connection file */
     const char *id;      /* NULL: HOST-PID */
     const char *scratch;
+    double deadline; /* 0: none */
     int with_parent;
     int verbose;
 } options_t;
 
-static const struct option long_options[] = {
-    {"cluster", required_argument, 0, 'c'}, {"id", required_argument, 0, 'i'},
-    {"scratch", required_argument, 0, 's'}, {"exit-with-parent", no_argument, 0, 'P'},
-    {"verbose", no_argument, 0, 'v'},       {"help", no_argument, 0, 'h'},
-    {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
+static const struct option long_options[] = {{"cluster", required_argument, 0, 'c'},
+                                             {"id", required_argument, 0, 'i'},
+                                             {"scratch", required_argument, 0, 's'},
+                                             {"exit-with-parent", no_argument, 0, 'P'},
+                                             {"deadline", required_argument, 0, 'D'},
+                                             {"verbose", no_argument, 0, 'v'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"version", no_argument, 0, 'V'},
+                                             {0, 0, 0, 0}};
 
 /* Leaves *o ready to run, or says why not: OPTIONS_DONE after --help or
  * --version, -EINVAL for a usage error. */
@@ -394,6 +418,18 @@ static int parse_options(int argc, char **argv, options_t *o)
         case 'P':
             o->with_parent = 1;
             break;
+        case 'D': {
+            char *end;
+            o->deadline = strtod(optarg, &end);
+            if (*end || end == optarg || !(o->deadline > 0 && o->deadline < 1e11)) {
+                fprintf(stderr,
+                        "clab-engine: --deadline wants seconds since the epoch, "
+                        "not %s\n",
+                        optarg);
+                return -EINVAL;
+            }
+            break;
+        }
         case 'v':
             o->verbose = 1;
             break;
@@ -443,6 +479,7 @@ static int connect_controller(engine_t *e, const char *conn)
         return -ENOMEM;
     if (zmq_setsockopt(e->sock, ZMQ_ROUTING_ID, e->id, strlen(e->id)) ||
         clab_proto_socket_setup(e->sock, 0) || clab_conninfo_curve_engine(e->sock, &ci) ||
+        clab_reach_new(e->zctx, e->sock, ci.engine_endpoint, &e->reach) ||
         zmq_connect(e->sock, ci.engine_endpoint)) {
         clab_err("cannot connect to %s: %s", ci.engine_endpoint,
                  zmq_strerror(zmq_errno()));
@@ -464,12 +501,26 @@ static int may_start(engine_t *e)
     return 1;
 }
 
-/* Runs tasks until a signal asks us to stop, then hands back what we hold. */
+/* Whether to leave now, holding nothing: the controller said drain, or
+ * our deadline passed (the controller may be out of reach to say it). */
+static int drained(engine_t *e)
+{
+    if (json_array_size(e->queue) > 0 || json_array_size(e->unacked) > 0)
+        return 0;
+    if (!e->drain_why[0] && e->deadline > 0 && clab_now() >= e->deadline)
+        snprintf(e->drain_why, sizeof e->drain_why, "deadline passed");
+    return e->drain_why[0] != '\0';
+}
+
+/* Runs tasks until a signal asks us to stop or we are drained, then hands
+ * back what we hold (SIGTERM: Slurm's --signal at walltime, or scancel).
+ * The running experiment was stopped by tick(); the controller puts every
+ * task we held back in its queue with no try spent. */
 static void serve(engine_t *e)
 {
     e->last_heard = clab_mono();
     heartbeat(e, 1);
-    while (!clab_stop_requested) {
+    while (!clab_stop_requested && !drained(e)) {
         /* Before each task too: a stall shows here first. */
         tick_state(e, 0);
         clab_workers_idle(e->workers);
@@ -481,7 +532,11 @@ static void serve(engine_t *e)
         if (run_one(e) < 0 && !clab_stop_requested)
             sleep(1); /* do not spin on a broken machine */
     }
-    clab_info("stopping on signal; %zu task(s) handed back", json_array_size(e->queue));
+    if (clab_stop_requested)
+        clab_info("stopping on signal; %zu task(s) handed back",
+                  json_array_size(e->queue));
+    else
+        clab_info("draining: %s; exiting", e->drain_why);
     clab_proto_send(e->sock, NULL, 0, "bye", NULL);
     /* Give the goodbye a moment to leave: linger is 0 on our sockets. */
     usleep(100 * 1000);
@@ -489,7 +544,7 @@ static void serve(engine_t *e)
 
 static int run(const options_t *o)
 {
-    engine_t e = {.scratch = o->scratch};
+    engine_t e = {.scratch = o->scratch, .deadline = o->deadline};
     int rc;
     clab_log_init("clab-engine", o->verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
     set_identity(&e, o->id);
@@ -502,6 +557,7 @@ static int run(const options_t *o)
         (rc = connect_controller(&e, o->cluster)) == 0)
         serve(&e);
     clab_workers_destroy(&e.workers);
+    clab_reach_destroy(&e.reach);
     if (e.sock)
         zmq_close(e.sock);
     if (e.zctx)

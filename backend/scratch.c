@@ -258,14 +258,17 @@ int clab_child_check(const char *path, const json_t *arguments, char *why, size_
     size_t i;
     json_t *a;
 
-    if (path[0] != '/')
+    int missing = 0;
+    if (path[0] != '/') {
         e = "not an absolute path";
-    else if (stat(path, &st) < 0)
+    } else if (stat(path, &st) < 0) {
+        missing = errno == ENOENT || errno == ENOTDIR;
         e = strerror(errno);
-    else if (!S_ISREG(st.st_mode))
+    } else if (!S_ISREG(st.st_mode)) {
         e = strerror(EACCES);
-    else if (access(path, X_OK) < 0)
+    } else if (access(path, X_OK) < 0) {
         e = strerror(errno);
+    }
     json_array_foreach(arguments, i, a)
     {
         if (!e && !json_is_string(a))
@@ -273,6 +276,14 @@ int clab_child_check(const char *path, const json_t *arguments, char *why, size_
     }
     if (!e)
         return 0;
+    if (missing) {
+        /* Experiments are found by path on the engine's host (a shared
+         * file system is the model): say which host lacks it. */
+        char host[256] = "?";
+        gethostname(host, sizeof host - 1);
+        snprintf(why, size, "experiment not found on %s: %s", host, path);
+        return -1;
+    }
     snprintf(why, size, "cannot execute %s: %s", path, e);
     return -1;
 }

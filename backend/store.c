@@ -43,8 +43,10 @@ static const char *const sql[ST_N] = {
     [ST_REVIVE] = "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = 0, "
                   "record = NULL, sent = 0, seq = (SELECT max(seq) + 1 FROM tasks) "
                   "WHERE job = ?1 AND client = ?2 AND state = " DELIVERED,
-    [ST_NEXT] =
-        "SELECT seq, job, body FROM tasks WHERE state = " QUEUED " ORDER BY seq LIMIT 1",
+    /* ?1: NULL, or a JSON array of sets (client, newline, tag) to pass over. */
+    [ST_NEXT] = "SELECT seq, job, body FROM tasks WHERE state = " QUEUED
+                " AND (?1 IS NULL OR client || char(10) || tag NOT IN "
+                "(SELECT value FROM json_each(?1))) ORDER BY seq LIMIT 1",
     [ST_MARK_RUNNING] =
         "UPDATE tasks SET state = " RUNNING ", engine = ?2 WHERE seq = ?1",
     [ST_CLAIM] = "UPDATE tasks SET state = " RUNNING ", engine = ?2 "
@@ -52,7 +54,7 @@ static const char *const sql[ST_N] = {
                  " AND engine = ?2))",
     [ST_FINISH] = "UPDATE tasks SET state = " DONE ", record = ?2, sent = ?3 "
                   "WHERE job = ?1 AND state < " DONE,
-    [ST_CLIENT_OF] = "SELECT client FROM tasks WHERE job = ?1",
+    [ST_CLIENT_OF] = "SELECT client, client || char(10) || tag FROM tasks WHERE job = ?1",
     [ST_STATE_OF] = "SELECT state FROM tasks WHERE job = ?1",
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
                           "WHERE client = ?1 AND tag = ?2 AND state = " RUNNING,
@@ -233,9 +235,14 @@ int clab_store_add(clab_store_t *s, const char *client, const char *job, const c
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
 
-int clab_store_take(clab_store_t *s, const char *engine, char **job, char **body)
+int clab_store_take(clab_store_t *s, const char *engine, const char *skip, char **job,
+                    char **body)
 {
     sqlite3_stmt *st = s->st[ST_NEXT];
+    if (skip)
+        sqlite3_bind_text(st, 1, skip, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(st);
@@ -271,7 +278,7 @@ int clab_store_claim(clab_store_t *s, const char *job, const char *engine)
 }
 
 int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client, int *prev_state)
+                      char **client, char **set, int *prev_state)
 {
     sqlite3_stmt *st = s->st[ST_STATE_OF];
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
@@ -292,8 +299,10 @@ int clab_store_finish(clab_store_t *s, const char *job, const char *record, doub
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     *client = rc == SQLITE_ROW ? col_dup(st, 0) : NULL;
+    if (set)
+        *set = rc == SQLITE_ROW ? col_dup(st, 1) : NULL;
     sqlite3_reset(st);
-    return *client ? 1 : -ENOMEM;
+    return *client && (!set || *set) ? 1 : -ENOMEM;
 }
 
 int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,

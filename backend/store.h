@@ -36,16 +36,21 @@ int clab_store_recover(clab_store_t *s);
 int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
                    const char *body);
 /* Takes the oldest queued task for engine: 1 with *job and *body malloc'd,
- * 0 when the queue is empty. */
-int clab_store_take(clab_store_t *s, const char *engine, char **job, char **body);
+ * 0 when the queue is empty. skip: NULL, or the text of a JSON array of
+ * sets whose tasks this engine must not get (each set named by its client,
+ * a newline and its tag, as clab_store_finish's *set): then 0 may also
+ * mean that only tasks of those sets are queued. */
+int clab_store_take(clab_store_t *s, const char *engine, const char *skip, char **job,
+                    char **body);
 /* An engine says it holds job (after a controller restart): queued (or
  * already running on that engine) -> running there. 1 when it may keep it. */
 int clab_store_claim(clab_store_t *s, const char *job, const char *engine);
 /* Records the result of job unless it is already done: 1 recorded (with the
- * owning client in *client, malloc'd), 0 already done or unknown.
+ * owning client in *client and, when set is not NULL, its set in *set,
+ * "CLIENT\nTAG", both malloc'd), 0 already done or unknown.
  * *prev_state is the task's state before (-1 when unknown). */
 int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client, int *prev_state);
+                      char **client, char **set, int *prev_state);
 /* Cancels a client's unfinished tasks of one tag: they are forgotten (the
  * client records them as cancelled itself). Running ones are appended to
  * running as {job, engine} so their engines can be told to stop. */

@@ -45,7 +45,7 @@ grep -q '^the oversized frame was dropped; reconnected$' "$WORK/hostile.out" || 
 grep -q '^the controller no longer lists the fake engine$' "$WORK/hostile.out" ||
     fail "fake engine still listed"
 # The replayed job (stored once, for a missing experiment) came back failed.
-grep -q "^odd task hostile-[0-9]*-replayed: cannot execute /nonexistent/clab-hostile" \
+grep -q "^odd task hostile-[0-9]*-replayed: experiment not found on $(hostname): /nonexistent/clab-hostile" \
     "$WORK/hostile.out" || fail "the replayed job's outcome: $(grep replayed "$WORK/hostile.out")"
 # Each odd task has the outcome the contract gives it.
 expect_odd() { # name exception
@@ -106,7 +106,7 @@ for job, (cl, state, rec) in by_job.items():
     r = json.loads(rec)
     exc = r["metadata"].get("epyc.experiment.exception")
     if job in missing:
-        assert r["ok"] is False and exc.startswith("cannot execute /nonexistent/clab-hostile"), (job, exc)
+        assert r["ok"] is False and exc.startswith("experiment not found on ") and ": /nonexistent/clab-hostile" in exc, (job, exc)
     else:
         assert r["ok"] is True, (job, exc)
 print(len(by_job), "jobs of the attack, all finished;",

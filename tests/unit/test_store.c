@@ -68,7 +68,7 @@ static void add(clab_store_t *s, const char *client, const char *job, const char
 static void take(clab_store_t *s, const char *engine, const char *want_job)
 {
     char *job = NULL, *body = NULL;
-    assert_int_equal(clab_store_take(s, engine, &job, &body), 1);
+    assert_int_equal(clab_store_take(s, engine, NULL, &job, &body), 1);
     assert_string_equal(job, want_job);
     assert_non_null(strstr(body, want_job));
     free(job);
@@ -78,12 +78,16 @@ static void take(clab_store_t *s, const char *engine, const char *want_job)
 static void finish(clab_store_t *s, const char *job, double now, const char *want_client,
                    int want_prev)
 {
-    char *client = NULL;
+    char *client = NULL, *set = NULL;
     int prev = -2;
-    assert_int_equal(clab_store_finish(s, job, "{\"ok\":true}", now, &client, &prev), 1);
+    assert_int_equal(
+        clab_store_finish(s, job, "{\"ok\":true}", now, &client, &set, &prev), 1);
     assert_string_equal(client, want_client);
+    assert_int_equal(strncmp(set, want_client, strlen(want_client)), 0);
+    assert_int_equal(set[strlen(want_client)], '\n');
     assert_int_equal(prev, want_prev);
     free(client);
+    free(set);
 }
 
 static void counts(clab_store_t *s, long queued, long running, long done)
@@ -110,7 +114,7 @@ static void test_take_oldest_first(void **state)
 {
     clab_store_t *s = ((fixture_t *)*state)->s;
     char *job = (char *)1, *body = (char *)1;
-    assert_int_equal(clab_store_take(s, "e1", &job, &body), 0);
+    assert_int_equal(clab_store_take(s, "e1", NULL, &job, &body), 0);
     add(s, "c1", "j1", "", 1);
     add(s, "c2", "j2", "", 1);
     add(s, "c1", "j3", "", 1);
@@ -118,8 +122,32 @@ static void test_take_oldest_first(void **state)
     take(s, "e2", "j2");
     counts(s, 1, 2, 0);
     take(s, "e1", "j3");
-    assert_int_equal(clab_store_take(s, "e1", &job, &body), 0);
+    assert_int_equal(clab_store_take(s, "e1", NULL, &job, &body), 0);
     counts(s, 0, 3, 0);
+}
+
+/* An engine with little time left passes over the sets expected to
+ * outlast it; the others' order is kept. */
+static void test_take_skips_sets(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    char *job = (char *)1, *body = (char *)1;
+    add(s, "c1", "j1", "long", 1);
+    add(s, "c2", "j2", "long", 1);
+    add(s, "c1", "j3", "short", 1);
+    const char *skip = "[\"c1\\nlong\"]";
+    assert_int_equal(clab_store_take(s, "e1", skip, &job, &body), 1);
+    assert_string_equal(job, "j2"); /* c2's "long" is another set */
+    free(job);
+    free(body);
+    assert_int_equal(clab_store_take(s, "e1", skip, &job, &body), 1);
+    assert_string_equal(job, "j3");
+    free(job);
+    free(body);
+    job = body = (char *)1;
+    assert_int_equal(clab_store_take(s, "e1", skip, &job, &body), 0);
+    counts(s, 1, 2, 0);
+    take(s, "e2", "j1");
 }
 
 /* After a controller restart an engine claims what it still holds. */
@@ -148,9 +176,9 @@ static void test_finish_once(void **state)
     take(s, "e1", "j1");
     finish(s, "j1", 1.0, "c1", CLAB_TASK_RUNNING);
     finish(s, "j2", 1.0, "c2", CLAB_TASK_QUEUED); /* a failure for a queued task */
-    assert_int_equal(clab_store_finish(s, "j1", "{}", 2.0, &client, &prev), 0);
+    assert_int_equal(clab_store_finish(s, "j1", "{}", 2.0, &client, NULL, &prev), 0);
     assert_int_equal(prev, CLAB_TASK_DONE);
-    assert_int_equal(clab_store_finish(s, "nope", "{}", 2.0, &client, &prev), 0);
+    assert_int_equal(clab_store_finish(s, "nope", "{}", 2.0, &client, NULL, &prev), 0);
     assert_int_equal(prev, -1);
     counts(s, 0, 0, 2);
 }
@@ -186,7 +214,7 @@ static void test_cancel(void **state)
     counts(s, 1, 0, 1); /* x queued, c's result kept for c1 */
     take(s, "E1", "x");
     char *job, *body;
-    assert_int_equal(clab_store_take(s, "E1", &job, &body), 0);
+    assert_int_equal(clab_store_take(s, "E1", NULL, &job, &body), 0);
     /* The client sends a cancelled job again only when it holds it as
      * pending (it lost the cancel: a notebook restored from a backup), and
      * then only running it finishes it: it is queued again. */
@@ -392,6 +420,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_add_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_take_oldest_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_take_skips_sets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finish_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Walltime: an engine that says when its Slurm job ends (--deadline EPOCH)
+# is given no point the set's finished points say will outlast it; with
+# nothing it could finish, it drains and exits 0 and the points run on the
+# other engines. SIGTERM (Slurm's --signal at walltime, scancel) stops an
+# engine mid-point: the point runs again elsewhere, with no try spent and
+# no failure, and the engine exits 0. One machine, a detached cluster.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults.sh"
+
+DB=$WORK/cluster/controller.db
+# sql QUERY: one value from the controller's queue.
+sql() {
+    python3 - "$DB" "$1" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
+PY
+}
+# engines_of TAG: the clab.engine of every result of TAG, one a line.
+engines_of() {
+    python3 - "$MNT/results/$1" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for n in sorted(os.listdir(d)):
+    if n.endswith(".json"):
+        print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
+PY
+}
+# start_engine ID [engine options]: prints nothing; sets ENGINE_PID.
+start_engine() {
+    local id=$1
+    shift
+    "$ENGINE" --cluster "$WORK/cluster/engine.json" --id "$id" "$@" \
+        >>"$WORK/engine-$id.log" 2>&1 &
+    ENGINE_PID=$!
+    PIDS+=("$ENGINE_PID")
+}
+# exit_status PID SECONDS: waits for PID to end; its exit status in RC
+# (never in $(...): a subshell cannot wait for the test's children).
+exit_status() {
+    wait_for "$2" "engine $1 to exit" "! kill -0 $1 2>/dev/null"
+    RC=0
+    wait "$1" || RC=$?
+}
+
+start_detached 1 --heartbeat-timeout 5
+mount_lab --cluster "$WORK/cluster/cluster.json"
+wait_for 30 "1 engine" 'test "$(key "$MNT/status" engines)" = 1'
+
+# (1) Points of ~3 s; once one finished, the set's estimate is ~3 s and an
+# engine with 2 s left takes none of them: it drains and exits 0.
+sweep d 8 3
+wait_results d 1 30
+start_engine short --deadline $(($(date +%s) + 2))
+short=$ENGINE_PID
+exit_status "$short" 20
+assert_eq 0 "$RC" "exit status of the engine with 2 s left"
+assert_eq 0 "$(sql "SELECT count(*) FROM tasks WHERE engine = 'short'")" \
+    "tasks the controller gave the engine with 2 s left"
+# One with time to spare takes them.
+start_engine long --deadline $(($(date +%s) + 600))
+wait_done d 60
+check_exact d 8
+assert_eq 0 "$(key "$MNT/results/d/status" failed)" "failed points of d"
+ran=$(engines_of d) # not piped into grep -q: pipefail and SIGPIPE
+grep -qx long <<<"$ran" || fail "the engine with 600 s left ran no point of d"
+! grep -qx short <<<"$ran" || fail "the engine with 2 s left ran a point of d"
+assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 'd'")" "tries spent on d"
+
+# (2) SIGTERM mid-point: the point runs again elsewhere, no try, no failure.
+start_engine victim
+victim=$ENGINE_PID
+wait_for 30 "3 engines" 'test "$(key "$MNT/status" engines)" = 3'
+sweep t 6 3
+wait_for 20 "victim to hold a point" \
+    'test "$(sql "SELECT count(*) FROM tasks WHERE engine = '"'victim'"' AND state = 1")" -ge 1'
+sleep 1
+held=$(python3 - "$DB" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+print(" ".join(r[0] for r in db.execute("SELECT job FROM tasks WHERE engine = 'victim' AND state = 1")))
+PY
+)
+kill -TERM "$victim"
+exit_status "$victim" 15
+assert_eq 0 "$RC" "exit status of the engine stopped by SIGTERM"
+wait_done t 60
+check_exact t 6
+assert_eq 0 "$(key "$MNT/results/t/status" failed)" "failed points of t"
+assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 't'")" "tries spent on t"
+for job in $held; do
+    python3 - "$MNT/results/t" "$job" <<'PY' || fail "job $job held by victim at SIGTERM"
+import json, os, sys
+d, job = sys.argv[1], sys.argv[2]
+for n in os.listdir(d):
+    if n.endswith(".json"):
+        md = json.load(open(os.path.join(d, n)))["metadata"]
+        if md["clab.job"] == job:
+            assert md["clab.engine"] != "victim", "ran on victim"
+            sys.exit(0)
+sys.exit("no result")
+PY
+done
+log "PASS test_cluster_deadline"
