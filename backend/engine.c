@@ -320,6 +320,20 @@ static int tick(void *ud)
     return tick_state(ud, 1);
 }
 
+/* Slurm signals every process of a job step at once (scancel, --signal):
+ * an experiment killed by SIGTERM may be reaped before our own SIGTERM is
+ * seen. Such a point was interrupted with its engine, not failed: wait a
+ * moment for our signal, and if it comes the task is handed back. */
+static int stopping_with_us(const json_t *record)
+{
+    const json_t *md = json_object_get(record, "metadata");
+    if (json_integer_value(json_object_get(md, "clab.exit_status")) != 128 + SIGTERM)
+        return 0;
+    for (int i = 0; i < 20 && !clab_stop_requested; i++)
+        usleep(50 * 1000);
+    return clab_stop_requested != 0;
+}
+
 static int run_one(engine_t *e)
 {
     json_t *task = json_array_get(e->queue, 0);
@@ -348,8 +362,10 @@ static int run_one(engine_t *e)
         json_array_remove(e->queue, 0);
         return 0;
     }
-    if (rc == -EINTR)
-        return rc;
+    if (rc == -EINTR || (rc == 0 && stopping_with_us(record))) {
+        json_decref(record);
+        return -EINTR;
+    }
     if (rc < 0) {
         /* The engine itself is broken (no scratch space, no fork): the
          * point fails with the reason, where `ctl retry` can find it. */

@@ -101,4 +101,23 @@ for n in os.listdir(d):
 sys.exit("no result")
 PY
 done
+# (3) Slurm signals every process of a job step (scancel, --signal): the
+# experiment gets SIGTERM with its engine, and may die first. That point
+# too runs again elsewhere, not "killed by signal 15".
+start_engine victim2
+victim2=$ENGINE_PID
+wait_for 30 "3 engines" 'test "$(key "$MNT/status" engines)" = 3'
+sweep s 6 3
+wait_for 20 "victim2 to run a point" 'pgrep -P '"$victim2"' >/dev/null'
+sleep 0.5
+kill -TERM $(pgrep -P "$victim2")
+sleep 0.05
+kill -TERM "$victim2"
+exit_status "$victim2" 15
+assert_eq 0 "$RC" "exit status of the engine stopped with its experiment"
+wait_done s 60
+check_exact s 6
+assert_eq 0 "$(key "$MNT/results/s/status" failed)" "failed points of s (experiment and engine signalled)"
+assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 's'")" "tries spent on s"
+! engines_of s | grep -qx victim2 || fail "a point of s has its result from victim2"
 log "PASS test_cluster_deadline"
