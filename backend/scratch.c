@@ -278,10 +278,11 @@ int clab_child_check(const char *path, const json_t *arguments, char *why, size_
         return 0;
     if (missing) {
         /* Experiments are found by path on the engine's host (a shared
-         * file system is the model): say which host lacks it. */
+         * file system is the model): say which host lacks it, in SPEC's
+         * words; the path is in the record's metadata. */
         char host[256] = "?";
         gethostname(host, sizeof host - 1);
-        snprintf(why, size, "experiment not found on %s: %s", host, path);
+        snprintf(why, size, "experiment not found on %s", host);
         return -1;
     }
     snprintf(why, size, "cannot execute %s: %s", path, e);

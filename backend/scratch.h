@@ -49,7 +49,7 @@ typedef struct {
 } clab_tail_t;
 
 /* 0 when path can be run, else -1 with "cannot execute PATH: why" in why,
- * or "experiment not found on HOST: PATH" when it does not exist (checked first because
+ * or "experiment not found on HOST" when it does not exist (checked first because
  * posix_spawn cannot report exec errors everywhere); -1 too when arguments holds anything
  * but strings. */
 int clab_child_check(const char *path, const json_t *arguments, char *why, size_t size);

@@ -769,8 +769,7 @@ static void test_cannot_execute(void **state)
      * the engine's host, a shared file system being the model). */
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    assert_true(
-        asprintf(&exc, "experiment not found on %s: /nonexistent/experiment", host) > 0);
+    assert_true(asprintf(&exc, "experiment not found on %s", host) > 0);
     check_cannot_execute("/nonexistent/experiment", exc);
     free(exc);
     check_cannot_execute("emit.py", "cannot execute emit.py: not an absolute path");
@@ -813,7 +812,7 @@ static void test_cannot_execute(void **state)
     assert_int_equal(run_spec(&spec, &rec), 0);
     assert_string_equal(json_string_value(md(rec, "epyc.experiment.classname")),
                         "/nonexistent/?\nx");
-    assert_true(asprintf(&exc, "experiment not found on %s: /nonexistent/? x", host) > 0);
+    assert_true(asprintf(&exc, "experiment not found on %s", host) > 0);
     assert_failed(rec, exc, -1);
     free(exc);
     json_decref(rec);
