@@ -9,6 +9,7 @@
 #include "record.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,30 @@ static int engine_forget(engine_t *e, const char *job)
     return 0;
 }
 
+/* STATE/engines: one line "ID HOST PID" per engine that has joined, for
+ * launchers (clab-cluster status counts each Slurm job's and ssh host's
+ * engines) without a mount or a protocol client. Rewritten whole on each
+ * join and leave; not fsynced, it is a view, not state. */
+void controller_publish_engines(const controller_t *c)
+{
+    char path[4096], tmp[4200];
+    if (snprintf(path, sizeof path, "%s/engines", c->state_dir) >= (int)sizeof path)
+        return;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "we");
+    if (!f)
+        goto fail;
+    for (size_t i = 0; i < c->nengines; i++)
+        fprintf(f, "%s %s %ld\n", c->engines[i].id, c->engines[i].host,
+                c->engines[i].pid);
+    if (fclose(f) != 0 || rename(tmp, path) < 0)
+        goto fail;
+    return;
+fail:
+    clab_warn("cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+}
+
 /* Drops an engine; its tasks go back to the queue, or fail as `engine lost`
  * once they have used up their retries. count_try is 0 for an engine that
  * said goodbye: its tasks were stopped, not lost. */
@@ -102,6 +127,7 @@ static void drop_engine(controller_t *c, engine_t *e, int count_try, const char 
     size_t idx = (size_t)(e - c->engines);
     memmove(e, e + 1, (c->nengines - idx - 1) * sizeof *e);
     c->nengines--;
+    controller_publish_engines(c);
 }
 
 /* After a controller restart an engine may still hold tasks we put back
@@ -160,6 +186,7 @@ static engine_t *register_engine(controller_t *c, const char *id, const json_t *
     e->tasks_done = (long)json_integer_value(json_object_get(body, "tasks"));
     set_deadline(e, body);
     claim_held(c, e, json_object_get(body, "held"));
+    controller_publish_engines(c);
     return e;
 }
 

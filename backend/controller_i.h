@@ -137,6 +137,7 @@ void controller_free_clients(controller_t *c);
 /* controller_engines.c */
 void controller_handle_engine(controller_t *c, clab_msg_t *m);
 /* The engines as /engines shows them. */
+void controller_publish_engines(const controller_t *c);
 json_t *controller_engines_json(const controller_t *c);
 /* Tells the engines running the cancelled tasks in running (from
  * clab_store_cancel) to stop them. */

@@ -47,7 +47,7 @@ assert_eq 2 "$(scontrol -o show job "$job" | sed -n 's/.* NumTasks=\([0-9]*\).*/
 mount_lab --cluster "$cstate/cluster.json"
 wait_for 60 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 "$cc" status --state "$cstate" >"$WORK/status.out" || fail "status: not running"
-grep -qx "slurm job $job RUNNING tasks 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
+grep -qx "slurm job $job RUNNING tasks 2 connected 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 grep -qx "engines connected 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 sweep sl 50 0.2
 wait_done sl 180

@@ -55,7 +55,7 @@ grep -rlF "$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' "$cstate/cluster.
 mount_lab --cluster "$cstate/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 "$cc" status --state "$cstate" >"$WORK/status.out" || fail "status: not running"
-grep -qx "ssh host clabhost engines 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
+grep -qx "ssh host clabhost engines 2 connected 2" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 sweep ss 20 0.2
 wait_done ss 120
 check_exact ss 20
