@@ -18,7 +18,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -45,7 +45,8 @@ static const char schema[] =
     "  pending_jobs INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
-    "  doc TEXT NOT NULL, stored REAL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
+    "  doc TEXT NOT NULL, stored REAL, ncols INTEGER, csv TEXT, tsv TEXT,"
+    "  PRIMARY KEY(tag, n)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
@@ -91,6 +92,14 @@ static const char migrate_v4_sets[] =
 static const char migrate_v4_jobs[] =
     "ALTER TABLE jobs ADD COLUMN rep INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE jobs ADD COLUMN reps INTEGER NOT NULL DEFAULT 1;";
+
+/* Version 4 notebooks render every row of results.csv and results.tsv
+ * from its JSON document: a successful result gains its cells as rendered
+ * at ingest (ncols columns; tsv NULL when it is the same text as csv),
+ * filled in for the results already there (clab_nbp_fill_cells). */
+static const char migrate_v5[] = "ALTER TABLE results ADD COLUMN ncols INTEGER;"
+                                 "ALTER TABLE results ADD COLUMN csv TEXT;"
+                                 "ALTER TABLE results ADD COLUMN tsv TEXT;";
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
@@ -192,7 +201,9 @@ static int migrate(clab_notebook_t *nb, int existed, int version)
         (existed && version < 4 &&
          sqlite3_exec(nb->db, migrate_v4_sets, NULL, NULL, NULL) != SQLITE_OK) ||
         (existed && version >= 2 && version < 4 &&
-         sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK))
+         sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK) ||
+        (existed && version < 5 &&
+         sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK))
         return clab_nbp_sql_errno(nb->db, "migrate");
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)
@@ -237,6 +248,8 @@ static int setup_schema(clab_notebook_t *nb)
         if (rc < 0)
             goto out;
     }
+    if (existed && version < 5 && (rc = clab_nbp_fill_cells(nb)) < 0)
+        goto out;
     if (version != SCHEMA_VERSION &&
         sqlite3_exec(nb->db, "PRAGMA user_version = " CLAB_NB_STR(SCHEMA_VERSION), NULL,
                      NULL, NULL) != SQLITE_OK)

@@ -58,6 +58,12 @@ typedef struct {
     const char *job; /* pending points: the job id */
     size_t job_len;
     double stored; /* results: when the result was stored (0: unknown) */
+    /* clab_nb_table_rows: the row's cells as stored at ingest
+     * (clab_table_cells, no newline) and how many columns they are; ncols
+     * is -1 when none are stored (rows of older notebooks, failures). */
+    int ncols;
+    const char *cells;
+    size_t cells_len;
 } clab_nb_row_t;
 
 int clab_notebook_open(const char *path, clab_notebook_t **out);
@@ -147,6 +153,10 @@ int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **nam
 int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
                     clab_nb_cursor_t **out);
 /* Pending points of tag with a notebook id > after, in id order. */
+/* The successful results of tag with after < N <= upto (upto < 0: all), in
+ * order of N, with their stored cells for fmt (a clab_table_format_t). */
+int clab_nb_table_rows(clab_nb_reader_t *r, const char *tag, int fmt, long after,
+                       long upto, clab_nb_cursor_t **out);
 int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
                     clab_nb_cursor_t **out);
 /* 1 with the row, 0 at the end, -errno. */

@@ -7,6 +7,7 @@
 #define CLAB_NOTEBOOK_I_H
 
 #include "notebook.h"
+#include "buf.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -28,9 +29,18 @@
 #define CLAB_NB_JOB_DONE_SQL CLAB_NB_STR(CLAB_NB_JOB_DONE)
 #define CLAB_NB_JOB_RETRIED_SQL CLAB_NB_STR(CLAB_NB_JOB_RETRIED)
 
-/* The writer's statements for storing results, prepared once. */
+/* A successful result's row of results.csv and .tsv (clab_table_cells)
+ * and its column count, as stored with it. */
+typedef struct {
+    clab_buf_t csv, tsv;
+    int ncols;
+} clab_nbp_cells_t;
+
+/* The writer's statements for storing results, prepared once, and the
+ * buffers it renders cells into, kept between results. */
 typedef struct {
     sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
+    clab_nbp_cells_t cells;
 } ingest_t;
 
 /* Point queries every reader makes, prepared once per connection: stat and
@@ -77,6 +87,7 @@ struct clab_nb_reader {
 struct clab_nb_cursor {
     sqlite3_stmt *st;
     int pending;
+    int table; /* clab_nb_table_rows: columns 3 and 4 are ncols and cells */
 };
 
 /* notebook.c */
@@ -110,6 +121,9 @@ int64_t clab_nbp_json_literal_len(const char *s, size_t len);
  * transaction. Whatever removes rows or pending points (rather than
  * appending them) must call it, or keep the counts itself. */
 int clab_nbp_recount(clab_notebook_t *nb, const char *tag);
+/* Stores the cells of every successful result that has none (notebooks
+ * older than schema version 5). Inside a write transaction. */
+int clab_nbp_fill_cells(clab_notebook_t *nb);
 
 /* notebook_read.c */
 void clab_nbp_conn_close(conn_t *c);

@@ -25,20 +25,75 @@ int64_t clab_nbp_json_literal_len(const char *s, size_t len)
     return n;
 }
 
-/* The CSV and TSV lengths of every cell of a successful result. */
-static int cells_len(json_t *params, json_t *results, json_t *meta, int64_t *csv,
-                     int64_t *tsv)
+/* A successful result's row in both formats (clab_table_cells). */
+static int render_cells(json_t *params, json_t *results, json_t *meta,
+                        clab_nbp_cells_t *c)
 {
     json_t *parts[3] = {params, results, meta};
-    int rc = 0;
-    *csv = *tsv = 0;
-    for (int k = 0; k < 3 && !rc; k++) {
-        int64_t c = 0, t = 0;
-        rc = clab_table_cells_len(parts[k], CLAB_TABLE_CSV, &c);
-        rc = rc ? rc : clab_table_cells_len(parts[k], CLAB_TABLE_TSV, &t);
-        *csv += c;
-        *tsv += t;
+    int nt = 0;
+    c->csv.len = c->tsv.len = 0;
+    int rc = clab_table_cells(&c->csv, parts, CLAB_TABLE_CSV, &c->ncols);
+    return rc ? rc : clab_table_cells(&c->tsv, parts, CLAB_TABLE_TSV, &nt);
+}
+
+/* What the cells add to the set's csv_cells and tsv_cells: their text
+ * without the separators. */
+static int64_t cells_bytes(const clab_buf_t *b, int ncols)
+{
+    return (int64_t)b->len - (ncols > 0 ? ncols - 1 : 0);
+}
+
+/* Binds the cells as parameters first.. of st; tsv NULL when it is the
+ * same text as csv (most rows: nothing to quote, nothing to blank). */
+static void bind_cells(sqlite3_stmt *st, int first, const clab_nbp_cells_t *c)
+{
+    sqlite3_bind_int(st, first, c->ncols);
+    sqlite3_bind_text(st, first + 1, c->csv.data ? c->csv.data : "", (int)c->csv.len,
+                      SQLITE_STATIC);
+    if (c->tsv.len == c->csv.len &&
+        (c->csv.len == 0 || memcmp(c->tsv.data, c->csv.data, c->csv.len) == 0))
+        sqlite3_bind_null(st, first + 2);
+    else
+        sqlite3_bind_text(st, first + 2, c->tsv.data, (int)c->tsv.len, SQLITE_STATIC);
+}
+
+int clab_nbp_fill_cells(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    clab_nbp_cells_t c = {0};
+    int rc = clab_nbp_prepare(nb->db,
+                              "SELECT tag, n, doc FROM results"
+                              " WHERE ok = 1 AND ncols IS NULL",
+                              &st);
+    rc = rc ? rc
+            : clab_nbp_prepare(nb->db,
+                               "UPDATE results SET ncols = ?3, csv = ?4, tsv = ?5"
+                               " WHERE tag = ?1 AND n = ?2",
+                               &up);
+    while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *doc = clab_json_loadb((const char *)sqlite3_column_text(st, 2),
+                                      (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        rc = doc ? render_cells(json_object_get(doc, "parameters"),
+                                json_object_get(doc, "results"),
+                                json_object_get(doc, "metadata"), &c)
+                 : -EIO;
+        json_decref(doc);
+        if (rc < 0)
+            break;
+        sqlite3_bind_value(up, 1, sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 1));
+        bind_cells(up, 3, &c);
+        rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "cells");
+        sqlite3_reset(up);
     }
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = clab_nbp_sql_errno(nb->db, "fill cells");
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    clab_buf_free(&c.csv);
+    clab_buf_free(&c.tsv);
     return rc;
 }
 
@@ -49,7 +104,9 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
 {
     sqlite3_stmt *st = NULL;
     int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
-    int rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+    clab_nbp_cells_t c = {0};
+    int crc = 0,
+        rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
@@ -60,20 +117,21 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
             continue;
         json_t *doc =
             clab_json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
-        int64_t c = 0, t = 0;
-        int crc = doc ? cells_len(json_object_get(doc, "parameters"),
-                                  json_object_get(doc, "results"),
-                                  json_object_get(doc, "metadata"), &c, &t)
-                      : -EIO;
+        crc = doc ? render_cells(json_object_get(doc, "parameters"),
+                                 json_object_get(doc, "results"),
+                                 json_object_get(doc, "metadata"), &c)
+                  : -EIO;
         json_decref(doc);
-        if (crc < 0) {
-            sqlite3_finalize(st);
-            return crc;
-        }
-        csv += c;
-        tsv += t;
+        if (crc < 0)
+            break;
+        csv += cells_bytes(&c.csv, c.ncols);
+        tsv += cells_bytes(&c.tsv, c.ncols);
     }
     sqlite3_finalize(st);
+    clab_buf_free(&c.csv);
+    clab_buf_free(&c.tsv);
+    if (crc < 0)
+        return crc;
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "recount results");
     if ((rc = clab_nbp_prepare(nb->db,
@@ -422,21 +480,24 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
     json_decref(doc);
     if (!text)
         return -ENOMEM;
-    int64_t csv = 0, tsv = 0;
-    if (ok && cells_len(params, results, meta, &csv, &tsv) < 0) {
+    if (ok && render_cells(params, results, meta, &in->cells) < 0) {
         free(text);
         return -ENOMEM;
     }
     d->jsonl += (int64_t)strlen(text) + 1;
-    d->csv += csv;
-    d->tsv += tsv;
     sqlite3_bind_text(in->insert, 1, tag, -1, SQLITE_STATIC);
     sqlite3_bind_int64(in->insert, 2, n);
     sqlite3_bind_int(in->insert, 3, ok);
     sqlite3_bind_text(in->insert, 4, job, -1, SQLITE_STATIC);
     sqlite3_bind_text(in->insert, 5, text, -1, free);
     sqlite3_bind_double(in->insert, 6, now);
+    if (ok) {
+        d->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
+        d->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
+        bind_cells(in->insert, 7, &in->cells);
+    }
     int rc = sqlite3_step(in->insert);
+    sqlite3_clear_bindings(in->insert);
     sqlite3_reset(in->insert);
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "result");
@@ -578,8 +639,9 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
         (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
-                               "INSERT INTO results(tag, n, ok, job, doc, stored)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                               "INSERT INTO results(tag, n, ok, job, doc, stored,"
+                               " ncols, csv, tsv) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                               " ?8, ?9)",
                                &in->insert)) < 0 ||
         (rc = clab_nbp_prepare(
              nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
@@ -607,6 +669,8 @@ void clab_nbp_ingest_finalize(ingest_t *in)
     sqlite3_finalize(in->column);
     sqlite3_finalize(in->done);
     sqlite3_finalize(in->counts);
+    clab_buf_free(&in->cells.csv);
+    clab_buf_free(&in->cells.tsv);
 }
 
 /* Durable: the link acknowledges these results once this returns, and the

@@ -279,6 +279,27 @@ int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, lo
     return 0;
 }
 
+int clab_nb_table_rows(clab_nb_reader_t *r, const char *tag, int fmt, long after,
+                       long upto, clab_nb_cursor_t **out)
+{
+    int rc = cursor_new(r,
+                        fmt == 0 ? "SELECT n, doc, stored, ncols, csv FROM results"
+                                   " WHERE tag = ?1 AND ok = 1 AND n > ?2 AND n <= ?3"
+                                   " ORDER BY n"
+                                 : "SELECT n, doc, stored, ncols, coalesce(tsv, csv)"
+                                   " FROM results WHERE tag = ?1 AND ok = 1 AND n > ?2"
+                                   " AND n <= ?3 ORDER BY n",
+                        out);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = (*out)->st;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, upto < 0 ? INT64_MAX : upto);
+    (*out)->table = 1;
+    return 0;
+}
+
 int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
                     clab_nb_cursor_t **out)
 {
@@ -303,6 +324,7 @@ int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
     if (rc != SQLITE_ROW)
         return clab_nbp_sql_errno(sqlite3_db_handle(c->st), "cursor");
     memset(row, 0, sizeof *row);
+    row->ncols = -1;
     row->key = (long)sqlite3_column_int64(c->st, 0);
     row->text = (const char *)sqlite3_column_text(c->st, 1);
     row->len = (size_t)sqlite3_column_bytes(c->st, 1);
@@ -311,6 +333,13 @@ int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
         row->job_len = (size_t)sqlite3_column_bytes(c->st, 2);
     } else {
         row->stored = sqlite3_column_double(c->st, 2);
+    }
+    if (c->table && sqlite3_column_type(c->st, 3) != SQLITE_NULL) {
+        row->ncols = sqlite3_column_int(c->st, 3);
+        row->cells = (const char *)sqlite3_column_text(c->st, 4);
+        row->cells_len = (size_t)sqlite3_column_bytes(c->st, 4);
+        if (!row->cells)
+            row->ncols = -1;
     }
     return 1;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 char clab_table_sep(clab_table_format_t fmt)
@@ -199,4 +200,45 @@ int clab_table_row(clab_buf_t *b, json_t *const cols[3], const char *text, size_
     }
     json_decref(doc);
     return rc ? rc : clab_buf_add(b, "\n", 1);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The cells of obj's values in name order (the order of a table's columns:
+ * SQLite's BINARY collation, which is strcmp's for names without NUL), each
+ * after a separator but the very first of the row (*first). */
+static int object_cells(clab_buf_t *b, const json_t *obj, clab_table_format_t fmt,
+                        int *first, int *ncols)
+{
+    size_t n = json_object_size(obj), i = 0;
+    const char *key, **keys = n ? malloc(n * sizeof *keys) : NULL;
+    json_t *v;
+    int rc = 0;
+    if (n && !keys)
+        return -ENOMEM;
+    json_object_foreach((json_t *)obj, key, v) keys[i++] = key;
+    qsort(keys, n, sizeof *keys, by_name);
+    for (i = 0; i < n && !rc; i++) {
+        if (!*first)
+            rc = clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
+        *first = 0;
+        rc = rc ? rc : clab_table_cell(b, json_object_get(obj, keys[i]), fmt);
+    }
+    free(keys);
+    *ncols += (int)n;
+    return rc;
+}
+
+int clab_table_cells(clab_buf_t *b, json_t *const parts[3], clab_table_format_t fmt,
+                     int *ncols)
+{
+    int rc = 0, first = 1;
+    *ncols = 0;
+    for (int k = 0; k < 3 && !rc; k++)
+        if (json_is_object(parts[k]))
+            rc = object_cells(b, parts[k], fmt, &first, ncols);
+    return rc;
 }

@@ -36,4 +36,13 @@ int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t 
 int clab_table_row(clab_buf_t *b, json_t *const cols[3], const char *text, size_t len,
                    clab_table_format_t fmt);
 
+/* Appends the cells of one result (parts: its parameters, results and
+ * metadata objects) without the newline: each object's values in name
+ * order, separated. *ncols is how many. Under columns that are exactly
+ * the names of these parts, this is the result's row as clab_table_row
+ * renders it, less the newline; the notebook stores it at ingest so that
+ * reading a table parses no JSON. */
+int clab_table_cells(clab_buf_t *b, json_t *const parts[3], clab_table_format_t fmt,
+                     int *ncols);
+
 #endif

@@ -4,6 +4,8 @@
 #include "table.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,14 +118,113 @@ static long parse_result_name(const char *s, size_t len)
     return n;
 }
 
-static int find_result(clab_nb_reader_t *r, clab_node_t *node, const char *c, size_t len)
+/* What the last listing of a results directory learnt of its N.json
+ * files: `ls -l` lists, then stats every file, and each stat would
+ * otherwise cost a read transaction of its own. Valid while the notebook
+ * is unchanged (its generation, read before the listing's snapshot); the
+ * lookups that find nothing here ask the notebook. */
+#define SEEN_MAX (1L << 19) /* N values kept: 12 bytes each */
+
+static struct {
+    pthread_mutex_t lock;
+    const clab_notebook_t *nb;
+    uint64_t gen;
+    char tag[CLAB_TAG_MAX + 1];
+    int ok;
+    double set_modified;
+    long cap;       /* N in 1..cap have a slot */
+    int32_t *len;   /* the document's length, -1 when there is no such file */
+    double *stored; /* when it was stored */
+} seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* With seen.lock: whether seen is the listing of tag's files of ok at gen. */
+static int seen_is(const clab_notebook_t *nb, uint64_t gen, const char *tag, int ok)
+{
+    return seen.nb == nb && seen.gen == gen && seen.ok == ok &&
+           strcmp(seen.tag, tag) == 0;
+}
+
+/* Starts or goes on with the listing of node (a results directory): called
+ * for each chunk of it, with the generation read before its snapshot. */
+static void seen_start(const clab_notebook_t *nb, uint64_t gen, const char *tag, int ok,
+                       double set_modified)
+{
+    pthread_mutex_lock(&seen.lock);
+    if (!seen_is(nb, gen, tag, ok)) {
+        seen.nb = nb;
+        seen.gen = gen;
+        seen.ok = ok;
+        seen.set_modified = set_modified;
+        snprintf(seen.tag, sizeof seen.tag, "%s", tag);
+        for (long i = 0; i < seen.cap; i++)
+            seen.len[i] = -1;
+    }
+    pthread_mutex_unlock(&seen.lock);
+}
+
+static void seen_add(const clab_notebook_t *nb, uint64_t gen, const char *tag, int ok,
+                     const clab_nb_row_t *row)
+{
+    pthread_mutex_lock(&seen.lock);
+    if (!seen_is(nb, gen, tag, ok) || row->key < 1 || row->key > SEEN_MAX ||
+        row->len > INT32_MAX)
+        goto out;
+    if (row->key > seen.cap) {
+        long cap = seen.cap ? seen.cap : 1024;
+        while (cap < row->key)
+            cap *= 2;
+        int32_t *len = realloc(seen.len, (size_t)cap * sizeof *len);
+        if (len)
+            seen.len = len;
+        double *stored = len ? realloc(seen.stored, (size_t)cap * sizeof *stored) : NULL;
+        if (!stored)
+            goto out; /* a smaller cache only costs time */
+        seen.stored = stored;
+        for (long i = seen.cap; i < cap; i++)
+            seen.len[i] = -1;
+        seen.cap = cap;
+    }
+    seen.len[row->key - 1] = (int32_t)row->len;
+    seen.stored[row->key - 1] = row->stored;
+out:
+    pthread_mutex_unlock(&seen.lock);
+}
+
+/* Fills what a lookup of node (ok: -1 for the set itself) learns from the
+ * last listing; 1 when it could. */
+static int seen_find(const clab_notebook_t *nb, clab_node_t *node, int ok)
+{
+    uint64_t gen = clab_notebook_generation((clab_notebook_t *)nb);
+    int hit = 0;
+    pthread_mutex_lock(&seen.lock);
+    if (ok < 0) {
+        hit = seen.nb == nb && seen.gen == gen && strcmp(seen.tag, node->tag) == 0;
+        if (hit)
+            node->set_modified = seen.set_modified;
+    } else if (seen_is(nb, gen, node->tag, ok) && node->n >= 1 && node->n <= seen.cap &&
+               seen.len[node->n - 1] >= 0) {
+        node->size = (off_t)seen.len[node->n - 1] + 1;
+        node->stored = seen.stored[node->n - 1];
+        hit = 1;
+    }
+    pthread_mutex_unlock(&seen.lock);
+    return hit;
+}
+
+static int find_result(clab_lab_t *lab, clab_nb_reader_t **r, clab_node_t *node,
+                       const char *c, size_t len)
 {
     size_t rlen;
     node->n = parse_result_name(c, len);
     if (node->n <= 0)
         return -ENOENT;
-    int rc = clab_nb_result_stat(r, node->tag, node->n, nodes[node->kind].arg, &rlen,
-                                 &node->stored);
+    if (seen_find(lab->nb, node, nodes[node->kind].arg))
+        return 0;
+    /* The set was found in the listing: no snapshot open yet. */
+    int rc = *r ? 0 : clab_nb_reader_open(lab->nb, r);
+    rc = rc ? rc
+            : clab_nb_result_stat(*r, node->tag, node->n, nodes[node->kind].arg, &rlen,
+                                  &node->stored);
     node->size = (off_t)rlen + 1; /* N.json ends in a newline */
     return rc;
 }
@@ -139,6 +240,8 @@ static int find_set(clab_lab_t *lab, clab_nb_reader_t **r, clab_node_t *node,
     node->tag[len] = '\0';
     if (!clab_tag_valid(node->tag))
         return -ENOENT;
+    if (seen_find(lab->nb, node, -1))
+        return 0;
     int rc = clab_nb_reader_open(lab->nb, r);
     if (rc)
         return rc;
@@ -193,7 +296,7 @@ static int find_child(clab_lab_t *lab, clab_nb_reader_t **r, clab_node_t *node,
     case CLAB_NAME_TAG:
         return find_set(lab, r, node, c, len);
     case CLAB_NAME_RESULT:
-        return find_result(*r, node, c, len);
+        return find_result(lab, r, node, c, len);
     case CLAB_NAME_ENGINE:
         return find_engine(lab, node, c, len);
     default:
@@ -271,16 +374,24 @@ static int add_set(void *ud, int64_t id, const char *tag)
     return l->add(l->ud, tag, 1, l->base + (off_t)id);
 }
 
-static int add_results(list_ctx_t *l, clab_nb_reader_t *r, const char *tag, int ok,
-                       long after)
+/* Lists result files of a snapshot taken at generation gen. */
+static int add_results(list_ctx_t *l, clab_nb_reader_t *r, clab_notebook_t *nb,
+                       uint64_t gen, const char *tag, int ok, long after)
 {
     clab_nb_cursor_t *cur;
-    int rc = clab_nb_results(r, tag, ok, after, -1, &cur);
-    if (rc)
+    clab_set_info_t info;
+    int rc = clab_nb_set_info(r, tag, &info);
+    if (rc == 0)
+        seen_start(nb, gen, tag, ok, info.modified);
+    clab_set_info_clear(&info);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    if ((rc = clab_nb_results(r, tag, ok, after, -1, &cur)) < 0)
         return rc;
     clab_nb_row_t row;
     char name[32];
     while ((rc = clab_nb_cursor_next(cur, &row)) == 1) {
+        seen_add(nb, gen, tag, ok, &row);
         snprintf(name, sizeof name, "%ld.json", row.key);
         if ((rc = l->add(l->ud, name, 0, l->base + (off_t)row.key)) != 0)
             break;
@@ -335,12 +446,13 @@ static int list_pattern(list_ctx_t *l, clab_lab_t *lab, const clab_node_t *node,
     int rc;
     if (nodes[pattern].shape == CLAB_NAME_ENGINE)
         return list_engines(l, lab, off);
+    uint64_t gen = clab_notebook_generation(lab->nb);
     if ((rc = clab_nb_reader_open(lab->nb, &r)) < 0)
         return rc;
     if (nodes[pattern].shape == CLAB_NAME_TAG)
         rc = clab_nb_sets(r, after, add_set, l);
     else
-        rc = add_results(l, r, node->tag, nodes[pattern].arg, (long)after);
+        rc = add_results(l, r, lab->nb, gen, node->tag, nodes[pattern].arg, (long)after);
     clab_nb_reader_close(&r);
     return rc < 0 ? rc : 0;
 }

@@ -173,13 +173,20 @@ static int fill_rows(clab_view_t *v, int *done)
     if (!v->cur) {
         if (v->info->render == CLAB_RENDER_PENDING)
             rc = clab_nb_pending(v->reader, v->node.tag, v->pos.key, &v->cur);
+        else if (v->info->render == CLAB_RENDER_TABLE)
+            rc = clab_nb_table_rows(v->reader, v->node.tag, (int)v->fmt, v->pos.key,
+                                    v->upto, &v->cur);
         else
-            rc = clab_nb_results(v->reader, v->node.tag,
-                                 v->info->render == CLAB_RENDER_JSONL ? -1 : 1,
-                                 v->pos.key, v->upto, &v->cur);
+            rc =
+                clab_nb_results(v->reader, v->node.tag, -1, v->pos.key, v->upto, &v->cur);
         if (rc)
             return rc;
     }
+    /* A row whose cells were stored under all of the table's columns is
+     * copied; one with fewer (a later result added a column) is rendered
+     * from its document. */
+    int ncols = (int)(json_array_size(v->cols[0]) + json_array_size(v->cols[1]) +
+                      json_array_size(v->cols[2]));
     while (v->buf.len - start < FILL_CHUNK) {
         clab_nb_row_t row;
         if ((rc = clab_nb_cursor_next(v->cur, &row)) <= 0) {
@@ -187,7 +194,10 @@ static int fill_rows(clab_view_t *v, int *done)
             *done = 1;
             return rc;
         }
-        if (v->info->render == CLAB_RENDER_TABLE) {
+        if (v->info->render == CLAB_RENDER_TABLE && row.ncols == ncols) {
+            rc = clab_buf_add(&v->buf, row.cells, row.cells_len);
+            rc = rc ? rc : clab_buf_add(&v->buf, "\n", 1);
+        } else if (v->info->render == CLAB_RENDER_TABLE) {
             rc = clab_table_row(&v->buf, v->cols, row.text, row.len, v->fmt);
         } else if (v->info->render == CLAB_RENDER_PENDING) {
             rc = pending_line(&v->buf, &row);

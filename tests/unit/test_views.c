@@ -842,6 +842,78 @@ static void test_migration(void **state)
     free(check_view(f, "/status.json", &len));
 }
 
+/* What a lookup learns of N.json (size, time) is the same whether or not
+ * the directory was just listed (ls -l: a listing, then a stat of each
+ * file), and a listing does not outlive the notebook's state: results
+ * added or deleted after it are seen by the next lookup. */
+static void lookups_agree(fixture_t *f, const char *dir, int upto, clab_node_t *was)
+{
+    char path[96];
+    for (int n = 1; n <= upto; n++) {
+        clab_node_t node;
+        snprintf(path, sizeof path, "%s/%d.json", dir, n);
+        int rc = clab_tree_lookup(&f->lab, path, &node);
+        if (was[n].kind == CLAB_NODE_ROOT) {
+            /* First sight: a lookup with no listing before it. */
+            assert_true(rc == 0 || rc == -ENOENT);
+            was[n] = rc == 0 ? node : (clab_node_t){.kind = CLAB_NODE_ENGINES};
+            continue;
+        }
+        assert_int_equal(rc, was[n].kind == CLAB_NODE_ENGINES ? -ENOENT : 0);
+        if (rc == 0) {
+            assert_int_equal(node.size, was[n].size);
+            assert_true(node.stored == was[n].stored);
+            assert_true(node.set_modified == was[n].set_modified);
+        }
+    }
+}
+
+static void list_all(fixture_t *f, const char *dir)
+{
+    listing_t *l = calloc(1, sizeof *l);
+    clab_node_t node = node_of(f, dir);
+    for (;;) {
+        int before = l->n;
+        l->room = 50;
+        assert_int_equal(clab_tree_readdir(&f->lab, &node, l->last, take, l), 0);
+        if (l->n == before)
+            break;
+    }
+    free(l);
+}
+
+static void test_listing_then_lookups(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    clab_node_t ok[80] = {0}, failed[80] = {0}, node;
+    submit(
+        f,
+        "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": {\"range\": [0, 70]}},"
+        " \"tag\": \"c\"}",
+        tag);
+    complete(f, 30, &counter);
+    lookups_agree(f, "/results/c", 75, ok);
+    lookups_agree(f, "/results/c/failed", 75, failed);
+    list_all(f, "/results/c");
+    lookups_agree(f, "/results/c", 75, ok);
+    lookups_agree(f, "/results/c/failed", 75, failed);
+    list_all(f, "/results/c/failed");
+    lookups_agree(f, "/results/c", 75, ok);
+    lookups_agree(f, "/results/c/failed", 75, failed);
+    /* Results after the listing. */
+    list_all(f, "/results/c");
+    complete(f, 40, &counter);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/c/31.json", &node), 0);
+    /* A set deleted after its listing. */
+    list_all(f, "/results/c");
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/c/1.json", &node), 0);
+    assert_true(ctl(f, "delete c\n", 1) > 0);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/c/1.json", &node), -ENOENT);
+    assert_int_equal(clab_tree_lookup(&f->lab, "/results/c", &node), -ENOENT);
+}
+
 int main(void)
 {
     clab_log_init("test_views", CLAB_LOG_WARN);
@@ -851,6 +923,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_notebook_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listing_then_lookups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
     };
