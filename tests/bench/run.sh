@@ -523,10 +523,20 @@ bench_dispatch() {
     # Engines may get a connection file of their own (engine.json).
     conn=$cs/cluster.json
     [ -e "$cs/engine.json" ] && conn=$cs/engine.json
+    # All at once, as a Slurm job's tasks start: how long until every one
+    # has joined (the controller lists them in STATE/engines).
+    local t0 reg
+    t0=$(date +%s.%N)
     for i in $(seq "$n"); do
         "$ENGINE" --cluster "$conn" --id "eng$i" >>"$WORK/dengine.log" 2>&1 &
         PIDS+=($!)
     done
+    if wait_until 120 "[ \"\$(wc -l <'$cs/engines' 2>/dev/null || echo 0)\" -ge $n ]"; then
+        reg=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
+    else
+        reg="n/a: $(wc -l <"$cs/engines" 2>/dev/null || echo 0) of $n joined in 120 s"
+    fi
+    row "registration of $n engines started at once" "" "" "$reg" "s"
     if ! mount_lab "$WORK/dmnt" "$WORK/dstate" --cluster "$cs/cluster.json"; then
         row "$f" "" "" "n/a: clabfs could not join the cluster" "tasks/s"
         return
