@@ -50,44 +50,101 @@ int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/* Pending jobs read per page: the writer holds a page's ids, never the
+ * whole set's (10^6 points must not mean 10^6 records in memory). */
+#define CANCEL_PAGE 512
+
+/* One page of a cancel: the ids, job ids and experiments of up to
+ * CANCEL_PAGE pending jobs after *after. */
+typedef struct {
+    int64_t id[CANCEL_PAGE];
+    char *job[CANCEL_PAGE], *experiment[CANCEL_PAGE];
+    int n;
+} cancel_page_t;
+
+static void page_clear(cancel_page_t *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        free(p->job[i]);
+        free(p->experiment[i]);
+    }
+    p->n = 0;
+}
+
+static int page_read(clab_notebook_t *nb, sqlite3_stmt *st, int64_t after,
+                     cancel_page_t *p)
+{
+    int rc = SQLITE_DONE;
+    sqlite3_bind_int64(st, 2, after);
+    while (p->n < CANCEL_PAGE && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        p->id[p->n] = sqlite3_column_int64(st, 0);
+        p->job[p->n] = strdup((const char *)sqlite3_column_text(st, 1));
+        p->experiment[p->n] = strdup((const char *)sqlite3_column_text(st, 2));
+        if (!p->job[p->n++] || !p->experiment[p->n - 1]) {
+            sqlite3_reset(st);
+            return -ENOMEM;
+        }
+    }
+    sqlite3_reset(st);
+    return p->n == CANCEL_PAGE || rc == SQLITE_DONE
+               ? p->n
+               : clab_nbp_sql_errno(nb->db, "cancel");
+}
+
+/* Stores the page's failures through one record whose job and experiment
+ * change from point to point: every failure of a cancel has the same
+ * times. */
+static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, double now)
+{
+    json_t *md = json_object_get(json_object_get(item, "record"), "metadata");
+    int rc = 0, n = 0;
+    for (int i = 0; i < p->n && rc >= 0; i++) {
+        if (json_object_set_new(item, "job", json_string(p->job[i])) ||
+            json_object_set_new(md, "clab.job", json_string(p->job[i])) ||
+            json_object_set_new(md, "epyc.experiment.classname",
+                                json_string(p->experiment[i])))
+            return -ENOMEM;
+        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) > 0)
+            n += rc;
+    }
+    return rc < 0 ? rc : n;
+}
+
 /* Records every pending job of tag as failed with `cancelled`, through the
  * same path as a delivered failure, so that every count and size stays
  * right; a late result from an engine then finds the job done. */
 static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
 {
     sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(nb->db,
-                              "SELECT job, experiment FROM jobs"
-                              " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
-                              &st);
-    if (rc)
-        return rc;
+    cancel_page_t *p = calloc(1, sizeof *p);
+    clab_record_info_t who = {.experiment = "", .job = ""};
+    json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
+                             clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION));
+    int rc = -ENOMEM, n = 0;
+    if (!p || !item || !json_object_get(item, "record"))
+        goto out;
+    if ((rc = clab_nbp_prepare(nb->db,
+                               "SELECT id, job, experiment FROM jobs WHERE tag = ?1"
+                               " AND state = " CLAB_NB_JOB_PENDING_SQL
+                               " AND id > ?2 ORDER BY id LIMIT " CLAB_NB_STR(CANCEL_PAGE),
+                               &st)) < 0)
+        goto out;
     sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    json_t *items = json_array();
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        clab_record_info_t who = {
-            .experiment = (const char *)sqlite3_column_text(st, 1),
-            .job = (const char *)sqlite3_column_text(st, 0),
-        };
-        json_t *rec = clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION);
-        json_array_append_new(items,
-                              json_pack("{s:s, s:o*}", "job", who.job, "record", rec));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(items);
-        return clab_nbp_sql_errno(nb->db, "cancel");
-    }
-    size_t i;
-    json_t *item;
-    int n = 0;
-    json_array_foreach(items, i, item)
-    {
-        if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
+    int64_t after = 0;
+    while ((rc = page_read(nb, st, after, p)) > 0) {
+        after = p->id[p->n - 1];
+        rc = page_ingest(nb, p, item, now);
+        page_clear(p);
+        if (rc < 0)
             break;
         n += rc;
     }
-    json_decref(items);
+    sqlite3_finalize(st);
+out:
+    if (p)
+        page_clear(p);
+    free(p);
+    json_decref(item);
     return rc < 0 ? rc : n;
 }
 
