@@ -523,18 +523,29 @@ static int handle_waiting(controller_t *c)
     return got;
 }
 
-/* One turn of the loop. A transaction stays open across turns for up to
- * COMMIT_WINDOW seconds while messages keep coming, so that a stream of
- * results costs one commit per window, not one per result. Tasks go to
- * engines at once, before the commit: if we crash, the engine still holds
- * the task and claims it when it re-registers. */
+/* When the open transaction is due. While tasks are queued or running,
+ * more results are coming: the transaction stays open up to COMMIT_WINDOW
+ * so that a stream of results costs the notebook one synced transaction
+ * per window rather than one per result. With nothing in flight nothing
+ * is worth waiting for: it is due at once, so that a lone point's
+ * submission and result are answered without waiting for a timer. */
+static double commit_due(const controller_t *c)
+{
+    return c->queued + c->running > 0 ? c->txn_start + COMMIT_WINDOW : 0;
+}
+
+/* One turn of the loop. A transaction stays open across turns while
+ * messages keep coming, up to COMMIT_WINDOW (a group commit), and is
+ * committed once the sockets are empty and it is due (commit_due). Tasks
+ * go to engines at once, before the commit: if we crash, the engine still
+ * holds the task and claims it when it re-registers. */
 static int turn(controller_t *c)
 {
     zmq_pollitem_t items[] = {{c->clients_sock, 0, ZMQ_POLLIN, 0},
                               {c->engines_sock, 0, ZMQ_POLLIN, 0}};
     long timeout = 250;
     if (c->in_txn) {
-        double left = c->txn_start + COMMIT_WINDOW - clab_mono();
+        double left = commit_due(c) - clab_mono();
         timeout = left > 0 ? (long)(left * 1000) + 1 : 0;
     }
     if (recovering(c))
@@ -560,7 +571,8 @@ static int turn(controller_t *c)
     }
     controller_resend(c);
     controller_dispatch(c);
-    if (got == 0 || c->txn_msgs >= MAX_BATCH || now - c->txn_start >= COMMIT_WINDOW)
+    if ((got == 0 && now >= commit_due(c)) || c->txn_msgs >= MAX_BATCH ||
+        now - c->txn_start >= COMMIT_WINDOW)
         return commit(c);
     return 0;
 }
