@@ -36,6 +36,18 @@ static int render_cells(json_t *params, json_t *results, json_t *meta,
     return rc ? rc : clab_table_cells(&c->tsv, parts, CLAB_TABLE_TSV, &nt);
 }
 
+/* The cells of a stored successful result, from its N.json text. */
+static int doc_cells(const char *text, size_t len, clab_nbp_cells_t *c)
+{
+    json_t *doc = clab_json_loadb(text, len, 0, NULL);
+    int rc = doc ? render_cells(json_object_get(doc, "parameters"),
+                                json_object_get(doc, "results"),
+                                json_object_get(doc, "metadata"), c)
+                 : -EIO;
+    json_decref(doc);
+    return rc;
+}
+
 /* What the cells add to the set's csv_cells and tsv_cells: their text
  * without the separators. */
 static int64_t cells_bytes(const clab_buf_t *b, int ncols)
@@ -71,14 +83,8 @@ int clab_nbp_fill_cells(clab_notebook_t *nb)
                                " WHERE tag = ?1 AND n = ?2",
                                &up);
     while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *doc = clab_json_loadb((const char *)sqlite3_column_text(st, 2),
-                                      (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
-        rc = doc ? render_cells(json_object_get(doc, "parameters"),
-                                json_object_get(doc, "results"),
-                                json_object_get(doc, "metadata"), &c)
-                 : -EIO;
-        json_decref(doc);
-        if (rc < 0)
+        if ((rc = doc_cells((const char *)sqlite3_column_text(st, 2),
+                            (size_t)sqlite3_column_bytes(st, 2), &c)) < 0)
             break;
         sqlite3_bind_value(up, 1, sqlite3_column_value(st, 0));
         sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 1));
@@ -115,14 +121,7 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         jsonl += (int64_t)len + 1;
         if (!sqlite3_column_int(st, 0))
             continue;
-        json_t *doc =
-            clab_json_loadb((const char *)sqlite3_column_text(st, 1), len, 0, NULL);
-        crc = doc ? render_cells(json_object_get(doc, "parameters"),
-                                 json_object_get(doc, "results"),
-                                 json_object_get(doc, "metadata"), &c)
-                  : -EIO;
-        json_decref(doc);
-        if (crc < 0)
+        if ((crc = doc_cells((const char *)sqlite3_column_text(st, 1), len, &c)) < 0)
             break;
         csv += cells_bytes(&c.csv, c.ncols);
         tsv += cells_bytes(&c.tsv, c.ncols);

@@ -4,6 +4,7 @@
  * statements of the point queries that stat and lookup make for every
  * file. Cursors walk results and pending points in order of N or id. */
 #include "notebook_i.h"
+#include "table.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -259,6 +260,15 @@ static int cursor_new(clab_nb_reader_t *r, const char *sql, clab_nb_cursor_t **o
     return 0;
 }
 
+/* Binds a results query's tag (?1) and its range of N, after < N <= upto
+ * (?3, ?4; upto < 0: all). */
+static void bind_range(sqlite3_stmt *st, const char *tag, long after, long upto)
+{
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, after);
+    sqlite3_bind_int64(st, 4, upto < 0 ? INT64_MAX : upto);
+}
+
 int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
                     clab_nb_cursor_t **out)
 {
@@ -270,12 +280,9 @@ int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, lo
                         out);
     if (rc)
         return rc;
-    sqlite3_stmt *st = (*out)->st;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
+    bind_range((*out)->st, tag, after, upto);
     if (ok >= 0)
-        sqlite3_bind_int(st, 2, ok);
-    sqlite3_bind_int64(st, 3, after);
-    sqlite3_bind_int64(st, 4, upto < 0 ? INT64_MAX : upto);
+        sqlite3_bind_int((*out)->st, 2, ok);
     return 0;
 }
 
@@ -283,19 +290,17 @@ int clab_nb_table_rows(clab_nb_reader_t *r, const char *tag, int fmt, long after
                        long upto, clab_nb_cursor_t **out)
 {
     int rc = cursor_new(r,
-                        fmt == 0 ? "SELECT n, doc, stored, ncols, csv FROM results"
-                                   " WHERE tag = ?1 AND ok = 1 AND n > ?2 AND n <= ?3"
-                                   " ORDER BY n"
-                                 : "SELECT n, doc, stored, ncols, coalesce(tsv, csv)"
-                                   " FROM results WHERE tag = ?1 AND ok = 1 AND n > ?2"
-                                   " AND n <= ?3 ORDER BY n",
+                        fmt == CLAB_TABLE_CSV
+                            ? "SELECT n, doc, stored, ncols, csv FROM results"
+                              " WHERE tag = ?1 AND ok = 1 AND n > ?3 AND n <= ?4"
+                              " ORDER BY n"
+                            : "SELECT n, doc, stored, ncols, coalesce(tsv, csv)"
+                              " FROM results WHERE tag = ?1 AND ok = 1 AND n > ?3"
+                              " AND n <= ?4 ORDER BY n",
                         out);
     if (rc)
         return rc;
-    sqlite3_stmt *st = (*out)->st;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, after);
-    sqlite3_bind_int64(st, 3, upto < 0 ? INT64_MAX : upto);
+    bind_range((*out)->st, tag, after, upto);
     (*out)->table = 1;
     return 0;
 }

@@ -214,13 +214,13 @@ static int object_cells(clab_buf_t *b, const json_t *obj, clab_table_format_t fm
                         int *first, int *ncols)
 {
     size_t n = json_object_size(obj), i = 0;
-    const char *key, **keys = n ? malloc(n * sizeof *keys) : NULL;
-    json_t *v;
-    int rc = 0;
-    if (n && !keys)
-        return -ENOMEM;
     if (n == 0) /* qsort's array may not be NULL, even for no elements */
         return 0;
+    const char *key, **keys = malloc(n * sizeof *keys);
+    json_t *v;
+    int rc = 0;
+    if (!keys)
+        return -ENOMEM;
     json_object_foreach((json_t *)obj, key, v) keys[i++] = key;
     qsort(keys, n, sizeof *keys, by_name);
     for (i = 0; i < n && !rc; i++) {

@@ -192,9 +192,9 @@ out:
 
 /* Fills what a lookup of node (ok: -1 for the set itself) learns from the
  * last listing; 1 when it could. */
-static int seen_find(const clab_notebook_t *nb, clab_node_t *node, int ok)
+static int seen_find(clab_notebook_t *nb, clab_node_t *node, int ok)
 {
-    uint64_t gen = clab_notebook_generation((clab_notebook_t *)nb);
+    uint64_t gen = clab_notebook_generation(nb);
     int hit = 0;
     pthread_mutex_lock(&seen.lock);
     if (ok < 0) {

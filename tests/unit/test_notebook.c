@@ -12,6 +12,7 @@
 
 #include "json.h"
 #include "notebook.h"
+#include "nb_fixture.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -36,35 +37,6 @@
  * with a one-digit serial S as a JSON string literal. */
 #define PENDING_LEN 8
 #define JOB_LIT_LEN 21
-
-typedef struct {
-    char dir[64];
-    char db[128];
-    clab_notebook_t *nb;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/clabnb.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/notebook.db", f->dir);
-    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[160];
-    clab_notebook_destroy(&f->nb);
-    assert_null(f->nb);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
 
 /* Submits /bin/true over {"x": xs} to tag (NULL: none) with more fields
  * (", ..." or ""); out gets the tag. */
@@ -153,15 +125,6 @@ static int deliver(fixture_t *f, json_t *items)
     return rc;
 }
 
-static void info_of(fixture_t *f, const char *tag, clab_set_info_t *info)
-{
-    clab_nb_reader_t *r;
-    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
-    assert_int_equal(clab_nb_set_info(r, tag, info), 0);
-    clab_nb_reader_close(&r);
-    assert_null(r);
-}
-
 static void current_is(fixture_t *f, const char *want)
 {
     clab_nb_reader_t *r;
@@ -193,19 +156,6 @@ static void counts_are(fixture_t *f, const char *tag, long results, long failed,
              (long long)pend_jobs);
     clab_set_info_clear(&i);
     assert_string_equal(got, want);
-}
-
-/* The first column of the first row of sql, on the notebook's file. */
-static void sql_is(fixture_t *f, const char *sql, const char *want)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
 }
 
 static void test_open_schema_client_id(void **state)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "notebook.h"
+#include "nb_fixture.h"
 
 #include <jansson.h>
 #include <malloc.h>
@@ -43,34 +44,6 @@ static void count_free(void *p)
     free(p);
 }
 
-typedef struct {
-    char dir[64];
-    clab_notebook_t *nb;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    char db[128];
-    snprintf(f->dir, sizeof f->dir, "/tmp/clabnbbig.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(db, sizeof db, "%s/notebook.db", f->dir);
-    assert_int_equal(clab_notebook_open(db, &f->nb), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[160];
-    clab_notebook_destroy(&f->nb);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
 static void submit_range(fixture_t *f, const char *tag, int n)
 {
     clab_submission_t *sub = NULL;
@@ -83,14 +56,6 @@ static void submit_range(fixture_t *f, const char *tag, int n)
     assert_int_equal(clab_submission_parse(json, strlen(json), NULL, &sub, &err), 0);
     assert_int_equal(clab_notebook_submit(f->nb, sub, out), 0);
     clab_submission_destroy(&sub);
-}
-
-static void info_of(fixture_t *f, const char *tag, clab_set_info_t *info)
-{
-    clab_nb_reader_t *r;
-    assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
-    assert_int_equal(clab_nb_set_info(r, tag, info), 0);
-    clab_nb_reader_close(&r);
 }
 
 static void test_cancel_pages(void **state)

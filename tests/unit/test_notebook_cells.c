@@ -13,53 +13,13 @@
 
 #include "json.h"
 #include "notebook.h"
+#include "nb_fixture.h"
 #include "table.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    char dir[64];
-    char db[128];
-    clab_notebook_t *nb;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/clabnbc.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->db, sizeof f->db, "%s/notebook.db", f->dir);
-    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    char cmd[160];
-    clab_notebook_destroy(&f->nb);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-static void sql_is(fixture_t *f, const char *sql, const char *want)
-{
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    const char *got = (const char *)sqlite3_column_text(st, 0);
-    assert_string_equal(got ? got : "(null)", want);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-}
 
 /* Submits /bin/true over {"x": xs} to tag; returns its tasks. */
 static json_t *submit(fixture_t *f, const char *tag, const char *xs)
