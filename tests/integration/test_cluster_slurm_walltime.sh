@@ -23,11 +23,7 @@ rc=0
 slurm_start "$WORK/slurm" || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
 
-IF=clabw$(($$ % 100000))
-ADDR=10.235.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+cluster_own_iface clabw$(($$ % 100000)) 235 || fail "ip link add"
 
 # sql QUERY: one value from the controller's queue.
 sql() {

@@ -20,13 +20,8 @@ rc=0
 sshd_start "$WORK/sshd" 127.0.0.1 || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "sshd_start: $rc"; }
 
-# An interface of our own (a veth pair: containers often lack the dummy
-# driver), so that the controller's address is a real non-loopback one.
-IF=clabs$(($$ % 100000))
-ADDR=10.233.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+# The controller's address is a real non-loopback one.
+cluster_own_iface clabs$(($$ % 100000)) 233 || fail "ip link add"
 
 export PATH=$SSHD_BIN:$PATH
 
