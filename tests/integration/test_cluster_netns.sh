@@ -17,22 +17,6 @@ command -v nsenter >/dev/null || { log "SKIP: no nsenter"; exit 77; }
 # in_a CMD...: host A's network, the machine's mounts (ip netns exec would
 # give clabfs a mount namespace of its own, its mount out of our sight).
 in_a() { nsenter --net="/run/netns/$NETNS_A" "$@"; }
-DB=$WORK/cluster/controller.db
-sql() {
-    python3 - "$DB" "$1" <<'PY'
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
-PY
-}
-engines_of() {
-    python3 - "$MNT/results/$1" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-for n in sorted(os.listdir(d)):
-    if n.endswith(".json"):
-        print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
-PY
-}
 b_engine() { # ID CONNFILE
     on_host B "$ENGINE" --cluster "$2" --id "$1" >>"$WORK/engine-$1.log" 2>&1 &
     PIDS+=($!)
@@ -94,7 +78,7 @@ sweep c 16 0.5
 sleep 3
 wait_done c 60
 check_exact c 16
-assert_eq 0 "$(sql "SELECT count(*) FROM tasks WHERE engine = 'rogue'")" \
+assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue'")" \
     "tasks given to the engine with a wrong key"
 assert_eq 2 "$(key "$MNT/status" engines)" "engines with a wrong key among them"
 pgrep -f "clab-engine --cluster $WORK/rogue.json" >/dev/null ||
