@@ -3,7 +3,9 @@
 # clabfs in host A, two engines in host B that reach the controller only
 # over TCP with CURVE. A sweep runs exactly once on B's engines; pulling
 # the cable mid-sweep past the heartbeat timeout loses nothing; an engine
-# in B with another controller's key is refused and never gets a task.
+# in B with another controller's key is refused and never gets a task;
+# an experiment on A but missing on B fails its point with `experiment not found on
+# HOST`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"
@@ -42,6 +44,46 @@ check_exact a 20
 assert_eq 0 "$(key "$MNT/results/a/status" failed)" "failed points of a"
 bad=$(engines_of a | grep -vx 'b[12]' || true)
 [ -z "$bad" ] || fail "points of a ran on engines other than b1, b2: $bad"
+
+# (m) an experiment that exists on A and not on B: its point fails, naming
+# the engine's host (B's, as its results of a say: namespaces share the name).
+bhost=$(python3 - "$MNT/results/a" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"]["clab.host"]
+                       for n in os.listdir(d) if n.endswith(".json")})))
+PY
+)
+assert_eq "$(hostname)" "$bhost" "clab.host of the points B's engines ran"
+# The file is on A (clabfs accepts only an experiment it sees) and hidden
+# from B: an empty tmpfs over its directory in B's engines' mount namespaces
+# (ip netns exec gives each its own, slave to ours).
+mkdir -p "$WORK/aonly"
+cp "$EXP/sleepy.py" "$WORK/aonly/"
+for id in b1 b2; do
+    p=$(engine_pid "$id")
+    [ -n "$p" ] || fail "no engine $id"
+    nsenter --mount="/proc/$p/ns/mnt" mount -t tmpfs -o size=1m none "$WORK/aonly" ||
+        fail "cannot hide $WORK/aonly from engine $id"
+    nsenter --mount="/proc/$p/ns/mnt" test ! -e "$WORK/aonly/sleepy.py" ||
+        fail "$WORK/aonly/sleepy.py still seen by engine $id"
+done
+[ -e "$WORK/aonly/sleepy.py" ] || fail "the tmpfs of B's engines reached host A"
+submit "{\"experiment\": \"$WORK/aonly/sleepy.py\", \"tag\": \"m\",
+         \"parameters\": {\"i\": {\"range\": [0, 1]}}}"
+wait_done m 30
+assert_eq 1 "$(key "$MNT/results/m/status" failed)" "failed points of m"
+assert_eq 0 "$(key "$MNT/results/m/status" results)" "results of m"
+python3 - "$MNT/results/m/failed" "experiment not found on $bhost" <<'PY' || fail "the missing experiment's record"
+import json, os, sys
+d, want = sys.argv[1], sys.argv[2]
+recs = [json.load(open(os.path.join(d, n)))["metadata"] for n in os.listdir(d)]
+assert len(recs) == 1, len(recs)
+m = recs[0]
+assert m["epyc.experiment.exception"] == want, m["epyc.experiment.exception"]
+assert m["epyc.experiment.status"] is False, m
+assert m["clab.engine"] in ("b1", "b2"), m["clab.engine"]
+PY
 
 # (b) the cable pulled for over twice the heartbeat timeout mid-sweep, then back.
 sweep b 30 0.4
