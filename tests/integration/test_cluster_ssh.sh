@@ -3,7 +3,8 @@
 # loopback: two engines on the host `clabhost` (2 slots) run a sweep exactly
 # once, only engine.json reaches the engine side (never cluster.json or the
 # server's key), and `stop` leaves no engine. The controller binds a veth
-# interface's address (--bind IFACE), as a login node's would.
+# interface's address (--bind IFACE), as a login node's would, and gets
+# what follows -- on its command line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"
@@ -26,7 +27,12 @@ cluster_own_iface clabs$(($$ % 100000)) 233 || fail "ip link add"
 export PATH=$SSHD_BIN:$PATH
 
 "$cc" start --state "$cstate" --launcher ssh --hosts clabhost:2 --bind "$IF" \
-    --engine-bin "$ENGINE" --engine-dir "$rdir" >"$WORK/start.out" || fail "start: $(cat "$WORK/start.out")"
+    --engine-bin "$ENGINE" --engine-dir "$rdir" -- --heartbeat-timeout 7 >"$WORK/start.out" ||
+    fail "start: $(cat "$WORK/start.out")"
+# What follows -- reaches clab-controller's command line.
+ctl=$(pgrep -ax clab-controller | grep -F -- "--state $cstate " || true)
+[ "$(grep -c . <<<"$ctl")" = 1 ] || fail "controllers of $cstate: [$ctl]"
+[[ "$ctl" == *" --heartbeat-timeout 7"* ]] || fail "the controller did not get '-- --heartbeat-timeout 7': $ctl"
 assert_eq "2" "$(wc -l <"$cstate/ssh.engines")" "engines recorded"
 case $(sed -n 's/.*"engine_endpoint": *"\([^"]*\)".*/\1/p' "$cstate/engine.json") in
 "tcp://$ADDR:"*) ;;
