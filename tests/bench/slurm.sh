@@ -42,10 +42,7 @@ rc=0
 slurm_start "$WORK/slurm" || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
 at_exit '"$cc" stop --state "$cstate" >/dev/null 2>&1'
-IF=clabb$(($$ % 100000))
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "10.235.$(($$ % 250 + 1)).1/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+cluster_own_iface clabn$(($$ % 100000)) 237 || fail "ip link add"
 "$cc" start --state "$cstate" --launcher slurm --engines 2 --bind "$IF" >/dev/null || fail "start"
 log "slurm: $POINTS noop points, 2 engines in one job"
 mount_lab --cluster "$cstate/cluster.json"

@@ -157,3 +157,16 @@ cluster_descendants() {
         done
     done
 }
+
+# cluster_own_iface NAME NET: a non-loopback interface of the test's own, a
+# veth pair (containers often lack the dummy driver) named NAME (its peer
+# NAMEp) holding 10.NET.X.1/32, X from the PID so that parallel tests do not
+# share it; sets IF and ADDR; the pair goes with the test (lib.sh's
+# at_exit). Returns non-zero if the kernel refuses the pair.
+cluster_own_iface() {
+    IF=$1
+    ADDR=10.$2.$(($$ % 250 + 1)).1
+    ip link add "$IF" type veth peer name "${IF}p" || return 1
+    cluster_register_cleanup "ip link del $IF 2>/dev/null"
+    ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+}

@@ -95,3 +95,23 @@ if sys.argv[2]:
 print(db.execute(q, args).fetchone()[0])
 PY
 }
+
+# queue_sql QUERY: one value from a detached controller's queue, $DB
+# (default: start_detached's).
+queue_sql() {
+    python3 - "${DB:-$WORK/cluster/controller.db}" "$1" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
+PY
+}
+
+# engines_of TAG: the clab.engine of every result of TAG, one a line.
+engines_of() {
+    python3 - "$MNT/results/$1" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for n in sorted(os.listdir(d)):
+    if n.endswith(".json"):
+        print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
+PY
+}

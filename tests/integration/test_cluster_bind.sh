@@ -52,11 +52,7 @@ rc=0
 sshd_start "$WORK/sshd" 127.0.0.1 || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "sshd_start: $rc"; }
 export PATH=$SSHD_BIN:$PATH
-IF=clabb$(($$ % 100000))
-ADDR=10.236.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+cluster_own_iface clabb$(($$ % 100000)) 236 || fail "ip link add"
 PORT=$(cluster_free_port "$ADDR")
 endpoint() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" "$2"; }
 

@@ -8,24 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-DB=$WORK/cluster/controller.db
-# sql QUERY: one value from the controller's queue.
-sql() {
-    python3 - "$DB" "$1" <<'PY'
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
-PY
-}
-# engines_of TAG: the clab.engine of every result of TAG, one a line.
-engines_of() {
-    python3 - "$MNT/results/$1" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-for n in sorted(os.listdir(d)):
-    if n.endswith(".json"):
-        print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
-PY
-}
 # start_engine ID [engine options]: prints nothing; sets ENGINE_PID.
 start_engine() {
     local id=$1
@@ -43,6 +25,15 @@ exit_status() {
     wait "$1" || RC=$?
 }
 
+# rerun_clean TAG N: TAG's N points are done, each exactly once, none
+# failed and no try spent (a point stopped with its engine is not a try).
+rerun_clean() {
+    wait_done "$1" 60
+    check_exact "$1" "$2"
+    assert_eq 0 "$(key "$MNT/results/$1/status" failed)" "failed points of $1"
+    assert_eq 0 "$(queue_sql "SELECT max(tries) FROM tasks WHERE tag = '$1'")" "tries spent on $1"
+}
+
 start_detached 1 --heartbeat-timeout 5
 mount_lab --cluster "$WORK/cluster/cluster.json"
 wait_for 30 "1 engine" 'test "$(key "$MNT/status" engines)" = 1'
@@ -55,17 +46,14 @@ start_engine short --deadline $(($(date +%s) + 2))
 short=$ENGINE_PID
 exit_status "$short" 20
 assert_eq 0 "$RC" "exit status of the engine with 2 s left"
-assert_eq 0 "$(sql "SELECT count(*) FROM tasks WHERE engine = 'short'")" \
+assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'short'")" \
     "tasks the controller gave the engine with 2 s left"
 # One with time to spare takes them.
 start_engine long --deadline $(($(date +%s) + 600))
-wait_done d 60
-check_exact d 8
-assert_eq 0 "$(key "$MNT/results/d/status" failed)" "failed points of d"
+rerun_clean d 8
 ran=$(engines_of d) # not piped into grep -q: pipefail and SIGPIPE
 grep -qx long <<<"$ran" || fail "the engine with 600 s left ran no point of d"
 ! grep -qx short <<<"$ran" || fail "the engine with 2 s left ran a point of d"
-assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 'd'")" "tries spent on d"
 
 # (2) SIGTERM mid-point: the point runs again elsewhere, no try, no failure.
 start_engine victim
@@ -73,21 +61,13 @@ victim=$ENGINE_PID
 wait_for 30 "3 engines" 'test "$(key "$MNT/status" engines)" = 3'
 sweep t 6 3
 wait_for 20 "victim to hold a point" \
-    'test "$(sql "SELECT count(*) FROM tasks WHERE engine = '"'victim'"' AND state = 1")" -ge 1'
+    'test "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = '"'victim'"' AND state = 1")" -ge 1'
 sleep 1
-held=$(python3 - "$DB" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=10)
-print(" ".join(r[0] for r in db.execute("SELECT job FROM tasks WHERE engine = 'victim' AND state = 1")))
-PY
-)
+held=$(queue_sql "SELECT coalesce(group_concat(job, ' '), '') FROM tasks WHERE engine = 'victim' AND state = 1")
 kill -TERM "$victim"
 exit_status "$victim" 15
 assert_eq 0 "$RC" "exit status of the engine stopped by SIGTERM"
-wait_done t 60
-check_exact t 6
-assert_eq 0 "$(key "$MNT/results/t/status" failed)" "failed points of t"
-assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 't'")" "tries spent on t"
+rerun_clean t 6
 for job in $held; do
     python3 - "$MNT/results/t" "$job" <<'PY' || fail "job $job held by victim at SIGTERM"
 import json, os, sys
@@ -115,9 +95,7 @@ sleep 0.05
 kill -TERM "$victim2"
 exit_status "$victim2" 15
 assert_eq 0 "$RC" "exit status of the engine stopped with its experiment"
-wait_done s 60
-check_exact s 6
-assert_eq 0 "$(key "$MNT/results/s/status" failed)" "failed points of s (experiment and engine signalled)"
-assert_eq 0 "$(sql "SELECT max(tries) FROM tasks WHERE tag = 's'")" "tries spent on s"
-! engines_of s | grep -qx victim2 || fail "a point of s has its result from victim2"
+rerun_clean s 6
+ran=$(engines_of s)
+! grep -qx victim2 <<<"$ran" || fail "a point of s has its result from victim2"
 log "PASS test_cluster_deadline"

@@ -3,7 +3,9 @@
 # clabfs in host A, two engines in host B that reach the controller only
 # over TCP with CURVE. A sweep runs exactly once on B's engines; pulling
 # the cable mid-sweep past the heartbeat timeout loses nothing; an engine
-# in B with another controller's key is refused and never gets a task.
+# in B with another controller's key is refused and never gets a task;
+# an experiment on A but missing on B fails its point with `experiment not found on
+# HOST`.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"
@@ -17,22 +19,6 @@ command -v nsenter >/dev/null || { log "SKIP: no nsenter"; exit 77; }
 # in_a CMD...: host A's network, the machine's mounts (ip netns exec would
 # give clabfs a mount namespace of its own, its mount out of our sight).
 in_a() { nsenter --net="/run/netns/$NETNS_A" "$@"; }
-DB=$WORK/cluster/controller.db
-sql() {
-    python3 - "$DB" "$1" <<'PY'
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
-PY
-}
-engines_of() {
-    python3 - "$MNT/results/$1" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-for n in sorted(os.listdir(d)):
-    if n.endswith(".json"):
-        print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
-PY
-}
 b_engine() { # ID CONNFILE
     on_host B "$ENGINE" --cluster "$2" --id "$1" >>"$WORK/engine-$1.log" 2>&1 &
     PIDS+=($!)
@@ -58,6 +44,46 @@ check_exact a 20
 assert_eq 0 "$(key "$MNT/results/a/status" failed)" "failed points of a"
 bad=$(engines_of a | grep -vx 'b[12]' || true)
 [ -z "$bad" ] || fail "points of a ran on engines other than b1, b2: $bad"
+
+# (m) an experiment that exists on A and not on B: its point fails, naming
+# the engine's host (B's, as its results of a say: namespaces share the name).
+bhost=$(python3 - "$MNT/results/a" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"]["clab.host"]
+                       for n in os.listdir(d) if n.endswith(".json")})))
+PY
+)
+assert_eq "$(hostname)" "$bhost" "clab.host of the points B's engines ran"
+# The file is on A (clabfs accepts only an experiment it sees) and hidden
+# from B: an empty tmpfs over its directory in B's engines' mount namespaces
+# (ip netns exec gives each its own, slave to ours).
+mkdir -p "$WORK/aonly"
+cp "$EXP/sleepy.py" "$WORK/aonly/"
+for id in b1 b2; do
+    p=$(engine_pid "$id")
+    [ -n "$p" ] || fail "no engine $id"
+    nsenter --mount="/proc/$p/ns/mnt" mount -t tmpfs -o size=1m none "$WORK/aonly" ||
+        fail "cannot hide $WORK/aonly from engine $id"
+    nsenter --mount="/proc/$p/ns/mnt" test ! -e "$WORK/aonly/sleepy.py" ||
+        fail "$WORK/aonly/sleepy.py still seen by engine $id"
+done
+[ -e "$WORK/aonly/sleepy.py" ] || fail "the tmpfs of B's engines reached host A"
+submit "{\"experiment\": \"$WORK/aonly/sleepy.py\", \"tag\": \"m\",
+         \"parameters\": {\"i\": {\"range\": [0, 1]}}}"
+wait_done m 30
+assert_eq 1 "$(key "$MNT/results/m/status" failed)" "failed points of m"
+assert_eq 0 "$(key "$MNT/results/m/status" results)" "results of m"
+python3 - "$MNT/results/m/failed" "experiment not found on $bhost" <<'PY' || fail "the missing experiment's record"
+import json, os, sys
+d, want = sys.argv[1], sys.argv[2]
+recs = [json.load(open(os.path.join(d, n)))["metadata"] for n in os.listdir(d)]
+assert len(recs) == 1, len(recs)
+m = recs[0]
+assert m["epyc.experiment.exception"] == want, m["epyc.experiment.exception"]
+assert m["epyc.experiment.status"] is False, m
+assert m["clab.engine"] in ("b1", "b2"), m["clab.engine"]
+PY
 
 # (b) the cable pulled for over twice the heartbeat timeout mid-sweep, then back.
 sweep b 30 0.4
@@ -94,7 +120,7 @@ sweep c 16 0.5
 sleep 3
 wait_done c 60
 check_exact c 16
-assert_eq 0 "$(sql "SELECT count(*) FROM tasks WHERE engine = 'rogue'")" \
+assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue'")" \
     "tasks given to the engine with a wrong key"
 assert_eq 2 "$(key "$MNT/status" engines)" "engines with a wrong key among them"
 pgrep -f "clab-engine --cluster $WORK/rogue.json" >/dev/null ||

@@ -28,12 +28,7 @@ grep -q loopback "$WORK/refused.err" || fail "refusal says: $(cat "$WORK/refused
 [ ! -e "$cstate" ] || fail "the refused start made $cstate"
 slurm_no_jobs || fail "the refused start submitted: $(squeue -h)"
 
-# A non-loopback interface of our own (veth: containers often lack dummy).
-IF=clabq$(($$ % 100000))
-ADDR=10.234.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+cluster_own_iface clabq$(($$ % 100000)) 234 || fail "ip link add"
 
 "$cc" start --state "$cstate" --launcher slurm --engines 2 --bind "$IF" >"$WORK/start.out" ||
     fail "start: $(cat "$WORK/start.out")"

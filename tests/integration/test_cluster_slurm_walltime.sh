@@ -23,19 +23,8 @@ rc=0
 slurm_start "$WORK/slurm" || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
 
-IF=clabw$(($$ % 100000))
-ADDR=10.235.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+cluster_own_iface clabw$(($$ % 100000)) 235 || fail "ip link add"
 
-# sql QUERY: one value from the controller's queue.
-sql() {
-    python3 - "$DB" "$1" <<'PY'
-import sqlite3, sys
-print(sqlite3.connect(sys.argv[1], timeout=10).execute(sys.argv[2]).fetchone()[0])
-PY
-}
 last_job() { tail -n 1 "$cstate/slurm.jobs"; }
 job_end() { date -d "$(squeue -h -j "$1" -o %e)" +%s; }
 running_job() { test "$(squeue -h -j "$1" -o %T 2>/dev/null)" = RUNNING; }
@@ -75,13 +64,13 @@ left=$(key "$MNT/results/wt/status" pending)
 wait_done wt 150
 check_exact wt 30
 assert_eq 0 "$(key "$MNT/results/wt/status" failed)" "failed points of wt"
-assert_eq 30 "$(sql "SELECT count(DISTINCT job) FROM tasks WHERE tag = 'wt'")" "jobs of wt in the queue"
+assert_eq 30 "$(queue_sql "SELECT count(DISTINCT job) FROM tasks WHERE tag = 'wt'")" "jobs of wt in the queue"
 
 # ---- (2) ~20 s left: no 30 s point ---------------------------------------
 x=$(last_job)
 submit "{\"experiment\": \"$EXP/sleepy.py\", \"tag\": \"long\",
          \"parameters\": {\"i\": {\"range\": [0, 2]}, \"sleep\": 30}}"
-wait_for 30 "2 long points running" 'test "$(sql "SELECT count(*) FROM tasks WHERE tag = '"'long'"' AND state = 1")" = 2'
+wait_for 30 "2 long points running" 'test "$(queue_sql "SELECT count(*) FROM tasks WHERE tag = '"'long'"' AND state = 1")" = 2'
 # B: one engine, a minute of walltime, told the job's very end (margin 0);
 # its --signal is SIGWINCH (28), which engines ignore, so that only the deadline can keep it
 # from a point.
@@ -102,9 +91,9 @@ left=$((b_end - $(date +%s)))
 [ "$left" -ge 12 ] || fail "only $left s left on job $b: too late to test"
 submit "{\"experiment\": \"$EXP/sleepy.py\", \"tag\": \"long\",
          \"parameters\": {\"i\": {\"range\": [2, 3]}, \"sleep\": 1}}"
-wait_for 10 "point 2 in the queue" 'test "$(sql "SELECT count(*) FROM tasks WHERE tag = '"'long'"'")" = 3'
+wait_for 10 "point 2 in the queue" 'test "$(queue_sql "SELECT count(*) FROM tasks WHERE tag = '"'long'"'")" = 3'
 sleep 8
-assert_eq 0 "$(sql "SELECT count(*) FROM tasks WHERE tag = 'long' AND state <> 0 AND json_extract(body, '\$.params.i') = 2")" \
+assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE tag = 'long' AND state <> 0 AND json_extract(body, '\$.params.i') = 2")" \
     "point 2 taken with $left s of walltime left (0: still queued)"
 "$cc" add --state "$cstate" --engines 1 >/dev/null || fail "add C"
 wait_done long 60

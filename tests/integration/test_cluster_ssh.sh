@@ -3,7 +3,8 @@
 # loopback: two engines on the host `clabhost` (2 slots) run a sweep exactly
 # once, only engine.json reaches the engine side (never cluster.json or the
 # server's key), and `stop` leaves no engine. The controller binds a veth
-# interface's address (--bind IFACE), as a login node's would.
+# interface's address (--bind IFACE), as a login node's would, and gets
+# what follows -- on its command line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"
@@ -20,18 +21,18 @@ rc=0
 sshd_start "$WORK/sshd" 127.0.0.1 || rc=$?
 [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "sshd_start: $rc"; }
 
-# An interface of our own (a veth pair: containers often lack the dummy
-# driver), so that the controller's address is a real non-loopback one.
-IF=clabs$(($$ % 100000))
-ADDR=10.233.$(($$ % 250 + 1)).1
-ip link add "$IF" type veth peer name "${IF}p" || fail "ip link add"
-at_exit "ip link del $IF 2>/dev/null"
-ip addr add "$ADDR/32" dev "$IF" && ip link set "$IF" up && ip link set "${IF}p" up
+# The controller's address is a real non-loopback one.
+cluster_own_iface clabs$(($$ % 100000)) 233 || fail "ip link add"
 
 export PATH=$SSHD_BIN:$PATH
 
 "$cc" start --state "$cstate" --launcher ssh --hosts clabhost:2 --bind "$IF" \
-    --engine-bin "$ENGINE" --engine-dir "$rdir" >"$WORK/start.out" || fail "start: $(cat "$WORK/start.out")"
+    --engine-bin "$ENGINE" --engine-dir "$rdir" -- --heartbeat-timeout 7 >"$WORK/start.out" ||
+    fail "start: $(cat "$WORK/start.out")"
+# What follows -- reaches clab-controller's command line.
+ctl=$(pgrep -ax clab-controller | grep -F -- "--state $cstate " || true)
+[ "$(grep -c . <<<"$ctl")" = 1 ] || fail "controllers of $cstate: [$ctl]"
+[[ "$ctl" == *" --heartbeat-timeout 7"* ]] || fail "the controller did not get '-- --heartbeat-timeout 7': $ctl"
 assert_eq "2" "$(wc -l <"$cstate/ssh.engines")" "engines recorded"
 case $(sed -n 's/.*"engine_endpoint": *"\([^"]*\)".*/\1/p' "$cstate/engine.json") in
 "tcp://$ADDR:"*) ;;

@@ -48,6 +48,16 @@ clabfs_pid() { pgrep -f "^$CLABFS --state $STATE " | head -n 1; }
 # The ssh processes clabfs started (their parent is clabfs).
 tunnel_ssh() { local p; p=$(clabfs_pid); [ -z "$p" ] || pgrep -P "$p" -x ssh || true; }
 
+# kill_remounted SIG: mounts through the tunnel again and sends clabfs SIG;
+# sets pid (clabfs) and ssh (its tunnel), which must die with it.
+kill_remounted() {
+    mount_tunnel
+    pid=$(clabfs_pid)
+    ssh=$(tunnel_ssh)
+    [ -n "$ssh" ] || fail "no ssh child after the remount"
+    kill -"$1" "$pid"
+}
+
 # check_set TAG N: the set is done with exactly N results, one per point.
 check_set() {
     wait_done "$1" 180
@@ -86,19 +96,11 @@ pid=$(clabfs_pid)
 fusermount3 -u "$MNT"
 wait_for 20 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
 wait_for 10 "its ssh to exit" "! kill -0 $new 2>/dev/null"
-mount_tunnel
-pid=$(clabfs_pid)
-ssh=$(tunnel_ssh)
-[ -n "$ssh" ] || fail "no ssh child after the remount"
-kill -TERM "$pid"
+kill_remounted TERM
 wait_for 20 "clabfs to exit on SIGTERM" "! kill -0 $pid 2>/dev/null"
 wait_for 10 "its ssh to exit (SIGTERM)" "! kill -0 $ssh 2>/dev/null"
 mountpoint -q "$MNT" && fail "still mounted after SIGTERM"
-mount_tunnel
-pid=$(clabfs_pid)
-ssh=$(tunnel_ssh)
-[ -n "$ssh" ] || fail "no ssh child after the remount"
-kill -KILL "$pid"
+kill_remounted KILL
 wait_for 10 "ssh to die with clabfs (kill -9)" "! kill -0 $ssh 2>/dev/null"
 fusermount3 -uz "$MNT" 2>/dev/null || true
 log "PASS test_cluster_tunnel"
