@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -147,31 +148,47 @@ int clab_conninfo_load_server_key(const char *path, clab_conninfo_t *ci)
     return rc;
 }
 
-static int save_private_json(const char *path, json_t *o)
+int clab_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                           int sync)
 {
     char tmp[4096];
     int rc = 0;
-    if (!o)
-        return -ENOMEM;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        rc = -ENAMETOOLONG;
-        goto out;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return -errno;
+    for (size_t done = 0; !rc && done < len;) {
+        ssize_t n = write(fd, (const char *)data + done, len - done);
+        if (n < 0 && errno != EINTR)
+            rc = -errno;
+        done += n > 0 ? (size_t)n : 0;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    if (!rc && sync && fsync(fd) < 0)
         rc = -errno;
-        goto out;
-    }
-    if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
-        write(fd, "\n", 1) != 1 || fsync(fd) < 0)
-        rc = errno ? -errno : -EIO;
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && rename(tmp, path) < 0)
         rc = -errno;
     if (rc)
         unlink(tmp);
-out:
+    return rc;
+}
+
+static int save_private_json(const char *path, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    int rc = -ENOMEM;
+    if (text) {
+        size_t len = strlen(text);
+        char *line = realloc(text, len + 2);
+        if (line) {
+            text = line;
+            memcpy(text + len, "\n", 2);
+            rc = clab_write_file_atomic(path, text, len + 1, 0600, 1);
+        }
+    }
+    free(text);
     json_decref(o);
     return rc;
 }

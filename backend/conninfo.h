@@ -72,6 +72,13 @@ int clab_conninfo_curve_server(void *sock, const clab_conninfo_t *ci);
  * -ENAMETOOLONG. */
 int clab_conninfo_public_endpoint(const char *bound, char *out, size_t size);
 
+/* Replaces path by len bytes of data so that a reader sees the old file
+ * or the new one, never half of one: written to PATH.tmp (created with
+ * mode) and renamed over path; fsynced first when sync (state, not a
+ * view). 0 or -errno. */
+int clab_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
+                           int sync);
+
 /* Creates dir (and parents) with the given mode if missing. */
 int clab_mkdir_p(const char *dir, unsigned mode);
 

@@ -82,22 +82,19 @@ static int engine_forget(engine_t *e, const char *job)
  * join and leave; not fsynced, it is a view, not state. */
 void controller_publish_engines(const controller_t *c)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
+    clab_buf_t b = {0};
+    int rc = 0;
     if (snprintf(path, sizeof path, "%s/engines", c->state_dir) >= (int)sizeof path)
         return;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "we");
-    if (!f)
-        goto fail;
-    for (size_t i = 0; i < c->nengines; i++)
-        fprintf(f, "%s %s %ld\n", c->engines[i].id, c->engines[i].host,
-                c->engines[i].pid);
-    if (fclose(f) != 0 || rename(tmp, path) < 0)
-        goto fail;
-    return;
-fail:
-    clab_warn("cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
+    for (size_t i = 0; i < c->nengines && !rc; i++)
+        rc = clab_buf_printf(&b, "%s %s %ld\n", c->engines[i].id, c->engines[i].host,
+                             c->engines[i].pid);
+    if (!rc)
+        rc = clab_write_file_atomic(path, b.data ? b.data : "", b.len, 0644, 0);
+    if (rc)
+        clab_warn("cannot write %s: %s", path, strerror(-rc));
+    clab_buf_free(&b);
 }
 
 /* Drops an engine; its tasks go back to the queue, or fail as `engine lost`
@@ -451,6 +448,10 @@ static char *too_long(controller_t *c, const engine_t *e)
     if (e->deadline <= 0)
         return NULL;
     double left = (e->deadline - clab_now()) / (e->ninflight + 1);
+    /* Called per task handed out: with time enough for every set, build
+     * no list (and the store's query then reads no JSON). */
+    if (clab_estimate_longest(c->estimate) <= left)
+        return NULL;
     json_t *sets = json_array();
     char *text = NULL;
     if (sets && clab_estimate_longer_than(c->estimate, left, sets) > 0)

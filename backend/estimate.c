@@ -21,6 +21,8 @@ typedef struct {
 struct clab_estimate {
     set_t *sets;
     size_t nsets;
+    double longest;
+    int longest_stale; /* longest not recomputed since the last point */
 };
 
 int clab_estimate_new(clab_estimate_t **out)
@@ -71,7 +73,7 @@ int clab_estimate_add(clab_estimate_t *e, const char *key, double elapsed)
         s->sample[s->next] = elapsed;
         s->next = (s->next + 1) % CLAB_ESTIMATE_SAMPLE;
     }
-    s->stale = 1;
+    s->stale = e->longest_stale = 1;
     return 0;
 }
 
@@ -115,4 +117,16 @@ int clab_estimate_longer_than(clab_estimate_t *e, double seconds, json_t *out)
         n++;
     }
     return n;
+}
+
+double clab_estimate_longest(clab_estimate_t *e)
+{
+    if (e->longest_stale) {
+        e->longest = 0;
+        for (size_t i = 0; i < e->nsets; i++)
+            if (p90_of(&e->sets[i]) > e->longest)
+                e->longest = p90_of(&e->sets[i]);
+        e->longest_stale = 0;
+    }
+    return e->longest;
 }

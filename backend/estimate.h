@@ -23,5 +23,9 @@ int clab_estimate_p90(clab_estimate_t *est, const char *key, double *out);
  * those an engine with that much time left must not be given. Returns
  * how many, or -errno. */
 int clab_estimate_longer_than(clab_estimate_t *est, double seconds, json_t *out);
+/* The largest estimate of any set (0 with none): an engine with more time
+ * left than this needs no list from clab_estimate_longer_than. Recomputed
+ * only after a new point, so cheap per dispatch. */
+double clab_estimate_longest(clab_estimate_t *est);
 
 #endif

@@ -98,13 +98,33 @@ static void test_longer_than(void **state)
     clab_estimate_destroy(&e);
 }
 
+/* The longest estimate, kept up to date as points arrive: what lets the
+ * dispatcher skip building a skip list for an engine with time enough. */
+static void test_longest(void **state)
+{
+    (void)state;
+    clab_estimate_t *e = NULL;
+    assert_int_equal(clab_estimate_new(&e), 0);
+    assert_true(clab_estimate_longest(e) == 0);
+    assert_int_equal(clab_estimate_add(e, "a", 5.0), 0);
+    assert_int_equal(clab_estimate_add(e, "b", 20.0), 0);
+    assert_true(clab_estimate_longest(e) == 20.0);
+    /* b's p90 falls to 2 once 9 quick points follow the slow one. */
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(clab_estimate_add(e, "b", 2.0), 0);
+    assert_true(clab_estimate_longest(e) == 5.0);
+    json_t *out = json_array();
+    assert_int_equal(clab_estimate_longer_than(e, clab_estimate_longest(e), out), 0);
+    json_decref(out);
+    clab_estimate_destroy(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown),
-        cmocka_unit_test(test_p90),
-        cmocka_unit_test(test_bounded),
-        cmocka_unit_test(test_longer_than),
+        cmocka_unit_test(test_unknown), cmocka_unit_test(test_p90),
+        cmocka_unit_test(test_bounded), cmocka_unit_test(test_longer_than),
+        cmocka_unit_test(test_longest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
