@@ -19,7 +19,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define FIRST_BACKOFF 1.0
@@ -42,13 +41,6 @@ struct clab_tunnel {
     pthread_t thread;
     atomic_int stopping;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int clab_tunnel_parse_dest(const char *dest, char *host, size_t size, int *port)
 {
@@ -233,7 +225,7 @@ static int spawn_ssh(clab_tunnel_t *t)
     t->err_fd = fds[0];
     t->pid = pid;
     t->line_len = 0;
-    t->started = now_mono();
+    t->started = clab_mono();
     clab_info("ssh tunnel to %s started (pid %d): -L %s", t->host, (int)pid, t->forward);
     return 0;
 }
@@ -276,7 +268,7 @@ static void read_stderr(clab_tunnel_t *t, int final)
 /* ssh exited: say how, and when the next try is. */
 static void on_exit_status(clab_tunnel_t *t, int status)
 {
-    double now = now_mono(), up = now - t->started;
+    double now = clab_mono(), up = now - t->started;
     read_stderr(t, 1); /* its last words */
     t->pid = 0;
     if (up >= STEADY_UP)
@@ -318,11 +310,11 @@ static void *watch(void *ud)
 {
     clab_tunnel_t *t = ud;
     while (!atomic_load(&t->stopping)) {
-        if (t->pid == 0 && now_mono() >= t->restart_at) {
+        if (t->pid == 0 && clab_mono() >= t->restart_at) {
             int rc = spawn_ssh(t);
             if (rc < 0) {
                 clab_err("cannot start ssh: %s", strerror(-rc));
-                t->restart_at = now_mono() + t->max_backoff;
+                t->restart_at = clab_mono() + t->max_backoff;
             }
         }
         struct pollfd p = {.fd = t->err_fd, .events = POLLIN};
