@@ -4,6 +4,7 @@
  * killed with -9. The signal follows the death of the forking thread, so
  * the watcher thread both forks and outlives every child it forks. */
 #include "tunnel.h"
+#include "cluster.h"
 #include "log.h"
 
 #include <errno.h>
@@ -95,25 +96,6 @@ int clab_tunnel_remote_spec(const char *endpoint, char *out, size_t size)
         return -EINVAL;
     }
     return snprintf(out, size, "%s", rest) < (int)size ? 0 : -ENAMETOOLONG;
-}
-
-/* ssh on PATH, found before any fork: the child only execs. */
-static int find_ssh(char *out, size_t size)
-{
-    const char *path = getenv("PATH");
-    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-    char *save = NULL;
-    int rc = -ENOENT;
-    if (!copy)
-        return -ENOMEM;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        if (snprintf(out, size, "%s/ssh", d) < (int)size && access(out, X_OK) == 0) {
-            rc = 0;
-            break;
-        }
-    }
-    free(copy);
-    return rc;
 }
 
 /* A TCP port of 127.0.0.1 nobody listens on now (the kernel's choice). */
@@ -230,6 +212,16 @@ static int spawn_ssh(clab_tunnel_t *t)
     return 0;
 }
 
+/* Logs the line of ssh's stderr gathered so far, if any. */
+static void flush_line(clab_tunnel_t *t)
+{
+    if (!t->line_len)
+        return;
+    t->line[t->line_len] = '\0';
+    clab_warn("ssh %s: %s", t->host, t->line);
+    t->line_len = 0;
+}
+
 /* Logs what ssh wrote on stderr, a line at a time; at EOF, or when final
  * (ssh has exited: a descendant may still hold the pipe), closes it. */
 static void read_stderr(clab_tunnel_t *t, int final)
@@ -248,18 +240,11 @@ static void read_stderr(clab_tunnel_t *t, int final)
             int end = buf[i] == '\n' || t->line_len + 1 >= sizeof t->line;
             if (buf[i] != '\n' && buf[i] != '\r')
                 t->line[t->line_len++] = buf[i];
-            if (end && t->line_len) {
-                t->line[t->line_len] = '\0';
-                clab_warn("ssh %s: %s", t->host, t->line);
-                t->line_len = 0;
-            }
+            if (end)
+                flush_line(t);
         }
     }
-    if (t->line_len) {
-        t->line[t->line_len] = '\0';
-        clab_warn("ssh %s: %s", t->host, t->line);
-        t->line_len = 0;
-    }
+    flush_line(t);
     if (t->err_fd >= 0)
         close(t->err_fd);
     t->err_fd = -1;
@@ -339,7 +324,7 @@ int clab_tunnel_check(const clab_tunnel_opts_t *o, char *why, size_t size)
                  o->remote);
     else if (o->key && access(o->key, R_OK) < 0)
         snprintf(why, size, "cannot read --ssh-key %s: %s", o->key, strerror(errno));
-    else if (find_ssh(buf, sizeof buf) < 0)
+    else if (clab_find_on_path("ssh", buf, sizeof buf) < 0)
         snprintf(why, size, "no ssh on PATH (install openssh-client)");
     else
         return 0;
@@ -361,7 +346,8 @@ int clab_tunnel_start(const clab_tunnel_opts_t *o, clab_tunnel_t **out, char *en
         (rc = clab_tunnel_remote_spec(o->remote, remote, sizeof remote)) < 0 ||
         (rc = local_end(t, o, remote, endpoint, size)) < 0)
         goto fail;
-    if ((rc = find_ssh(t->ssh, sizeof t->ssh)) < 0)
+    /* Found before any fork: the child only execs. */
+    if ((rc = clab_find_on_path("ssh", t->ssh, sizeof t->ssh)) < 0)
         goto fail;
     if (port)
         snprintf(t->port, sizeof t->port, "%d", port);
