@@ -62,17 +62,25 @@ int clab_find_program(const char *name, char *out, size_t size)
             executable(out))
             return 0;
     }
+    return clab_find_on_path(name, out, size);
+}
+
+int clab_find_on_path(const char *name, char *out, size_t size)
+{
     const char *path = getenv("PATH");
-    char *copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
     char *save = NULL;
+    int rc = -ENOENT;
+    if (!copy)
+        return -ENOMEM;
     for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
         if (snprintf(out, size, "%s/%s", d, name) < (int)size && executable(out)) {
-            free(copy);
-            return 0;
+            rc = 0;
+            break;
         }
     }
     free(copy);
-    return -ENOENT;
+    return rc;
 }
 
 /* Spawns argv with stdout and stderr appended to log, stdin from /dev/null,

@@ -38,5 +38,8 @@ void clab_cluster_stop(clab_cluster_t **cluster);
 /* Finds a program of ours: $CLAB_BINDIR, next to this executable, the
  * build tree's backend/ beside it, then $PATH. */
 int clab_find_program(const char *name, char *out, size_t size);
+/* The first executable name in $PATH's directories (unset or empty PATH:
+ * /usr/local/bin:/usr/bin:/bin), written to out. 0, -ENOENT or -ENOMEM. */
+int clab_find_on_path(const char *name, char *out, size_t size);
 
 #endif

@@ -199,7 +199,6 @@ typedef struct {
     clab_cluster_t *cluster;
     clab_sync_t *sync;
     clab_tunnel_t *tunnel;
-    char ssh_key[4096]; /* --ssh-key, absolute (the daemon runs in /) */
 } daemon_t;
 
 /* --engines and --prefetch shape the embedded cluster: a bad --prefetch is
@@ -308,19 +307,32 @@ static void free_options(daemon_t *d)
     fuse_opt_free_args(&d->args);
 }
 
-/* --ssh: HOST, the key and ssh itself, checked while the terminal listens. */
+/* The tunnel to remote, the cluster's client endpoint, as the options ask. */
+static clab_tunnel_opts_t tunnel_opts(const daemon_t *d, const char *remote)
+{
+    return (clab_tunnel_opts_t){.dest = d->o.ssh,
+                                .key = d->o.ssh_key,
+                                .remote = remote,
+                                .dir = d->state,
+                                .max_backoff = d->o.waiting_time};
+}
+
+/* --ssh: HOST, the key and ssh itself, checked while the terminal listens.
+ * The key's path is made absolute: the daemon runs in /. */
 static int check_tunnel(daemon_t *d, const clab_conninfo_t *ci)
 {
     char why[4600];
-    if (d->o.ssh_key && !realpath(d->o.ssh_key, d->ssh_key)) {
-        fprintf(stderr, "clabfs: cannot use --ssh-key %s: %s\n", d->o.ssh_key,
-                strerror(errno));
-        return -1;
+    if (d->o.ssh_key) {
+        char *abs = realpath(d->o.ssh_key, NULL);
+        if (!abs) {
+            fprintf(stderr, "clabfs: cannot use --ssh-key %s: %s\n", d->o.ssh_key,
+                    strerror(errno));
+            return -1;
+        }
+        free(d->o.ssh_key);
+        d->o.ssh_key = abs;
     }
-    clab_tunnel_opts_t to = {.dest = d->o.ssh,
-                             .key = d->ssh_key[0] ? d->ssh_key : NULL,
-                             .remote = ci->client_endpoint,
-                             .dir = d->state};
+    clab_tunnel_opts_t to = tunnel_opts(d, ci->client_endpoint);
     if (clab_tunnel_check(&to, why, sizeof why) < 0) {
         fprintf(stderr, "clabfs: %s\n", why);
         return -1;
@@ -537,11 +549,7 @@ static int start_tunnel(daemon_t *d)
     int rc = clab_conninfo_load(d->conn, &ci);
     if (rc < 0)
         return rc;
-    clab_tunnel_opts_t to = {.dest = d->o.ssh,
-                             .key = d->ssh_key[0] ? d->ssh_key : NULL,
-                             .remote = ci.client_endpoint,
-                             .dir = d->state,
-                             .max_backoff = d->o.waiting_time};
+    clab_tunnel_opts_t to = tunnel_opts(d, ci.client_endpoint);
     if ((rc = clab_tunnel_start(&to, &d->tunnel, endpoint, sizeof endpoint)) < 0)
         return rc;
     clab_info("the link to %s goes through ssh to %s, locally %s", ci.client_endpoint,

@@ -4,6 +4,7 @@
  * killed with -9. The signal follows the death of the forking thread, so
  * the watcher thread both forks and outlives every child it forks. */
 #include "tunnel.h"
+#include "cluster.h"
 #include "log.h"
 
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define FIRST_BACKOFF 1.0
@@ -42,13 +42,6 @@ struct clab_tunnel {
     pthread_t thread;
     atomic_int stopping;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int clab_tunnel_parse_dest(const char *dest, char *host, size_t size, int *port)
 {
@@ -103,25 +96,6 @@ int clab_tunnel_remote_spec(const char *endpoint, char *out, size_t size)
         return -EINVAL;
     }
     return snprintf(out, size, "%s", rest) < (int)size ? 0 : -ENAMETOOLONG;
-}
-
-/* ssh on PATH, found before any fork: the child only execs. */
-static int find_ssh(char *out, size_t size)
-{
-    const char *path = getenv("PATH");
-    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-    char *save = NULL;
-    int rc = -ENOENT;
-    if (!copy)
-        return -ENOMEM;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        if (snprintf(out, size, "%s/ssh", d) < (int)size && access(out, X_OK) == 0) {
-            rc = 0;
-            break;
-        }
-    }
-    free(copy);
-    return rc;
 }
 
 /* A TCP port of 127.0.0.1 nobody listens on now (the kernel's choice). */
@@ -233,9 +207,19 @@ static int spawn_ssh(clab_tunnel_t *t)
     t->err_fd = fds[0];
     t->pid = pid;
     t->line_len = 0;
-    t->started = now_mono();
+    t->started = clab_mono();
     clab_info("ssh tunnel to %s started (pid %d): -L %s", t->host, (int)pid, t->forward);
     return 0;
+}
+
+/* Logs the line of ssh's stderr gathered so far, if any. */
+static void flush_line(clab_tunnel_t *t)
+{
+    if (!t->line_len)
+        return;
+    t->line[t->line_len] = '\0';
+    clab_warn("ssh %s: %s", t->host, t->line);
+    t->line_len = 0;
 }
 
 /* Logs what ssh wrote on stderr, a line at a time; at EOF, or when final
@@ -256,18 +240,11 @@ static void read_stderr(clab_tunnel_t *t, int final)
             int end = buf[i] == '\n' || t->line_len + 1 >= sizeof t->line;
             if (buf[i] != '\n' && buf[i] != '\r')
                 t->line[t->line_len++] = buf[i];
-            if (end && t->line_len) {
-                t->line[t->line_len] = '\0';
-                clab_warn("ssh %s: %s", t->host, t->line);
-                t->line_len = 0;
-            }
+            if (end)
+                flush_line(t);
         }
     }
-    if (t->line_len) {
-        t->line[t->line_len] = '\0';
-        clab_warn("ssh %s: %s", t->host, t->line);
-        t->line_len = 0;
-    }
+    flush_line(t);
     if (t->err_fd >= 0)
         close(t->err_fd);
     t->err_fd = -1;
@@ -276,7 +253,7 @@ static void read_stderr(clab_tunnel_t *t, int final)
 /* ssh exited: say how, and when the next try is. */
 static void on_exit_status(clab_tunnel_t *t, int status)
 {
-    double now = now_mono(), up = now - t->started;
+    double now = clab_mono(), up = now - t->started;
     read_stderr(t, 1); /* its last words */
     t->pid = 0;
     if (up >= STEADY_UP)
@@ -318,11 +295,11 @@ static void *watch(void *ud)
 {
     clab_tunnel_t *t = ud;
     while (!atomic_load(&t->stopping)) {
-        if (t->pid == 0 && now_mono() >= t->restart_at) {
+        if (t->pid == 0 && clab_mono() >= t->restart_at) {
             int rc = spawn_ssh(t);
             if (rc < 0) {
                 clab_err("cannot start ssh: %s", strerror(-rc));
-                t->restart_at = now_mono() + t->max_backoff;
+                t->restart_at = clab_mono() + t->max_backoff;
             }
         }
         struct pollfd p = {.fd = t->err_fd, .events = POLLIN};
@@ -347,7 +324,7 @@ int clab_tunnel_check(const clab_tunnel_opts_t *o, char *why, size_t size)
                  o->remote);
     else if (o->key && access(o->key, R_OK) < 0)
         snprintf(why, size, "cannot read --ssh-key %s: %s", o->key, strerror(errno));
-    else if (find_ssh(buf, sizeof buf) < 0)
+    else if (clab_find_on_path("ssh", buf, sizeof buf) < 0)
         snprintf(why, size, "no ssh on PATH (install openssh-client)");
     else
         return 0;
@@ -369,7 +346,8 @@ int clab_tunnel_start(const clab_tunnel_opts_t *o, clab_tunnel_t **out, char *en
         (rc = clab_tunnel_remote_spec(o->remote, remote, sizeof remote)) < 0 ||
         (rc = local_end(t, o, remote, endpoint, size)) < 0)
         goto fail;
-    if ((rc = find_ssh(t->ssh, sizeof t->ssh)) < 0)
+    /* Found before any fork: the child only execs. */
+    if ((rc = clab_find_on_path("ssh", t->ssh, sizeof t->ssh)) < 0)
         goto fail;
     if (port)
         snprintf(t->port, sizeof t->port, "%d", port);
