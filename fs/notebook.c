@@ -270,6 +270,7 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     if (!nb || !(nb->path = strdup(path)))
         goto fail;
     pthread_mutex_init(&nb->lock, NULL);
+    pthread_mutex_init(&nb->ctl_lock, NULL);
     pthread_mutex_init(&nb->pool_lock, NULL);
     pthread_mutex_init(&nb->gen_lock, NULL);
     pthread_condattr_t ca;
@@ -313,6 +314,7 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     clab_nbp_ingest_finalize(&nb->in);
     sqlite3_close(nb->db);
     pthread_mutex_destroy(&nb->lock);
+    pthread_mutex_destroy(&nb->ctl_lock);
     pthread_mutex_destroy(&nb->pool_lock);
     pthread_mutex_destroy(&nb->gen_lock);
     pthread_cond_destroy(&nb->changed);

@@ -101,7 +101,9 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
 /* /ctl cancel: every pending point of tag becomes a failed result with
- * exception `cancelled`. Returns how many, or -ENOENT for no such set. */
+ * exception `cancelled`. Returns how many, or -ENOENT for no such set.
+ * Commits a page of points at a time, results of other jobs being stored
+ * in between; submits, retry and delete wait for the whole cancel. */
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag);
 /* /ctl retry: each failure of tag not retried yet gets a new pending job
  * with the same parameters and repetition (the failed file stays, as the
@@ -111,7 +113,8 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag);
  * set. */
 int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text);
 /* /ctl finish: locks the set (epyc's finish()) and cancels its pending
- * points as clab_notebook_cancel does, in one transaction; a locked set
+ * points as clab_notebook_cancel does (the lock commits with the first
+ * page, and no submit runs before the last); a locked set
  * refuses submits and retry with -EACCES. Returns how many were
  * cancelled, or -ENOENT. Finishing a locked set again cancels nothing. */
 int clab_notebook_finish(clab_notebook_t *nb, const char *tag);

@@ -1,8 +1,9 @@
 /* /ctl commands on a whole set: select makes it current, cancel fails
  * its pending points, retry re-queues its failures, describe sets its
  * description, finish locks it (and cancels), delete removes it.
- * Each is one write transaction, and keeps the set's counts and byte
- * counts right by going through ingest or by counting what it adds. */
+ * Each keeps the set's counts and byte counts right by going through
+ * ingest or by counting what it adds. Each is one write transaction but
+ * cancel (and finish), which commit a page of points at a time. */
 #include "notebook_i.h"
 #include "json.h"
 #include "log.h"
@@ -48,6 +49,24 @@ int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag)
 {
     int rc = clab_nbp_set_locked(r->db, tag);
     return rc == -ENOENT ? 0 : rc;
+}
+
+/* One statement on the set tag (?1), with text as ?2 and now as ?3; the
+ * set must exist. */
+static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
+                      const char *text)
+{
+    sqlite3_stmt *st;
+    int rc = set_exists(nb, tag);
+    if (rc < 0 || (rc = clab_nbp_prepare(nb->db, sql, &st)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 3, clab_now());
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, sql);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* Pending jobs read per page: the writer holds a page's ids, never the
@@ -112,37 +131,54 @@ static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, doub
 
 /* Records every pending job of tag as failed with `cancelled`, through the
  * same path as a delivered failure, so that every count and size stays
- * right; a late result from an engine then finds the job done. */
-static int cancel_pending(clab_notebook_t *nb, const char *tag, double now)
+ * right; a late result from an engine then finds the job done.
+ * Each page is its own transaction: between two, results are stored and
+ * the controller's link is served (one transaction over 10^6 points held
+ * the writer for a minute, past the link's 5 s silence limit). The caller
+ * holds ctl_lock, so no point joins the set meanwhile. A cancel cut short
+ * (a crash, a full disk) leaves the rest pending; writing it again
+ * cancels them. lock: finish's lock commits with the first page. */
+static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     cancel_page_t *p = calloc(1, sizeof *p);
     clab_record_info_t who = {.experiment = "", .job = ""};
     json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
                              clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION));
-    int rc = -ENOMEM, n = 0;
+    int rc = -ENOMEM, n = 0, got = CANCEL_PAGE;
+    int64_t after = 0;
+    double now = clab_now();
     if (!p || !item || !json_object_get(item, "record"))
         goto out;
-    if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT id, job, experiment FROM jobs WHERE tag = ?1"
-                               " AND state = " CLAB_NB_JOB_PENDING_SQL
-                               " AND id > ?2 ORDER BY id LIMIT " CLAB_NB_STR(CANCEL_PAGE),
-                               &st)) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    int64_t after = 0;
-    while ((rc = page_read(nb, st, after, p)) > 0) {
-        after = p->id[p->n - 1];
-        rc = page_ingest(nb, p, item, now);
+    while (got == CANCEL_PAGE) {
+        if ((rc = clab_nbp_write_begin(nb)) < 0)
+            break;
+        if (!st) {
+            rc = lock ? set_update(
+                            nb, tag,
+                            "UPDATE sets SET locked = 1, modified = ?3 WHERE tag = ?1",
+                            NULL)
+                      : set_exists(nb, tag);
+            if (rc >= 0 &&
+                (rc = clab_nbp_prepare(
+                     nb->db,
+                     "SELECT id, job, experiment FROM jobs WHERE tag = ?1"
+                     " AND state = " CLAB_NB_JOB_PENDING_SQL
+                     " AND id > ?2 ORDER BY id LIMIT " CLAB_NB_STR(CANCEL_PAGE),
+                     &st)) >= 0)
+                sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+        }
+        if (rc >= 0 && (rc = got = page_read(nb, st, after, p)) > 0) {
+            after = p->id[p->n - 1];
+            rc = page_ingest(nb, p, item, now);
+        }
         page_clear(p);
-        if (rc < 0)
+        if ((rc = clab_nbp_write_end(nb, rc)) < 0)
             break;
         n += rc;
     }
-    sqlite3_finalize(st);
 out:
-    if (p)
-        page_clear(p);
+    sqlite3_finalize(st);
     free(p);
     json_decref(item);
     return rc < 0 ? rc : n;
@@ -150,29 +186,9 @@ out:
 
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
 {
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = set_exists(nb, tag)) == 0)
-        rc = cancel_pending(nb, tag, clab_now());
-    return clab_nbp_write_end(nb, rc);
-}
-
-/* One statement on the set tag (?1), with text as ?2 and now as ?3; the
- * set must exist. */
-static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
-                      const char *text)
-{
-    sqlite3_stmt *st;
-    int rc = set_exists(nb, tag);
-    if (rc < 0 || (rc = clab_nbp_prepare(nb->db, sql, &st)) < 0)
-        return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    if (text)
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, clab_now());
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, sql);
-    sqlite3_finalize(st);
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = cancel_pending(nb, tag, 0);
+    pthread_mutex_unlock(&nb->ctl_lock);
     return rc;
 }
 
@@ -186,18 +202,14 @@ int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *tex
     return clab_nbp_write_end(nb, rc);
 }
 
-/* The lock and the cancel commit together: no submit can slip a point in
- * between them. */
+/* The lock commits with the first page of the cancel, and ctl_lock keeps
+ * submits out until the last: no point slips in between. */
 int clab_notebook_finish(clab_notebook_t *nb, const char *tag)
 {
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        return rc;
-    if ((rc = set_update(nb, tag,
-                         "UPDATE sets SET locked = 1, modified = ?3 WHERE tag = ?1",
-                         NULL)) == 0)
-        rc = cancel_pending(nb, tag, clab_now());
-    return clab_nbp_write_end(nb, rc);
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = cancel_pending(nb, tag, 1);
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
 }
 
 /* The statements of one retry, and what it has added so far. */
@@ -270,7 +282,7 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     return 0;
 }
 
-int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
+static int retry_failed(clab_notebook_t *nb, const char *tag)
 {
     retry_t t = {0};
     int rc = clab_nbp_write_begin(nb);
@@ -306,7 +318,7 @@ out:
     return clab_nbp_write_end(nb, rc);
 }
 
-int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
+static int delete_set(clab_notebook_t *nb, const char *tag)
 {
     static const char *const sql[] = {
         "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
@@ -337,4 +349,21 @@ int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
                  : clab_nbp_sql_errno(nb->db, "delete");
 out:
     return clab_nbp_write_end(nb, rc);
+}
+
+/* Under ctl_lock: neither may run between two pages of a cancel. */
+int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
+{
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = retry_failed(nb, tag);
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
+}
+
+int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
+{
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = delete_set(nb, tag);
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
 }

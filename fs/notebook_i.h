@@ -68,6 +68,11 @@ struct clab_notebook {
     ingest_t in;
     sqlite3 *db; /* the writer */
     pthread_mutex_t lock;
+    /* Held by a submit and by each /ctl command for all its transactions:
+     * a cancel commits page by page (so that results keep being stored),
+     * and no point may be added to its set until it is done. Taken before
+     * lock, never after. */
+    pthread_mutex_t ctl_lock;
     char client_id[64];
     pthread_mutex_t pool_lock;
     conn_t *pool[CLAB_NB_POOL_MAX];

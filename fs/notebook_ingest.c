@@ -374,13 +374,17 @@ int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs
                              size_t n, clab_nb_added_t *added, size_t *failed)
 {
     double now = clab_now();
+    pthread_mutex_lock(&nb->ctl_lock);
     int rc = clab_nbp_write_begin(nb);
     if (rc)
-        return rc;
+        goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
         if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)
             *failed = i;
-    return clab_nbp_write_end(nb, rc);
+    rc = clab_nbp_write_end(nb, rc);
+out:
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
 }
 
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
