@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A cancel of many pending points does not stop the lab while it runs:
-# while `cancel big` (300,000 pending points, tens of seconds of work) is
+# while `cancel big` (200,000 pending points, seconds of work) is
 # being written, a result of another set arrives and is readable, and
 # /status keeps reading connected 1. Afterwards every point of big is
 # failed, none pending, the controller holds none of them, and the other
@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
-N=${CLAB_BIG_CANCEL:-300000}
+N=${CLAB_BIG_CANCEL:-200000}
 GATE=$WORK/gate
 
 mount_lab --engines 2
