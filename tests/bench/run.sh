@@ -379,9 +379,10 @@ bench_worker() {
 # Bytes on disk per finished point: the state directory (notebook and the
 # embedded controller's store) over every finished point so far.
 bench_disk() {
-    local bytes fin=0 t
-    for t in "$TP_TAG" $([ "$HV_TAG" != "$TP_TAG" ] && echo "$HV_TAG"); do
-        fin=$((fin + $(key "$MNT/results/$t/status" results) + $(key "$MNT/results/$t/status" failed)))
+    local bytes fin=0 st
+    # Every set in the notebook (the worker sets too): all are on disk.
+    for st in "$MNT"/results/*/status; do
+        fin=$((fin + $(key "$st" results) + $(key "$st" failed)))
     done
     bytes=$(du -sb "$STATE" | cut -f1)
     local cb
@@ -389,6 +390,15 @@ bench_disk() {
     if [ "$fin" -gt 0 ]; then
         row "state on disk per finished point ($fin points)" "" "" "$((bytes / fin))" "bytes"
         row "  of which the embedded controller's store" "" "" "$((${cb:-0} / fin))" "bytes"
+        # The notebook's biggest tables and indexes, and its WAL: what a
+        # point costs, part by part.
+        local name size
+        while IFS='|' read -r name size; do
+            row "  of which notebook $name" "" "" "$((size / fin))" "bytes"
+        done < <(sqlite3 -readonly "$STATE/notebook.db" \
+            "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 5" 2>/dev/null)
+        size=$(stat -c %s "$STATE/notebook.db-wal" 2>/dev/null || echo 0)
+        row "  of which notebook.db-wal" "" "" "$((size / fin))" "bytes"
     else
         row "state on disk per finished point" "" "" "n/a: no finished point" "bytes"
     fi
@@ -537,7 +547,7 @@ bench_dispatch() {
         "$ENGINE" --cluster "$conn" --id "eng$i" >>"$WORK/dengine.log" 2>&1 &
         PIDS+=($!)
     done
-    if wait_until 120 "[ \"\$(wc -l <'$cs/engines' 2>/dev/null || echo 0)\" -ge $n ]"; then
+    if wait_until 120 "[ \"\$(wc -l 2>/dev/null <'$cs/engines' || echo 0)\" -ge $n ]"; then
         reg=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
     else
         reg="n/a: $(wc -l <"$cs/engines" 2>/dev/null || echo 0) of $n joined in 120 s"
@@ -551,12 +561,67 @@ bench_dispatch() {
         row "$f" "" "" "n/a: only $(key "$WORK/dmnt/status" engines) of $n engines joined" "tasks/s"
         return
     fi
+    local cpu0 cpu1
+    cpu0=$(cpu_ticks "$cpid")
     rate=$(run_set "$WORK/dmnt" disp "$pts" $((pts / 20 + 120))) || rate="n/a: the set did not finish"
+    cpu1=$(cpu_ticks "$cpid")
     row "$f" "" "" "$rate" "tasks/s"
+    # What the controller itself spent per task, and so how many tasks one
+    # core of it could hand out were the engines never the limit.
+    if [ -n "$cpu0" ] && [ -n "$cpu1" ] && [ "${rate#n/a}" = "$rate" ]; then
+        local per
+        per=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" -v n="$pts" \
+            'BEGIN { printf "%.4f", (b - a) / hz / n * 1000 }')
+        row "controller CPU per task, during that run" "" "" "$per" "ms"
+        row "dispatch ceiling of one controller core (1 / CPU per task)" "" "" \
+            "$(awk -v p="$per" 'BEGIN { if (p > 0) printf "%.0f", 1000 / p; else print "n/a" }')" "tasks/s"
+    fi
+    bench_away "$cs" "$pts"
     local hwm
     hwm=$(hwm_of "$cpid")
-    row "peak RSS, that controller" "" "" "${hwm:-n/a}" "MiB"
+    row "peak RSS, that controller (dispatch, then the remount)" "" "" "${hwm:-n/a}" "MiB"
     unmount_lab "$WORK/dmnt" "$LAB_PID"
+}
+
+# utime + stime of PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+
+# tasks_where CLUSTER_STATE WHERE: how many tasks of the detached
+# controller's queue match WHERE.
+tasks_where() { sqlite3 -readonly "$1/controller.db" "SELECT count(*) FROM tasks WHERE $2" 2>/dev/null; }
+
+# Reconnection after a long absence: results pile up at the controller
+# while no clabfs is mounted, then stream in after the remount. A set of N
+# is submitted and clabfs unmounted once the controller holds every task
+# (a few results may have been stored by then); once every point is done
+# at the controller, the remount is timed to the last result readable,
+# and clabfs's peak RSS taken through it.
+bench_away() {
+    local cs=$1 n=$2 t0 t1 waiting
+    printf '{"experiment": "%s", "tag": "away", "parameters": {"i": {"range": [0, %d]}}}\n' \
+        "$NOOP" "$n" >"$WORK/dmnt/submit" ||
+        { row "results stored after a remount" "" "" "n/a: submit failed" "s"; return; }
+    if ! wait_until 120 "[ \"\$(tasks_where '$cs' \"tag = 'away'\")\" = $n ]"; then
+        row "results stored after a remount" "" "" "n/a: the controller did not get the $n tasks" "s"
+        return
+    fi
+    unmount_lab "$WORK/dmnt" "$LAB_PID"
+    if ! wait_until $((n / 20 + 120)) "[ \"\$(tasks_where '$cs' \"tag = 'away' AND state < 2\")\" = 0 ]"; then
+        row "results stored after a remount" "" "" "n/a: the $n points did not finish at the controller" "s"
+        return
+    fi
+    waiting=$(tasks_where "$cs" "tag = 'away' AND state = 2")
+    local f="results stored after a remount, $waiting waiting at the controller"
+    log "remount: $waiting results waiting at the controller"
+    t0=$(now)
+    if ! mount_lab "$WORK/dmnt" "$WORK/dstate" --cluster "$cs/cluster.json" ||
+        ! wait_until $((n / 100 + 120)) "test \"\$(key '$WORK/dmnt/results/away/status' results)\" = $n"; then
+        row "$f" "" "" "n/a: not all were stored after the remount" "s"
+        return
+    fi
+    t1=$(now)
+    row "$f" "" "" "$(elapsed "$t0" "$t1")" "s"
+    row "peak RSS, clabfs through that remount" "" "" "$(hwm_of "$LAB_PID")" "MiB"
 }
 
 # --kept-set: the harvest and listing figures alone, on a copy of the kept
