@@ -359,6 +359,19 @@ static int open_sockets(controller_t *c)
     return 0;
 }
 
+/* The key that signs proofs of dispatch, from the secret key that stays
+ * in STATE/server.key: the same after a restart (engines claim what they
+ * hold with proofs from before it), and unknown to every engine and
+ * client. */
+static void derive_proof_key(controller_t *c)
+{
+    static const char purpose[] = "clab/1 proof of dispatch";
+    const void *parts[] = {purpose};
+    size_t lens[] = {sizeof purpose - 1};
+    clab_hmac_sha256(c->ci.server_secret, strlen(c->ci.server_secret), parts, lens, 1,
+                     c->proof_key);
+}
+
 static int setup(controller_t *c)
 {
     char run[400], conn[4096], key[4096];
@@ -378,6 +391,9 @@ static int setup(controller_t *c)
         clab_err("cannot write %s: %s", conn, strerror(-rc));
         return rc;
     }
+    derive_proof_key(c);
+    if (gethostname(c->host, sizeof c->host - 1) < 0)
+        snprintf(c->host, sizeof c->host, "localhost");
     clab_random_hex(c->epoch, 16);
     clab_info("listening: clients %s, engines %s; connection file %s",
               c->ci.client_endpoint, c->ci.engine_endpoint, conn);

@@ -91,15 +91,23 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
     {
         const char *job = json_string_value(json_object_get(t, "job"));
         const char *tag = json_string_value(json_object_get(t, "tag"));
+        /* The client's number for the job orders it against its cancels;
+         * engines have no use for it. */
+        json_t *seq = json_object_get(t, "seq");
+        int64_t cseq = json_is_integer(seq) ? json_integer_value(seq) : 0;
+        json_object_del(t, "seq");
         /* Ours to add when the task goes to an engine (send_task). */
         json_object_del(t, "dispatch");
         json_object_del(t, "epoch");
+        json_object_del(t, "proof");
         char *body = task_body(t);
         if (!body) {
             bad++;
             continue;
         }
-        int rc = clab_store_add(c->store, cl->id, job, tag ? tag : "", body);
+        clab_store_task_t task = {
+            .client = cl->id, .job = job, .tag = tag, .body = body, .cseq = cseq};
+        int rc = clab_store_add(c->store, &task);
         free(body);
         if (rc < 0)
             break;
@@ -111,13 +119,17 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
     return json_pack("{s:o}", "jobs", jobs);
 }
 
-/* Forgets a client's unfinished tasks of one tag; engines running them are
- * told to stop (they report nothing for a cancelled task). */
-static void cancel_tag(controller_t *c, const char *client, const char *tag)
+/* Forgets a client's unfinished tasks of one tag submitted up to its
+ * number upto (all of them when upto < 0); engines running them are told
+ * to stop (they report nothing for a cancelled task). Tasks the client
+ * submitted after it began the cancel stay: it holds them as pending,
+ * whichever of the two messages came first. */
+static void cancel_tag(controller_t *c, const char *client, const char *tag, int64_t upto)
 {
     json_t *running = json_array();
     long queued = 0, nrunning = 0;
-    if (clab_store_cancel(c->store, client, tag, running, &queued, &nrunning) == 0) {
+    if (clab_store_cancel(c->store, client, tag, upto, running, &queued, &nrunning) ==
+        0) {
         c->queued -= queued;
         c->running -= nrunning;
         controller_stop_running(c, running);
@@ -130,8 +142,9 @@ static void cancel_tag(controller_t *c, const char *client, const char *tag)
 static json_t *on_cancel(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     const char *tag = json_string_value(json_object_get(m->body, "tag"));
+    const json_t *upto = json_object_get(m->body, "upto");
     if (tag)
-        cancel_tag(c, cl->id, tag);
+        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1);
     return json_pack("{s:s?}", "tag", tag);
 }
 
@@ -192,14 +205,17 @@ static void note_elapsed(controller_t *c, const char *set, const json_t *record)
         clab_estimate_add(c->estimate, set, json_number_value(t));
 }
 
-int controller_finish_task(controller_t *c, const char *job, json_t *record)
+int controller_finish_task(controller_t *c, const char *job, json_t *record,
+                           const json_t *stamp)
 {
     char *text = clab_json_dumps(record);
+    char *who = stamp ? json_dumps(stamp, JSON_COMPACT) : NULL;
     char *owner = NULL, *set = NULL;
-    if (!text)
-        return -ENOMEM;
-    int prev = -1;
-    int rc = clab_store_finish(c->store, job, text, clab_now(), &owner, &set, &prev);
+    int prev = -1, rc = -ENOMEM;
+    if (!text || (stamp && !who))
+        goto out;
+    clab_store_result_t r = {.job = job, .record = text, .stamp = who, .now = clab_now()};
+    rc = clab_store_finish(c->store, &r, &owner, &set, &prev);
     if (rc == 1) {
         note_elapsed(c, set, record);
         if (prev == CLAB_TASK_QUEUED)
@@ -211,12 +227,15 @@ int controller_finish_task(controller_t *c, const char *job, json_t *record)
             if (!cl->outgoing)
                 cl->outgoing = json_array();
             json_array_append_new(cl->outgoing,
-                                  json_pack("{s:s, s:O}", "job", job, "record", record));
+                                  json_pack("{s:s, s:O, s:O*}", "job", job, "record",
+                                            record, "stamp", stamp));
         }
     }
+out:
     free(owner);
     free(set);
     free(text);
+    free(who);
     return rc;
 }
 

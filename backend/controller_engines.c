@@ -14,9 +14,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Seconds an engine has to answer a take-back before the task is taken to
- * have started there (a "given" that comes later is still honoured). */
-#define TAKEBACK_WAIT 5.0
+void controller_proof(const controller_t *c, const char *id, const char *incarnation,
+                      const char *job, char out[CONTROLLER_PROOF_HEX])
+{
+    unsigned char mac[CLAB_SHA256_LEN];
+    /* NUL-separated: no two (id, incarnation, job) give the same text. */
+    const void *parts[] = {id, incarnation, job};
+    size_t lens[] = {strlen(id) + 1, strlen(incarnation) + 1, strlen(job)};
+    clab_hmac_sha256(c->proof_key, sizeof c->proof_key, parts, lens, 3, mac);
+    clab_hex(mac, (CONTROLLER_PROOF_HEX - 1) / 2, out);
+}
+
+/* Whether proof (a JSON value from an engine) is job's for engine e. */
+static int proof_ok(const controller_t *c, const engine_t *e, const char *job,
+                    const json_t *proof)
+{
+    char want[CONTROLLER_PROOF_HEX];
+    const char *got = json_string_value(proof);
+    if (!got || strlen(got) != CONTROLLER_PROOF_HEX - 1)
+        return 0;
+    controller_proof(c, e->id, e->incarnation, job, want);
+    /* Constant time: no early exit that would tell how much was right. */
+    unsigned char diff = 0;
+    for (size_t i = 0; i < CONTROLLER_PROOF_HEX - 1; i++)
+        diff |= (unsigned char)(want[i] ^ got[i]);
+    return diff == 0;
+}
+
+/* What the controller vouches for about who ran a task, delivered beside
+ * its record: the engine id the task was dispatched to and the address
+ * its connection comes from (this host on ipc://, where every engine
+ * runs here). The engine's own word on its host stays in the record. */
+static json_t *stamp_of(const controller_t *c, const engine_t *e, const char *addr)
+{
+    /* On ipc:// ZeroMQ's Peer-Address is the peer's credentials, not a
+     * host: every engine there runs on this one. */
+    int local = strncmp(c->engine_bind, "ipc://", 6) == 0 || !addr || !*addr;
+    return json_pack("{s:s, s:s}", "clab.engine", e->id, "clab.host",
+                     local ? c->host : addr);
+}
 
 static engine_t *find_engine(controller_t *c, const char *id)
 {
@@ -114,7 +150,9 @@ static void drop_engine(controller_t *c, engine_t *e, int count_try, const char 
             if (count_try && tries > c->retries) {
                 clab_warn("task %s: engine lost %d times, giving up", job, tries);
                 json_t *rec = lost_record(body, e->id, e->host);
-                controller_finish_task(c, job, rec);
+                json_t *stamp = stamp_of(c, e, e->addr);
+                controller_finish_task(c, job, rec, stamp);
+                json_decref(stamp);
                 json_decref(rec);
             }
         }
@@ -127,27 +165,46 @@ static void drop_engine(controller_t *c, engine_t *e, int count_try, const char 
     controller_publish_engines(c);
 }
 
+/* The job id of an entry of a heartbeat's held list: {"job", "proof"}
+ * (a string from engines before proofs of dispatch). */
+static const char *held_job(const json_t *h)
+{
+    return json_is_string(h) ? json_string_value(h)
+                             : json_string_value(json_object_get(h, "job"));
+}
+
 /* After a controller restart an engine may still hold tasks we put back
- * in the queue: let it keep them rather than run them twice. */
+ * in the queue: let it keep them rather than run them twice. Only a task
+ * it shows the proof of dispatch for (one we gave this engine in this
+ * incarnation) is its to keep: any holder of engine.json can list job
+ * ids, none can sign them. */
 static void claim_held(controller_t *c, engine_t *e, const json_t *held)
 {
     json_t *drop = json_array(), *j;
-    size_t i;
+    size_t i, forged = 0;
     json_array_foreach(held, i, j)
     {
-        if (!json_is_string(j))
+        const char *job = held_job(j);
+        if (!job)
             continue;
-        if (e->ninflight < MAX_PREFETCH &&
-            clab_store_claim(c->store, json_string_value(j), e->id) == 1) {
-            e->inflight[e->ninflight++] = (held_t){.job = strdup(json_string_value(j))};
+        int proven = proof_ok(c, e, job, json_object_get(j, "proof"));
+        forged += !proven;
+        if (proven && e->ninflight < MAX_PREFETCH &&
+            clab_store_claim(c->store, job, e->id) == 1) {
+            e->inflight[e->ninflight++] = (held_t){.job = strdup(job)};
             c->queued--;
             c->running++;
         } else {
             /* Given to another engine meanwhile (this one was silent too
-             * long), finished, or cancelled: do not run it twice. */
-            json_array_append(drop, j);
+             * long), finished, cancelled, or never given to it: do not
+             * run it twice. */
+            json_array_append_new(drop, json_string(job));
         }
     }
+    if (forged)
+        clab_warn("engine %s (%s) claimed %zu task(s) without a proof of dispatch: "
+                  "refused",
+                  e->id, e->addr[0] ? e->addr : e->host, forged);
     clab_info("engine %s joined (%s pid %ld), holding %d task(s)", e->id, e->host, e->pid,
               e->ninflight);
     if (json_array_size(drop) > 0) {
@@ -166,8 +223,9 @@ static void set_deadline(engine_t *e, const json_t *body)
         json_is_number(d) && json_number_value(d) > 0 ? json_number_value(d) : 0;
 }
 
-static engine_t *register_engine(controller_t *c, const char *id, const json_t *body)
+static engine_t *register_engine(controller_t *c, const char *id, const clab_msg_t *m)
 {
+    const json_t *body = m->body;
     engine_t *p = realloc(c->engines, (c->nengines + 1) * sizeof *p);
     if (!p)
         return NULL;
@@ -181,6 +239,7 @@ static engine_t *register_engine(controller_t *c, const char *id, const json_t *
     const char *inc = json_string_value(json_object_get(body, "incarnation"));
     snprintf(e->incarnation, sizeof e->incarnation, "%s", inc ? inc : "");
     e->tasks_done = (long)json_integer_value(json_object_get(body, "tasks"));
+    snprintf(e->addr, sizeof e->addr, "%s", m->peer_addr);
     set_deadline(e, body);
     claim_held(c, e, json_object_get(body, "held"));
     controller_publish_engines(c);
@@ -194,12 +253,33 @@ static void on_bye(controller_t *c, engine_t *e, const clab_msg_t *m)
         drop_engine(c, e, 0, "stopped");
 }
 
+/* Whether m comes from e's process: every message but a heartbeat (which
+ * may announce a new one) carries the incarnation e joined with, which
+ * the controller never tells anyone. Another holder of engine.json that
+ * takes e's id over (ZeroMQ hands an id to its newest connection) cannot
+ * speak for it, even with the tasks and proofs it is sent meanwhile. */
+static int same_process(const engine_t *e, const clab_msg_t *m)
+{
+    const char *inc = json_string_value(json_object_get(m->body, "incarnation"));
+    /* An engine that joined without one (none of ours) is taken at its id. */
+    if (strcmp(inc ? inc : "", e->incarnation) == 0)
+        return 1;
+    clab_warn("%s for engine %s from %s, not the process that joined under that id: "
+              "dropped",
+              m->type, e->id, m->peer_addr[0] ? m->peer_addr : "this host");
+    return 0;
+}
+
 static int listed(const json_t *held, const char *job)
 {
     size_t i;
     json_t *j;
-    json_array_foreach(held, i, j) if (json_is_string(j) &&
-                                       strcmp(json_string_value(j), job) == 0) return 1;
+    json_array_foreach(held, i, j)
+    {
+        const char *h = held_job(j);
+        if (h && strcmp(h, job) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -241,7 +321,7 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
         char id[sizeof e->id];
         snprintf(id, sizeof id, "%s", e->id);
         drop_engine(c, e, 1, "restarted");
-        if (!(e = register_engine(c, id, m->body)))
+        if (!(e = register_engine(c, id, m)))
             return;
         e->last_seen = clab_mono();
     } else {
@@ -283,9 +363,12 @@ void controller_flush_acks(controller_t *c)
     json_object_clear(c->engine_acks);
 }
 
-/* A result is accepted only from the engine that holds the task; the
- * store takes each job's first result only, so a copy is acknowledged
- * without effect. */
+/* A result is accepted only from the engine that holds the task, with
+ * the task's proof of dispatch (so neither another holder of engine.json
+ * posting under its id nor an older process of the same engine can
+ * finish it); the store takes each job's first result only, so a copy is
+ * acknowledged without effect. The record is stamped with who ran it as
+ * the controller knows it. */
 static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
@@ -293,6 +376,13 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
     if (!job || !json_is_object(record) ||
         !json_is_boolean(json_object_get(record, "ok"))) {
         clab_warn("malformed result from engine %s dropped", e->id);
+        return;
+    }
+    if (!proof_ok(c, e, job, json_object_get(m->body, "proof"))) {
+        clab_warn("result for %s from engine %s (%s) without its proof of dispatch "
+                  "refused",
+                  job, e->id, m->peer_addr[0] ? m->peer_addr : e->host);
+        queue_ack(c, e, job);
         return;
     }
     if (!engine_forget(e, job)) {
@@ -304,7 +394,9 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
         queue_ack(c, e, job);
         return;
     }
-    int rc = controller_finish_task(c, job, record);
+    json_t *stamp = stamp_of(c, e, m->peer_addr);
+    int rc = stamp ? controller_finish_task(c, job, record, stamp) : -ENOMEM;
+    json_decref(stamp);
     if (rc < 0) {
         /* Not stored: no ack, and the task stays the engine's, whose
          * copy is then accepted. */
@@ -375,17 +467,20 @@ void controller_handle_engine(controller_t *c, clab_msg_t *m)
     while (k < n && strcmp(engine_messages[k].type, m->type) != 0)
         k++;
     engine_t *e = find_engine(c, id);
+    if (e && k < n && engine_messages[k].from != JOINS && !same_process(e, m))
+        return;
     if (k < n && engine_messages[k].from == ANY_PEER) {
         engine_messages[k].run(c, e, m);
         return;
     }
     if (!e && k < n && engine_messages[k].from == JOINS)
-        e = register_engine(c, id, m->body);
+        e = register_engine(c, id, m);
     if (!e) {
         clab_warn("%s from unknown engine %s dropped", m->type, id);
         return;
     }
     e->last_seen = clab_mono();
+    snprintf(e->addr, sizeof e->addr, "%s", m->peer_addr);
     if (k == n) {
         clab_warn("unknown message %s from engine %s dropped", m->type, id);
         return;
@@ -418,200 +513,6 @@ void controller_check_engines(controller_t *c, double now)
         else
             i++;
     }
-}
-
-/* Sends a stored task (a JSON object's text) to e, stamped with the next
- * dispatch number and our epoch, which e's heartbeats echo: a task sent
- * after the heartbeat was made is not missing from it, only in flight. */
-static int send_task(controller_t *c, engine_t *e, const char *body, int64_t *stamp)
-{
-    clab_buf_t b = {0};
-    *stamp = ++c->dispatch_seq;
-    int rc =
-        clab_buf_printf(&b, "{\"dispatch\":%lld,\"epoch\":\"%s\"%s%s", (long long)*stamp,
-                        c->epoch, body[1] == '}' ? "" : ",", body + 1);
-    if (!rc)
-        rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", b.data,
-                                  b.len);
-    clab_buf_free(&b);
-    return rc;
-}
-
-/* The sets e must not be given, as the text of a JSON array for
- * clab_store_take, or NULL for none: those whose points (90th percentile
- * of their finished ones) take longer than e has left before its
- * deadline. The tasks e holds come first, so the time left is shared out
- * as if each took as long as the new one. Sets with no finished point are
- * not listed: nothing is known, so they are dispatched. */
-static char *too_long(controller_t *c, const engine_t *e)
-{
-    if (e->deadline <= 0)
-        return NULL;
-    double left = (e->deadline - clab_now()) / (e->ninflight + 1);
-    /* Called per task handed out: with time enough for every set, build
-     * no list (and the store's query then reads no JSON). */
-    if (clab_estimate_longest(c->estimate) <= left)
-        return NULL;
-    json_t *sets = json_array();
-    char *text = NULL;
-    if (sets && clab_estimate_longer_than(c->estimate, left, sets) > 0)
-        text = json_dumps(sets, JSON_COMPACT);
-    json_decref(sets);
-    return text;
-}
-
-/* Gives e the oldest queued task, unless it is of a set too long for its
- * deadline (then e is marked starved): 0 given, passed over or not sent (then it stays
- * queued and e is left alone until the next dispatch), -1 when the queue
- * turned out empty or the store failed. */
-static int feed_one(controller_t *c, engine_t *e)
-{
-    char *job = NULL, *body = NULL, *skip = too_long(c, e);
-    int64_t stamp;
-    int rc = clab_store_take(c->store, e->id, skip, &job, &body);
-    if (rc == 0 && skip) {
-        /* Only sets expected to outlast e's deadline are queued. */
-        free(skip);
-        e->starved = 1;
-        return 0;
-    }
-    free(skip);
-    if (rc <= 0) {
-        if (rc == 0)
-            c->queued = 0; /* the count drifted: the store is the truth */
-        return -1;
-    }
-    rc = send_task(c, e, body, &stamp);
-    free(body);
-    if (rc) {
-        /* Not sent: back to the queue without counting a try. */
-        clab_warn("task %s to engine %s: %s", job, e->id, strerror(-rc));
-        clab_store_requeue(c->store, job, 0, NULL);
-        free(job);
-        e->unreachable = 1;
-        return 0;
-    }
-    clab_debug("task %s -> engine %s", job, e->id);
-    e->inflight[e->ninflight++] = (held_t){.job = job, .dispatch = stamp};
-    c->queued--;
-    c->running++;
-    return 0;
-}
-
-/* The task e holds that is least likely to have started and may be asked
- * back: its newest one that was never asked, never its oldest (the one it
- * runs). NULL when there is none. */
-static held_t *spare_task(engine_t *e, int *count)
-{
-    held_t *last = NULL;
-    *count = 0;
-    for (int k = 1; k < e->ninflight; k++) {
-        if (e->inflight[k].takeback == TAKEBACK_NONE) {
-            last = &e->inflight[k];
-            ++*count;
-        }
-    }
-    return last;
-}
-
-/* Asks the engine holding the most unstarted tasks to give one back.
- * Returns 1 when asked, 0 when no engine holds one. */
-static int ask_back(controller_t *c, double now)
-{
-    engine_t *holder = NULL;
-    held_t *h = NULL;
-    int most = 0, n;
-    for (size_t i = 0; i < c->nengines; i++) {
-        held_t *t = spare_task(&c->engines[i], &n);
-        if (n > most) {
-            most = n;
-            holder = &c->engines[i];
-            h = t;
-        }
-    }
-    if (!h)
-        return 0;
-    json_t *b = json_pack("{s:s}", "job", h->job);
-    int rc =
-        clab_proto_send(c->engines_sock, holder->id, strlen(holder->id), "takeback", b);
-    json_decref(b);
-    /* Unsent, it is not asked again: the holder is unreachable anyway. */
-    h->takeback = rc ? TAKEBACK_KEPT : TAKEBACK_ASKED;
-    h->asked = now;
-    if (!rc)
-        clab_debug("asking engine %s to give task %s back", holder->id, h->job);
-    return 1;
-}
-
-/* With the queue empty, each idle engine gets a task another engine holds
- * but has not started. The holder is asked to give it back, and only its
- * answer "given" (on_takeback) puts the task back in the queue: a task it
- * started meanwhile is neither run twice nor lost. A holder that never
- * answers is handled by the heartbeat paths (reconcile, drop_engine). */
-static void take_back(controller_t *c)
-{
-    double now = clab_mono();
-    int idle = 0, asked = 0;
-    for (size_t i = 0; i < c->nengines; i++) {
-        engine_t *e = &c->engines[i];
-        idle += e->ninflight == 0 && !e->drained;
-        for (int k = 0; k < e->ninflight; k++) {
-            held_t *h = &e->inflight[k];
-            if (h->takeback == TAKEBACK_ASKED && now - h->asked > TAKEBACK_WAIT)
-                h->takeback = TAKEBACK_KEPT;
-            asked += h->takeback == TAKEBACK_ASKED;
-        }
-    }
-    while (asked < idle && ask_back(c, now))
-        asked++;
-}
-
-/* An engine that holds nothing and was passed over for its deadline will
- * get nothing it can finish: it is told to drain (leave, exit 0, its slot
- * not silently lost). Only once, and it is then given nothing more. */
-static void drain_starved(controller_t *c)
-{
-    for (size_t i = 0; i < c->nengines; i++) {
-        engine_t *e = &c->engines[i];
-        if (!e->starved || e->ninflight > 0 || e->drained)
-            continue;
-        char why[200];
-        snprintf(why, sizeof why,
-                 "%.0f s left before its deadline; every queued set's points are "
-                 "expected to take longer",
-                 e->deadline - clab_now());
-        json_t *b = json_pack("{s:s}", "reason", why);
-        if (b &&
-            clab_proto_send(c->engines_sock, e->id, strlen(e->id), "drain", b) == 0) {
-            clab_info("engine %s told to drain: %s", e->id, why);
-            e->drained = 1;
-        }
-        json_decref(b);
-    }
-}
-
-/* In rounds: every engine's first task before any engine's second, and so
- * on up to the prefetch, so that no engine sits idle while another holds
- * a queued task; with nothing left in the queue, idle engines take over
- * held tasks that have not started. */
-void controller_dispatch(controller_t *c)
-{
-    if (clab_mono() < c->dispatch_after)
-        return;
-    for (size_t i = 0; i < c->nengines; i++)
-        c->engines[i].unreachable = c->engines[i].starved = 0;
-    for (int level = 1; level <= c->prefetch && c->queued > 0; level++) {
-        for (size_t i = 0; i < c->nengines && c->queued > 0; i++) {
-            engine_t *e = &c->engines[i];
-            if (e->ninflight < level && !e->unreachable && !e->starved && !e->drained &&
-                feed_one(c, e) < 0)
-                goto out;
-        }
-    }
-    if (c->queued == 0)
-        take_back(c);
-out:
-    drain_starved(c);
 }
 
 void controller_free_engines(controller_t *c)

@@ -2,7 +2,8 @@
  *   controller.c          options, state directory, sockets, the loop and
  *                         the persistence window (commit, then reply);
  *   controller_clients.c  messages from clients, results on their way out;
- *   controller_engines.c  messages from engines, handing tasks out.
+ *   controller_engines.c  messages from engines, proofs of dispatch;
+ *   controller_dispatch.c handing tasks out, taking them back.
  * Not part of libclab: only clab-controller compiles these. */
 #ifndef CLAB_CONTROLLER_I_H
 #define CLAB_CONTROLLER_I_H
@@ -10,6 +11,7 @@
 #include "conninfo.h"
 #include "estimate.h"
 #include "protocol.h"
+#include "sha256.h"
 #include "store.h"
 #include "zap.h"
 
@@ -41,7 +43,10 @@ typedef struct {
 
 typedef struct {
     char id[CLAB_PROTO_MAX_PEER + 1]; /* routing id, printable */
-    char host[256];
+    char host[256];                   /* as the engine reports it (clab.host_reported) */
+    /* The network address its latest message came from ("" on ipc://):
+     * what a record it ran is stamped with, whatever the engine says. */
+    char addr[64];
     long pid;
     /* Names the engine's process: another one under the same id is a
      * restart, and what the old one held is gone. */
@@ -89,6 +94,11 @@ typedef struct {
     clab_conninfo_t ci;
     char epoch[33];
     int64_t dispatch_seq; /* the last task message's stamp, for any engine */
+    /* Signs proofs of dispatch: derived from the controller's secret key,
+     * so that a restarted controller still recognises what it gave out,
+     * and no holder of engine.json can make one. */
+    unsigned char proof_key[CLAB_SHA256_LEN];
+    char host[256]; /* this host: where engines on ipc:// run */
 
     engine_t *engines;
     size_t nengines;
@@ -120,9 +130,12 @@ client_t *controller_find_client(controller_t *c, const char *id, int create);
 void controller_queue_reply(controller_t *c, const clab_msg_t *m, const char *type,
                             json_t *body);
 void controller_handle_client(controller_t *c, clab_msg_t *m);
-/* Records job's result; its owner gets it after the commit. 1 recorded,
- * 0 already done or unknown, -errno. */
-int controller_finish_task(controller_t *c, const char *job, json_t *record);
+/* Records job's result; its owner gets it after the commit, with stamp
+ * (what the controller knows of who ran it: {"clab.engine", "clab.host"};
+ * borrowed, NULL for none) beside it. 1 recorded, 0 already done or
+ * unknown, -errno. */
+int controller_finish_task(controller_t *c, const char *job, json_t *record,
+                           const json_t *stamp);
 /* Starts resending to clients that went quiet. */
 void controller_check_clients(controller_t *c, double now);
 /* Pages undelivered results into the clients' outgoing lists. */
@@ -135,6 +148,12 @@ void controller_drop_outgoing(controller_t *c);
 void controller_free_clients(controller_t *c);
 
 /* controller_engines.c */
+#define CONTROLLER_PROOF_HEX 33 /* 128 bits as hex, and a NUL */
+/* The proof that job was dispatched to the engine id in its incarnation:
+ * an HMAC under c->proof_key, sent with the task, shown back with its
+ * result and in claims after a restart. */
+void controller_proof(const controller_t *c, const char *id, const char *incarnation,
+                      const char *job, char out[CONTROLLER_PROOF_HEX]);
 void controller_handle_engine(controller_t *c, clab_msg_t *m);
 /* The engines as /engines shows them. */
 void controller_publish_engines(const controller_t *c);
@@ -144,6 +163,8 @@ json_t *controller_engines_json(const controller_t *c);
 void controller_stop_running(controller_t *c, const json_t *running);
 /* Drops engines silent for longer than the heartbeat timeout. */
 void controller_check_engines(controller_t *c, double now);
+
+/* controller_dispatch.c */
 /* Hands queued tasks to engines with free slots, idle engines first; with
  * the queue empty, asks engines to give back tasks they have not started
  * for the idle ones. */

@@ -58,7 +58,10 @@ typedef struct {
      * an answer to one sent before a stall is not taken for an answer to
      * one after it. stall_hb is the first sent after the stall. */
     json_int_t hbs, stall_hb;
-    char incarnation[33]; /* this process, for the controller */
+    /* This process, for the controller: its messages carry it, and no
+     * other holder of engine.json knows it, so none can speak for us
+     * even under our id. */
+    char incarnation[33];
     /* The stamp of the last task message received and the controller
      * epoch it came from, echoed by heartbeats. */
     json_int_t dispatch;
@@ -102,6 +105,15 @@ static void usage(FILE *f)
             "  -V, --version      print the version\n");
 }
 
+/* What a heartbeat lists of a task or kept result: its job and the proof
+ * of dispatch the controller gave with it, which a restarted controller
+ * asks for before it lets us keep the task. */
+static json_t *held_entry(const json_t *t)
+{
+    return json_pack("{s:O, s:O*}", "job", json_object_get(t, "job"), "proof",
+                     json_object_get(t, "proof"));
+}
+
 static void heartbeat(engine_t *e, int force)
 {
     double now = clab_mono();
@@ -118,9 +130,8 @@ static void heartbeat(engine_t *e, int force)
     json_t *held = json_array();
     size_t i;
     json_t *t;
-    json_array_foreach(e->queue, i, t) json_array_append(held, json_object_get(t, "job"));
-    json_array_foreach(e->unacked, i, t)
-        json_array_append(held, json_object_get(t, "job"));
+    json_array_foreach(e->queue, i, t) json_array_append_new(held, held_entry(t));
+    json_array_foreach(e->unacked, i, t) json_array_append_new(held, held_entry(t));
     json_t *body =
         json_pack("{s:s, s:I, s:I, s:o, s:s, s:I, s:s}", "host", e->host, "pid",
                   (json_int_t)getpid(), "tasks", (json_int_t)e->tasks_done, "held", held,
@@ -183,7 +194,8 @@ static void give_back(engine_t *e, const json_t *job, int running)
     while (k < n && !json_equal(json_object_get(json_array_get(e->queue, k), "job"), job))
         k++;
     int given = k < n && (k > 0 || !running);
-    json_t *b = json_pack("{s:O, s:b}", "job", job, "given", given);
+    json_t *b = json_pack("{s:O, s:b, s:s}", "job", job, "given", given, "incarnation",
+                          e->incarnation);
     int rc = b ? clab_proto_send(e->sock, NULL, 0, "takeback", b) : -ENOMEM;
     json_decref(b);
     if (given && rc == 0) {
@@ -195,8 +207,10 @@ static void give_back(engine_t *e, const json_t *job, int running)
 /* Sends one kept result (again). */
 static void send_result(engine_t *e, json_t *kept)
 {
-    json_t *body = json_pack("{s:O, s:O}", "job", json_object_get(kept, "job"), "record",
-                             json_object_get(kept, "record"));
+    json_t *body =
+        json_pack("{s:O, s:O, s:O*, s:s}", "job", json_object_get(kept, "job"), "record",
+                  json_object_get(kept, "record"), "proof",
+                  json_object_get(kept, "proof"), "incarnation", e->incarnation);
     int rc = body ? clab_proto_send(e->sock, NULL, 0, "result", body) : -ENOMEM;
     if (rc && rc != -EAGAIN)
         clab_warn("task %s: result not sent: %s",
@@ -382,7 +396,8 @@ static int run_one(engine_t *e)
     }
     /* Kept until the controller acknowledges it: a result sent while the
      * controller is away, or counts us lost, is sent again. */
-    json_t *kept = json_pack("{s:s, s:o}", "job", job, "record", record);
+    json_t *kept = json_pack("{s:s, s:o, s:O*}", "job", job, "record", record, "proof",
+                             json_object_get(task, "proof"));
     if (!kept)
         return -ENOMEM;
     json_array_append_new(e->unacked, kept);
@@ -553,7 +568,9 @@ static void serve(engine_t *e)
                   json_array_size(e->queue));
     else
         clab_info("draining: %s; exiting", e->drain_why);
-    clab_proto_send(e->sock, NULL, 0, "bye", NULL);
+    json_t *bye = json_pack("{s:s}", "incarnation", e->incarnation);
+    clab_proto_send(e->sock, NULL, 0, "bye", bye);
+    json_decref(bye);
     /* Give the goodbye a moment to leave: linger is 0 on our sockets. */
     usleep(100 * 1000);
 }

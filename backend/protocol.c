@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -149,6 +150,10 @@ int clab_proto_recv(void *sock, int has_peer, clab_msg_t *msg)
         lens[i] = zmq_msg_size(&parts[i]);
     }
     rc = clab_proto_decode(frames, lens, n, has_peer, msg, &why);
+    if (rc == 0 && has_peer) {
+        const char *addr = zmq_msg_gets(&parts[n - 1], "Peer-Address");
+        snprintf(msg->peer_addr, sizeof msg->peer_addr, "%s", addr ? addr : "");
+    }
 out:
     if (rc == -EPROTO)
         clab_warn("dropped a malformed message: %s", why);

@@ -24,6 +24,11 @@ typedef struct {
     json_t *body; /* a JSON object, owned by the message */
     unsigned char peer[CLAB_PROTO_MAX_PEER];
     size_t peer_len; /* 0 on the DEALER side */
+    /* The network address the message came from (ZeroMQ's Peer-Address:
+     * the TCP peer's IP), "" when the transport has none (ipc://) or on
+     * the DEALER side. Known from the connection, not from the sender's
+     * word. */
+    char peer_addr[64];
 } clab_msg_t;
 
 /* Decodes frames (from a ROUTER when has_peer) into msg. Returns 0, or

@@ -7,6 +7,7 @@
 #include "sqlerr.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +39,8 @@ enum {
 #define DELIVERED CLAB_STRINGIFY(CLAB_TASK_DELIVERED)
 
 static const char *const sql[ST_N] = {
-    [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body, tag) "
-               "VALUES(?1, ?2, " QUEUED ", ?3, ?4)",
+    [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body, tag, cseq) "
+               "VALUES(:job, :client, " QUEUED ", :body, :tag, :cseq)",
     [ST_REVIVE] = "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = 0, "
                   "record = NULL, sent = 0, seq = (SELECT max(seq) + 1 FROM tasks) "
                   "WHERE job = ?1 AND client = ?2 AND state = " DELIVERED,
@@ -52,14 +53,18 @@ static const char *const sql[ST_N] = {
     [ST_CLAIM] = "UPDATE tasks SET state = " RUNNING ", engine = ?2 "
                  "WHERE job = ?1 AND (state = " QUEUED " OR (state = " RUNNING
                  " AND engine = ?2))",
-    [ST_FINISH] = "UPDATE tasks SET state = " DONE ", record = ?2, sent = ?3 "
-                  "WHERE job = ?1 AND state < " DONE,
+    [ST_FINISH] = "UPDATE tasks SET state = " DONE ", record = :record, sent = :now, "
+                  "stamp = :stamp WHERE job = :job AND state < " DONE,
     [ST_CLIENT_OF] = "SELECT client, client || char(10) || tag FROM tasks WHERE job = ?1",
     [ST_STATE_OF] = "SELECT state FROM tasks WHERE job = ?1",
+    /* :upto is the client's sequence number of its newest job when the
+     * cancel began (NULL: all); its tasks submitted since are kept. */
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
-                          "WHERE client = ?1 AND tag = ?2 AND state = " RUNNING,
+                          "WHERE client = :client AND tag = :tag AND state = " RUNNING
+                          " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
-                  "WHERE client = ?1 AND tag = ?2 AND state < " DONE,
+                  "WHERE client = :client AND tag = :tag AND state < " DONE
+                  " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_REQUEUE] =
         "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = tries + ?2, "
         "seq = (SELECT max(seq) + 1 FROM tasks) "
@@ -67,7 +72,7 @@ static const char *const sql[ST_N] = {
     [ST_DELIVERED] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
                      "WHERE job = ?1 AND client = ?2 AND state = " DONE,
     [ST_UNDELIVERED] =
-        "SELECT seq, job, record FROM tasks WHERE client = ?1 AND state = " DONE
+        "SELECT seq, job, record, stamp FROM tasks WHERE client = ?1 AND state = " DONE
         " AND seq > ?2 AND sent < ?3 ORDER BY seq LIMIT ?4",
     [ST_MARK_SENT] = "UPDATE tasks SET sent = ?2 WHERE seq = ?1",
     [ST_COUNT] =
@@ -109,6 +114,66 @@ static const char repair_tags[] =
     "PRAGMA user_version = 1;"
     "COMMIT;";
 
+/* Schema version 2: a task keeps its client's sequence number (cseq: the
+ * notebook's id of the job), so that a cancel takes only the tasks that
+ * were submitted before it began, whatever order the two messages arrive
+ * in; and a result keeps the stamp of who ran it, as the controller knows
+ * it (engine id, peer address), delivered beside the record. */
+static const char add_cseq_stamp[] = "BEGIN IMMEDIATE;"
+                                     "ALTER TABLE tasks ADD COLUMN cseq INTEGER;"
+                                     "ALTER TABLE tasks ADD COLUMN stamp TEXT;"
+                                     "PRAGMA user_version = 2;"
+                                     "COMMIT;";
+
+/* The migrations, in order: each brings a store of version < to up to it;
+ * one that adds a column is skipped (the version set) when the column is
+ * there already, so that a store whose user_version was reset opens. */
+static const struct {
+    int to;
+    const char *sql;
+    const char *what;
+    const char *adds; /* a column the migration adds, or NULL */
+} migrations[] = {
+    {.to = 1, .sql = repair_tags, .what = "repair tags"},
+    {.to = 2, .sql = add_cseq_stamp, .what = "add cseq and stamp", .adds = "cseq"},
+};
+
+static int has_column(clab_store_t *s, const char *column)
+{
+    char probe[128];
+    sqlite3_stmt *st = NULL;
+    snprintf(probe, sizeof probe, "SELECT %s FROM tasks LIMIT 0", column);
+    int yes = sqlite3_prepare_v2(s->db, probe, -1, &st, NULL) == SQLITE_OK;
+    sqlite3_finalize(st);
+    return yes;
+}
+
+static int db_err(clab_store_t *s, const char *what)
+{
+    return clab_sqlite_errno(s->db, "store", what);
+}
+
+/* Brings the store from version up to the newest schema. */
+static int migrate(clab_store_t *s, int version)
+{
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+        const char *text = migrations[i].sql;
+        char skip[64];
+        if (version >= migrations[i].to)
+            continue;
+        if (migrations[i].adds && has_column(s, migrations[i].adds)) {
+            snprintf(skip, sizeof skip, "PRAGMA user_version = %d", migrations[i].to);
+            text = skip;
+        }
+        if (sqlite3_exec(s->db, text, NULL, NULL, NULL)) {
+            int rc = db_err(s, migrations[i].what);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 static int schema_version(clab_store_t *s)
 {
     sqlite3_stmt *st = NULL;
@@ -118,11 +183,6 @@ static int schema_version(clab_store_t *s)
         v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return v;
-}
-
-static int db_err(clab_store_t *s, const char *what)
-{
-    return clab_sqlite_errno(s->db, "store", what);
 }
 
 int clab_store_open(const char *path, clab_store_t **out)
@@ -141,12 +201,12 @@ int clab_store_open(const char *path, clab_store_t **out)
         goto fail;
     }
     int version = schema_version(s);
-    if (version < 0 ||
-        (version < 1 && sqlite3_exec(s->db, repair_tags, NULL, NULL, NULL))) {
-        rc = db_err(s, "repair tags");
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (version < 0) {
+        rc = db_err(s, "user_version");
         goto fail;
     }
+    if ((rc = migrate(s, version)) < 0)
+        goto fail;
     for (int i = 0; i < ST_N; i++) {
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL)) {
@@ -189,6 +249,26 @@ int clab_store_commit(clab_store_t *s)
     return 0;
 }
 
+/* Binds the named parameter name of st (":job"): text, NULL when v is. */
+static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* An integer, NULL when v is not positive (no such number). */
+static void bind_positive(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (v > 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 /* Runs a prepared statement that returns no rows. */
 static int run(clab_store_t *s, sqlite3_stmt *st, const char *what)
 {
@@ -209,14 +289,15 @@ int clab_store_recover(clab_store_t *s)
     return rc ? rc : sqlite3_changes(s->db);
 }
 
-int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
-                   const char *body)
+int clab_store_add(clab_store_t *s, const clab_store_task_t *t)
 {
     sqlite3_stmt *st = s->st[ST_ADD];
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
+    const char *job = t->job, *client = t->client;
+    bind_text(st, ":job", job);
+    bind_text(st, ":client", client);
+    bind_text(st, ":body", t->body);
+    bind_text(st, ":tag", t->tag ? t->tag : "");
+    bind_positive(st, ":cseq", t->cseq);
     int rc = run(s, st, "add");
     if (rc || sqlite3_changes(s->db) > 0)
         return rc ? rc : 1;
@@ -277,9 +358,10 @@ int clab_store_claim(clab_store_t *s, const char *job, const char *engine)
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
 
-int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client, char **set, int *prev_state)
+int clab_store_finish(clab_store_t *s, const clab_store_result_t *r, char **client,
+                      char **set, int *prev_state)
 {
+    const char *job = r->job;
     sqlite3_stmt *st = s->st[ST_STATE_OF];
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -290,9 +372,10 @@ int clab_store_finish(clab_store_t *s, const char *job, const char *record, doub
     if (*prev_state < 0 || *prev_state >= CLAB_TASK_DONE)
         return 0;
     st = s->st[ST_FINISH];
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, record, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, now);
+    bind_text(st, ":job", job);
+    bind_text(st, ":record", r->record);
+    bind_text(st, ":stamp", r->stamp);
+    sqlite3_bind_double(st, sqlite3_bind_parameter_index(st, ":now"), r->now);
     if ((rc = run(s, st, "finish")) != 0)
         return rc;
     st = s->st[ST_CLIENT_OF];
@@ -305,12 +388,24 @@ int clab_store_finish(clab_store_t *s, const char *job, const char *record, doub
     return *client && (!set || *set) ? 1 : -ENOMEM;
 }
 
-int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
+/* The parameters both cancel statements take. */
+static void bind_cancel(sqlite3_stmt *st, const char *client, const char *tag,
+                        int64_t upto)
+{
+    bind_text(st, ":client", client);
+    bind_text(st, ":tag", tag);
+    int i = sqlite3_bind_parameter_index(st, ":upto");
+    if (upto >= 0)
+        sqlite3_bind_int64(st, i, upto);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int64_t upto,
                       json_t *running, long *queued, long *nrunning)
 {
     sqlite3_stmt *st = s->st[ST_CANCEL_RUNNING];
-    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    bind_cancel(st, client, tag, upto);
     int rc;
     *nrunning = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -323,8 +418,7 @@ int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
     if (rc != SQLITE_DONE)
         return db_err(s, "cancel");
     st = s->st[ST_CANCEL];
-    sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    bind_cancel(st, client, tag, upto);
     if ((rc = run(s, st, "cancel")) != 0)
         return rc;
     *queued = sqlite3_changes(s->db) - *nrunning;
@@ -372,13 +466,17 @@ int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
     while (n < 1024 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *job = (const char *)sqlite3_column_text(st, 1);
         const char *rec = (const char *)sqlite3_column_text(st, 2);
+        const char *stamp = (const char *)sqlite3_column_text(st, 3);
         json_t *record = rec ? clab_json_loads(rec, 0, NULL) : NULL;
+        json_t *who = stamp ? json_loads(stamp, 0, NULL) : NULL;
         *after = seqs[n] = sqlite3_column_int64(st, 0);
         if (job && record)
-            json_array_append_new(out,
-                                  json_pack("{s:s, s:o}", "job", job, "record", record));
+            json_array_append_new(out, json_pack("{s:s, s:o, s:o*}", "job", job, "record",
+                                                 record, "stamp", who));
         else
             json_decref(record);
+        if (!job || !record)
+            json_decref(who);
         n++;
     }
     sqlite3_reset(st);

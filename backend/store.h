@@ -30,11 +30,20 @@ int clab_store_commit(clab_store_t *s);
 /* Puts every running task back in the queue (after a controller restart,
  * nothing is running). Returns how many, or -errno. */
 int clab_store_recover(clab_store_t *s);
+/* A task as a client submitted it. */
+typedef struct {
+    const char *client, *job, *tag;
+    const char *body; /* the task's JSON text, as engines get it */
+    /* The client's sequence number for the job (the notebook's id: it
+     * only grows), or 0 when the client gave none: a cancel names the
+     * newest one it covers. */
+    int64_t cseq;
+} clab_store_task_t;
+
 /* Adds a task unless its job id is known: 1 added, 0 known, -errno. A
  * known one that is a tombstone of the same client (delivered or
  * cancelled) goes back in the queue (1): that client lost it. */
-int clab_store_add(clab_store_t *s, const char *client, const char *job, const char *tag,
-                   const char *body);
+int clab_store_add(clab_store_t *s, const clab_store_task_t *task);
 /* Takes the oldest queued task for engine: 1 with *job and *body malloc'd,
  * 0 when the queue is empty. skip: NULL, or the text of a JSON array of
  * sets whose tasks this engine must not get (each set named by its client,
@@ -45,16 +54,28 @@ int clab_store_take(clab_store_t *s, const char *engine, const char *skip, char 
 /* An engine says it holds job (after a controller restart): queued (or
  * already running on that engine) -> running there. 1 when it may keep it. */
 int clab_store_claim(clab_store_t *s, const char *job, const char *engine);
+/* A finished task's result as the controller keeps it for its client. */
+typedef struct {
+    const char *job;
+    const char *record; /* the record's JSON text, as the engine sent it */
+    /* JSON text: what the controller vouches for about who ran it (SPEC
+     * "Trust every result"), delivered beside the record; NULL: nothing. */
+    const char *stamp;
+    double now; /* clab_now(): when it was (last) sent to the client */
+} clab_store_result_t;
+
 /* Records the result of job unless it is already done: 1 recorded (with the
  * owning client in *client and, when set is not NULL, its set in *set,
  * "CLIENT\nTAG", both malloc'd), 0 already done or unknown.
  * *prev_state is the task's state before (-1 when unknown). */
-int clab_store_finish(clab_store_t *s, const char *job, const char *record, double now,
-                      char **client, char **set, int *prev_state);
-/* Cancels a client's unfinished tasks of one tag: they are forgotten (the
- * client records them as cancelled itself). Running ones are appended to
- * running as {job, engine} so their engines can be told to stop. */
-int clab_store_cancel(clab_store_t *s, const char *client, const char *tag,
+int clab_store_finish(clab_store_t *s, const clab_store_result_t *r, char **client,
+                      char **set, int *prev_state);
+/* Cancels a client's unfinished tasks of one tag whose cseq is at most
+ * upto (upto < 0, or a task without a cseq: regardless): they are
+ * forgotten (the client records them as cancelled itself). Running ones
+ * are appended to running as {job, engine} so their engines can be told
+ * to stop. */
+int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int64_t upto,
                       json_t *running, long *queued, long *nrunning);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
@@ -63,7 +84,8 @@ int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **b
  * so that the job id stays known (see clab_store_add). */
 int clab_store_delivered(clab_store_t *s, const char *client, const char *job);
 /* Appends up to max undelivered results of client with seq > *after that
- * were last sent before `sent_before` to out as {"job","record"} objects and
+ * were last sent before `sent_before` to out as {"job","record"} objects
+ * (with "stamp" when the result has one) and
  * marks them sent at `now`; *after advances. Returns how many. */
 int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
                            double sent_before, double now, size_t max, json_t *out);

@@ -53,10 +53,11 @@ static int ctl_outcome(int rc, const char *tag, const char *verb,
 }
 
 /* Has the link tell the controller to drop the tag's queued tasks and stop
- * its running ones; the notebook already counts them as cancelled. */
-static void cancel_at_controller(clab_lab_t *lab, const char *tag)
+ * its running ones, those with a job id up to upto: the notebook already
+ * counts them as cancelled, and any submitted since runs. */
+static void cancel_at_controller(clab_lab_t *lab, const char *tag, int64_t upto)
 {
-    clab_lab_cancel_push(lab, tag);
+    clab_lab_cancel_push(lab, tag, upto);
     clab_lab_wake(lab);
 }
 
@@ -64,10 +65,11 @@ static int ctl_cancel(clab_lab_t *lab, const char *tag, const char *text,
                       clab_submit_error_t *err)
 {
     (void)text;
-    int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag), tag, "cancel", err);
+    int64_t upto = -1;
+    int rc = ctl_outcome(clab_notebook_cancel(lab->nb, tag, &upto), tag, "cancel", err);
     if (rc == 0) {
         clab_lab_current_changed(lab);
-        cancel_at_controller(lab, tag);
+        cancel_at_controller(lab, tag, upto);
     }
     return rc;
 }
@@ -86,9 +88,10 @@ static int ctl_delete(clab_lab_t *lab, const char *tag, const char *text,
                       clab_submit_error_t *err)
 {
     (void)text;
-    int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag), tag, "delete", err);
+    int64_t upto = -1;
+    int rc = ctl_outcome(clab_notebook_delete(lab->nb, tag, &upto), tag, "delete", err);
     if (rc == 0)
-        cancel_at_controller(lab, tag);
+        cancel_at_controller(lab, tag, upto);
     return rc;
 }
 
@@ -103,10 +106,11 @@ static int ctl_finish(clab_lab_t *lab, const char *tag, const char *text,
                       clab_submit_error_t *err)
 {
     (void)text;
-    int rc = ctl_outcome(clab_notebook_finish(lab->nb, tag), tag, "finish", err);
+    int64_t upto = -1;
+    int rc = ctl_outcome(clab_notebook_finish(lab->nb, tag, &upto), tag, "finish", err);
     if (rc == 0) {
         clab_lab_current_changed(lab);
-        cancel_at_controller(lab, tag);
+        cancel_at_controller(lab, tag, upto);
     }
     return rc;
 }

@@ -112,13 +112,26 @@ json_t *clab_lab_engines(clab_lab_t *lab)
     return list;
 }
 
-void clab_lab_cancel_push(clab_lab_t *lab, const char *tag)
+void clab_lab_cancel_keep(clab_lab_t *lab, json_t *body)
 {
     pthread_mutex_lock(&lab->lock);
     if (!lab->cancel_tags)
         lab->cancel_tags = json_array();
-    json_array_append_new(lab->cancel_tags, json_string(tag));
+    json_array_append(lab->cancel_tags, body);
     pthread_mutex_unlock(&lab->lock);
+}
+
+void clab_lab_cancel_push(clab_lab_t *lab, const char *tag, int64_t upto)
+{
+    json_t *body = upto >= 0
+                       ? json_pack("{s:s, s:I}", "tag", tag, "upto", (json_int_t)upto)
+                       : json_pack("{s:s}", "tag", tag);
+    if (!body) {
+        clab_err("out of memory: the cancel of %s does not reach the controller", tag);
+        return;
+    }
+    clab_lab_cancel_keep(lab, body);
+    json_decref(body);
 }
 
 json_t *clab_lab_cancel_take(clab_lab_t *lab)

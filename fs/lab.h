@@ -18,9 +18,9 @@ typedef struct clab_lab {
     clab_notebook_t *nb; /* owned: closed by clab_lab_fini */
     clab_submit_limits_t limits;
     clab_errors_t errors;
-    /* What the cluster link last learnt (clab_lab_publish), and the tags
-     * cancelled with /ctl that it must still tell the controller about (a
-     * JSON array, or NULL); under lock. */
+    /* What the cluster link last learnt (clab_lab_publish), and the
+     * cancels of /ctl that it must still tell the controller about (a JSON
+     * array of {tag, upto}, or NULL); under lock. */
     pthread_mutex_t lock;
     int engines;
     int connected;
@@ -73,11 +73,15 @@ json_t *clab_lab_engine(clab_lab_t *lab, const char *id);
 /* A reference to the engine list while connected, or NULL. */
 json_t *clab_lab_engines(clab_lab_t *lab);
 
-/* /ctl: has the link tell the controller to drop the tag's tasks (does not
- * wake the link: see clab_lab_wake). */
-void clab_lab_cancel_push(clab_lab_t *lab, const char *tag);
-/* The link: every tag pushed since the last take (an array), or NULL. */
+/* /ctl: has the link tell the controller to drop the tag's tasks up to
+ * the notebook's job id upto (clab_notebook_cancel's; < 0: all of them).
+ * Does not wake the link: see clab_lab_wake. */
+void clab_lab_cancel_push(clab_lab_t *lab, const char *tag, int64_t upto);
+/* The link: every cancel pushed since the last take, as an array of the
+ * cancel messages' bodies ({tag, upto}), or NULL. */
 json_t *clab_lab_cancel_take(clab_lab_t *lab);
+/* The link: puts back a cancel it could not send (body as taken). */
+void clab_lab_cancel_keep(clab_lab_t *lab, json_t *body);
 /* Has the link look at the notebook and the cancelled tags now. */
 void clab_lab_wake(clab_lab_t *lab);
 

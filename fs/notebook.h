@@ -104,7 +104,11 @@ int clab_notebook_select(clab_notebook_t *nb, const char *tag);
  * exception `cancelled`. Returns how many, or -ENOENT for no such set.
  * Commits a page of points at a time, results of other jobs being stored
  * in between; submits, retry and delete wait for the whole cancel. */
-int clab_notebook_cancel(clab_notebook_t *nb, const char *tag);
+/* *upto (when not NULL) gets the notebook id of the newest job there was
+ * when the cancel began: what the controller must cancel of the set, and
+ * no job submitted after (a submit waits for the cancel, and ids only
+ * grow), whatever order the cancel and that submit reach it in. */
+int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto);
 /* /ctl retry: each failure of tag not retried yet gets a new pending job
  * with the same parameters and repetition (the failed file stays, as the
  * record of that attempt). Returns how many; -EACCES when tag is locked. */
@@ -117,13 +121,14 @@ int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *tex
  * page, and no submit runs before the last); a locked set
  * refuses submits and retry with -EACCES. Returns how many were
  * cancelled, or -ENOENT. Finishing a locked set again cancels nothing. */
-int clab_notebook_finish(clab_notebook_t *nb, const char *tag);
+int clab_notebook_finish(clab_notebook_t *nb, const char *tag, int64_t *upto);
 /* In the reader's snapshot: 1 when tag is locked, 0 when not (or there is
  * no such set), or -errno. */
 int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag);
 /* /ctl delete: the set and all it holds are gone; the newest remaining set
- * becomes current if it was. Cancel it at the controller first. */
-int clab_notebook_delete(clab_notebook_t *nb, const char *tag);
+ * becomes current if it was. Cancel it at the controller, up to *upto
+ * (as clab_notebook_cancel's). */
+int clab_notebook_delete(clab_notebook_t *nb, const char *tag, int64_t *upto);
 
 /* Change notification: a counter bumped after every commit. Waits until
  * the counter differs from seen or timeout_ms pass, and returns it. */

@@ -184,12 +184,45 @@ out:
     return rc < 0 ? rc : n;
 }
 
-int clab_notebook_cancel(clab_notebook_t *nb, const char *tag)
+/* The id of the newest job ever made (ids only grow: AUTOINCREMENT), or
+ * -errno. Under ctl_lock, no job is being added meanwhile; the writer's
+ * connection is the link's too, hence its lock. */
+static int64_t newest_job(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    pthread_mutex_lock(&nb->lock);
+    int rc = clab_nbp_prepare(nb->db,
+                              "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'", &st);
+    if (rc == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+                                                   : clab_nbp_sql_errno(nb->db, "jobs");
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&nb->lock);
+    return rc < 0 ? rc : id;
+}
+
+/* Under ctl_lock: the newest job id into *upto (when asked for), then the
+ * command. */
+static int with_upto(clab_notebook_t *nb, const char *tag, int64_t *upto, int lock,
+                     int (*run)(clab_notebook_t *nb, const char *tag, int lock))
 {
     pthread_mutex_lock(&nb->ctl_lock);
-    int rc = cancel_pending(nb, tag, 0);
+    int64_t newest = upto ? newest_job(nb) : 0;
+    int rc = newest < 0 ? (int)newest : run(nb, tag, lock);
+    if (upto)
+        *upto = newest;
     pthread_mutex_unlock(&nb->ctl_lock);
     return rc;
+}
+
+int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto)
+{
+    return with_upto(nb, tag, upto, 0, cancel_pending);
 }
 
 int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text)
@@ -204,12 +237,9 @@ int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *tex
 
 /* The lock commits with the first page of the cancel, and ctl_lock keeps
  * submits out until the last: no point slips in between. */
-int clab_notebook_finish(clab_notebook_t *nb, const char *tag)
+int clab_notebook_finish(clab_notebook_t *nb, const char *tag, int64_t *upto)
 {
-    pthread_mutex_lock(&nb->ctl_lock);
-    int rc = cancel_pending(nb, tag, 1);
-    pthread_mutex_unlock(&nb->ctl_lock);
-    return rc;
+    return with_upto(nb, tag, upto, 1, cancel_pending);
 }
 
 /* The statements of one retry, and what it has added so far. */
@@ -318,8 +348,9 @@ out:
     return clab_nbp_write_end(nb, rc);
 }
 
-static int delete_set(clab_notebook_t *nb, const char *tag)
+static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
 {
+    (void)lock;
     static const char *const sql[] = {
         "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
         "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
@@ -360,10 +391,7 @@ int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
     return rc;
 }
 
-int clab_notebook_delete(clab_notebook_t *nb, const char *tag)
+int clab_notebook_delete(clab_notebook_t *nb, const char *tag, int64_t *upto)
 {
-    pthread_mutex_lock(&nb->ctl_lock);
-    int rc = delete_set(nb, tag);
-    pthread_mutex_unlock(&nb->ctl_lock);
-    return rc;
+    return with_upto(nb, tag, upto, 0, delete_set);
 }

@@ -1,20 +1,18 @@
-/* Ingest: what comes into the notebook. A submission becomes a set and
- * its pending jobs; the controller takes pending jobs as tasks and gives
- * back results, which are numbered, rendered once as N.json documents
- * and counted. The byte counts the views are sized by (see
+/* Ingest: what comes into the notebook from the cluster. The controller
+ * takes pending jobs (made by notebook_submit.c) as tasks and gives back
+ * results, which are numbered, rendered once as N.json documents and
+ * counted. The byte counts the views are sized by (see
  * clab_set_info_t) are kept here, in the same transaction as the rows. */
 #include "notebook_i.h"
 #include "buf.h"
 #include "json.h"
 #include "log.h"
-#include "random.h"
 #include "table.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* The length of s as a JSON string literal, quotes included. */
 int64_t clab_nbp_json_literal_len(const char *s, size_t len)
@@ -164,240 +162,6 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
     return rc;
 }
 
-static void fresh_tag(char *out)
-{
-    char when[32], hex[9];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
-    clab_random_hex(hex, 2);
-    snprintf(out, CLAB_TAG_MAX + 1, "set-%s-%s", when, hex);
-}
-
-/* The statements of one submission, and the byte counts of its pending
- * points so far. */
-typedef struct {
-    sqlite3_stmt *set, *job, *sizes;
-    int64_t pend_bytes, pend_jobs;
-    char *arguments; /* the job's arguments as JSON text; NULL when none */
-} submit_t;
-
-static int submit_prepare(sqlite3 *db, submit_t *s)
-{
-    int rc;
-    if ((rc = clab_nbp_prepare(
-             db,
-             "INSERT INTO sets(tag, experiment, description, created, modified, "
-             "n_pending)"
-             " VALUES(?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT(tag) DO UPDATE SET "
-             "experiment = ?2, description = coalesce(nullif(?3, ''), description), "
-             "n_pending = n_pending + ?5, modified = ?4",
-             &s->set)) < 0 ||
-        (rc = clab_nbp_prepare(db,
-                               "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                               &s->job)) < 0 ||
-        (rc = clab_nbp_prepare(db,
-                               "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
-                               " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
-                               &s->sizes)) < 0)
-        return rc;
-    return 0;
-}
-
-/* Creates the set, or extends it when the tag exists. */
-static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
-                      const char *tag, double now)
-{
-    sqlite3_bind_text(s->set, 1, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->set, 2, sub->experiment, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->set, 3, sub->description ? sub->description : "", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_double(s->set, 4, now);
-    sqlite3_bind_int64(s->set, 5, (sqlite3_int64)sub->points);
-    if (sqlite3_step(s->set) != SQLITE_DONE)
-        return clab_nbp_sql_errno(nb->db, "set");
-    return 0;
-}
-
-/* The pending job prefix-serial for point i of the space, repetition rep
- * of sub->repetitions. */
-static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
-                      const char *tag, const char *prefix, long serial, size_t i,
-                      long rep)
-{
-    char jobid[64];
-    json_t *point = clab_space_point(sub->space, i);
-    char *params = point ? clab_json_dumps(point) : NULL;
-    json_decref(point);
-    if (!params)
-        return -ENOMEM;
-    int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, serial);
-    s->pend_bytes += (int64_t)strlen(params) + 1;
-    s->pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
-    sqlite3_bind_text(s->job, 1, jobid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->job, 2, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->job, 3, sub->experiment, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->job, 4, params, -1, free);
-    sqlite3_bind_double(s->job, 5, sub->timeout);
-    if (s->arguments)
-        sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s->job, 6);
-    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
-    sqlite3_bind_int64(s->job, 8, rep);
-    sqlite3_bind_int64(s->job, 9, sub->repetitions);
-    if (sqlite3_step(s->job) != SQLITE_DONE)
-        return clab_nbp_sql_errno(nb->db, "job");
-    sqlite3_reset(s->job);
-    return 0;
-}
-
-/* One pending job per point and repetition, each repetition in an order
- * of its own, so that the first results of a set sample the whole space. */
-static int submit_jobs(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
-                       const char *tag, const char *prefix)
-{
-    size_t npoints = clab_space_size(sub->space);
-    size_t *order = malloc((npoints ? npoints : 1) * sizeof *order);
-    char hex[17];
-    long serial = 0;
-    int rc = 0;
-    if (!order)
-        return -ENOMEM;
-    for (long rep = 0; rep < sub->repetitions && rc == 0; rep++) {
-        for (size_t i = 0; i < npoints; i++)
-            order[i] = i;
-        uint64_t seed;
-        clab_random_hex(hex, 8);
-        seed = strtoull(hex, NULL, 16);
-        clab_shuffle(order, npoints, seed);
-        for (size_t i = 0; i < npoints && rc == 0; i++)
-            rc = submit_job(nb, s, sub, tag, prefix, ++serial, order[i], rep);
-    }
-    free(order);
-    return rc;
-}
-
-static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
-{
-    sqlite3_bind_int64(s->sizes, 1, s->pend_bytes);
-    sqlite3_bind_int64(s->sizes, 2, s->pend_jobs);
-    sqlite3_bind_text(s->sizes, 3, tag, -1, SQLITE_STATIC);
-    if (sqlite3_step(s->sizes) != SQLITE_DONE)
-        return clab_nbp_sql_errno(nb->db, "set sizes");
-    return 0;
-}
-
-/* The set's parameter names become its first columns at once, so that
- * results.csv and results.tsv have their header before the first row, as
- * epyc's notebooks know a set's parameters before its results. */
-static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
-                          const char *tag)
-{
-    sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(
-        nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)", &st);
-    if (rc)
-        return rc;
-    const char *name;
-    json_t *v;
-    json_object_foreach((json_t *)sub->parameters, name, v)
-    {
-        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, CLAB_COL_PARAM);
-        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "column");
-        sqlite3_reset(st);
-        if (rc)
-            break;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-/* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
-static int set_exists(sqlite3 *db, const char *tag)
-{
-    int rc = clab_nbp_set_locked(db, tag);
-    return rc == -ENOENT ? 0 : rc < 0 ? rc : 1 + rc;
-}
-
-/* One job of a submission, inside its transaction. */
-static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
-                      clab_nb_added_t *added, double now)
-{
-    submit_t s = {0};
-    char prefix[40], hex[17];
-    int rc = 0;
-    if (sub->tag)
-        snprintf(added->tag, sizeof added->tag, "%s", sub->tag);
-    else
-        fresh_tag(added->tag);
-    added->points = sub->points;
-    if ((rc = set_exists(nb->db, added->tag)) > 0 &&
-        sub->if_exists != CLAB_IF_EXISTS_ADD) {
-        added->points = 0;
-        rc = sub->if_exists == CLAB_IF_EXISTS_ERROR ? -EEXIST : 0;
-        goto current;
-    }
-    /* A finished set takes nothing more (skip above still answers 0). */
-    if (rc == 2) {
-        rc = -EACCES;
-        goto out;
-    }
-    clab_random_hex(hex, 8);
-    snprintf(prefix, sizeof prefix, "j%s", hex);
-    if (rc < 0 || (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments)))) {
-        rc = rc < 0 ? rc : -ENOMEM;
-        goto out;
-    }
-    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
-        (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
-        (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
-        (rc = submit_sizes(nb, &s, added->tag)) < 0 ||
-        (rc = submit_columns(nb, sub, added->tag)) < 0)
-        goto out;
-current:
-    rc = rc < 0 ? rc : clab_nbp_meta_set(nb->db, "current", added->tag);
-out:
-    sqlite3_finalize(s.set);
-    sqlite3_finalize(s.job);
-    sqlite3_finalize(s.sizes);
-    free(s.arguments);
-    return rc;
-}
-
-int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs,
-                             size_t n, clab_nb_added_t *added, size_t *failed)
-{
-    double now = clab_now();
-    pthread_mutex_lock(&nb->ctl_lock);
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
-        goto out;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)
-            *failed = i;
-    rc = clab_nbp_write_end(nb, rc);
-out:
-    pthread_mutex_unlock(&nb->ctl_lock);
-    return rc;
-}
-
-int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
-                         char tag_out[CLAB_TAG_MAX + 1])
-{
-    clab_nb_added_t added;
-    clab_submission_t *one = (clab_submission_t *)sub;
-    int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
-    if (rc >= 0)
-        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
-    return rc;
-}
-
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
  * plus arguments when there are any and worker only when true, so that a
  * one-shot job's task is what it was before worker mode. */
@@ -438,8 +202,12 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *after = sqlite3_column_int64(st, 0);
         json_t *t = task_of(st);
-        if (t)
+        /* The job's id orders it against cancels of its set (see
+         * clab_notebook_cancel's upto). */
+        if (t && json_object_set_new(t, "seq", json_integer(*after)) == 0)
             json_array_append_new(tasks, t);
+        else
+            json_decref(t);
         n++;
     }
     rc = rc == SQLITE_DONE ? n : clab_nbp_sql_errno(r->db, "pending tasks");
@@ -532,6 +300,40 @@ static json_t *stored_metadata(json_t *meta, sqlite3_stmt *job)
     return m;
 }
 
+/* The metadata as the controller vouches for it: the stamp delivered
+ * beside the record (who ran it: clab.engine, clab.host) replaces what
+ * the record says of itself, and the engine's own word on its host is
+ * kept as clab.host_reported. Records without a stamp (a cancel made
+ * here) keep theirs. Takes meta, returns a new reference or NULL. */
+static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(stamp))
+        return meta;
+    json_t *m = json_copy(meta);
+    json_decref(meta);
+    if (!m)
+        return NULL;
+    json_object_del(m, "clab.host_reported"); /* the engine's to say only here */
+    json_t *reported = json_object_get(m, "clab.host");
+    if (json_is_string(reported) &&
+        json_object_set(m, "clab.host_reported", reported) < 0) {
+        json_decref(m);
+        return NULL;
+    }
+    json_object_foreach((json_t *)stamp, k, v)
+    {
+        /* Only clabfs's own names: the controller says who, not what. */
+        if (strncmp(k, "clab.", 5) == 0 && json_is_string(v) &&
+            json_object_set(m, k, v)) {
+            json_decref(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
 /* The pending job jobid: its tag, its parameters (a new reference) and
  * their length, and *meta becomes the metadata to store (a new
  * reference). 1, 0 when the job is not pending, or -errno. */
@@ -577,6 +379,10 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
     int rc = pending_job(nb, in, jobid, tag, &params, &params_bytes, &meta);
     if (rc <= 0)
         return rc;
+    if (!(meta = stamped_metadata(meta, json_object_get(item, "stamp")))) {
+        json_decref(params);
+        return -ENOMEM;
+    }
 
     sqlite3_bind_text(in->next_n, 1, tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);

@@ -201,22 +201,21 @@ static void send_pending(clab_sync_t *s, clab_client_t *c)
     clab_sync_wake(s); /* more to send: come back after serving replies */
 }
 
-/* Tells the controller about sets cancelled with /ctl. One that cannot be
- * sent is kept for the next turn. */
+/* Tells the controller about sets cancelled with /ctl, each with the
+ * newest job id it covers (so that the order of this message and the
+ * submits around it does not matter). One that cannot be sent is kept for
+ * the next turn. */
 static void send_cancels(clab_sync_t *s, clab_client_t *c)
 {
-    json_t *tags = clab_lab_cancel_take(s->lab);
+    json_t *cancels = clab_lab_cancel_take(s->lab);
     size_t i;
-    json_t *tag;
-    json_array_foreach(tags, i, tag)
+    json_t *body;
+    json_array_foreach(cancels, i, body)
     {
-        json_t *body = json_pack("{s:O}", "tag", tag);
-        int rc = clab_client_send(c, "cancel", body);
-        json_decref(body);
-        if (rc < 0)
-            clab_lab_cancel_push(s->lab, json_string_value(tag));
+        if (clab_client_send(c, "cancel", body) < 0)
+            clab_lab_cancel_keep(s->lab, body);
     }
-    json_decref(tags);
+    json_decref(cancels);
 }
 
 static void *run(void *ud)

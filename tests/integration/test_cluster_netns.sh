@@ -45,16 +45,22 @@ assert_eq 0 "$(key "$MNT/results/a/status" failed)" "failed points of a"
 bad=$(engines_of a | grep -vx 'b[12]' || true)
 [ -z "$bad" ] || fail "points of a ran on engines other than b1, b2: $bad"
 
-# (m) an experiment that exists on A and not on B: its point fails, naming
-# the engine's host (B's, as its results of a say: namespaces share the name).
-bhost=$(python3 - "$MNT/results/a" <<'PY'
+# Who ran them is what the controller knows: clab.host is the address B's
+# engines connect from, whatever they say; their own word on their host
+# is clab.host_reported.
+hosts_of() { # KEY: the distinct values of a metadata key over a's results
+    python3 - "$MNT/results/a" "$1" <<'PY'
 import json, os, sys
 d = sys.argv[1]
-print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"]["clab.host"]
+print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"][sys.argv[2]]
                        for n in os.listdir(d) if n.endswith(".json")})))
 PY
-)
-assert_eq "$(hostname)" "$bhost" "clab.host of the points B's engines ran"
+}
+assert_eq "$NETNS_ADDR_B" "$(hosts_of clab.host)" "clab.host of the points B's engines ran"
+# (m) an experiment that exists on A and not on B: its point fails, naming
+# the engine's host (B's, as its results of a say: namespaces share the name).
+bhost=$(hosts_of clab.host_reported)
+assert_eq "$(hostname)" "$bhost" "clab.host_reported of the points B's engines ran"
 # The file is on A (clabfs accepts only an experiment it sees) and hidden
 # from B: an empty tmpfs over its directory in B's engines' mount namespaces
 # (ip netns exec gives each its own, slave to ours).

@@ -56,7 +56,7 @@ assert_eq "" "$(ls "$MNT/results/$tag/failed")" "failed/ listing"
 csv=$MNT/results/$tag/results.csv
 assert_eq 13 "$(wc -l <"$csv")" "results.csv lines"
 header=$(head -n 1 "$csv")
-assert_eq "a,b,sleep,label,sum,tag,clab.engine,clab.exit_status,clab.host,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.setup_time,epyc.experiment.start_time,epyc.experiment.status,epyc.experiment.teardown_time" \
+assert_eq "a,b,sleep,label,sum,tag,clab.engine,clab.exit_status,clab.host,clab.host_reported,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.setup_time,epyc.experiment.start_time,epyc.experiment.status,epyc.experiment.teardown_time" \
     "$header" "results.csv header"
 # Columns 1,2 are a,b; the label column is quoted ("x, ""y""") so count
 # from the front only.
@@ -74,7 +74,8 @@ d, exp = sys.argv[1], sys.argv[2]
 want = {"epyc.experiment.classname", "epyc.experiment.start_time", "epyc.experiment.end_time",
         "epyc.experiment.elapsed_time", "epyc.experiment.experiment_time",
         "epyc.experiment.status", "clab.job", "clab.engine", "clab.host", "clab.exit_status",
-        "epyc.experiment.setup_time", "epyc.experiment.teardown_time"}
+        "clab.host_reported", "epyc.experiment.setup_time", "epyc.experiment.teardown_time"}
+host = os.uname().nodename
 jobs = set()
 for n in range(1, 13):
     doc = json.load(open(os.path.join(d, f"{n}.json")))
@@ -82,6 +83,8 @@ for n in range(1, 13):
     m = doc["metadata"]
     assert set(m) == want, set(m) ^ want
     assert m["epyc.experiment.classname"] == exp
+    # The embedded cluster is on ipc://: its engines run on this host.
+    assert m["clab.host"] == host and m["clab.host_reported"] == host, m
     assert m["epyc.experiment.status"] is True and m["clab.exit_status"] == 0
     assert m["epyc.experiment.elapsed_time"] >= m["epyc.experiment.experiment_time"] >= 0.2
     assert m["epyc.experiment.start_time"] <= m["epyc.experiment.end_time"]

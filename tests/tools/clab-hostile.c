@@ -685,8 +685,11 @@ static int steal_probe(hostile_t *h, double timeout)
              "{\"host\": \"hostile\", \"pid\": %d, \"tasks\": 0, \"held\": [], "
              "\"incarnation\": \"hostile%d\"}",
              (int)getpid(), (int)getpid());
-    json_t *res = json_pack("{s:s, s:{s:b, s:[{s:i}], s:{}}}", "job", h->job, "record",
-                            "ok", 1, "results", "forged", 1, "metadata");
+    char inc[32];
+    snprintf(inc, sizeof inc, "hostile%d", (int)getpid());
+    json_t *res =
+        json_pack("{s:s, s:{s:b, s:[{s:i}], s:{}}, s:s}", "job", h->job, "record", "ok",
+                  1, "results", "forged", 1, "metadata", "incarnation", inc);
     double end = clab_mono() + timeout, last = 0, sent = 0;
     try_send(h->eng, "hb", hb);
     usleep(300 * 1000); /* registered before the result arrives */

@@ -624,9 +624,9 @@ static void test_cancel_retry(void **state)
     assert_int_equal(clab_notebook_retry(f->nb, "t"), 0);
 
     /* Cancel: the three pending points become failures N 2..4. */
-    assert_int_equal(clab_notebook_cancel(f->nb, "t"), 3);
-    assert_int_equal(clab_notebook_cancel(f->nb, "t"), 0);
-    assert_int_equal(clab_notebook_cancel(f->nb, "nosuch"), -ENOENT);
+    assert_int_equal(clab_notebook_cancel(f->nb, "t", NULL), 3);
+    assert_int_equal(clab_notebook_cancel(f->nb, "t", NULL), 0);
+    assert_int_equal(clab_notebook_cancel(f->nb, "nosuch", NULL), -ENOENT);
     check_cancelled(f, tasks, fail_x, &jsonl);
     counts_are(f, "t", 1, 3, 4, 0, 4, OK_CSV, OK_TSV, jsonl, 0, 0);
     /* A late result for a cancelled job finds it done. */
@@ -675,13 +675,13 @@ static void test_delete(void **state)
     json_decref(tasks);
 
     /* The current set goes: the most recently modified one takes over. */
-    assert_int_equal(clab_notebook_delete(f->nb, "c"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "c", NULL), 0);
     current_is(f, "a");
-    assert_int_equal(clab_notebook_delete(f->nb, "c"), -ENOENT);
-    assert_int_equal(clab_notebook_delete(f->nb, "nosuch"), -ENOENT);
+    assert_int_equal(clab_notebook_delete(f->nb, "c", NULL), -ENOENT);
+    assert_int_equal(clab_notebook_delete(f->nb, "nosuch", NULL), -ENOENT);
     sets_are(f, NULL, "a,b", 0);
     /* Another one goes: the current one stays. */
-    assert_int_equal(clab_notebook_delete(f->nb, "b"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "b", NULL), 0);
     current_is(f, "a");
     sets_are(f, NULL, "a", 0);
     assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
@@ -695,7 +695,7 @@ static void test_delete(void **state)
     json_decref(tasks);
 
     /* Gone with all it held: the tag starts afresh. */
-    assert_int_equal(clab_notebook_delete(f->nb, "a"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "a", NULL), 0);
     current_is(f, NULL);
     sets_are(f, NULL, "", 0);
     submit(f, "a", "[1]", "", tag);
@@ -724,12 +724,12 @@ static void test_ids_never_repeat(void **state)
     submit(f, "a", "[1, 2]", "", tag);
     submit(f, "b", "[1, 2, 3]", "", tag);
     assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 5);
-    assert_int_equal(clab_notebook_delete(f->nb, "b"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "b", NULL), 0);
     submit(f, "c", "[1, 2]", "", tag);
     assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 2);
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(tasks, 6), "tag")), "c");
-    assert_int_equal(clab_notebook_delete(f->nb, "c"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "c", NULL), 0);
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
     submit(f, "d", "[1]", "", tag);
@@ -791,7 +791,7 @@ static void test_migrate_v1_ids(void **state)
     submit(f, "new", "[1]", "", tag);
     assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 3);
     assert_int_equal(sent, 10);
-    assert_int_equal(clab_notebook_delete(f->nb, "new"), 0);
+    assert_int_equal(clab_notebook_delete(f->nb, "new", NULL), 0);
     submit(f, "newer", "[1]", "", tag);
     assert_int_equal(clab_notebook_pending_tasks(f->nb, &sent, 100, tasks), 1);
     assert_int_equal(sent, 11);
@@ -827,7 +827,7 @@ static void test_describe_finish(void **state)
     assert_int_equal(deliver(f, json_pack("[o]", ok_item(task_job(tasks, 0), 1))), 1);
     json_decref(tasks);
     assert_int_equal(locked_of(f, "t"), 0);
-    assert_int_equal(clab_notebook_finish(f->nb, "t"), 2);
+    assert_int_equal(clab_notebook_finish(f->nb, "t", NULL), 2);
     assert_int_equal(locked_of(f, "t"), 1);
     assert_int_equal(locked_of(f, "u"), 0);
     assert_int_equal(locked_of(f, "nosuch"), 0);
@@ -838,8 +838,8 @@ static void test_describe_finish(void **state)
     assert_int_equal(info.pending_bytes, 0);
     assert_int_equal(info.pending_jobs, 0);
     clab_set_info_clear(&info);
-    assert_int_equal(clab_notebook_finish(f->nb, "t"), 0);
-    assert_int_equal(clab_notebook_finish(f->nb, "nosuch"), -ENOENT);
+    assert_int_equal(clab_notebook_finish(f->nb, "t", NULL), 0);
+    assert_int_equal(clab_notebook_finish(f->nb, "nosuch", NULL), -ENOENT);
     assert_int_equal(clab_notebook_retry(f->nb, "t"), -EACCES);
 
     clab_submission_t *sub = NULL;
@@ -867,6 +867,48 @@ static void test_describe_finish(void **state)
  * epyc.repeated.repetitions and epyc.repeated.i, whoever made it (here a
  * delivered success, a delivered failure and a cancel), and the metadata
  * columns name them; a retry keeps the index; one repetition adds none. */
+/* A result's clab.engine and clab.host are the controller's stamp (who
+ * ran it, as the controller knows the sender), not what the record says;
+ * the engine's own word on its host stays as clab.host_reported; a
+ * record without a stamp keeps its own. Every task carries its job's
+ * notebook id as seq, which orders it against cancels. */
+static void test_stamp_and_seq(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "s", "[1, 2, 3]", "", tag);
+    json_t *tasks = all_tasks(f);
+    sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "1,2,3");
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(
+            json_integer_value(json_object_get(json_array_get(tasks, i), "seq")),
+            (json_int_t)i + 1);
+    json_t *lying = ok_item(task_job(tasks, 0), 1);
+    json_t *md = json_object_get(json_object_get(lying, "record"), "metadata");
+    json_object_set_new(md, "clab.engine", json_string("nice-engine"));
+    json_object_set_new(md, "clab.host", json_string("trusted"));
+    json_object_set_new(md, "clab.host_reported", json_string("forged too"));
+    json_object_set_new(
+        lying, "stamp",
+        json_pack("{s:s, s:s}", "clab.engine", "rogue-1", "clab.host", "10.9.8.7"));
+    json_t *plain = ok_item(task_job(tasks, 1), 1);
+    json_object_set_new(json_object_get(json_object_get(plain, "record"), "metadata"),
+                        "clab.host", json_string("h"));
+    assert_int_equal(deliver(f, json_pack("[o, o]", lying, plain)), 2);
+    json_decref(tasks);
+    sql_is(f,
+           "SELECT json_extract(doc, '$.metadata.\"clab.engine\"') || ' ' ||"
+           " json_extract(doc, '$.metadata.\"clab.host\"') || ' ' ||"
+           " json_extract(doc, '$.metadata.\"clab.host_reported\"')"
+           " FROM results WHERE tag = 's' AND n = 1",
+           "rogue-1 10.9.8.7 trusted");
+    sql_is(f,
+           "SELECT json_extract(doc, '$.metadata.\"clab.host\"') || ' ' ||"
+           " coalesce(json_extract(doc, '$.metadata.\"clab.host_reported\"'), '-')"
+           " FROM results WHERE tag = 's' AND n = 2",
+           "h -");
+}
+
 static void test_repetition_metadata(void **state)
 {
     fixture_t *f = *state;
@@ -880,7 +922,7 @@ static void test_repetition_metadata(void **state)
                                           ok_item(task_job(tasks, 6), 1))),
                      3);
     json_decref(tasks);
-    assert_int_equal(clab_notebook_cancel(f->nb, "r"), 4);
+    assert_int_equal(clab_notebook_cancel(f->nb, "r", NULL), 4);
     sql_is(f,
            "SELECT group_concat(x, ' ') FROM (SELECT json_extract(doc, '$.parameters.x')"
            " || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"') || '/' ||"
@@ -952,7 +994,7 @@ static void test_migrate_v3(void **state)
     sql_is(f, "PRAGMA user_version", "5");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
-    assert_int_equal(clab_notebook_finish(f->nb, "old"), 1);
+    assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
     assert_int_equal(locked_of(f, "old"), 1);
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
@@ -966,6 +1008,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamp_and_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_sets, setup, teardown),

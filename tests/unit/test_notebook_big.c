@@ -69,7 +69,7 @@ static void test_cancel_pages(void **state)
 
     live = peak = 0;
     json_set_alloc_funcs(count_malloc, count_free);
-    int rc = clab_notebook_cancel(f->nb, "big");
+    int rc = clab_notebook_cancel(f->nb, "big", NULL);
     json_set_alloc_funcs(malloc, free);
     assert_int_equal(rc, POINTS);
     assert_true(peak < JANSSON_PEAK_MAX);
@@ -82,7 +82,7 @@ static void test_cancel_pages(void **state)
     assert_int_equal(info.pending_bytes, 0);
     assert_int_equal(info.pending_jobs, 0);
     clab_set_info_clear(&info);
-    assert_int_equal(clab_notebook_cancel(f->nb, "big"), 0);
+    assert_int_equal(clab_notebook_cancel(f->nb, "big", NULL), 0);
 }
 
 int main(void)

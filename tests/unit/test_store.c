@@ -55,14 +55,32 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A task body as the controller stores it. */
-static void add(clab_store_t *s, const char *client, const char *job, const char *tag,
-                int want)
+/* A task body as the controller stores it, with the client's number
+ * cseq for the job (0: none). */
+static void add_seq(clab_store_t *s, const char *client, const char *job, const char *tag,
+                    int64_t cseq, int want)
 {
     char body[256];
     snprintf(body, sizeof body,
              "{\"job\":\"%s\",\"experiment\":\"/bin/true\",\"params\":{}}", job);
-    assert_int_equal(clab_store_add(s, client, job, tag, body), want);
+    clab_store_task_t t = {
+        .client = client, .job = job, .tag = tag, .body = body, .cseq = cseq};
+    assert_int_equal(clab_store_add(s, &t), want);
+}
+
+static void add(clab_store_t *s, const char *client, const char *job, const char *tag,
+                int want)
+{
+    add_seq(s, client, job, tag, 0, want);
+}
+
+/* Records job's result (text) with stamp: what clab_store_finish says. */
+static int finish_with(clab_store_t *s, const char *job, const char *text,
+                       const char *stamp, double now, char **client, char **set,
+                       int *prev)
+{
+    clab_store_result_t r = {.job = job, .record = text, .stamp = stamp, .now = now};
+    return clab_store_finish(s, &r, client, set, prev);
 }
 
 static void take(clab_store_t *s, const char *engine, const char *want_job)
@@ -81,7 +99,7 @@ static void finish(clab_store_t *s, const char *job, double now, const char *wan
     char *client = NULL, *set = NULL;
     int prev = -2;
     assert_int_equal(
-        clab_store_finish(s, job, "{\"ok\":true}", now, &client, &set, &prev), 1);
+        finish_with(s, job, "{\"ok\":true}", NULL, now, &client, &set, &prev), 1);
     assert_string_equal(client, want_client);
     assert_int_equal(strncmp(set, want_client, strlen(want_client)), 0);
     assert_int_equal(set[strlen(want_client)], '\n');
@@ -176,9 +194,9 @@ static void test_finish_once(void **state)
     take(s, "e1", "j1");
     finish(s, "j1", 1.0, "c1", CLAB_TASK_RUNNING);
     finish(s, "j2", 1.0, "c2", CLAB_TASK_QUEUED); /* a failure for a queued task */
-    assert_int_equal(clab_store_finish(s, "j1", "{}", 2.0, &client, NULL, &prev), 0);
+    assert_int_equal(finish_with(s, "j1", "{}", NULL, 2.0, &client, NULL, &prev), 0);
     assert_int_equal(prev, CLAB_TASK_DONE);
-    assert_int_equal(clab_store_finish(s, "nope", "{}", 2.0, &client, NULL, &prev), 0);
+    assert_int_equal(finish_with(s, "nope", "{}", NULL, 2.0, &client, NULL, &prev), 0);
     assert_int_equal(prev, -1);
     counts(s, 0, 0, 2);
 }
@@ -201,7 +219,7 @@ static void test_cancel(void **state)
 
     json_t *running = json_array();
     long queued = -1, nrunning = -1;
-    assert_int_equal(clab_store_cancel(s, "c1", "", running, &queued, &nrunning), 0);
+    assert_int_equal(clab_store_cancel(s, "c1", "", -1, running, &queued, &nrunning), 0);
     assert_int_equal(nrunning, 2);
     assert_int_equal(queued, 1);
     assert_int_equal(json_array_size(running), 2);
@@ -230,7 +248,8 @@ static void cancel_t1(clab_store_t *s)
 {
     json_t *running = json_array();
     long queued = -1, nrunning = -1;
-    assert_int_equal(clab_store_cancel(s, "c1", "t1", running, &queued, &nrunning), 0);
+    assert_int_equal(clab_store_cancel(s, "c1", "t1", -1, running, &queued, &nrunning),
+                     0);
     json_decref(running);
     assert_int_equal(nrunning, 1);
     assert_int_equal(queued, 1);
@@ -259,7 +278,9 @@ static void test_open_repairs_tags(void **state)
                  "{\"job\":\"%s\",\"tag\":\"%s\",\"experiment\":\"/bin/true\","
                  "\"params\":{}}",
                  rows[i][0], rows[i][1]);
-        assert_int_equal(clab_store_add(f->s, "c1", rows[i][0], rows[i][1], body), 1);
+        clab_store_task_t t = {
+            .client = "c1", .job = rows[i][0], .tag = rows[i][1], .body = body};
+        assert_int_equal(clab_store_add(f->s, &t), 1);
     }
     clab_store_destroy(&f->s);
     sqlite3 *db = NULL;
@@ -388,10 +409,93 @@ static void test_delivered_resubmitted_runs_again(void **state)
     add(s, "c1", "a", "t", 1);
     json_t *running = json_array();
     long queued = -1, nrunning = -1;
-    assert_int_equal(clab_store_cancel(s, "c1", "t", running, &queued, &nrunning), 0);
+    assert_int_equal(clab_store_cancel(s, "c1", "t", -1, running, &queued, &nrunning), 0);
     json_decref(running);
     assert_int_equal(queued, 1);
     assert_int_equal(nrunning, 1);
+}
+
+/* A cancel takes the tag's tasks the client numbered up to the newest it
+ * had when the cancel began: tasks it submitted after (a higher number)
+ * stay queued, whichever message the controller read first; tasks with
+ * no number (older clients) go with any cancel of their tag. */
+static void test_cancel_upto(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    add_seq(s, "c1", "a", "t", 10, 1);
+    add_seq(s, "c1", "b", "t", 11, 1);
+    add_seq(s, "c1", "late", "t", 13, 1); /* submitted after the cancel began */
+    add(s, "c1", "old", "t", 1);
+    add_seq(s, "c1", "other", "u", 9, 1);
+    take(s, "E1", "a");
+    json_t *running = json_array();
+    long queued = -1, nrunning = -1;
+    assert_int_equal(clab_store_cancel(s, "c1", "t", 12, running, &queued, &nrunning), 0);
+    assert_int_equal(nrunning, 1);
+    assert_int_equal(queued, 2); /* b and old */
+    json_decref(running);
+    counts(s, 2, 0, 0);
+    take(s, "E1", "late");
+    take(s, "E1", "other");
+    char *job, *body;
+    assert_int_equal(clab_store_take(s, "E1", NULL, &job, &body), 0);
+}
+
+/* The stamp a result is stored with is delivered beside its record. */
+static void test_stamp_delivered(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    char *client = NULL, *set = NULL;
+    int prev;
+    add(s, "c1", "a", "t", 1);
+    take(s, "E1", "a");
+    assert_int_equal(finish_with(s, "a", "{\"ok\":true,\"metadata\":{}}",
+                                 "{\"clab.engine\":\"E1\",\"clab.host\":\"10.0.0.2\"}",
+                                 1.0, &client, &set, &prev),
+                     1);
+    free(client);
+    free(set);
+    json_t *out = json_array();
+    int64_t after = 0;
+    assert_int_equal(clab_store_undelivered(s, "c1", &after, 10.0, 11.0, 10, out), 1);
+    json_t *want = json_pack("{s:s, s:s}", "clab.engine", "E1", "clab.host", "10.0.0.2");
+    assert_true(json_equal(json_object_get(json_array_get(out, 0), "stamp"), want));
+    json_decref(want);
+    json_decref(out);
+}
+
+/* A store of schema version 1 gains the columns of version 2 and keeps
+ * its tasks. */
+static void test_open_migrates_v1(void **state)
+{
+    fixture_t *f = *state;
+    clab_store_destroy(&f->s);
+    unlink(f->path);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "CREATE TABLE tasks(seq INTEGER PRIMARY KEY, job TEXT NOT NULL UNIQUE,"
+            " client TEXT NOT NULL, tag TEXT NOT NULL DEFAULT '',"
+            " state INTEGER NOT NULL, engine TEXT,"
+            " tries INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, record TEXT,"
+            " sent REAL NOT NULL DEFAULT 0);"
+            "INSERT INTO tasks(job, client, tag, state, body)"
+            " VALUES('a', 'c1', 't', 0, '{\"job\":\"a\"}');"
+            "PRAGMA user_version = 1;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(clab_store_open(f->path, &f->s), 0);
+    add_seq(f->s, "c1", "b", "t", 5, 1);
+    json_t *running = json_array();
+    long queued = -1, nrunning = -1;
+    assert_int_equal(clab_store_cancel(f->s, "c1", "t", 4, running, &queued, &nrunning),
+                     0);
+    json_decref(running);
+    assert_int_equal(queued, 1); /* a, which has no number */
+    take(f->s, "E1", "b");
 }
 
 static void test_recover_and_reopen(void **state)
@@ -432,6 +536,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delivered_resubmitted_runs_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_upto, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamp_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_migrates_v1, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

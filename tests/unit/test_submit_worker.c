@@ -139,6 +139,7 @@ static char *tasks_text(clab_notebook_t *nb)
     json_array_foreach(tasks, i, t)
     {
         json_object_del(t, "job");
+        json_object_del(t, "seq"); /* the notebook's id: test_ctl's business */
         char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
         len += (size_t)snprintf(out + len, cap - len, "%s\n", s);
         free(s);

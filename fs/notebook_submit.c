@@ -1,0 +1,250 @@
+/* Submissions: what a write to /submit becomes in the notebook, in one
+ * transaction: the set (created, or extended when the tag exists), one
+ * pending job per point and repetition in a random order, the set's first
+ * columns and the byte counts of its pending points; the set becomes
+ * current. The link takes the pending jobs from here as tasks
+ * (notebook_ingest.c). */
+#include "notebook_i.h"
+#include "json.h"
+#include "log.h"
+#include "random.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void fresh_tag(char *out)
+{
+    char when[32], hex[9];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm);
+    clab_random_hex(hex, 2);
+    snprintf(out, CLAB_TAG_MAX + 1, "set-%s-%s", when, hex);
+}
+
+/* The statements of one submission, and the byte counts of its pending
+ * points so far. */
+typedef struct {
+    sqlite3_stmt *set, *job, *sizes;
+    int64_t pend_bytes, pend_jobs;
+    char *arguments; /* the job's arguments as JSON text; NULL when none */
+} submit_t;
+
+static int submit_prepare(sqlite3 *db, submit_t *s)
+{
+    int rc;
+    if ((rc = clab_nbp_prepare(
+             db,
+             "INSERT INTO sets(tag, experiment, description, created, modified, "
+             "n_pending)"
+             " VALUES(?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT(tag) DO UPDATE SET "
+             "experiment = ?2, description = coalesce(nullif(?3, ''), description), "
+             "n_pending = n_pending + ?5, modified = ?4",
+             &s->set)) < 0 ||
+        (rc = clab_nbp_prepare(db,
+                               "INSERT INTO jobs(job, tag, experiment, params, timeout,"
+                               " arguments, worker, rep, reps)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               &s->job)) < 0 ||
+        (rc = clab_nbp_prepare(db,
+                               "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
+                               " pending_jobs = pending_jobs + ?2 WHERE tag = ?3",
+                               &s->sizes)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Creates the set, or extends it when the tag exists. */
+static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                      const char *tag, double now)
+{
+    sqlite3_bind_text(s->set, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->set, 2, sub->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->set, 3, sub->description ? sub->description : "", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_double(s->set, 4, now);
+    sqlite3_bind_int64(s->set, 5, (sqlite3_int64)sub->points);
+    if (sqlite3_step(s->set) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "set");
+    return 0;
+}
+
+/* The pending job prefix-serial for point i of the space, repetition rep
+ * of sub->repetitions. */
+static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                      const char *tag, const char *prefix, long serial, size_t i,
+                      long rep)
+{
+    char jobid[64];
+    json_t *point = clab_space_point(sub->space, i);
+    char *params = point ? clab_json_dumps(point) : NULL;
+    json_decref(point);
+    if (!params)
+        return -ENOMEM;
+    int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, serial);
+    s->pend_bytes += (int64_t)strlen(params) + 1;
+    s->pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
+    sqlite3_bind_text(s->job, 1, jobid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 2, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 3, sub->experiment, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->job, 4, params, -1, free);
+    sqlite3_bind_double(s->job, 5, sub->timeout);
+    if (s->arguments)
+        sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s->job, 6);
+    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
+    sqlite3_bind_int64(s->job, 8, rep);
+    sqlite3_bind_int64(s->job, 9, sub->repetitions);
+    if (sqlite3_step(s->job) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "job");
+    sqlite3_reset(s->job);
+    return 0;
+}
+
+/* One pending job per point and repetition, each repetition in an order
+ * of its own, so that the first results of a set sample the whole space. */
+static int submit_jobs(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
+                       const char *tag, const char *prefix)
+{
+    size_t npoints = clab_space_size(sub->space);
+    size_t *order = malloc((npoints ? npoints : 1) * sizeof *order);
+    char hex[17];
+    long serial = 0;
+    int rc = 0;
+    if (!order)
+        return -ENOMEM;
+    for (long rep = 0; rep < sub->repetitions && rc == 0; rep++) {
+        for (size_t i = 0; i < npoints; i++)
+            order[i] = i;
+        uint64_t seed;
+        clab_random_hex(hex, 8);
+        seed = strtoull(hex, NULL, 16);
+        clab_shuffle(order, npoints, seed);
+        for (size_t i = 0; i < npoints && rc == 0; i++)
+            rc = submit_job(nb, s, sub, tag, prefix, ++serial, order[i], rep);
+    }
+    free(order);
+    return rc;
+}
+
+static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
+{
+    sqlite3_bind_int64(s->sizes, 1, s->pend_bytes);
+    sqlite3_bind_int64(s->sizes, 2, s->pend_jobs);
+    sqlite3_bind_text(s->sizes, 3, tag, -1, SQLITE_STATIC);
+    if (sqlite3_step(s->sizes) != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "set sizes");
+    return 0;
+}
+
+/* The set's parameter names become its first columns at once, so that
+ * results.csv and results.tsv have their header before the first row, as
+ * epyc's notebooks know a set's parameters before its results. */
+static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
+                          const char *tag)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(
+        nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)", &st);
+    if (rc)
+        return rc;
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)sub->parameters, name, v)
+    {
+        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, CLAB_COL_PARAM);
+        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "column");
+        sqlite3_reset(st);
+        if (rc)
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
+static int set_exists(sqlite3 *db, const char *tag)
+{
+    int rc = clab_nbp_set_locked(db, tag);
+    return rc == -ENOENT ? 0 : rc < 0 ? rc : 1 + rc;
+}
+
+/* One job of a submission, inside its transaction. */
+static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
+                      clab_nb_added_t *added, double now)
+{
+    submit_t s = {0};
+    char prefix[40], hex[17];
+    int rc = 0;
+    if (sub->tag)
+        snprintf(added->tag, sizeof added->tag, "%s", sub->tag);
+    else
+        fresh_tag(added->tag);
+    added->points = sub->points;
+    if ((rc = set_exists(nb->db, added->tag)) > 0 &&
+        sub->if_exists != CLAB_IF_EXISTS_ADD) {
+        added->points = 0;
+        rc = sub->if_exists == CLAB_IF_EXISTS_ERROR ? -EEXIST : 0;
+        goto current;
+    }
+    /* A finished set takes nothing more (skip above still answers 0). */
+    if (rc == 2) {
+        rc = -EACCES;
+        goto out;
+    }
+    clab_random_hex(hex, 8);
+    snprintf(prefix, sizeof prefix, "j%s", hex);
+    if (rc < 0 || (sub->arguments && !(s.arguments = clab_json_dumps(sub->arguments)))) {
+        rc = rc < 0 ? rc : -ENOMEM;
+        goto out;
+    }
+    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
+        (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
+        (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
+        (rc = submit_sizes(nb, &s, added->tag)) < 0 ||
+        (rc = submit_columns(nb, sub, added->tag)) < 0)
+        goto out;
+current:
+    rc = rc < 0 ? rc : clab_nbp_meta_set(nb->db, "current", added->tag);
+out:
+    sqlite3_finalize(s.set);
+    sqlite3_finalize(s.job);
+    sqlite3_finalize(s.sizes);
+    free(s.arguments);
+    return rc;
+}
+
+int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs,
+                             size_t n, clab_nb_added_t *added, size_t *failed)
+{
+    double now = clab_now();
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = clab_nbp_write_begin(nb);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)
+            *failed = i;
+    rc = clab_nbp_write_end(nb, rc);
+out:
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
+}
+
+int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
+                         char tag_out[CLAB_TAG_MAX + 1])
+{
+    clab_nb_added_t added;
+    clab_submission_t *one = (clab_submission_t *)sub;
+    int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
+    if (rc >= 0)
+        snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
+    return rc;
+}

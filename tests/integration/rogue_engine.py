@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""A rogue engine: any holder of engine.json, trying to take tasks it was
+never given and to forge their results (SPEC "Trust every result").
+
+    rogue_engine.py ENGINE_JSON ID MODE JOB...
+
+MODE:
+  claim    join as ID listing JOB... in its first heartbeat's held (as
+           plain ids and with made-up proofs), then post a successful
+           result {"forged": 1} for each, naming "nice-engine" on host
+           "trusted" in its metadata; each result is sent twice (a replay).
+  reuse    connect under ID, the routing id of a real engine (ZeroMQ hands
+           the id over to the newest connection), and post forged results
+           for JOB... without a heartbeat first (so in that engine's
+           incarnation, which the rogue cannot know), then again after a
+           heartbeat of an incarnation of its own.
+
+Prints one line per message the controller sent it ("task JOB", "cancel
+JOBS", "ack JOBS"), then "done". Exit 0 unless it could not connect.
+Python (pyzmq, Debian's python3-zmq) because this is how an attacker with
+the file would do it: the issue's reproduction was a 40-line pyzmq script.
+"""
+import json
+import os
+import sys
+import time
+
+import zmq
+
+PROTO = b"clab/1"
+
+
+def connect(conn, ident):
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.IDENTITY, ident.encode())
+    s.setsockopt(zmq.LINGER, 0)
+    s.curve_secretkey = conn["engine_secret"].encode()
+    s.curve_publickey = conn["engine_public"].encode()
+    s.curve_serverkey = conn["server_public"].encode()
+    s.connect(conn["engine_endpoint"])
+    return s
+
+
+def send(s, kind, body):
+    s.send_multipart([PROTO, kind.encode(), json.dumps(body).encode()])
+
+
+def listen(s, seconds, seen):
+    end = time.time() + seconds
+    while time.time() < end:
+        if not s.poll(50):
+            continue
+        parts = s.recv_multipart()
+        if len(parts) != 3:
+            continue
+        kind, body = parts[1].decode(), json.loads(parts[2])
+        if kind == "task":
+            seen.append("task " + body.get("job", "?"))
+        elif kind in ("cancel", "ack"):
+            seen.append(kind + " " + ",".join(sorted(body.get("jobs", []))))
+
+
+def heartbeat(s, held, incarnation, n):
+    send(s, "hb", {"host": "trusted", "pid": os.getpid(), "tasks": 0, "held": held,
+                   "incarnation": incarnation, "hb": n, "dispatch": 0,
+                   "dispatch_epoch": ""})
+
+
+def forged(job):
+    """A successful record that says another engine on another host ran it."""
+    return {"job": job, "proof": "0" * 32,
+            "record": {"ok": True, "results": [{"forged": 1}],
+                       "metadata": {"clab.engine": "nice-engine", "clab.host": "trusted",
+                                    "clab.job": job, "epyc.experiment.status": True}}}
+
+
+def post(s, jobs, seen):
+    for _ in range(2):  # and a replay of each
+        for job in jobs:
+            send(s, "result", forged(job))
+        listen(s, 0.5, seen)
+
+
+def main():
+    path, ident, mode, jobs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    conn = json.load(open(path))
+    s = connect(conn, ident)
+    seen = []
+    if mode == "claim":
+        held = jobs + [{"job": j, "proof": "%032x" % i} for i, j in enumerate(jobs)]
+        for n in range(1, 4):
+            heartbeat(s, held, "rogue-incarnation", n)
+            listen(s, 0.4, seen)
+        post(s, jobs, seen)
+    elif mode == "reuse":
+        post(s, jobs, seen)
+        heartbeat(s, [{"job": j, "proof": "f" * 32} for j in jobs], "rogue-incarnation", 1)
+        listen(s, 0.5, seen)
+        post(s, jobs, seen)
+    else:
+        print("unknown mode %s" % mode, file=sys.stderr)
+        return 2
+    send(s, "bye", {})
+    time.sleep(0.2)
+    for line in seen:
+        print(line)
+    print("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A rogue engine: a holder of engine.json (tests/integration/rogue_engine.py)
+# that knows the job ids of a victim set (from its `pending` file) and
+#   (1) joins as rogue-1 claiming every one of them in its heartbeats, with
+#       and without made-up proofs of dispatch, then posts {"forged": 1}
+#       for each, naming "nice-engine" on host "trusted", twice (a replay);
+#   (2) takes over the id of the real engine eng1 (ZeroMQ hands an id to
+#       its newest connection) and posts the same forgeries, before and
+#       after a heartbeat of its own;
+#   (3) after a kill -9 of the controller, claims the tasks eng1 was
+#       running before eng1 is back.
+# Every point is stored once, with the experiment's own answer, never the
+# forgery; every record says eng1 on the address it connects from
+# (127.0.0.1: the controller's engine endpoint), and eng1's own word on
+# its host is clab.host_reported.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults.sh"
+ROGUE="/usr/bin/python3 $CLAB_SRC/tests/integration/rogue_engine.py"
+/usr/bin/python3 -c 'import zmq' 2>/dev/null || { log "SKIP: needs python3-zmq"; exit 77; }
+
+start_detached 1
+mount_lab --cluster "$WORK/cluster/cluster.json"
+jobs_of() { # TAG: the job ids its pending file lists
+    python3 -c 'import json, sys; [print(json.loads(l)["job"]) for l in open(sys.argv[1])]' \
+        "$MNT/results/$1/pending"
+}
+# genuine TAG POINTS: exactly once, each result sleepy.py's own answer for
+# its point, run by eng1, stamped with the address it connects from.
+genuine() {
+    check_exact "$1" "$2"
+    assert_eq 0 "$(key "$MNT/results/$1/status" failed)" "failed points of $1"
+    python3 - "$MNT/results/$1" "$(hostname)" <<'PY' || fail "the records of $1"
+import json, os, sys
+d, host = sys.argv[1], sys.argv[2]
+docs = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if n.endswith(".json")]
+bad = [x for x in docs if x["results"] != {"i": x["parameters"]["i"], "ok": 1}]
+assert not bad, "%d forged of %d: %s" % (len(bad), len(docs), bad[0])
+for x in docs:
+    m = x["metadata"]
+    assert (m["clab.engine"], m["clab.host"], m.get("clab.host_reported")) == \
+        ("eng1", "127.0.0.1", host), m
+PY
+}
+
+sweep v 24 0.3
+wait_for 20 "v queued" 'test "$(jobs_of v | wc -l)" -ge 20'
+jobs=$(jobs_of v)
+$ROGUE "$WORK/cluster/engine.json" rogue-1 claim $jobs >"$WORK/claim.out" 2>&1 ||
+    fail "rogue claim: $(cat "$WORK/claim.out")"
+$ROGUE "$WORK/cluster/engine.json" eng1 reuse $jobs >"$WORK/reuse.out" 2>&1 ||
+    fail "rogue reuse: $(cat "$WORK/reuse.out")"
+wait_done v 120
+genuine v 24
+# The claims were refused: the controller told rogue-1 to drop what it
+# listed; it kept no task of v it was not handed by a dispatch.
+grep -q '^cancel ' "$WORK/claim.out" || fail "no cancel of the rogue's claims: $(cat "$WORK/claim.out")"
+assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue-1' AND state = 2")" \
+    "results of rogue-1 waiting for delivery"
+
+# After a restart, the claims of held tasks come before eng1 is back.
+sweep w 8 1.5
+wait_for 20 "w running on eng1" \
+    "test \"\$(queue_sql \"SELECT count(*) FROM tasks WHERE tag = 'w' AND state = 1\")\" -ge 1"
+jobs=$(jobs_of w)
+kill -STOP "$(engine_pid eng1)"
+kill -9 "$(pid_of "clab-controller --state $WORK/cluster")"
+"$CONTROLLER" --state "$WORK/cluster" >>"$WORK/controller.log" 2>&1 &
+PIDS+=($!)
+wait_for 15 "the controller back" 'test "$(key "$MNT/status" connected)" = 1'
+$ROGUE "$WORK/cluster/engine.json" rogue-2 claim $jobs >"$WORK/claim2.out" 2>&1 ||
+    fail "rogue claim after the restart: $(cat "$WORK/claim2.out")"
+kill -CONT "$(engine_pid eng1)"
+wait_done w 120
+genuine w 8
+log "PASS test_hostile_rogue"
