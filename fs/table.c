@@ -152,26 +152,52 @@ static const char *header_prefix(json_t *const cols[3], int k, const char *name)
     return "";
 }
 
-int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
+int clab_table_header_names(json_t *const cols[3], json_t *out[3])
 {
-    int rc = 0, first = 1;
+    int rc = 0;
     clab_buf_t full = {0};
+    for (int k = 0; k < 3; k++)
+        out[k] = json_array();
     for (int k = 0; k < 3 && !rc; k++) {
         size_t i;
         json_t *name;
+        rc = out[k] ? 0 : -ENOMEM;
         json_array_foreach(cols[k], i, name)
         {
             const char *s = json_string_value(name);
-            if (!first)
-                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
-            first = 0;
             full.len = 0;
             rc = rc ? rc : clab_buf_puts(&full, header_prefix(cols, k, s));
             rc = rc ? rc : clab_buf_puts(&full, s);
-            rc = rc ? rc : clab_table_name(b, full.data, fmt);
+            rc = rc ? rc
+                    : (json_array_append_new(out[k], json_string(full.data)) ? -ENOMEM
+                                                                             : 0);
         }
     }
     clab_buf_free(&full);
+    for (int k = 0; k < 3 && rc; k++) {
+        json_decref(out[k]);
+        out[k] = NULL;
+    }
+    return rc;
+}
+
+int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
+{
+    json_t *names[3];
+    int rc = clab_table_header_names(cols, names), first = 1;
+    for (int k = 0; k < 3 && !rc; k++) {
+        size_t i;
+        json_t *name;
+        json_array_foreach(names[k], i, name)
+        {
+            if (!first)
+                rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
+            first = 0;
+            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
+        }
+    }
+    for (int k = 0; k < 3 && names[0]; k++)
+        json_decref(names[k]);
     /* No successful result yet, so no columns: an empty file. */
     return rc || first ? rc : clab_buf_add(b, "\n", 1);
 }
