@@ -148,6 +148,49 @@ int clab_conninfo_load_server_key(const char *path, clab_conninfo_t *ci)
     return rc;
 }
 
+/* Opens path as clab_open_private says, O_NONBLOCK so that a FIFO does not
+ * block the open; *created says whether this open made it. */
+static int open_regular(const char *path, int flags, int *created)
+{
+    int fl = flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, fd = -1;
+    *created = 0;
+    /* Made by this open, or there already: tried in turn, since another
+     * process may make or remove it in between. */
+    for (int tries = 0; fd < 0 && tries < 4; tries++) {
+        if (flags & O_CREAT) {
+            fd = open(path, fl | O_EXCL, 0600);
+            *created = fd >= 0;
+            if (fd >= 0 || errno != EEXIST || (flags & O_EXCL))
+                break;
+        }
+        fd = open(path, fl & ~O_CREAT);
+        if (fd >= 0 || errno != ENOENT || !(flags & O_CREAT))
+            break;
+    }
+    /* ENXIO: a FIFO without a reader, a socket, a device without one. */
+    return fd >= 0 ? fd : errno == ENXIO ? -EINVAL : -errno;
+}
+
+int clab_open_private(const char *path, int flags)
+{
+    int created, fd = open_regular(path, flags, &created);
+    struct stat st;
+    if (fd < 0)
+        return fd;
+    int rc = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+    /* The umask may have taken the owner's bits too: exactly 0600. */
+    if (!rc && created && fchmod(fd, 0600) < 0)
+        rc = -errno;
+    if (!rc && !(flags & O_NONBLOCK) &&
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+        rc = -errno;
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 int clab_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
                            int sync)
 {
@@ -155,7 +198,14 @@ int clab_write_file_atomic(const char *path, const void *data, size_t len, unsig
     int rc = 0;
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    /* PATH.tmp is made by this write, never opened through a link someone
+     * planted there: one left by a crash, or a link, is removed (the link
+     * itself, not its target) and the file made again. */
+    int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd =
+            open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -errno;
     for (size_t done = 0; !rc && done < len;) {

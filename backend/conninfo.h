@@ -74,10 +74,19 @@ int clab_conninfo_public_endpoint(const char *bound, char *out, size_t size);
 
 /* Replaces path by len bytes of data so that a reader sees the old file
  * or the new one, never half of one: written to PATH.tmp (created with
- * mode) and renamed over path; fsynced first when sync (state, not a
- * view). 0 or -errno. */
+ * mode, never through a link: one planted there is removed first) and
+ * renamed over path (a link there is replaced, not followed); fsynced
+ * first when sync (state, not a view). 0 or -errno. */
 int clab_write_file_atomic(const char *path, const void *data, size_t len, unsigned mode,
                            int sync);
+
+/* Opens path (flags as open(2)'s, O_CREAT among them) as a file of a state
+ * directory: never through a symbolic link (-ELOOP), never anything but a
+ * regular file (-EINVAL: a FIFO would block, a device is no log), and
+ * made mode 0600 whatever the umask when this open creates it. A file
+ * there already keeps its mode. The descriptor is O_CLOEXEC. fd or
+ * -errno. */
+int clab_open_private(const char *path, int flags);
 
 /* Creates dir (and parents) with the given mode if missing. */
 int clab_mkdir_p(const char *dir, unsigned mode);

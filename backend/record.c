@@ -269,14 +269,24 @@ static json_t *as_results(json_t *v)
     return ok ? json_incref(v) : NULL;
 }
 
-/* An envelope (SPEC "The result envelope"): its parts into out. */
+/* The text of v, or NULL when v is no string: a number jansson cannot
+ * hold (NaN, Infinity, a big integer) is a string inside but not text. */
+static const char *text_of(const json_t *v)
+{
+    return clab_json_number_text(v) ? NULL : json_string_value(v);
+}
+
+/* An envelope (SPEC "The result envelope"): its parts into out. Its
+ * results and metadata may hold any numbers; its exception and traceback
+ * are text or nothing, so a traceback that is not text leaves stderr's
+ * tail in its place. */
 static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_size)
 {
     json_t *md = json_object_get(env, "clab.metadata");
-    json_t *tb = json_object_get(env, "clab.traceback");
+    const char *tb = text_of(json_object_get(env, "clab.traceback"));
     json_t *exc = json_object_get(env, "clab.exception");
-    if (json_is_string(tb))
-        out->traceback = strdup(json_string_value(tb));
+    if (tb)
+        out->traceback = strdup(tb);
     if (md && !json_is_object(md)) {
         snprintf(why, why_size, "clab.metadata is not an object");
         return -EINVAL;
@@ -284,8 +294,7 @@ static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_
     out->metadata = json_incref(md);
     if (exc) {
         snprintf(why, why_size, "%s",
-                 json_is_string(exc) ? json_string_value(exc)
-                                     : "clab.exception is not a string");
+                 text_of(exc) ? text_of(exc) : "clab.exception is not a string");
         return -EINVAL;
     }
     if (!(out->results = as_results(json_object_get(env, "clab.results")))) {

@@ -19,7 +19,7 @@
 #define IDLE_THREADS 16
 
 /* The threads the loop may run: libfuse's default unless main runs
- * clab_fuse_loop_mt. Read at init to size lab->max_waiters. */
+ * clab_fuse_loop_mt. Read at init to size lab->waiters. */
 static unsigned loop_threads = 10;
 
 typedef struct handle {
@@ -83,6 +83,11 @@ int clab_fuse_loop_mt(struct fuse *fuse, int clone_fd)
     return rc;
 }
 
+static unsigned caller_uid(void)
+{
+    return (unsigned)fuse_get_context()->uid;
+}
+
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     (void)conn;
@@ -94,10 +99,14 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->attr_timeout = 0.0;
     cfg->negative_timeout = 0.0;
     lab->interrupted = fuse_interrupted;
-    /* Keep an eighth of the threads (at least two: one for an interrupt,
-     * one for everything else) out of reach of blocked waits. */
-    unsigned reserve = loop_threads / 8 > 2 ? loop_threads / 8 : 2;
-    lab->max_waiters = loop_threads > reserve ? (int)(loop_threads - reserve) : 1;
+    lab->caller_uid = caller_uid;
+    /* Blocked waits hold threads: some are kept out of their reach (one
+     * for an interrupt, others for everything else), and the rest shared
+     * between the owner and the other uids of an allow_other mount. */
+    clab_waiters_limits_t wl =
+        clab_waiters_thread_limits((unsigned)getuid(), loop_threads);
+    if (clab_waiters_new(&wl, &lab->waiters) < 0)
+        clab_err("no memory for the limits on reads of wait; they are not limited");
     return lab;
 }
 
@@ -235,9 +244,10 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 
 static void op_destroy(void *private_data)
 {
-    (void)private_data;
+    clab_lab_t *lab = private_data;
     while (open_handles)
         handle_free(open_handles);
+    clab_waiters_destroy(&lab->waiters);
 }
 
 static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)

@@ -13,7 +13,6 @@ void clab_lab_init(clab_lab_t *lab)
     pthread_mutex_init(&lab->lock, NULL);
     pthread_mutex_init(&lab->views_lock, NULL);
     clab_errors_init(&lab->errors);
-    atomic_init(&lab->waiters, 0);
     lab->limits.max_text = CLAB_SUBMIT_MAX_TEXT;
     lab->limits.max_points = CLAB_SUBMIT_MAX_POINTS;
     lab->mounted = lab->cluster_changed = lab->current_changed = clab_now();

@@ -8,9 +8,9 @@
 #include "errors.h"
 #include "notebook.h"
 #include "submit.h"
+#include "waiters.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 
 struct clab_view;
 
@@ -40,11 +40,13 @@ typedef struct clab_lab {
     /* Set by the FUSE glue (fuse_ops.c); NULL in unit tests. Non-zero when
      * the request this thread serves was interrupted (Ctrl-C, timeout). */
     int (*interrupted)(void);
-    /* A read of /results/TAG/wait holds a FUSE thread while it blocks; at
-     * most max_waiters do at once (0: no limit), so that the others are
-     * left for everyone else. */
-    int max_waiters;
-    atomic_int waiters;
+    /* A read of /results/TAG/wait holds a FUSE thread while it blocks; how
+     * many may, by uid (waiters.h; NULL: no limit), so that the others are
+     * left for everyone else and no user takes another's. Set up by the
+     * FUSE glue, which also says whose request this thread serves (NULL:
+     * the mount owner's). */
+    clab_waiters_t *waiters;
+    unsigned (*caller_uid)(void);
     /* The views open now, by process (views.c): a stat from a process that
      * has the file open answers for the snapshot that process reads. */
     pthread_mutex_t views_lock;

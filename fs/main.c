@@ -10,6 +10,7 @@
 #include "fuse_ops.h"
 #include "lab.h"
 #include "log.h"
+#include "statedir.h"
 #include "sync.h"
 #include "tunnel.h"
 
@@ -192,6 +193,7 @@ typedef struct {
     char state[2048]; /* the state directory, absolute */
     char conn[4096];  /* the connection file of the cluster */
     int lock_fd;
+    int log_fd; /* STATE/clabfs.log until a detached clabfs makes it its stderr */
     clab_lab_t lab;
     struct fuse *fuse;
     int mounted;
@@ -459,8 +461,40 @@ static int check_mount_point(daemon_t *d)
     return 0;
 }
 
-/* Makes the state directory, takes its lock and checks that the cluster
- * can be reached or started. */
+/* The state directory's files: none may be a link planted there (checked
+ * before anything is made), the lock, and the log of a detached clabfs,
+ * opened while errors still reach the terminal. */
+static int state_files(daemon_t *d)
+{
+    char path[4096], why[4200];
+    if (clab_statedir_check(d->state, d->o.cluster ? -1 : d->o.engines, why, sizeof why) <
+        0) {
+        fprintf(stderr, "clabfs: %s\n", why);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/" CLAB_STATE_LOCK, d->state);
+    d->lock_fd = clab_open_private(path, O_RDWR | O_CREAT);
+    if (d->lock_fd < 0) {
+        fprintf(stderr, "clabfs: cannot open %s: %s\n", path, strerror(-d->lock_fd));
+        return -1;
+    }
+    if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "clabfs: state directory %s is in use by another clabfs\n",
+                d->state);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/" CLAB_STATE_LOG, d->state);
+    if (!d->cmd.foreground &&
+        (d->log_fd = clab_open_private(path, O_WRONLY | O_CREAT | O_APPEND)) < 0) {
+        fprintf(stderr, "clabfs: cannot open the log %s: %s\n", path,
+                strerror(-d->log_fd));
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the state directory, checks and opens its files and checks that
+ * the cluster can be reached or started. */
 static int prepare(daemon_t *d)
 {
     char path[4096];
@@ -480,21 +514,16 @@ static int prepare(daemon_t *d)
         return -1;
     }
     memcpy(d->state, path, strlen(path) + 1);
-    snprintf(path, sizeof path, "%s/clabfs.lock", d->state);
-    d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (d->lock_fd < 0 || flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-        fprintf(stderr, "clabfs: state directory %s is in use by another clabfs\n",
-                d->state);
+    if (state_files(d) < 0 || check_cluster(d) < 0)
         return -1;
-    }
-    return check_cluster(d) < 0 ? -1 : check_mount_point(d);
+    return check_mount_point(d);
 }
 
 /* Opens the notebook and mounts the lab, detached unless -f. */
 static int mount_lab(daemon_t *d)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/notebook.db", d->state);
+    snprintf(path, sizeof path, "%s/" CLAB_STATE_NOTEBOOK, d->state);
     d->lab.limits.max_points = (size_t)d->o.max_points;
     int rc = clab_notebook_open(path, &d->lab.nb);
     if (rc < 0) {
@@ -514,18 +543,13 @@ static int mount_lab(daemon_t *d)
         clab_notebook_destroy(&d->lab.nb);
         if (fuse_daemonize(0) != 0)
             return -1;
+        /* Detached: keep the story in the state directory. */
+        dup2(d->log_fd, 2);
+        close(d->log_fd);
+        d->log_fd = -1;
         if ((rc = clab_notebook_open(path, &d->lab.nb)) < 0) {
             clab_err("cannot open the notebook %s: %s", path, strerror(-rc));
             return -1;
-        }
-    }
-    if (!d->cmd.foreground) {
-        /* Detached: keep the story in the state directory. */
-        snprintf(path, sizeof path, "%s/clabfs.log", d->state);
-        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
         }
     }
     clab_info("mounted %s; state in %s", d->cmd.mountpoint, d->state);
@@ -607,7 +631,7 @@ static int serve(daemon_t *d)
 static int run(daemon_t *d)
 {
     int rc = 1;
-    d->lock_fd = -1;
+    d->lock_fd = d->log_fd = -1;
     clab_log_init("clabfs", d->o.verbose ? CLAB_LOG_DEBUG : CLAB_LOG_INFO);
     clab_lab_init(&d->lab);
     if (prepare(d) == 0 && mount_lab(d) == 0) {
@@ -624,6 +648,8 @@ static int run(daemon_t *d)
     clab_lab_fini(&d->lab);
     if (d->lock_fd >= 0)
         close(d->lock_fd);
+    if (d->log_fd >= 0)
+        close(d->log_fd);
     return rc;
 }
 

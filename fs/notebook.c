@@ -6,17 +6,20 @@
  * notebook_ingest.c, notebook_read.c and notebook_ctl.c, over
  * notebook_i.h. */
 #include "notebook_i.h"
+#include "conninfo.h"
 #include "log.h"
 #include "random.h"
 #include "sqlerr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SCHEMA_VERSION 5
 
@@ -113,10 +116,13 @@ int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
     return 0;
 }
 
+/* Every connection refuses a notebook that is a symbolic link (SQLite
+ * opens its -wal and -shm with O_NOFOLLOW itself). */
 int clab_nbp_open_db(const char *path, int flags, sqlite3 **out)
 {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         int rc = db ? clab_nbp_sql_errno(db, path) : -ENOMEM;
         sqlite3_close(db);
         return rc;
@@ -283,6 +289,16 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
                : strcmp(sync, "normal") == 0 ? CLAB_NB_SYNC_NORMAL
                : strcmp(sync, "full") == 0   ? CLAB_NB_SYNC_FULL
                                              : CLAB_NB_SYNC_RESULTS;
+    /* A new notebook is made here, 0600 whatever the umask and never
+     * through a link, so that its -wal and -shm, which SQLite makes with
+     * the database file's mode, are private too (SQLite would make all
+     * three 0644 less the umask). */
+    int fd = clab_open_private(path, O_RDWR | O_CREAT);
+    if (fd < 0) {
+        rc = fd;
+        goto fail;
+    }
+    close(fd);
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;

@@ -131,47 +131,111 @@ int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *le
     return rc;
 }
 
-static int in_names(const json_t *names, const char *name)
+/* Header names. Parameters keep their names. A result named like a
+ * parameter or a metadata key, and a metadata key named like a parameter,
+ * give way: they get their part's prefix, and again, until the name is
+ * neither in the header so far nor any column's own name. A renamed name
+ * is never anyone's own name, so the names kept cannot meet it, and every
+ * header name is unique whatever the names ("results.k" beside a result
+ * "results.k" becomes "results.results.k"). The loop ends: each turn makes
+ * the name longer, and only finitely many names are in the way. */
+static const char *const part_prefix[3] = {"", "results.", "metadata."};
+/* Whose own names part k gives way to, as bits of parts. */
+static const unsigned gives_way_to[3] = {0, 1u << 0 | 1u << 2, 1u << 0};
+#define ALL_PARTS 7u
+
+/* Names as the keys of an object, looked up by hashing: a table may have
+ * thousands of columns, and every stat of it renders the header. */
+static int add_names(json_t *set, const json_t *names)
 {
     size_t i;
     json_t *n;
-    json_array_foreach(names, i, n) if (strcmp(json_string_value(n), name) == 0) return 1;
+    json_array_foreach(names, i, n)
+    {
+        if (json_object_set_new(set, json_string_value(n), json_true()))
+            return -ENOMEM;
+    }
     return 0;
 }
 
-/* The header name of column name of part k: parameters keep their names;
- * a result named like a parameter or a metadata key becomes
- * "results.NAME", a metadata key named like a parameter "metadata.NAME",
- * so that no two header cells are equal. */
-static const char *header_prefix(json_t *const cols[3], int k, const char *name)
+static int is_own_name(json_t *const own[3], unsigned parts, const char *name)
 {
-    if (k == 1 && (in_names(cols[0], name) || in_names(cols[2], name)))
-        return "results.";
-    if (k == 2 && in_names(cols[0], name))
-        return "metadata.";
-    return "";
+    for (int k = 0; k < 3; k++)
+        if ((parts & 1u << k) && json_object_get(own[k], name))
+            return 1;
+    return 0;
 }
 
-int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
+/* The header name of the column name of part k, into h. */
+static int header_name(json_t *const own[3], json_t *taken, int k, const char *name,
+                       clab_buf_t *h)
 {
-    int rc = 0, first = 1;
-    clab_buf_t full = {0};
+    size_t plen = strlen(part_prefix[k]);
+    h->len = 0;
+    int rc = clab_buf_puts(h, name);
+    if (rc || (!json_object_get(taken, name) && !is_own_name(own, gives_way_to[k], name)))
+        return rc;
+    do {
+        if (clab_buf_reserve(h, plen))
+            return -ENOMEM;
+        memmove(h->data + plen, h->data, h->len + 1);
+        memcpy(h->data, part_prefix[k], plen);
+        h->len += plen;
+    } while (json_object_get(taken, h->data) || is_own_name(own, ALL_PARTS, h->data));
+    return 0;
+}
+
+int clab_table_header_names(json_t *const cols[3], json_t *out[3])
+{
+    json_t *own[3], *taken = json_object();
+    clab_buf_t h = {0};
+    int rc = taken ? 0 : -ENOMEM;
+    for (int k = 0; k < 3; k++) {
+        own[k] = json_object();
+        out[k] = json_array();
+        if (!rc)
+            rc = !own[k] || !out[k] ? -ENOMEM : add_names(own[k], cols[k]);
+    }
     for (int k = 0; k < 3 && !rc; k++) {
         size_t i;
         json_t *name;
         json_array_foreach(cols[k], i, name)
         {
-            const char *s = json_string_value(name);
+            rc = rc ? rc : header_name(own, taken, k, json_string_value(name), &h);
+            if (!rc && (json_object_set_new(taken, h.data, json_true()) ||
+                        json_array_append_new(out[k], json_string(h.data))))
+                rc = -ENOMEM;
+        }
+    }
+    clab_buf_free(&h);
+    json_decref(taken);
+    for (int k = 0; k < 3; k++) {
+        json_decref(own[k]);
+        if (rc) {
+            json_decref(out[k]);
+            out[k] = NULL;
+        }
+    }
+    return rc;
+}
+
+int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt)
+{
+    json_t *names[3];
+    int rc = clab_table_header_names(cols, names), first = 1;
+    for (int k = 0; k < 3 && !rc; k++) {
+        size_t i;
+        json_t *name;
+        json_array_foreach(names[k], i, name)
+        {
             if (!first)
                 rc = rc ? rc : clab_buf_add(b, &(char){clab_table_sep(fmt)}, 1);
             first = 0;
-            full.len = 0;
-            rc = rc ? rc : clab_buf_puts(&full, header_prefix(cols, k, s));
-            rc = rc ? rc : clab_buf_puts(&full, s);
-            rc = rc ? rc : clab_table_name(b, full.data, fmt);
+            rc = rc ? rc : clab_table_name(b, json_string_value(name), fmt);
         }
     }
-    clab_buf_free(&full);
+    for (int k = 0; k < 3; k++)
+        json_decref(names[k]);
     /* No successful result yet, so no columns: an empty file. */
     return rc || first ? rc : clab_buf_add(b, "\n", 1);
 }

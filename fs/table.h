@@ -30,6 +30,10 @@ int clab_table_cells_len(const json_t *obj, clab_table_format_t fmt, int64_t *le
 
 /* Whole lines. cols are a table's columns: the names (JSON arrays of
  * strings) of its parameters, results and metadata, in that order. */
+/* The header names of the columns cols, part by part (out: three new
+ * arrays of strings, parallel to cols), for the header line and for
+ * anything else that must name columns as the tables do. 0 or -ENOMEM. */
+int clab_table_header_names(json_t *const cols[3], json_t *out[3]);
 /* Appends the header line; nothing when there are no columns. */
 int clab_table_header(clab_buf_t *b, json_t *const cols[3], clab_table_format_t fmt);
 /* Appends the row of the result document text (-EIO when not JSON). */

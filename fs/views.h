@@ -40,7 +40,8 @@ void clab_view_attach(clab_view_t *v, int pid);
 void clab_view_detach(clab_view_t *v);
 /* Copies up to size bytes at offset off; 0 at the end; -errno. A read of
  * wait blocks until the set has nothing pending: -EINTR when the request
- * is interrupted, -EBUSY when lab->max_waiters reads block already. */
+ * is interrupted, -EBUSY when the reader's uid has as many blocked as
+ * lab->waiters allows. */
 ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off);
 void clab_view_destroy(clab_view_t **v);
 

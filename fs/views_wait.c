@@ -1,13 +1,13 @@
 /* Reads of wait files: /results/TAG/wait blocks until its set has nothing
  * pending, /wait until no set has. Each blocked read holds a FUSE thread,
- * so lab->max_waiters bounds them; a commit to the notebook wakes them,
+ * so lab->waiters bounds them by uid; a commit to the notebook wakes them,
  * and a poll notices interrupts (Ctrl-C). */
 #include "views_i.h"
 #include "log.h"
 #include "status.h"
 
 #include <errno.h>
-#include <stdatomic.h>
+#include <unistd.h>
 
 #define WAIT_POLL_MS 100
 
@@ -69,14 +69,10 @@ int clab_viewp_wait_open(clab_view_t *v)
 static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
 {
     clab_lab_t *lab = v->lab;
-    int rc = 0;
-    int n = atomic_fetch_add(&lab->waiters, 1) + 1;
-    if (lab->max_waiters > 0 && n > lab->max_waiters) {
-        atomic_fetch_sub(&lab->waiters, 1);
-        clab_warn("%d reads of wait block already; one more refused (EBUSY)",
-                  lab->max_waiters);
-        return -EBUSY;
-    }
+    unsigned uid = lab->caller_uid ? lab->caller_uid() : (unsigned)getuid();
+    int rc = clab_waiters_enter(lab->waiters, uid);
+    if (rc < 0)
+        return rc;
     for (;;) {
         uint64_t gen = clab_notebook_generation(lab->nb);
         clab_nb_reader_t *r;
@@ -97,7 +93,7 @@ static int wait_done(clab_view_t *v, clab_buf_t *out, double *mtime)
         /* A commit wakes us at once; the timeout is for interrupts. */
         clab_notebook_wait_change(lab->nb, gen, WAIT_POLL_MS);
     }
-    atomic_fetch_sub(&lab->waiters, 1);
+    clab_waiters_leave(lab->waiters, uid);
     return rc;
 }
 

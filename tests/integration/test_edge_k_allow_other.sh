@@ -5,7 +5,10 @@
 # /submit and /ctl answer EACCES to any uid but the owner's, even to one
 # whose capabilities pass the permission check (CAP_DAC_OVERRIDE). Shown on
 # a real mount with a user made for the test: the errno it gets, and the
-# notebook (sets, jobs) and the experiment's marker unchanged.
+# notebook (sets, jobs) and the experiment's marker unchanged. Blocking
+# reads of wait are bounded per uid (issue 21): one user's 230 reads get
+# EBUSY past 16 while another user's and the owner's still block, and all
+# return the set's status when it finishes.
 # (We mount as root, so /etc/fuse.conf's user_allow_other is not needed.)
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +21,11 @@ chmod 755 "$WORK"
 user=clabk$$
 useradd --system --no-create-home --shell /usr/sbin/nologin "$user" || fail "useradd $user"
 at_exit "userdel '$user'"
+user2=clabk2$$
+useradd --system --no-create-home --shell /usr/sbin/nologin "$user2" || fail "useradd $user2"
+at_exit "userdel '$user2'"
 as_user() { setpriv --reuid="$user" --regid="$user" --clear-groups -- "$@"; }
+as_user2() { setpriv --reuid="$user2" --regid="$user2" --clear-groups -- "$@"; }
 # The same user with CAP_DAC_OVERRIDE: the kernel's permission check
 # (default_permissions) lets it write a 0600 file it does not own.
 as_user_dac() {
@@ -94,4 +101,64 @@ assert_eq "written" "$(try_write "$MNT/ctl" "select own")" "the owner writing /c
 submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1]}, \"tag\": \"own2\"}"
 wait_done own2 60
 assert_eq "2 4 own,own2" "$(notebook)" "notebook after the owner's second set"
+
+# Waiters by uid. One point that holds the engine until the gate opens.
+submit "{\"experiment\": \"$EXP/gated.py\", \"tag\": \"gw\",
+         \"parameters\": {\"i\": 0, \"gate\": \"$WORK/gate\"}}"
+wait_for 30 "gw's point to start" 'test "$(key "$MNT/results/gw/status" pending)" = 1'
+# readers PATH N: N threads each read PATH once; a line per read as it
+# ends: "ok BYTES" or "err ERRNO".
+cat >"$WORK/readers.py" <<'PY'
+import errno, sys, threading
+path, n = sys.argv[1], int(sys.argv[2])
+lock = threading.Lock()
+def one():
+    try:
+        with open(path, "rb") as f:
+            r = "ok %d" % len(f.read())
+    except OSError as e:
+        r = "err " + errno.errorcode[e.errno]
+    with lock:
+        print(r, flush=True)
+threads = [threading.Thread(target=one) for _ in range(n)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+PY
+count() { grep -c "^$1\$" "$2" || true; }
+w=$MNT/results/gw/wait
+as_user "$PY3" "$WORK/readers.py" "$w" 230 >"$WORK/wait.user" 2>&1 &
+PIDS+=($!)
+# 230 reads, more than the 224 that all uids shared: 16 block, the rest
+# are refused at once.
+wait_for 30 "refused reads of wait" 'test "$(count "err EBUSY" "$WORK/wait.user")" -ge 1'
+wait_for 30 "$user's reads to settle" '
+    n=$(wc -l <"$WORK/wait.user"); sleep 1; test "$(wc -l <"$WORK/wait.user")" = "$n"' 
+assert_eq 214 "$(count "err EBUSY" "$WORK/wait.user")" "$user's refused reads of wait"
+assert_eq 214 "$(wc -l <"$WORK/wait.user")" "$user's reads that ended before the set"
+# Another user, and the owner, still wait.
+as_user2 "$PY3" "$WORK/readers.py" "$w" 3 >"$WORK/wait.user2" 2>&1 &
+PIDS+=($!)
+cat "$w" >"$WORK/wait.owner" 2>"$WORK/wait.owner.err" &
+owner_cat=$!
+PIDS+=($owner_cat)
+sleep 2
+kill -0 "$owner_cat" 2>/dev/null ||
+    fail "the owner's read of wait ended early: $(cat "$WORK/wait.owner.err")"
+assert_eq "" "$(cat "$WORK/wait.owner")" "the owner's wait before the set finished"
+assert_eq "" "$(cat "$WORK/wait.user2")" "$user2's reads before the set finished"
+assert_eq 214 "$(wc -l <"$WORK/wait.user")" "$user's reads that ended before the set"
+# The set finishes: every blocked read returns its status.
+touch "$WORK/gate"
+wait_done gw 60
+wait "$owner_cat" || fail "the owner's read of wait: $(cat "$WORK/wait.owner.err")"
+assert_eq "$(cat "$MNT/results/gw/status")" "$(cat "$WORK/wait.owner")" "the owner's wait"
+size=$(wc -c <"$WORK/wait.owner")
+wait_for 10 "the other users' reads to end" \
+    'test "$(wc -l <"$WORK/wait.user")" = 230 && test "$(wc -l <"$WORK/wait.user2")" = 3'
+assert_eq 16 "$(count "ok $size" "$WORK/wait.user")" "$user's reads that waited"
+assert_eq 3 "$(count "ok $size" "$WORK/wait.user2")" "$user2's reads that waited"
+# The slots were given back: the user may wait again.
+assert_eq "ok $size" "$(as_user "$PY3" "$WORK/readers.py" "$w" 1)" "$user's wait of a done set"
 log "PASS test_edge_k_allow_other"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile experiments: stdout over 16 MiB, invalid UTF-8, 100000 nested
 # arrays, NUL bytes, 50 sleepers left behind, stdout closed while running
-# on, 20 MiB of stderr. Each becomes the result the experiment contract
+# on, 20 MiB of stderr, an envelope whose exception or traceback is NaN,
+# Infinity or a big integer. Each becomes the result the experiment contract
 # names (a failed one with its one-line exception, or for the noisy one a
 # success), only a tail of stderr is kept (none for a success, a few KiB
 # ending with its last line for a failure), the sleepers are gone, and the
@@ -25,6 +26,12 @@ job fork forker.sh
 job closed closed_stdout.sh '"timeout": 2'
 job noisy noisy_stderr.sh
 job noisyfail noisy_fail.sh
+# Issue 21: the relaxed reader's NaN is no string for clab.exception or
+# clab.traceback (it was stored as the text "?NaN").
+for n in nan inf big; do
+    job "exc$n" nan_envelope.py "\"arguments\": [\"exception\", \"$n\"]"
+    job "tb$n" nan_envelope.py "\"arguments\": [\"traceback\", \"$n\"]"
+done
 
 # failed_with TAG EXCEPTION: the set has one failed result, with it.
 failed_with() {
@@ -49,6 +56,18 @@ failed_with deep "stdout is not a JSON object: nested too deep at line 1, column
 failed_with nul "stdout is not a JSON object: control character in a string at line 1, column 9"
 failed_with fork "exit status 3"
 failed_with closed "timeout after 2 s"
+
+# A number as clab.exception fails the point as not a string; as
+# clab.traceback it is no traceback, and stderr's tail is kept instead.
+for n in nan inf big; do
+    failed_with "exc$n" "clab.exception is not a string"
+    failed_with "tb$n" "ValueError: boom"
+    python3 - "$(ls "$MNT/results/tb$n/failed/"*.json)" <<'PY' || fail "tb$n: traceback"
+import json, sys
+m = json.load(open(sys.argv[1]))["metadata"]
+assert m["epyc.experiment.traceback"] == "stderr before the envelope\n", m
+PY
+done
 
 # The forker's sleepers died with its process group, at once.
 python3 - "$(ls "$MNT/results/fork/failed/"*.json)" <<'PY' || fail "forker timing"

@@ -372,6 +372,79 @@ static void test_envelope(void **state)
     }
 }
 
+/* Issue 21: NaN, ±Infinity and integers past 64 bits are carried as a
+ * private marker string (json.h); for clab.exception and clab.traceback
+ * they are not text. The exception fails the point as not a string, the
+ * traceback is ignored so that stderr's tail stays; results and metadata
+ * values may be such numbers, results and metadata themselves not. */
+static void test_envelope_numbers_are_not_text(void **state)
+{
+    (void)state;
+    static const char *const numbers[] = {"NaN", "Infinity", "-Infinity",
+                                          "18446744073709551616", "-1e400"};
+    char why[128], text[256];
+    clab_output_t o;
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
+        snprintf(text, sizeof text, "{\"clab.exception\": %s}", numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), -EINVAL);
+        assert_string_equal(why, "clab.exception is not a string");
+        clab_output_clear(&o);
+
+        snprintf(text, sizeof text,
+                 "{\"clab.exception\": %s, \"clab.traceback\": \"tb\"}", numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), -EINVAL);
+        assert_string_equal(why, "clab.exception is not a string");
+        clab_output_clear(&o);
+
+        /* A success whose traceback is a number: no traceback. */
+        snprintf(text, sizeof text,
+                 "{\"clab.results\": {\"y\": 1}, \"clab.traceback\": %s}", numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), 0);
+        assert_null(o.traceback);
+        clab_output_clear(&o);
+
+        /* A failure whose traceback is a number: stderr's tail is kept. */
+        snprintf(text, sizeof text,
+                 "{\"clab.exception\": \"ValueError: x\", \"clab.traceback\": %s}",
+                 numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), -EINVAL);
+        assert_string_equal(why, "ValueError: x");
+        assert_null(o.traceback);
+        clab_record_info_t in = {.job = "j",
+                                 .exception = why,
+                                 .traceback = o.traceback ? o.traceback : "tail\n",
+                                 .traceback_len = o.traceback ? strlen(o.traceback) : 5,
+                                 .extra_metadata = o.metadata};
+        json_t *rec = NULL;
+        assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+        assert_string_equal(md_string(rec, "epyc.experiment.exception"), "ValueError: x");
+        assert_string_equal(md_string(rec, "epyc.experiment.traceback"), "tail\n");
+        json_decref(rec);
+        clab_output_clear(&o);
+
+        /* The other envelope keys: results and metadata must be objects. */
+        snprintf(text, sizeof text, "{\"clab.results\": %s}", numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), -EINVAL);
+        assert_string_equal(why, "clab.results is not an object or an array of objects");
+        clab_output_clear(&o);
+        snprintf(text, sizeof text, "{\"clab.results\": {}, \"clab.metadata\": %s}",
+                 numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), -EINVAL);
+        assert_string_equal(why, "clab.metadata is not an object");
+        clab_output_clear(&o);
+
+        /* Their values may be such numbers, and stay numbers. */
+        snprintf(text, sizeof text,
+                 "{\"clab.results\": {\"y\": %s}, \"clab.metadata\": {\"m\": %s}}",
+                 numbers[i], numbers[i]);
+        assert_int_equal(read(text, 3, &o, why), 0);
+        assert_non_null(
+            clab_json_number_text(json_object_get(json_array_get(o.results, 0), "y")));
+        assert_non_null(clab_json_number_text(json_object_get(o.metadata, "m")));
+        clab_output_clear(&o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_parse_relaxed),
         cmocka_unit_test(test_invalid_output_traceback),
         cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_envelope_numbers_are_not_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -120,12 +120,195 @@ static void test_unique_header(void **state)
         json_decref(cols[k]);
 }
 
+/* Names and their header names, part by part: "|" ends a part. */
+typedef struct {
+    const char *cols[3];
+    const char *want[3];
+} names_case_t;
+
+static json_t *split_names(const char *s)
+{
+    json_t *a = json_array();
+    char buf[256];
+    while (s && *s) {
+        size_t n = strcspn(s, " ");
+        snprintf(buf, sizeof buf, "%.*s", (int)n, s);
+        json_array_append_new(a, json_string(buf));
+        s += n + (s[n] == ' ');
+    }
+    return a;
+}
+
+static char *join_names(const json_t *a)
+{
+    clab_buf_t b = {0};
+    size_t i;
+    json_t *v;
+    clab_buf_puts(&b, "");
+    json_array_foreach(a, i, v)
+    {
+        if (i)
+            clab_buf_puts(&b, " ");
+        clab_buf_puts(&b, json_string_value(v));
+    }
+    return b.data;
+}
+
+/* Every header name once, and the header line made of exactly these. */
+static void check_names(const names_case_t *c)
+{
+    json_t *cols[3], *out[3] = {NULL, NULL, NULL}, *seen = json_object();
+    for (int k = 0; k < 3; k++)
+        cols[k] = split_names(c->cols[k]);
+    assert_int_equal(clab_table_header_names(cols, out), 0);
+    clab_buf_t line = {0};
+    for (int k = 0; k < 3; k++) {
+        char *got = join_names(out[k]);
+        if (strcmp(got, c->want[k]) != 0)
+            fail_msg("part %d of [%s | %s | %s]: want [%s], got [%s]", k, c->cols[0],
+                     c->cols[1], c->cols[2], c->want[k], got);
+        free(got);
+        assert_int_equal(json_array_size(out[k]), json_array_size(cols[k]));
+        size_t i;
+        json_t *v;
+        json_array_foreach(out[k], i, v)
+        {
+            assert_null(json_object_get(seen, json_string_value(v)));
+            json_object_set_new(seen, json_string_value(v), json_true());
+            if (line.len)
+                clab_buf_puts(&line, ",");
+            clab_buf_puts(&line, json_string_value(v));
+        }
+    }
+    clab_buf_t b = {0};
+    assert_int_equal(clab_table_header(&b, cols, CLAB_TABLE_CSV), 0);
+    if (line.len) {
+        clab_buf_puts(&line, "\n");
+        assert_string_equal(b.data, line.data);
+    }
+    clab_buf_free(&b);
+    clab_buf_free(&line);
+    for (int k = 0; k < 3; k++) {
+        json_decref(cols[k]);
+        json_decref(out[k]);
+    }
+    json_decref(seen);
+}
+
+/* Issue 21: names that collide with the renamed ones. The prefix is
+ * applied again until the name is new to the header and is no column's
+ * own name; parameters keep theirs. Columns come sorted, as the notebook
+ * keeps them. */
+static void test_header_names_adversarial(void **state)
+{
+    (void)state;
+    static const names_case_t cases[] = {
+        /* The issue's case: results k and results.k in a sweep over k. */
+        {{"k", "k results.k", ""}, {"k", "results.results.k results.k", ""}},
+        /* Many levels, each one taken by a result of its own. */
+        {{"k", "k results.k results.results.k results.results.results.k", ""},
+         {"k",
+          "results.results.results.results.k results.k results.results.k "
+          "results.results.results.k",
+          ""}},
+        /* A parameter holding the renamed name. */
+        {{"k results.k", "k", ""}, {"k results.k", "results.results.k", ""}},
+        {{"k results.k results.results.k", "k results.k", ""},
+         {"k results.k results.results.k",
+          "results.results.results.k results.results.results.results.k", ""}},
+        /* Metadata named like the renamed result, and the other way. */
+        {{"k", "k", "k results.k"}, {"k", "results.results.k", "metadata.k results.k"}},
+        {{"k", "k metadata.k", "k metadata.k results.k"},
+         {"k", "results.results.k results.metadata.k",
+          "metadata.metadata.k metadata.k results.k"}},
+        /* Every part full of each other's names. */
+        {{"k metadata.k results.k", "k metadata.k results.k results.results.k",
+          "k metadata.k metadata.metadata.k results.k"},
+         {"k metadata.k results.k",
+          "results.results.results.k results.metadata.k "
+          "results.results.results.results.k results.results.k",
+          "metadata.metadata.metadata.k metadata.metadata.metadata.metadata.k "
+          "metadata.metadata.k metadata.results.k"}},
+        /* A metadata key named like a parameter, its renamed name taken by
+         * a parameter and a result. */
+        {{"k metadata.k", "metadata.metadata.k", "k"},
+         {"k metadata.k", "metadata.metadata.k", "metadata.metadata.metadata.k"}},
+        /* No collision: every name as it is. */
+        {{"a b", "c d", "e"}, {"a b", "c d", "e"}},
+        {{"", "", ""}, {"", "", ""}},
+        /* The README's case (test_unique_header). */
+        {{"N beta", "N beta clab.job y", "N clab.job"},
+         {"N beta", "results.N results.beta results.clab.job y", "metadata.N clab.job"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_names(&cases[i]);
+}
+
+/* Many names, each part holding every other's renamed names at many
+ * levels: still every header name once. */
+static void test_header_names_many(void **state)
+{
+    (void)state;
+    static const char *const prefix[3] = {"", "results.", "metadata."};
+    json_t *cols[3], *out[3] = {NULL, NULL, NULL};
+    char name[256];
+    for (int k = 0; k < 3; k++) {
+        cols[k] = json_array();
+        /* Every name of up to five prefixes, in each part. */
+        for (int depth = 0; depth <= 5; depth++)
+            for (unsigned bits = 0; bits < 1u << depth; bits++)
+                for (int base = 0; base < 3; base++) {
+                    int len = 0;
+                    for (int d = 0; d < depth; d++)
+                        len += snprintf(name + len, sizeof name - (size_t)len, "%s",
+                                        prefix[1 + ((bits >> d) & 1)]);
+                    snprintf(name + len, sizeof name - (size_t)len, "k%d", base);
+                    json_array_append_new(cols[k], json_string(name));
+                }
+    }
+    assert_int_equal(clab_table_header_names(cols, out), 0);
+    json_t *seen = json_object();
+    size_t total = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(out[k], i, v)
+        {
+            if (json_object_get(seen, json_string_value(v)))
+                fail_msg("%s twice", json_string_value(v));
+            json_object_set_new(seen, json_string_value(v), json_true());
+            /* A renamed name is its own name behind its part's prefixes. */
+            const char *raw = json_string_value(json_array_get(cols[k], i));
+            const char *h = json_string_value(v);
+            while (strcmp(h, raw) != 0) {
+                assert_true(k > 0);
+                assert_int_equal(strncmp(h, prefix[k], strlen(prefix[k])), 0);
+                h += strlen(prefix[k]);
+            }
+            total++;
+        }
+        /* Parameters keep their names. */
+        if (k == 0)
+            assert_true(json_equal(out[0], cols[0]));
+    }
+    assert_int_equal(total, 3 * 63 * 3);
+    json_decref(seen);
+    for (int k = 0; k < 3; k++) {
+        json_decref(cols[k]);
+        json_decref(out[k]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_cells),     cmocka_unit_test(test_tsv_cells),
-        cmocka_unit_test(test_names),         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_csv_cells),
+        cmocka_unit_test(test_tsv_cells),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_lines),
         cmocka_unit_test(test_unique_header),
+        cmocka_unit_test(test_header_names_adversarial),
+        cmocka_unit_test(test_header_names_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

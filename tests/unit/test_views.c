@@ -505,6 +505,12 @@ static int stop_after(void)
     return clab_mono() >= stop_at;
 }
 
+#define OTHER_UID 4242u
+static unsigned other_uid(void)
+{
+    return OTHER_UID;
+}
+
 static void test_wait(void **state)
 {
     fixture_t *f = *state;
@@ -522,11 +528,21 @@ static void test_wait(void **state)
     double t0 = clab_mono();
     assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EINTR);
     assert_true(clab_mono() - t0 >= 0.25 && clab_mono() - t0 < 1.0);
-    /* Too many waiters: -EBUSY at once. */
-    f->lab.max_waiters = 2;
-    f->lab.waiters = 2;
+    /* Too many waiters of the reader's uid: -EBUSY at once, the owner's
+     * (no caller_uid: the owner reads) and another uid's alike. */
+    clab_waiters_limits_t wl = {
+        .owner = (unsigned)getuid(), .owner_max = 2, .uid_max = 1, .others_max = 8};
+    assert_int_equal(clab_waiters_new(&wl, &f->lab.waiters), 0);
+    assert_int_equal(clab_waiters_enter(f->lab.waiters, (unsigned)getuid()), 0);
+    assert_int_equal(clab_waiters_enter(f->lab.waiters, (unsigned)getuid()), 0);
     assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EBUSY);
-    f->lab.waiters = 0;
+    assert_int_equal(clab_waiters_enter(f->lab.waiters, OTHER_UID), 0);
+    f->lab.caller_uid = other_uid;
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EBUSY);
+    f->lab.caller_uid = NULL;
+    assert_int_equal(clab_waiters_count(f->lab.waiters, OTHER_UID), 1);
+    assert_int_equal(clab_waiters_count(f->lab.waiters, (unsigned)getuid()), 2);
+    clab_waiters_destroy(&f->lab.waiters);
     assert_int_equal(size_of(f, "/results/w/wait", 0), 0);
     /* Blocks until a commit finishes the set, then the set's status. */
     stop_at = clab_mono() + 60;
