@@ -223,8 +223,12 @@ static int lock_state(controller_t *c)
     }
     chmod(c->state_dir, 0700);
     snprintf(path, sizeof path, "%s/controller.lock", c->state_dir);
-    c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+    c->lock_fd = clab_open_private(path, O_RDWR | O_CREAT);
+    if (c->lock_fd < 0) {
+        clab_err("cannot open %s: %s", path, strerror(-c->lock_fd));
+        return c->lock_fd;
+    }
+    if (flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         clab_err("%s is in use by another clab-controller", c->state_dir);
         return -EBUSY;
     }

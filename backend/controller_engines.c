@@ -127,7 +127,7 @@ void controller_publish_engines(const controller_t *c)
         rc = clab_buf_printf(&b, "%s %s %ld\n", c->engines[i].id, c->engines[i].host,
                              c->engines[i].pid);
     if (!rc)
-        rc = clab_write_file_atomic(path, b.data ? b.data : "", b.len, 0644, 0);
+        rc = clab_write_file_atomic(path, b.data ? b.data : "", b.len, 0600, 0);
     if (rc)
         clab_warn("cannot write %s: %s", path, strerror(-rc));
     clab_buf_free(&b);

@@ -2,15 +2,18 @@
  * the schema keeps one row per job id for ever (a tombstone once
  * delivered) so that submission stays idempotent. */
 #include "store.h"
+#include "conninfo.h"
 #include "json.h"
 #include "log.h"
 #include "sqlerr.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     ST_ADD,
@@ -191,7 +194,18 @@ int clab_store_open(const char *path, clab_store_t **out)
     int rc = -ENOMEM;
     if (!s)
         return rc;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
+    /* Made 0600 before SQLite opens it (its -wal and -shm take its mode),
+     * and never through a link planted in the state directory. */
+    int fd = clab_open_private(path, O_RDWR | O_CREAT);
+    if (fd < 0) {
+        clab_err("store: cannot open %s: %s", path, strerror(-fd));
+        rc = fd;
+        goto fail;
+    }
+    close(fd);
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+                        NULL)) {
         rc = s->db ? db_err(s, path) : -ENOMEM;
         goto fail;
     }

@@ -26,8 +26,18 @@ notebook.db 600
 notebook.db-shm 600
 notebook.db-wal 600" "$(modes "$STATE")" "files clabfs made in the state directory"
 assert_eq 700 "$(stat -c %a "$STATE/cluster")" "the embedded cluster's directory"
-assert_eq "600 600" "$(stat -c %a "$STATE/cluster/controller.log" "$STATE/cluster/engine-1.log" | xargs)" \
-    "the embedded cluster's logs"
+# The controller's files too: its queue (and SQLite's beside it), its keys,
+# the connection files, its lock and the engines it lists.
+assert_eq "cluster.json 600
+controller.db 600
+controller.db-shm 600
+controller.db-wal 600
+controller.lock 600
+controller.log 600
+engine-1.log 600
+engine.json 600
+engines 600
+server.key 600" "$(modes "$STATE/cluster")" "files in the embedded cluster's directory"
 fusermount3 -u "$MNT"
 wait_for 15 "clabfs to exit" "! pgrep -f -- '--state $STATE' >/dev/null"
 
