@@ -20,16 +20,20 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # name | file | exact text | replacement | ctest regex of the tests that
 # must catch it. Text and replacement use \n for newlines.
 MUTANTS=(
-    "cancel-noop|backend/controller_clients.c|        cancel_tag(c, cl->id, tag);|        (void)tag; /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
+    "cancel-noop|backend/controller_clients.c|        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1);|        (void)upto; /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
     "ready-fraction-ignores-failures|fs/status.c|    long finished = info.done;|    long finished = info.results;|integration\.(test_failures|test_grid)$"
     "metadata-key-misspelled|backend/record.c|(md, \"epyc.experiment.status\", json_boolean(ok))|(md, \"epyc.experiment.stauts\", json_boolean(ok))|unit\.test_record$|integration\.test_promises_experiment$"
     "status-json-wrong-value|fs/status.c|\"pending\", (json_int_t)info.pending)|\"pending\", (json_int_t)info.pending + 1)|integration\.(test_views_files|test_grid)$"
-    "submit-ack-before-commit|fs/notebook_ingest.c|    rc = clab_nbp_write_end(nb, rc);\nout:\n    pthread_mutex_unlock(&nb->ctl_lock);|    rc = clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\nout:\n    pthread_mutex_unlock(\&nb->ctl_lock);|integration\.(test_promises_durable_submit|test_grid)$"
-    "no-take-back|backend/controller_engines.c|    if (c->queued == 0)\n        take_back(c);|    if (c->queued == 0)\n        (void)c; /* mutant: no take-back */|integration\.test_tools_fair_takeback$"
+    "submit-ack-before-commit|fs/notebook_submit.c|    rc = clab_nbp_write_end(nb, rc);\nout:\n    pthread_mutex_unlock(&nb->ctl_lock);|    rc = clab_nbp_write_end(nb, rc < 0 ? rc : -EIO) < 0 \&\& rc >= 0 ? 0 : rc; /* mutant: acknowledged, never committed */\nout:\n    pthread_mutex_unlock(\&nb->ctl_lock);|integration\.(test_promises_durable_submit|test_grid)$"
+    "no-take-back|backend/controller_dispatch.c|    if (c->queued == 0)\n        take_back(c);|    if (c->queued == 0)\n        (void)c; /* mutant: no take-back */|integration\.test_tools_fair_takeback$"
     "worker-never-reused|backend/worker.c|        if (fit(wk)) {|        if (0 && fit(wk)) {|unit\.test_worker$|integration\.test_worker_mode$"
-    "deadline-ignored|backend/controller_engines.c|*skip = too_long(c, e);|*skip = NULL; (void)too_long; /* mutant: deadlines ignored */|integration\.test_cluster_deadline$"
+    "deadline-ignored|backend/controller_dispatch.c|*skip = too_long(c, e);|*skip = NULL; (void)too_long; /* mutant: deadlines ignored */|integration\.test_cluster_deadline$"
     "sigterm-experiment-fails|backend/engine.c|    return clab_stop_requested != 0;|    return 0; /* mutant: an experiment signalled with its engine fails */|integration\.test_cluster_deadline$"
     "cancel-one-transaction|fs/notebook_ctl.c|#define CANCEL_PAGE 512|#define CANCEL_PAGE 1000000 /* mutant: a whole cancel in one transaction */|integration\.test_edge_cancel_big$"
+    "cancel-upto-ignored|backend/controller_clients.c|json_is_integer(upto) ? json_integer_value(upto) : -1);|-1); /* mutant: a cancel takes every task of its tag */|integration\.test_edge_cancel_race$"
+    "claims-without-proof|backend/controller_engines.c|        int proven = proof_ok(c, e, job, json_object_get(j, \"proof\"));|        int proven = 1; /* mutant: any listed job may be claimed */|integration\.test_hostile_rogue$"
+    "incarnation-unchecked|backend/controller_engines.c|    if (strcmp(inc ? inc : \"\", e->incarnation) == 0)|    if (1) /* mutant: anyone may speak for an engine */|integration\.test_hostile_rogue$"
+    "stamp-ignored|fs/notebook_ingest.c|    if (!json_is_object(stamp))|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
     "tunnel-never-restarted|fs/tunnel.c|    t->restart_at = now + t->backoff;|    t->restart_at = now + 1e9; /* mutant: a lost tunnel stays lost */|integration\.test_cluster_tunnel$"
 )
 

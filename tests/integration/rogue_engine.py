@@ -12,8 +12,10 @@ MODE:
   reuse    connect under ID, the routing id of a real engine (ZeroMQ hands
            the id over to the newest connection), and post forged results
            for JOB... without a heartbeat first (so in that engine's
-           incarnation, which the rogue cannot know), then again after a
-           heartbeat of an incarnation of its own.
+           incarnation, which the rogue cannot know), answering any task
+           sent to that engine meanwhile with a forgery bearing the task's
+           own proof; then again after a heartbeat of an incarnation of its
+           own.
 
 Prints one line per message the controller sent it ("task JOB", "cancel
 JOBS", "ack JOBS"), then "done". Exit 0 unless it could not connect.
@@ -46,7 +48,11 @@ def send(s, kind, body):
     s.send_multipart([PROTO, kind.encode(), json.dumps(body).encode()])
 
 
-def listen(s, seconds, seen):
+def listen(s, seconds, seen, answer=False):
+    """Records what the controller sends; with answer, a task it hands
+    over (meant for the engine whose id we took) is answered at once with
+    a forgery that carries the task's own proof of dispatch, but not the
+    incarnation of that engine, which only that engine knows."""
     end = time.time() + seconds
     while time.time() < end:
         if not s.poll(50):
@@ -57,6 +63,10 @@ def listen(s, seconds, seen):
         kind, body = parts[1].decode(), json.loads(parts[2])
         if kind == "task":
             seen.append("task " + body.get("job", "?"))
+            if answer:
+                f = forged(body.get("job", "?"))
+                f["proof"] = body.get("proof", "")
+                send(s, "result", f)
         elif kind in ("cancel", "ack"):
             seen.append(kind + " " + ",".join(sorted(body.get("jobs", []))))
 
@@ -75,11 +85,11 @@ def forged(job):
                                     "clab.job": job, "epyc.experiment.status": True}}}
 
 
-def post(s, jobs, seen):
+def post(s, jobs, seen, answer=False):
     for _ in range(2):  # and a replay of each
         for job in jobs:
             send(s, "result", forged(job))
-        listen(s, 0.5, seen)
+        listen(s, 0.5, seen, answer)
 
 
 def main():
@@ -94,7 +104,8 @@ def main():
             listen(s, 0.4, seen)
         post(s, jobs, seen)
     elif mode == "reuse":
-        post(s, jobs, seen)
+        post(s, jobs, seen, answer=True)
+        listen(s, 1.5, seen, answer=True)
         heartbeat(s, [{"job": j, "proof": "f" * 32} for j in jobs], "rogue-incarnation", 1)
         listen(s, 0.5, seen)
         post(s, jobs, seen)
