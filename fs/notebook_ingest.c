@@ -246,7 +246,7 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
         sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(s->job, 6);
-    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
+    sqlite3_bind_int(s->job, 7, (int)sub->worker);
     sqlite3_bind_int64(s->job, 8, rep);
     sqlite3_bind_int64(s->job, 9, sub->repetitions);
     if (sqlite3_step(s->job) != SQLITE_DONE)
@@ -399,8 +399,9 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
 }
 
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
- * plus arguments when there are any and worker only when true, so that a
- * one-shot job's task is what it was before worker mode. */
+ * plus arguments when there are any and worker only for a worker job
+ * (true, or "framed"), so that a one-shot job's task is what it was before
+ * worker mode. */
 static json_t *task_of(sqlite3_stmt *st)
 {
     json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
@@ -413,7 +414,10 @@ static json_t *task_of(sqlite3_stmt *st)
     if (t && json_array_size(a) > 0)
         json_object_set(t, "arguments", a);
     json_decref(a);
-    if (t && sqlite3_column_int(st, 7))
+    int worker = sqlite3_column_int(st, 7);
+    if (t && worker == CLAB_WORKER_FRAMED)
+        json_object_set_new(t, "worker", json_string("framed"));
+    else if (t && worker)
         json_object_set_new(t, "worker", json_true());
     return t;
 }
