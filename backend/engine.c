@@ -365,10 +365,12 @@ static int run_one(engine_t *e)
         .tick = tick,
         .tick_ud = e,
     };
-    json_t *record = NULL;
+    json_t *record = NULL, *worker = json_object_get(task, "worker");
     clab_debug("task %s: %s", job, spec.experiment);
     e->cancel_running = 0;
-    int rc = json_is_true(json_object_get(task, "worker"))
+    /* "worker": true is a plain worker, "framed" a framed one (worker.h). */
+    spec.framed = json_is_string(worker) && !strcmp(json_string_value(worker), "framed");
+    int rc = json_is_true(worker) || spec.framed
                  ? clab_workers_run(e->workers, &spec, &record)
                  : clab_run_experiment(&spec, &record);
     if (rc == -EINTR && e->cancel_running && !clab_stop_requested) {

@@ -32,6 +32,7 @@ typedef struct {
     const char *host;         /* clab.host */
     const char *scratch_root; /* parent of the scratch dirs; NULL: $TMPDIR or /tmp */
     size_t max_output;        /* stdout limit in bytes; 0: CLAB_MAX_OUTPUT */
+    int framed;               /* worker mode (worker.h): the framed protocol */
     /* Called at least every 100 ms while the experiment runs (the engine
      * sends heartbeats and notices cancels from it). A non-zero return
      * kills the experiment's process group and makes clab_run_experiment

@@ -1,12 +1,16 @@
-/* Worker mode (worker.h): the engine's long-lived experiment processes.
- * One point at a time goes through a worker: its parameters as a line on
- * stdin, one line back on stdout, read with the one-shot output reader
- * (record.c) so plain output and the result envelope mean the same in
- * both modes. Anything that leaves a worker out of step with its points
- * (a timeout, a death, a bad or over-long line, stray output between
- * points, a cancel) costs that worker its life: the next point starts a
- * fresh one, so one bad point never poisons the next. */
+/* Worker mode (worker.h): the engine's set of long-lived experiment
+ * processes, one per (experiment, arguments, protocol): started at the
+ * first point that needs one, checked before each point, retired when out
+ * of step, stopped when idle or to make room. A point's own exchange is in
+ * worker_point.c. A plain worker's answer is simply its next line, so
+ * anything that leaves it out of step with its points (a timeout, a
+ * death, a bad or over-long line, more than one line for a point, a line
+ * with no point outstanding, a cancel) costs that worker its life: the
+ * next point starts a fresh one, so one bad point never poisons the next.
+ * A framed worker's answer carries its point's clab.seq (worker_frame.c),
+ * so its other lines are only stray output, kept for the traceback. */
 #include "worker.h"
+#include "worker_i.h"
 
 #include "buf.h"
 #include "json.h"
@@ -16,62 +20,23 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define SLOTS_MAX 64
-#define READ_CHUNK 65536
-/* A cancel is noticed at the engine's next tick: this is how late. */
-#define TICK_PERIOD 0.1
-/* Without a pidfd, exits are noticed by polling waitid this often. */
-#define EXIT_POLL 0.05
 /* Seconds a worker gets to exit once its stdin is closed: an idle or
  * least-recently-used stop (the engine waits), and the engine's own stop. */
 #define STOP_GRACE 0.5
 #define DESTROY_GRACE 1.0
-/* Seconds a worker that closed stdout (or stdin) gets to exit by itself
- * before it is killed: its exit status is then the point's reason. */
-#define DRAIN_TIME 1.0
-/* stderr reads between points, at most (16 KiB each). */
-#define IDLE_READS 64
-#define MIB (1024u * 1024u)
-
-struct worker {
-    char *key; /* experiment, a newline, the arguments as JSON */
-    clab_child_t c;
-    char scratch[PATH_MAX];
-    clab_buf_t out;   /* stdout not yet taken as an answer */
-    clab_tail_t tail; /* stderr: since the current point began */
-    double last_used; /* clab_mono() */
-};
 
 struct clab_workers {
     struct worker *w[SLOTS_MAX];
     size_t n;
     unsigned max;
     double idle;
-};
-
-/* How a point's exchange ended. */
-enum answer { ANS_LINE, ANS_DIED, ANS_TIMEOUT, ANS_OUTPUT };
-
-struct point {
-    const clab_run_spec_t *spec;
-    struct worker *wk;
-    size_t max_output;
-    char *line; /* the parameters and a newline */
-    size_t len, off;
-    double t_sent, t_done;
-    double eof_at;     /* clab_mono() when stdout or stdin closed; 0 */
-    size_t answer_len; /* the answer line's length, newline excluded */
-    int status;        /* wait status, ANS_DIED */
-    char exception[PATH_MAX + 128];
-    clab_output_t output;
 };
 
 int clab_workers_new(unsigned max, double idle, clab_workers_t **out)
@@ -83,13 +48,6 @@ int clab_workers_new(unsigned max, double idle, clab_workers_t **out)
     w->idle = idle > 0 ? idle : CLAB_WORKERS_IDLE;
     *out = w;
     return 0;
-}
-
-static void drain_stderr(struct worker *wk)
-{
-    for (int i = 0; i < IDLE_READS && wk->c.err_fd >= 0; i++)
-        if (clab_tail_read(&wk->tail, &wk->c.err_fd) <= 0)
-            break;
 }
 
 /* Reaps (the group killed first) and frees a worker already asked to go. */
@@ -126,7 +84,7 @@ static void stop_gently(struct worker **list, size_t n, double grace)
     for (size_t left = n; left > 0 && clab_mono() < until;) {
         left = 0;
         for (size_t i = 0; i < n; i++) {
-            drain_stderr(list[i]);
+            worker_drain_stderr(list[i]);
             left += list[i]->c.pid > 0 && clab_child_exited(&list[i]->c) == 0;
         }
         if (left)
@@ -140,7 +98,8 @@ static char *make_key(const clab_run_spec_t *spec)
 {
     char *args = spec->arguments ? clab_json_dumps(spec->arguments) : strdup("[]");
     char *key = NULL;
-    if (args && asprintf(&key, "%s\n%s", spec->experiment, args) < 0)
+    if (args && asprintf(&key, "%s\n%s%s", spec->experiment, args,
+                         spec->framed ? "\nframed" : "") < 0)
         key = NULL;
     free(args);
     return key;
@@ -180,7 +139,7 @@ static int start(clab_workers_t *w, const clab_run_spec_t *spec, char *key,
     wk->c = (clab_child_t)CLAB_CHILD_INIT;
     if ((rc = clab_scratch_make(spec->scratch_root, wk->scratch, sizeof wk->scratch)))
         goto fail;
-    char *env[] = {"CLAB_WORKER=1", tag, NULL};
+    char *env[] = {spec->framed ? "CLAB_WORKER=framed" : "CLAB_WORKER=1", tag, NULL};
     clab_child_how_t how = {.path = spec->experiment,
                             .arguments = spec->arguments,
                             .dir = wk->scratch,
@@ -189,6 +148,7 @@ static int start(clab_workers_t *w, const clab_run_spec_t *spec, char *key,
         goto fail;
     free(tag);
     wk->key = key;
+    wk->framed = spec->framed != 0;
     w->w[w->n++] = wk;
     *out = wk;
     clab_debug("worker %d started for %s", (int)wk->c.pid, spec->experiment);
@@ -201,19 +161,44 @@ fail:
     return rc;
 }
 
-/* Whether a worker can take a point: alive, in step (nothing on stdout
- * that no point asked for), stdin open. Its stderr so far is read and
- * forgotten: the next point's traceback starts here. */
-static int fit(struct worker *wk)
+/* Whether a plain worker printed what no point asked for: a line after
+ * its answer, or the end of its stdout. */
+static int unasked(const struct worker *wk)
 {
-    drain_stderr(wk);
-    wk->tail.len = 0;
-    if (wk->out.len > 0 || wk->c.in_fd < 0 || wk->c.out_fd < 0)
-        return 0;
     struct pollfd p = {wk->c.out_fd, POLLIN, 0};
-    if (poll(&p, 1, 0) != 0)
-        return 0;
-    return clab_child_exited(&wk->c) == 0;
+    return wk->out.len > 0 || poll(&p, 1, 0) != 0;
+}
+
+#define UNASKED "printed output with no point outstanding"
+
+/* Why a worker cannot take another point, or NULL when it can: it died,
+ * closed a pipe, or is out of step (a plain one printed something no
+ * point asked for; a framed one's output is stray output, set aside for
+ * its next point, unless there is too much of it). */
+static const char *unfit(struct worker *wk)
+{
+    worker_drain_stderr(wk);
+    if (clab_child_exited(&wk->c) != 0)
+        return "exited between points";
+    if (wk->c.in_fd < 0 || wk->c.out_fd < 0)
+        return "closed its stdin or stdout";
+    if (!wk->framed)
+        return unasked(wk) ? UNASKED : NULL;
+    if (worker_read_out(wk, CLAB_MAX_OUTPUT) < 0 || worker_set_aside(wk, 0))
+        return "printed too much stray output between points";
+    return NULL;
+}
+
+static void retire(clab_workers_t *w, size_t i, const char *why)
+{
+    struct worker *wk = w->w[i];
+    clab_info("worker %d for %.*s %s; retired%s", (int)wk->c.pid,
+              (int)strcspn(wk->key, "\n"), wk->key, why,
+              strcmp(why, UNASKED) ? ""
+                                   : " (a plain worker's late line cannot be told from "
+                                     "the next point's answer; a framed one's can)");
+    forget(w, i);
+    worker_free(wk);
 }
 
 /* The worker for spec, alive and in step, started if need be: 0 with
@@ -228,243 +213,17 @@ static int find(clab_workers_t *w, const clab_run_spec_t *spec, struct worker **
         struct worker *wk = w->w[i];
         if (strcmp(wk->key, key) != 0)
             continue;
-        if (fit(wk)) {
+        const char *unfit_why = unfit(wk);
+        if (!unfit_why) {
+            wk->tail.len = 0; /* the point's traceback starts here */
             free(key);
             *out = wk;
             return 0;
         }
-        clab_info("worker %d for %s is out of step or gone; starting another",
-                  (int)wk->c.pid, spec->experiment);
-        forget(w, i);
-        worker_free(wk);
+        retire(w, i, unfit_why);
         break;
     }
     return start(w, spec, key, out, why, size);
-}
-
-/* Reads what stdout holds: 0, or -errno. EOF closes it. */
-static int read_stdout(struct point *p)
-{
-    struct worker *wk = p->wk;
-    for (;;) {
-        if (clab_buf_reserve(&wk->out, READ_CHUNK))
-            return -ENOMEM;
-        ssize_t n = read(wk->c.out_fd, wk->out.data + wk->out.len, READ_CHUNK);
-        if (n < 0)
-            return errno == EINTR || errno == EAGAIN ? 0 : -errno;
-        if (n == 0) {
-            close(wk->c.out_fd);
-            wk->c.out_fd = -1;
-            if (p->eof_at == 0)
-                p->eof_at = clab_mono();
-            return 0;
-        }
-        wk->out.len += (size_t)n;
-        wk->out.data[wk->out.len] = '\0';
-        if ((size_t)n < READ_CHUNK || wk->out.len > p->max_output)
-            return 0;
-    }
-}
-
-static void feed(struct point *p)
-{
-    int rc = clab_child_write(p->wk->c.in_fd, p->line, p->len, &p->off);
-    if (rc < 0) {
-        /* The worker stopped reading: it is leaving, or will never answer. */
-        p->off = p->len;
-        if (p->eof_at == 0)
-            p->eof_at = clab_mono();
-    }
-}
-
-/* Ends the exchange with the worker dead and reaped. */
-static int died(struct point *p, enum answer a)
-{
-    clab_child_reap(&p->wk->c, &p->status);
-    p->wk->c.pid = 0; /* reaped: its id may be anyone's now */
-    p->t_done = clab_mono();
-    drain_stderr(p->wk);
-    return a;
-}
-
-/* The answer line, if stdout has one; 1 when found. */
-static int have_line(struct point *p)
-{
-    clab_buf_t *o = &p->wk->out;
-    char *nl = o->len ? memchr(o->data, '\n', o->len) : NULL;
-    if (!nl)
-        return 0;
-    p->answer_len = (size_t)(nl - o->data);
-    p->t_done = clab_mono();
-    return 1;
-}
-
-/* What to wait for, and how long: the poll set in pfd, its size returned. */
-static int poll_set(struct point *p, struct pollfd pfd[4], double wake, int *ms)
-{
-    const clab_child_t *c = &p->wk->c;
-    double now = clab_mono();
-    int n = 0;
-    if (c->pidfd < 0)
-        wake = fmin(wake, now + EXIT_POLL);
-    double t = ceil((wake - now) * 1000);
-    *ms = t < 0 ? 0 : t > 1000 ? 1000 : (int)t;
-    if (c->in_fd >= 0 && p->off < p->len)
-        pfd[n++] = (struct pollfd){c->in_fd, POLLOUT, 0};
-    if (c->out_fd >= 0)
-        pfd[n++] = (struct pollfd){c->out_fd, POLLIN, 0};
-    if (c->err_fd >= 0)
-        pfd[n++] = (struct pollfd){c->err_fd, POLLIN, 0};
-    if (c->pidfd >= 0)
-        pfd[n++] = (struct pollfd){c->pidfd, POLLIN, 0};
-    return n;
-}
-
-/* Sends the point and waits for its answer: an enum answer, -EINTR when
- * the tick said stop, -errno. */
-static int exchange(struct point *p)
-{
-    const clab_run_spec_t *s = p->spec;
-    struct worker *wk = p->wk;
-    double next_tick = p->t_sent + TICK_PERIOD;
-
-    feed(p);
-    for (;;) {
-        int rc;
-        if (have_line(p))
-            return ANS_LINE;
-        if (wk->out.len > p->max_output) {
-            clab_child_kill(&wk->c);
-            return died(p, ANS_OUTPUT);
-        }
-        int gone = clab_child_exited(&wk->c);
-        if (gone < 0)
-            return gone;
-        if (gone > 0) {
-            if (wk->c.out_fd >= 0 && (rc = read_stdout(p)))
-                return rc;
-            return have_line(p) ? ANS_LINE : died(p, ANS_DIED);
-        }
-        if (p->eof_at > 0 && clab_mono() - p->eof_at >= DRAIN_TIME)
-            return died(p, ANS_DIED); /* by our group kill */
-        double now = clab_mono(), wake = next_tick;
-        if (s->timeout > 0 && now - p->t_sent >= s->timeout)
-            return died(p, ANS_TIMEOUT);
-        if (s->tick && now >= next_tick) {
-            if (s->tick(s->tick_ud))
-                return -EINTR;
-            next_tick = fmax(next_tick + TICK_PERIOD, now);
-        }
-        if (s->timeout > 0)
-            wake = fmin(wake, p->t_sent + s->timeout);
-        if (p->eof_at > 0)
-            wake = fmin(wake, p->eof_at + DRAIN_TIME);
-        struct pollfd pfd[4];
-        int ms, n = poll_set(p, pfd, wake, &ms);
-        if (poll(pfd, (nfds_t)n, ms) < 0 && errno != EINTR)
-            return -errno;
-        for (int i = 0; i < n; i++) {
-            if (!pfd[i].revents)
-                continue;
-            if (pfd[i].fd == wk->c.in_fd)
-                feed(p);
-            else if (pfd[i].fd == wk->c.out_fd && (rc = read_stdout(p)))
-                return rc;
-            else if (pfd[i].fd == wk->c.err_fd)
-                drain_stderr(wk);
-        }
-    }
-}
-
-/* The exception for an exchange that did not end with a line, and the
- * clab.exit_status (-1 when we killed it, 128 + N for a signal of its own,
- * as for one-shot runs). */
-static void failure(struct point *p, enum answer a, json_int_t *exit_status)
-{
-    *exit_status = -1;
-    if (a == ANS_TIMEOUT) {
-        snprintf(p->exception, sizeof p->exception, "timeout after %g s",
-                 p->spec->timeout);
-    } else if (a == ANS_OUTPUT) {
-        if (p->max_output % MIB == 0)
-            snprintf(p->exception, sizeof p->exception, "output over %zu MiB",
-                     p->max_output / MIB);
-        else
-            snprintf(p->exception, sizeof p->exception, "output over %zu bytes",
-                     p->max_output);
-    } else {
-        int st = p->status;
-        *exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        clab_child_reason(st, p->exception, sizeof p->exception);
-    }
-}
-
-/* Whether a line that failed to read as results is nonetheless an answer
- * the worker meant: an envelope with clab.exception keeps it in step. */
-static int meant_failure(const char *text, size_t len)
-{
-    json_t *v = json_loadb(text, len, 0, NULL);
-    int meant = json_is_object(v) && json_is_string(json_object_get(v, "clab.exception"));
-    json_decref(v);
-    return meant;
-}
-
-/* Reads the answer line as one-shot output is read: the results, or NULL
- * with p->exception set; *keep says whether the worker stays in step. */
-static json_t *read_answer(struct point *p, int *keep)
-{
-    clab_buf_t *o = &p->wk->out;
-    size_t n = p->answer_len;
-    json_t *results = NULL;
-
-    *keep = 0;
-    if (n > p->max_output) {
-        json_int_t ignored;
-        failure(p, ANS_OUTPUT, &ignored);
-    } else {
-        o->data[n] = '\0'; /* the newline: the reader wants a C string */
-        int rc = clab_record_read_output(o->data, n, CLAB_MAX_RESULTS, &p->output,
-                                         p->exception, sizeof p->exception);
-        results = p->output.results;
-        p->output.results = NULL;
-        *keep = rc == 0 || meant_failure(o->data, n);
-    }
-    memmove(o->data, o->data + n + 1, o->len - n - 1);
-    o->len -= n + 1;
-    o->data[o->len] = '\0';
-    return results;
-}
-
-static int build_record(struct point *p, enum answer a, double w0, double m0, int *keep,
-                        json_t **out)
-{
-    clab_record_info_t in = {
-        .experiment = p->spec->experiment,
-        .job = p->spec->job,
-        .engine_id = p->spec->engine_id,
-        .host = p->spec->host,
-        .start = w0,
-        .exception = p->exception,
-        .traceback = p->wk->tail.data,
-        .traceback_len = p->wk->tail.len,
-        .experiment_time = p->t_done - p->t_sent,
-    };
-    json_t *results = NULL;
-    *keep = 0;
-    if (a == ANS_LINE)
-        results = read_answer(p, keep);
-    else
-        failure(p, a, &in.exit_status);
-    in.extra_metadata = p->output.metadata;
-    in.output_head = p->output.head;
-    in.output_head_len = p->output.head_len;
-    if (p->output.traceback) {
-        in.traceback = p->output.traceback;
-        in.traceback_len = strlen(p->output.traceback);
-    }
-    in.end = clab_now();
-    in.elapsed = clab_mono() - m0;
-    return clab_record_new(&in, results, out);
 }
 
 /* A point that never reached a worker (it cannot be executed). */
@@ -494,40 +253,55 @@ static void drop(clab_workers_t *w, struct worker *wk)
     }
 }
 
+/* The line for the point: the parameters (text, len bytes) as they are
+ * for a plain worker, framed with the worker's next seq for a framed one.
+ * 0 or -ENOMEM. */
+static int point_line(struct worker_point *p, const char *text, size_t len)
+{
+    if (p->wk->framed)
+        return worker_frame_point(&p->line, ++p->wk->seq, text, len);
+    return clab_buf_add(&p->line, text, len) || clab_buf_puts(&p->line, "\n") ? -ENOMEM
+                                                                              : 0;
+}
+
 int clab_workers_run(clab_workers_t *w, const clab_run_spec_t *spec, json_t **out)
 {
     double m0 = clab_mono(), w0 = clab_now();
-    struct point p = {.spec = spec};
+    struct worker_point p = {.spec = spec};
+    clab_buf_t text = {0};
     int rc, keep = 0;
 
     if (!w || !spec || !out || !spec->experiment || !json_is_object(spec->params))
         return -EINVAL;
     *out = NULL;
     p.max_output = spec->max_output ? spec->max_output : CLAB_MAX_OUTPUT;
+    if (clab_json_dump_buf(&text, spec->params))
+        return -ENOMEM;
+    /* Found (a plain worker checked to have printed nothing unasked) right
+     * before its line is written. */
     rc = find(w, spec, &p.wk, p.exception, sizeof p.exception);
-    if (rc == 1)
-        return exec_failure(spec, p.exception, w0, m0, out);
-    if (rc < 0)
-        return rc;
-    char *text = clab_json_dumps(spec->params);
-    if (!text || asprintf(&p.line, "%s\n", text) < 0) {
-        p.line = NULL;
-        rc = -ENOMEM;
+    if (rc) {
+        rc = rc == 1 ? exec_failure(spec, p.exception, w0, m0, out) : rc;
         goto out;
     }
-    p.len = strlen(p.line);
-    p.wk->last_used = p.t_sent = clab_mono();
-    rc = exchange(&p);
+    if ((rc = point_line(&p, text.data, text.len)) == 0) {
+        p.wk->last_used = p.t_sent = clab_mono();
+        rc = worker_exchange(&p);
+    }
     if (rc >= 0)
-        rc = build_record(&p, (enum answer)rc, w0, m0, &keep, out);
-out:
+        rc = worker_record(&p, (enum worker_answer)rc, w0, m0, &keep, out);
+    if (rc == 0 && p.wk->stray.lines > 0)
+        clab_debug("task %s: worker %d printed %zu stray line(s)", spec->job,
+                   (int)p.wk->c.pid, p.wk->stray.lines);
+    p.wk->stray = (worker_stray_t){0};
     if (!keep || rc < 0)
         drop(w, p.wk); /* killed with its group, if still alive */
     else
         p.wk->last_used = clab_mono();
+out:
     clab_output_clear(&p.output);
-    free(text);
-    free(p.line);
+    clab_buf_free(&text);
+    clab_buf_free(&p.line);
     return rc;
 }
 
@@ -539,11 +313,9 @@ void clab_workers_idle(clab_workers_t *w)
 
     for (size_t i = 0; w && i < w->n;) {
         struct worker *wk = w->w[i];
-        drain_stderr(wk);
-        if (clab_child_exited(&wk->c) != 0) {
-            clab_info("worker %d for %s exited between points", (int)wk->c.pid, wk->key);
-            forget(w, i);
-            worker_free(wk);
+        const char *why = unfit(wk);
+        if (why) {
+            retire(w, i, why);
         } else if (now - wk->last_used >= w->idle) {
             forget(w, i);
             idle[n++] = wk;

@@ -90,7 +90,8 @@ int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs
                              size_t n, clab_nb_added_t *added, size_t *failed);
 /* Appends to tasks up to max pending jobs with rowid > *after, as the
  * controller wants them ({job, tag, experiment, params, timeout}, plus
- * "arguments" when the job has any and "worker": true for a worker job);
+ * "arguments" when the job has any, "worker": true for a plain worker job
+ * and "worker": "framed" for a framed one);
  * *after advances. Returns how many. */
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
                                 json_t *tasks);

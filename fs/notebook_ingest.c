@@ -163,8 +163,9 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
 }
 
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
- * plus arguments when there are any and worker only when true, so that a
- * one-shot job's task is what it was before worker mode. */
+ * plus arguments when there are any and worker only for a worker job
+ * (true, or "framed"), so that a one-shot job's task is what it was before
+ * worker mode. */
 static json_t *task_of(sqlite3_stmt *st)
 {
     json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
@@ -177,7 +178,10 @@ static json_t *task_of(sqlite3_stmt *st)
     if (t && json_array_size(a) > 0)
         json_object_set(t, "arguments", a);
     json_decref(a);
-    if (t && sqlite3_column_int(st, 7))
+    int worker = sqlite3_column_int(st, 7);
+    if (t && worker == CLAB_WORKER_FRAMED)
+        json_object_set_new(t, "worker", json_string("framed"));
+    else if (t && worker)
         json_object_set_new(t, "worker", json_true());
     return t;
 }

@@ -97,7 +97,7 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
         sqlite3_bind_text(s->job, 6, s->arguments, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(s->job, 6);
-    sqlite3_bind_int(s->job, 7, sub->worker ? 1 : 0);
+    sqlite3_bind_int(s->job, 7, (int)sub->worker);
     sqlite3_bind_int64(s->job, 8, rep);
     sqlite3_bind_int64(s->job, 9, sub->repetitions);
     if (sqlite3_step(s->job) != SQLITE_DONE)

@@ -232,9 +232,9 @@ static int check_points(const ctx_t *c, clab_submission_t *sub, long at,
 
 /* The body of a task as the controller gets it:
  * {"experiment":E,"job":J,"params":P,"tag":T,"timeout":X}, plus
- * ,"arguments":A and ,"worker":true when the job has them. Its keys and
- * punctuation, the longest job id (notebook_ingest.c makes them in 64
- * bytes), the longest tag and the longest number. */
+ * ,"arguments":A and ,"worker":true (or "framed") when the job has them.
+ * Its keys and punctuation, the longest job id (notebook_ingest.c makes
+ * them in 64 bytes), the longest tag and the longest number. */
 #define TASK_OVERHEAD                                                                    \
     (sizeof "{\"experiment\":,\"job\":,\"params\":,\"tag\":,\"timeout\":}" - 1 +         \
      (63 + 2) + (128 + 2) + 24)
@@ -251,7 +251,7 @@ static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at
     if (args)
         task += sizeof ",\"arguments\":" - 1 + strlen(args);
     if (sub->worker)
-        task += sizeof ",\"worker\":true" - 1;
+        task += sizeof ",\"worker\":\"framed\"" - 1; /* or the shorter true */
     clab_buf_free(&b);
     if (rc || params == SIZE_MAX || (sub->arguments && !args))
         rc = -ENOMEM;

@@ -32,6 +32,14 @@ typedef enum {
     CLAB_IF_EXISTS_ERROR,   /* refused with EEXIST */
 } clab_if_exists_t;
 
+/* How a job's points run ("worker"), as the notebook's jobs.worker column
+ * keeps it too. */
+typedef enum {
+    CLAB_WORKER_NONE = 0,   /* absent or false: a process per point */
+    CLAB_WORKER_PLAIN = 1,  /* true: one line in, exactly one line out */
+    CLAB_WORKER_FRAMED = 2, /* "framed": each line carries its clab.seq */
+} clab_worker_mode_t;
+
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
     json_t *parameters; /* the object as given */
@@ -42,7 +50,7 @@ typedef struct {
     double timeout;    /* seconds > 0; 0 when none was given */
     size_t points;     /* space size x repetitions */
     json_t *arguments; /* a non-empty array of strings; NULL when none */
-    int worker;        /* 1: run the experiment as a long-lived worker */
+    int worker;        /* a clab_worker_mode_t: none, plain or framed */
     long tag_at;       /* where the tag is named in the text; -1 when it is not */
     clab_if_exists_t if_exists;
 } clab_submission_t;
@@ -61,9 +69,9 @@ typedef struct {
  * Fields: experiment (string), parameters (object), tag (string), description
  * (string), repetitions (integer >= 1), timeout (number > 0), arguments
  * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
- * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (boolean), if_exists ("add",
- * "skip" or "error"). Leading and
- * trailing white space is ignored. lim NULL means the defaults above. */
+ * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (true, false or "framed"),
+ * if_exists ("add", "skip" or "error"). Leading and trailing white space is
+ * ignored. lim NULL means the defaults above. */
 int clab_submission_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
                           clab_submission_t **out, clab_submit_error_t *err);
 void clab_submission_destroy(clab_submission_t **sub);

@@ -1,6 +1,7 @@
 /* The fields of the JSON form of a job, each checked for its type and
  * range with the position of its key for the caret: the SPEC's fields,
- * worker mode's arguments and worker, and epyc's if_exists. Split from
+ * worker mode's arguments and worker (plain or framed), and epyc's
+ * if_exists. Split from
  * submit.c, which parses the text and calls these over submit_i.h. */
 #include "submit_i.h"
 #include "json.h"
@@ -151,6 +152,31 @@ static long find_element(const ctx_t *c, long key_at, size_t i)
     return key_at;
 }
 
+/* "worker": true (a plain worker), false, or "framed" (SPEC "Trust every
+ * result"); a string shows itself in the refusal, so that "Framed" or
+ * "true" are seen for what they are. */
+static int check_worker(const ctx_t *c, size_t start, const json_t *v,
+                        clab_submission_t *sub)
+{
+    char shown[80];
+    if (!v || json_is_boolean(v)) {
+        sub->worker = json_is_true(v) ? CLAB_WORKER_PLAIN : CLAB_WORKER_NONE;
+        return 0;
+    }
+    if (json_is_string(v) && json_string_length(v) == sizeof "framed" - 1 &&
+        memcmp(json_string_value(v), "framed", sizeof "framed" - 1) == 0) {
+        sub->worker = CLAB_WORKER_FRAMED;
+        return 0;
+    }
+    if (json_is_string(v))
+        clab_json_show(shown, sizeof shown, json_string_value(v));
+    else
+        snprintf(shown, sizeof shown, "%s", clab_json_type_name(v));
+    return clab_subp_refuse(c, EINVAL, clab_subp_find_key(c, start, "worker"),
+                            "field \"worker\" must be true, false or \"framed\", not %s",
+                            shown);
+}
+
 /* Worker mode's fields: argv after the path, each a C string for execve. */
 static int check_worker_fields(const ctx_t *c, size_t start, json_t *root,
                                clab_submission_t *sub)
@@ -184,14 +210,7 @@ static int check_worker_fields(const ctx_t *c, size_t start, json_t *root,
     }
     if (json_array_size(v) > 0)
         sub->arguments = json_incref(v);
-    if ((v = json_object_get(root, "worker"))) {
-        if (!json_is_boolean(v))
-            return clab_subp_refuse(c, EINVAL, clab_subp_find_key(c, start, "worker"),
-                                    "field \"worker\" must be true or false, not %s",
-                                    clab_json_type_name(v));
-        sub->worker = json_is_true(v);
-    }
-    return 0;
+    return check_worker(c, start, json_object_get(root, "worker"), sub);
 }
 
 /* epyc's createWith/already: what a submit to an existing tag does. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Worker mode's submit fields on a real mount: "arguments" and "worker"
-# reach the controller's queue in every task of the job, exactly as
-# written, and a job without them sends tasks without those keys. Bad
+# (true, or "framed") reach the controller's queue in every task of the
+# job, exactly as written, and a job without them sends tasks without
+# those keys. Bad
 # values are refused with EINVAL and recorded in /errors with a caret.
 . "$(dirname "$0")/lib.sh"
 
@@ -10,6 +11,7 @@ mount_lab --engines 1
 submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1, 2, 3]}, \"tag\": \"w\", \"arguments\": [\"m:f\", \"--path\", \"/a b\", \"\"], \"worker\": true}"
 submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1, 2]}, \"tag\": \"p\", \"arguments\": [], \"worker\": false}"
 submit "$EXP/trivial.sh {\"x\": [1]}"
+submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1, 2]}, \"tag\": \"f\", \"worker\": \"framed\"}"
 
 # tasks TAG: the task bodies of TAG in the controller's queue, without job
 # and params, one canonical JSON line each, sorted.
@@ -25,13 +27,15 @@ for (body,) in db.execute("SELECT body FROM tasks WHERE tag = ?", (sys.argv[2],)
 print("\n".join(sorted(out)))
 PY
 }
-wait_for 30 "six tasks at the controller" \
-    'test "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=10).execute(\"SELECT count(*) FROM tasks\").fetchone()[0])" "$STATE/cluster/controller.db" 2>/dev/null)" = 6'
+wait_for 30 "eight tasks at the controller" \
+    'test "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=10).execute(\"SELECT count(*) FROM tasks\").fetchone()[0])" "$STATE/cluster/controller.db" 2>/dev/null)" = 8'
 
 w="{\"arguments\": [\"m:f\", \"--path\", \"/a b\", \"\"], \"experiment\": \"$EXP/trivial.sh\", \"tag\": \"w\", \"timeout\": 0.0, \"worker\": true}"
 assert_eq "$(printf '%s\n%s\n%s' "$w" "$w" "$w")" "$(tasks w)" "worker tasks"
 p="{\"experiment\": \"$EXP/trivial.sh\", \"tag\": \"p\", \"timeout\": 0.0}"
 assert_eq "$(printf '%s\n%s' "$p" "$p")" "$(tasks p)" "one-shot tasks (empty arguments, worker false)"
+f="{\"experiment\": \"$EXP/trivial.sh\", \"tag\": \"f\", \"timeout\": 0.0, \"worker\": \"framed\"}"
+assert_eq "$(printf '%s\n%s' "$f" "$f")" "$(tasks f)" "framed worker tasks"
 
 # Refusals: EINVAL at write, an /errors record each, nothing submitted.
 python3 - "$MNT/submit" "$EXP/trivial.sh" "$MNT/errors" <<'PY' || fail "refusals"
@@ -43,6 +47,7 @@ cases = [
     ('"arguments": [%s]' % ", ".join('"a"' for _ in range(65)), None),
     ('"arguments": ["%s"]' % ("x" * 4097), '"xxx'),
     ('"worker": "yes"', '"worker"'),
+    ('"worker": "Framed"', '"worker"'),
 ]
 before = open(errors).read().count("] submit: ")
 for more, _ in cases:

@@ -3,7 +3,8 @@
 # class (tests/python/experiments.py) is built once per worker and its state
 # reused across points (Cached: one __init__, setUp at every point, the
 # cache growing), one process per engine; a class raising in do fails each
-# point with its exception text while its worker lives on.
+# point with its exception text while its worker lives on. The same class
+# as a framed worker ("worker": "framed") gives the same results.
 . "$(dirname "$0")/lib.sh"
 
 PYT=$CLAB_SRC/tests/python
@@ -14,13 +15,15 @@ cp "$CLAB_SRC/scripts/clab-python" "$CP"
 mount_lab --engines 2
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 
-pyjob() { # TAG NAME PARAMETERS
-    submit "{\"experiment\": \"$CP\", \"arguments\": [\"experiments:$2\", \"--path\", \"$PYT\"], \"worker\": true, \"parameters\": $3, \"tag\": \"$1\"}"
+pyjob() { # TAG NAME PARAMETERS [WORKER]
+    submit "{\"experiment\": \"$CP\", \"arguments\": [\"experiments:$2\", \"--path\", \"$PYT\"], \"worker\": ${4:-true}, \"parameters\": $3, \"tag\": \"$1\"}"
 }
 pyjob cached Cached '{"x": {"range": [0, 60]}, "k": [1, 2]}'
 pyjob raises RaisesInDo '{"x": {"range": [0, 10]}}'
+pyjob framed Cached '{"x": {"range": [0, 30]}, "k": [1, 2]}' '"framed"'
 wait_done cached 120
 wait_done raises 120
+wait_done framed 120
 
 python3 - "$MNT/results" <<'PY' || fail "clab-python worker results"
 import glob, json, os, sys
@@ -57,6 +60,13 @@ for d in bad:
     m = d["metadata"]
     assert "cannot do x=%s" % d["parameters"]["x"] in m["epyc.experiment.exception"], m
 assert m["clab.exit_status"] == 0, m
+
+# Framed: its own class instance per engine, the same results, no seq.
+fr = docs("framed")
+assert len(fr) == 60 and not docs("framed", "failed"), len(fr)
+res = [d["results"][0] if isinstance(d["results"], list) else d["results"] for d in fr]
+assert all(r["inits"] == 1 and "clab.seq" not in r for r in res), res[:2]
+assert not {r["pid"] for r in res} & {r["pid"] for r in rows}, "a plain worker ran framed points"
 PY
 # The raising class's workers answered every point and live on: one per
 # engine that ran it, no more.

@@ -229,6 +229,51 @@ class Worker(unittest.TestCase):
             p.stdout.close()
 
 
+def framed_lines(points, first=1):
+    """Points as a framed worker reads them, numbered from first."""
+    return "".join(json.dumps({"clab.seq": first + i, "clab.parameters": p}) + "\n"
+                   for i, p in enumerate(points)).encode()
+
+
+class Framed(unittest.TestCase):
+    """CLAB_WORKER=framed: each answer carries its point's clab.seq, at the
+    top level beside the envelope's keys, whatever the point did."""
+
+    def run_framed(self, target, raw):
+        rc, out, err = run(target, raw=raw, env={"CLAB_WORKER": "framed"})
+        self.assertEqual(rc, 0, err)
+        return envelopes(out), err
+
+    def test_seq_echoed_and_parameters_read(self):
+        envs, _ = self.run_framed("experiments:boom", framed_lines(
+            [{"x": i} for i in range(4)], first=7))
+        self.assertEqual([e["clab.seq"] for e in envs], [7, 8, 9, 10])
+        self.assertEqual([e.get("clab.results") for e in envs], [{"y": 0}, {"y": 1}, None, {"y": 9}])
+        self.assertEqual(envs[2]["clab.exception"], "ValueError: x is 2 and that is bad")
+
+    def test_prints_never_reach_the_answers(self):
+        envs, err = self.run_framed("experiments:noisy", framed_lines([{"x": 1}, {"x": 2}]))
+        self.assertEqual(envs, [{"clab.seq": i + 1, "clab.results": {"stdin": "", "x": i + 1},
+                                 "clab.metadata": {"epyc.experiment.classname": "experiments.noisy"}}
+                                for i in range(2)])
+        self.assertEqual(err.count("write to fd 1"), 2, err)
+
+    def test_failures_carry_the_seq(self):
+        raw = (framed_lines([{"x": 1}]) + b'{"clab.seq": 2}\n' + b'{"clab.seq": 3, "clab.parameters": [1]}\n'
+               + b'{"clab.seq": 4, "clab.parameters": nope}\n' + b'{"clab.parameters": {"x": 1}}\n'
+               + b'{"clab.seq": 18446744073709551615, "clab.parameters": {"x": 2}}\n')
+        envs, _ = self.run_framed("experiments:square", raw)
+        self.assertEqual([e.get("clab.seq") for e in envs], [1, 2, 3, 4, None, 2**64 - 1])
+        self.assertEqual([e.get("clab.results") for e in envs], [{"y": 1}, None, None, None, None, {"y": 4}])
+        self.assertEqual(envs[1]["clab.exception"], "ValueError: the point is not a JSON object")
+        self.assertEqual(envs[4]["clab.exception"], "ValueError: the line has no clab.seq")
+
+    def test_unserialisable_result_keeps_the_seq(self):
+        envs, _ = self.run_framed("experiments:unserialisable", framed_lines([{"x": 1}], first=5))
+        self.assertEqual(envs[0]["clab.seq"], 5)
+        self.assertIn("clab.exception", envs[0])
+
+
 class EpycInterface(unittest.TestCase):
     """Classes written to epyc's interface without epyc: duck typing."""
 

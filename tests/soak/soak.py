@@ -8,7 +8,9 @@ A model records what every live set must end with. At the end everything
 is healed and the invariant is checked: every point of every live set done
 exactly once or failed with an allowed reason, nothing pending, every
 `wait` returns, deleted sets gone, every job id once, the controller's
-queue drained, cancelled jobs no longer started on engines.
+queue drained, cancelled jobs no longer started on engines, and every
+stored result the answer of its own point (a third of the submits run as
+framed workers that print stray lines at random delays, issue 21).
 
 The seed fixes the sequence of steps and pauses (never the timing of the
 processes): CLAB_SOAK_SEED=S CLAB_SOAK_STEPS=K replays the first K steps.
@@ -159,7 +161,12 @@ class Soak:
         job = {"experiment": EXP, "tag": tag,
                "parameters": {"s": s, "i": {"range": [0, n]}, "sleep": sleep,
                               "log": self.runs}}
-        self.note("submit tag=%s s=%d points=%d sleep=%.3f" % (tag, s, n, sleep))
+        framed = r.random() < 1 / 3
+        if framed:  # a framed worker printing stray lines (issue 21)
+            job["worker"] = "framed"
+            job["parameters"]["strays"] = 3
+        self.note("submit tag=%s s=%d points=%d sleep=%.3f%s" % (
+            tag, s, n, sleep, " framed, stray lines" if framed else ""))
         rc, _, err = fs_write(self.path("submit"), json.dumps(job))
         if rc != 0:
             self.violate("step %d: submit refused: %s" % (len(self.steps), err.strip()))
@@ -489,6 +496,11 @@ class Soak:
                              % (where, key[0], key[1]))
                 continue
             per_point.setdefault(key, []).append((n, ok, job, meta))
+            res = doc.get("results")
+            for r in res if isinstance(res, list) else [res]:
+                if ok and (not isinstance(r, dict) or (r.get("s"), r.get("i")) != key):
+                    self.violate("%s: misfiled: parameters s=%s i=%s, results %s"
+                                 % (where, key[0], key[1], json.dumps(r)[:200]))
             if not ok:
                 exc = meta.get("epyc.experiment.exception")
                 if exc not in ALLOWED_FAIL:
@@ -589,7 +601,10 @@ class Soak:
         except OSError:
             lines = []
         ends = [l.split()[1] for l in lines if l.startswith("end ")]
-        return "%d runs completed on engines, %d distinct jobs" % (len(ends), len(set(ends)))
+        worker = sum(1 for j in ends if j.startswith("w-"))
+        strays = sum(1 for l in lines if l.startswith("stray "))
+        return ("%d runs completed on engines, %d distinct jobs; %d runs on framed workers,"
+                " %d stray lines printed by them" % (len(ends), len(set(ends)), worker, strays))
 
 
 def db_query(path, sql, args=()):

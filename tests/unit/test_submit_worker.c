@@ -1,8 +1,9 @@
-/* Worker mode's submit fields (SPEC "Warm experiments"): "arguments" and
- * "worker" parsed and bounded by fs/submit.c, kept per job by the notebook
- * across a reopen, a retry and the migration of a version-2 notebook, and
- * carried by every task the link sends (only when they say something, so
- * that a one-shot task is what it always was). */
+/* Worker mode's submit fields (SPEC "Warm experiments", "Trust every
+ * result"): "arguments" and "worker" (true, false or "framed") parsed and
+ * bounded by fs/submit.c, kept per job by the notebook across a reopen, a
+ * retry and the migration of a version-2 notebook, and carried by every
+ * task the link sends (only when they say something, so that a one-shot
+ * task is what it always was). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,6 +70,11 @@ static void test_fields_parsed(void **state)
     assert_null(sub->arguments);
     assert_int_equal(sub->worker, 0);
     clab_submission_destroy(&sub);
+
+    /* A framed worker (SPEC "Trust every result"). */
+    assert_int_equal(parse(JOB(", \"worker\": \"framed\""), &sub, &err), 0);
+    assert_int_equal(sub->worker, CLAB_WORKER_FRAMED);
+    clab_submission_destroy(&sub);
 }
 
 static void test_fields_refused(void **state)
@@ -82,9 +88,17 @@ static void test_fields_refused(void **state)
             "[\"b\"]");
     refused(JOB(", \"arguments\": [null]"), "arguments[0] must be a string, not null",
             "null");
-    refused(JOB(", \"worker\": 1"), "field \"worker\" must be true or false",
+    refused(JOB(", \"worker\": 1"),
+            "field \"worker\" must be true, false or \"framed\", not an integer",
             "\"worker\"");
-    refused(JOB(", \"worker\": \"true\""), "must be true or false", "\"worker\"");
+    refused(JOB(", \"worker\": \"true\""),
+            "field \"worker\" must be true, false or \"framed\", not \"true\"",
+            "\"worker\"");
+    refused(JOB(", \"worker\": \"Framed\""), "not \"Framed\"", "\"worker\"");
+    refused(JOB(", \"worker\": \"framed \""), "not \"framed \"", "\"worker\"");
+    refused(JOB(", \"worker\": null"), "true, false or \"framed\", not null",
+            "\"worker\"");
+    refused(JOB(", \"worker\": [\"framed\"]"), "not an array", "\"worker\"");
     /* A NUL cannot reach execve: jansson refuses \u0000 as it parses. */
     refused(JOB(", \"arguments\": [\"a\\u0000b\"]"), "NUL", "\"]}");
 }
@@ -183,6 +197,9 @@ static int teardown(void **state)
     "\"params\":{},\"tag\":\"w\",\"timeout\":0.0,\"worker\":true}\n"
 #define TASK_P                                                                           \
     "{\"experiment\":\"/bin/true\",\"params\":{},\"tag\":\"p\",\"timeout\":0.0}\n"
+#define TASK_F                                                                           \
+    "{\"experiment\":\"/bin/true\",\"params\":{},\"tag\":\"f\",\"timeout\":0.0,"         \
+    "\"worker\":\"framed\"}\n"
 #define TASK_A                                                                           \
     "{\"arguments\":[\"-v\"],\"experiment\":\"/bin/true\",\"params\":{},\"tag\":\"a\","  \
     "\"timeout\":0.0}\n"
@@ -198,14 +215,16 @@ static void test_tasks_and_reopen(void **state)
                " \"arguments\": [], \"worker\": false}");
     submit(nb, "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tag\": \"a\","
                " \"arguments\": [\"-v\"]}");
+    submit(nb, "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tag\": \"f\","
+               " \"worker\": \"framed\"}");
     char *got = tasks_text(nb);
-    assert_string_equal(got, TASK_W TASK_P TASK_A);
+    assert_string_equal(got, TASK_W TASK_P TASK_A TASK_F);
     free(got);
     clab_notebook_destroy(&nb);
 
     assert_int_equal(clab_notebook_open(path, &nb), 0);
     got = tasks_text(nb);
-    assert_string_equal(got, TASK_W TASK_P TASK_A);
+    assert_string_equal(got, TASK_W TASK_P TASK_A TASK_F);
     free(got);
 
     /* A failed worker point retried runs as a worker again. */
@@ -220,7 +239,22 @@ static void test_tasks_and_reopen(void **state)
     json_decref(tasks);
     assert_int_equal(clab_notebook_retry(nb, "w"), 1);
     got = tasks_text(nb);
-    assert_string_equal(got, TASK_P TASK_A TASK_W);
+    assert_string_equal(got, TASK_P TASK_A TASK_F TASK_W);
+    free(got);
+
+    /* A framed one retried runs framed again. */
+    tasks = json_array();
+    after = 0;
+    assert_int_equal(clab_notebook_pending_tasks(nb, &after, 3, tasks), 3);
+    item = json_pack("[{s:O, s:{s:b, s:{s:s}}}]", "job",
+                     json_object_get(json_array_get(tasks, 2), "job"), "record", "ok", 0,
+                     "metadata", "e", "boom");
+    assert_int_equal(clab_notebook_add_results(nb, item), 1);
+    json_decref(item);
+    json_decref(tasks);
+    assert_int_equal(clab_notebook_retry(nb, "f"), 1);
+    got = tasks_text(nb);
+    assert_string_equal(got, TASK_P TASK_A TASK_W TASK_F);
     free(got);
     clab_notebook_destroy(&nb);
 }
