@@ -34,6 +34,8 @@ static int send_task(controller_t *c, engine_t *e, const char *job, const char *
     if (!rc)
         rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", b.data,
                                   b.len);
+    if (!rc)
+        e->last_sent = *stamp;
     clab_buf_free(&b);
     return rc;
 }

@@ -97,6 +97,14 @@ static json_t *lost_record(const char *body_text, const char *engine, const char
     return rec;
 }
 
+static int engine_holds(const engine_t *e, const char *job)
+{
+    for (int i = 0; i < e->ninflight; i++)
+        if (strcmp(e->inflight[i].job, job) == 0)
+            return 1;
+    return 0;
+}
+
 /* Takes job off engine e's list; returns 1 when it was there. */
 static int engine_forget(engine_t *e, const char *job)
 {
@@ -187,6 +195,8 @@ static void claim_held(controller_t *c, engine_t *e, const json_t *held)
         const char *job = held_job(j);
         if (!job)
             continue;
+        if (engine_holds(e, job))
+            continue; /* listed twice: one claim */
         int proven = proof_ok(c, e, job, json_object_get(j, "proof"));
         forged += !proven;
         if (proven && e->ninflight < MAX_PREFETCH &&
@@ -328,9 +338,11 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
         reconcile(c, e, m->body);
         set_deadline(e, m->body);
     }
-    /* The echoed number tells the engine which heartbeat this answers. */
-    json_t *b = json_pack("{s:s, s:I}", "epoch", c->epoch, "hb",
-                          json_integer_value(json_object_get(m->body, "hb")));
+    /* The echoed number tells the engine which heartbeat this answers;
+     * sent, the last task message it should have had before this one. */
+    json_t *b = json_pack("{s:s, s:I, s:I}", "epoch", c->epoch, "hb",
+                          json_integer_value(json_object_get(m->body, "hb")), "sent",
+                          (json_int_t)e->last_sent);
     clab_proto_send(c->engines_sock, e->id, strlen(e->id), "hb", b);
     json_decref(b);
 }

@@ -55,6 +55,9 @@ typedef struct {
     long tasks_done;
     int ninflight;
     held_t inflight[MAX_PREFETCH]; /* tasks handed to it, oldest first */
+    /* The stamp of the last task message sent to it, told with every
+     * heartbeat answer: one the engine never got was lost on the way. */
+    int64_t last_sent;
     int unreachable;               /* a task message to it failed in this dispatch */
     /* When its Slurm job ends (clab_now() seconds; 0: never said), from its
      * heartbeats; starved: a dispatch found nothing it could finish in

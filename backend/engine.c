@@ -239,8 +239,20 @@ static void resend_results(engine_t *e, int all)
 static void on_controller_hb(engine_t *e, const json_t *b)
 {
     const char *epoch = json_string_value(json_object_get(b, "epoch"));
+    const json_t *sent = json_object_get(b, "sent");
     if (json_integer_value(json_object_get(b, "hb")) >= e->stall_hb)
         e->stalled_at = 0;
+    /* The stamp of the last task the controller sent us. Messages of one
+     * connection arrive in order, so a task sent before this answer that
+     * did not come first was lost with an older connection (a network
+     * that dropped, or another holder of engine.json that took our id for
+     * a while): our next heartbeat says we have seen up to it, and the
+     * controller queues the lost ones again. */
+    if (epoch && json_is_integer(sent) &&
+        (strcmp(epoch, e->dispatch_epoch) != 0 || json_integer_value(sent) > e->dispatch)) {
+        e->dispatch = json_integer_value(sent);
+        snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch);
+    }
     if (!epoch || strcmp(epoch, e->epoch) == 0)
         return;
     int known = e->epoch[0] != '\0';

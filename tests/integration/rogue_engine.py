@@ -9,6 +9,10 @@ MODE:
            plain ids and with made-up proofs), then post a successful
            result {"forged": 1} for each, naming "nice-engine" on host
            "trusted" in its metadata; each result is sent twice (a replay).
+  hijack   connect under ID, the routing id of a real engine that cannot
+           answer (stopped), send nothing of its own, and for JOB (a number
+           of seconds) answer every task the controller sends that engine
+           with a forgery bearing the task's own proof.
   reuse    connect under ID, the routing id of a real engine (ZeroMQ hands
            the id over to the newest connection), and post forged results
            for JOB... without a heartbeat first (so in that engine's
@@ -109,10 +113,19 @@ def main():
         heartbeat(s, [{"job": j, "proof": "f" * 32} for j in jobs], "rogue-incarnation", 1)
         listen(s, 0.5, seen)
         post(s, jobs, seen)
+    elif mode == "hijack":
+        # Hold the id, say nothing of our own, and answer whatever tasks
+        # the controller sends that engine meanwhile, for JOB[0] seconds.
+        listen(s, float(jobs[0]) if jobs else 5, seen, answer=True)
+        s.close()
+        for line in seen:
+            print(line)
+        print("done")
+        return 0
     else:
         print("unknown mode %s" % mode, file=sys.stderr)
         return 2
-    send(s, "bye", {})
+    send(s, "bye", {"incarnation": "rogue-incarnation"})
     time.sleep(0.2)
     for line in seen:
         print(line)

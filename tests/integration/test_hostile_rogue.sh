@@ -7,6 +7,8 @@
 #   (2) takes over the id of the real engine eng1 (ZeroMQ hands an id to
 #       its newest connection) and posts the same forgeries, before and
 #       after a heartbeat of its own;
+#   (2b) holds the id of a stopped engine while a set is submitted, and
+#       answers the tasks sent to it with their own proofs of dispatch;
 #   (3) after a kill -9 of the controller, claims the tasks eng1 was
 #       running before eng1 is back.
 # Every point is stored once, with the experiment's own answer, never the
@@ -42,23 +44,52 @@ for x in docs:
 PY
 }
 
-sweep v 24 0.3
-wait_for 20 "v queued" 'test "$(jobs_of v | wc -l)" -ge 20'
+sweep v 16 0.2
+wait_for 20 "v queued" 'test "$(jobs_of v | wc -l)" -ge 12'
 jobs=$(jobs_of v)
 $ROGUE "$WORK/cluster/engine.json" rogue-1 claim $jobs >"$WORK/claim.out" 2>&1 ||
     fail "rogue claim: $(cat "$WORK/claim.out")"
 $ROGUE "$WORK/cluster/engine.json" eng1 reuse $jobs >"$WORK/reuse.out" 2>&1 ||
     fail "rogue reuse: $(cat "$WORK/reuse.out")"
 wait_done v 120
-genuine v 24
+genuine v 16
 # The claims were refused: the controller told rogue-1 to drop what it
 # listed; it kept no task of v it was not handed by a dispatch.
 grep -q '^cancel ' "$WORK/claim.out" || fail "no cancel of the rogue's claims: $(cat "$WORK/claim.out")"
 assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue-1' AND state = 2")" \
     "results of rogue-1 waiting for delivery"
 
+# (2b) eng2, idle and stopped, has its id taken over while a set is
+# submitted: the tasks the controller sends eng2 reach the rogue, which
+# answers them with their own proofs. Without eng2's incarnation nothing it
+# says is taken; once eng2 is back, the controller's heartbeat answer tells
+# it which task it should have had, its next heartbeat says it has none of
+# them, and they run.
+add_engine eng2
+wait_for 20 "eng2 to join" 'test "$(key "$MNT/status" engines)" = 2'
+kill -STOP "$(engine_pid eng2)"
+$ROGUE "$WORK/cluster/engine.json" eng2 hijack 4 >"$WORK/hijack.out" 2>&1 &
+hijack=$!
+sleep 0.5
+sweep x 6 0.2
+wait $hijack || fail "rogue hijack: $(cat "$WORK/hijack.out")"
+grep -q '^task ' "$WORK/hijack.out" ||
+    fail "no task reached the rogue under eng2's id: $(cat "$WORK/hijack.out")"
+kill -CONT "$(engine_pid eng2)"
+wait_done x 60
+check_exact x 6
+python3 - "$MNT/results/x" <<'PY' || fail "the records of x"
+import json, os, sys
+d = sys.argv[1]
+for n in os.listdir(d):
+    if n.endswith(".json"):
+        doc = json.load(open(os.path.join(d, n)))
+        assert doc["results"] == {"i": doc["parameters"]["i"], "ok": 1}, doc
+PY
+kill -TERM "$(engine_pid eng2)"
+
 # After a restart, the claims of held tasks come before eng1 is back.
-sweep w 8 1.5
+sweep w 6 1.0
 wait_for 20 "w running on eng1" \
     "test \"\$(queue_sql \"SELECT count(*) FROM tasks WHERE tag = 'w' AND state = 1\")\" -ge 1"
 jobs=$(jobs_of w)
@@ -71,5 +102,5 @@ $ROGUE "$WORK/cluster/engine.json" rogue-2 claim $jobs >"$WORK/claim2.out" 2>&1 
     fail "rogue claim after the restart: $(cat "$WORK/claim2.out")"
 kill -CONT "$(engine_pid eng1)"
 wait_done w 120
-genuine w 8
+genuine w 6
 log "PASS test_hostile_rogue"

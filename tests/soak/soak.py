@@ -10,7 +10,9 @@ exactly once or failed with an allowed reason, nothing pending, every
 `wait` returns, deleted sets gone, every job id once, the controller's
 queue drained, cancelled jobs no longer started on engines, and every
 stored result the answer of its own point (a third of the submits run as
-framed workers that print stray lines at random delays, issue 21).
+framed workers that print stray lines at random delays, and now and then a
+rogue engine with engine.json claims pending points and forges results,
+issue 21).
 
 The seed fixes the sequence of steps and pauses (never the timing of the
 processes): CLAB_SOAK_SEED=S CLAB_SOAK_STEPS=K replays the first K steps.
@@ -26,6 +28,7 @@ from soaklab import (Hang, Lab, flat, fs_read, fs_run, fs_write, iso, kill9,  # 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXP = os.path.join(HERE, "soak_exp.py")
+ROGUE = os.path.join(HERE, "..", "integration", "rogue_engine.py")
 CANCEL_GRACE = 5.0  # s after a cancel in which a start is still excused
 ALLOWED_FAIL = ("cancelled", "CancelledException: cancelled", "engine lost")
 CANCEL_REASONS = ALLOWED_FAIL[:2]
@@ -128,6 +131,8 @@ class Soak:
             c += [("kill_controller", 4 * storm)]
         else:
             c += [("restart_controller", 35)]
+        if m.controller and m.sets:
+            c += [("rogue", 2)]
         if up:
             c += [("kill_engine", 6)]
         if len(up) < 2:
@@ -268,6 +273,23 @@ class Soak:
             eid, how = "anon%d" % m.anon, "no --id (HOST-PID)"
         self.note("start engine %s (%s)" % (eid, how))
         self.engine_up(eid, anon=eid.startswith("anon"))
+
+    def do_rogue(self):
+        """A holder of engine.json tries to take the pending points of a set
+        and forge their results (issue 21): as an engine of its own that
+        claims them, or under the id of a live engine. None of its forgeries
+        may be stored (check_set finds any result that is not its point's)."""
+        m, r = self.m, self.rng
+        tag = r.choice(self.live_tags())
+        up = sorted(e for e, u in m.engines.items() if u and not e.startswith("anon"))
+        reuse = bool(up) and r.random() < 0.5
+        eid = r.choice(up) if reuse else "rogue%d" % len(self.steps)
+        jobs = self.pending_jobs(tag)[:40]
+        self.note("rogue engine %s %s, %d pending job(s) of %s" % (
+            "reusing the id of" if reuse else "as", eid, len(jobs), tag))
+        subprocess.run(["/usr/bin/python3", ROGUE, self.lab.engine_conf(), eid,
+                        "reuse" if reuse else "claim"] + jobs,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
 
     def run_steps(self, limit=None, deadline=None):
         """Steps until limit steps are logged or the deadline passes."""
