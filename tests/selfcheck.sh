@@ -34,7 +34,7 @@ MUTANTS=(
     "cancel-upto-ignored|backend/controller_clients.c|json_is_integer(upto) ? json_integer_value(upto) : -1);|-1); /* mutant: a cancel takes every task of its tag */|integration\.test_edge_cancel_race$"
     "claims-without-proof|backend/controller_engines.c|        int proven = proof_ok(c, e, job, json_object_get(j, \"proof\"));|        int proven = 1; /* mutant: any listed job may be claimed */|integration\.test_hostile_rogue$"
     "incarnation-unchecked|backend/controller_engines.c|    if (strcmp(inc ? inc : \"\", e->incarnation) == 0)|    if (1) /* mutant: anyone may speak for an engine */|integration\.test_hostile_rogue$"
-    "lost-tasks-kept|backend/engine.c|    if (epoch \&\& json_is_integer(sent) \&\&|    if (0 \&\& epoch \&\& json_is_integer(sent) \&\& /* mutant: a lost task message is never noticed */|integration\.test_hostile_rogue$"
+    "lost-tasks-kept|backend/engine.c|    if (epoch && json_is_integer(sent) &&|    if (0 \&\& epoch \&\& json_is_integer(sent) \&\& /* mutant: a lost task message is never noticed */|integration\.test_hostile_rogue$"
     "stamp-ignored|fs/notebook_ingest.c|    if (!json_is_object(stamp))|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
     "tunnel-never-restarted|fs/tunnel.c|    t->restart_at = now + t->backoff;|    t->restart_at = now + 1e9; /* mutant: a lost tunnel stays lost */|integration\.test_cluster_tunnel$"
 )
