@@ -44,14 +44,14 @@ typedef struct {
     int prefetch_n; /* its value; 0 when not given */
     int help, version, verbose;
     int allow_other, default_permissions; /* seen among the -o mount options */
-} options_t;
+} mount_options_t;
 
 /* Mount options we look at and pass on to libfuse all the same. */
 enum { KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define OPT(t, p)                                                                        \
     {                                                                                    \
-        t, offsetof(options_t, p), 0                                                     \
+        t, offsetof(mount_options_t, p), 0                                               \
     }
 static const struct fuse_opt option_spec[] = {
     OPT("--state=%s", state),
@@ -70,11 +70,11 @@ static const struct fuse_opt option_spec[] = {
     OPT("--max-points %ld", max_points),
     OPT("--prefetch=%s", prefetch),
     OPT("--prefetch %s", prefetch),
-    {"--verbose", offsetof(options_t, verbose), 1},
-    {"-h", offsetof(options_t, help), 1},
-    {"--help", offsetof(options_t, help), 1},
-    {"-V", offsetof(options_t, version), 1},
-    {"--version", offsetof(options_t, version), 1},
+    {"--verbose", offsetof(mount_options_t, verbose), 1},
+    {"-h", offsetof(mount_options_t, help), 1},
+    {"--help", offsetof(mount_options_t, help), 1},
+    {"-V", offsetof(mount_options_t, version), 1},
+    {"--version", offsetof(mount_options_t, version), 1},
     FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
     FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
     FUSE_OPT_END};
@@ -85,7 +85,7 @@ static int note_option(void *data, const char *arg, int key, struct fuse_args *o
 {
     (void)arg;
     (void)outargs;
-    options_t *o = data;
+    mount_options_t *o = data;
     if (key == KEY_ALLOW_OTHER)
         o->allow_other = 1;
     else if (key == KEY_DEFAULT_PERMISSIONS)
@@ -96,13 +96,13 @@ static int note_option(void *data, const char *arg, int key, struct fuse_args *o
 /* --ssh and --ssh-key, taken out of argv before fuse_opt_parse: its
  * template "--ssh %s" would also match "--ssh-key" (a prefix). Returns the
  * new argc, or -1 for an option without its value. */
-static int take_ssh_options(int argc, char **argv, options_t *o)
+static int take_ssh_options(int argc, char **argv, mount_options_t *o)
 {
     static const struct {
         const char *name;
         size_t off;
-    } opts[] = {{"--ssh", offsetof(options_t, ssh)},
-                {"--ssh-key", offsetof(options_t, ssh_key)}};
+    } opts[] = {{"--ssh", offsetof(mount_options_t, ssh)},
+                {"--ssh-key", offsetof(mount_options_t, ssh_key)}};
     int out = 1;
     for (int i = 1; i < argc; i++) {
         size_t k = 0, n = 0;
@@ -187,7 +187,7 @@ static int default_state(char *out, size_t size)
 
 /* One run of the daemon: its options and everything it holds. */
 typedef struct {
-    options_t o;
+    mount_options_t o;
     struct fuse_args args;
     struct fuse_cmdline_opts cmd;
     char state[2048]; /* the state directory, absolute */
@@ -206,7 +206,7 @@ typedef struct {
 /* --engines and --prefetch shape the embedded cluster: a bad --prefetch is
  * refused; with --cluster, whose controller and engines were started by
  * someone else, both are ignored and the user is told so. */
-static int check_embedded_only(options_t *o)
+static int check_embedded_only(mount_options_t *o)
 {
     if (o->prefetch) {
         char *end;
@@ -233,12 +233,12 @@ static int check_embedded_only(options_t *o)
  * bad option), else -1. */
 static int parse_options(daemon_t *d, int argc, char **argv)
 {
-    options_t *o = &d->o;
-    *o = (options_t){.engines = -1,
-                     .retries = 3,
-                     .reconnections = 5,
-                     .waiting_time = 30,
-                     .max_points = CLAB_SUBMIT_MAX_POINTS};
+    mount_options_t *o = &d->o;
+    *o = (mount_options_t){.engines = -1,
+                           .retries = 3,
+                           .reconnections = 5,
+                           .waiting_time = 30,
+                           .max_points = CLAB_SUBMIT_MAX_POINTS};
     if ((argc = take_ssh_options(argc, argv, o)) < 0) {
         fprintf(stderr, "clabfs: --ssh and --ssh-key want a value\n");
         return 2;

@@ -16,7 +16,7 @@ typedef struct {
 
 #define CLAB_SUBMIT_MAX_TEXT (1u << 20)
 #define CLAB_SUBMIT_MAX_POINTS 1000000u
-/* The largest task body the controller takes (backend/controller_i.h's
+/* The largest task body the controller takes (backend/controller/controller_i.h's
  * MAX_TASK_BYTES, checked equal by test_submit): a job whose largest point
  * could make a bigger task is refused with E2BIG, since the controller
  * would drop that task and the point would stay pending for ever. */

@@ -9,7 +9,11 @@
 - no call cycle between modules: which module defines each external symbol
   and which module refers to it is read with `nm` from the objects of a
   real build (CLAB_BUILD), so a cycle through a function pointer table is
-  not one, but any direct call is.
+  not one, but any direct call is;
+- rooms: every file of backend/ is in the room of its program (common/,
+  controller/, engine/), and no two types share a name anywhere in fs/ and
+  backend/ (a reader who greps for a type finds one);
+- the walk reaches every room: at least MIN_FILES files are checked.
 
 Usage: check_layout.py SRC [BUILD]. Exit 1 with one line per breach.
 """
@@ -21,6 +25,10 @@ import sys
 MAX_FILE = 700
 MAX_FUNC = 80
 DIRS = ("fs", "backend")
+# Before the rooms the walk saw 84 files of fs/ and backend/'s top level;
+# it must see at least as many now that it walks their subfolders too.
+MIN_FILES = 84
+BACKEND_ROOMS = ("common", "controller", "engine")
 
 # A function definition starts at column 0 with a type and a name followed
 # by "(", and its body's brace is the first "{" at column 0 after it.
@@ -29,9 +37,38 @@ FUNC_START = re.compile(r"^(?!static\s+const\b)[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w
 
 def sources(src):
     for d in DIRS:
-        for name in sorted(os.listdir(os.path.join(src, d))):
-            if name.endswith((".c", ".h")):
-                yield os.path.join(d, name)
+        for root, dirs, names in os.walk(os.path.join(src, d)):
+            dirs.sort()
+            rel = os.path.relpath(root, src)
+            for name in sorted(names):
+                if name.endswith((".c", ".h")):
+                    yield os.path.join(rel, name)
+
+
+def rooms(files):
+    """A file of backend/ outside the room of a program."""
+    out = []
+    for path in files:
+        parts = path.split(os.sep)
+        if parts[0] == "backend" and (len(parts) < 3 or parts[1] not in BACKEND_ROOMS):
+            out.append(f"{path}: not in a room of backend/ ({', '.join(BACKEND_ROOMS)})")
+    return out
+
+
+TYPEDEF = re.compile(r"^}\s*([A-Za-z_]\w*)\s*;", re.M)
+TYPEDEF_ONE = re.compile(r"^typedef\s+[^;{(]*?\b([A-Za-z_]\w*)\s*;", re.M)
+
+
+def type_names(src, files):
+    """Two type definitions with one name: confusing even in two programs."""
+    where = {}
+    for path in files:
+        with open(os.path.join(src, path), encoding="utf-8") as f:
+            text = f.read()
+        for name in TYPEDEF.findall(text) + TYPEDEF_ONE.findall(text):
+            where.setdefault(name, []).append(path)
+    return [f"type {name} is defined in {' and '.join(paths)}"
+            for name, paths in sorted(where.items()) if len(paths) > 1]
 
 
 def module_of(path, modules):
@@ -108,35 +145,38 @@ def find_cycles(graph):
 
 
 def include_graph(src, files, modules):
+    """Headers are found by name: each room is on the include path."""
     graph = {}
     inc = re.compile(r'^#include\s+"([^"]+)"', re.M)
+    headers = {os.path.basename(p): p for p in files if p.endswith(".h")}
     for path in files:
         with open(os.path.join(src, path), encoding="utf-8") as f:
             text = f.read()
         me = module_of(path, modules)
         for name in inc.findall(text):
-            for d in DIRS:
-                if os.path.exists(os.path.join(src, d, name)):
-                    other = module_of(os.path.join(d, name), modules)
-                    if other != me:
-                        graph.setdefault(me, set()).add(other)
-                    break
+            if name in headers:
+                other = module_of(headers[name], modules)
+                if other != me:
+                    graph.setdefault(me, set()).add(other)
     return graph
 
 
 def call_graph(build, modules):
     """Module -> modules whose symbols its objects use, from nm."""
     defined, used = {}, {}
+    # An object is BUILD/DIR/CMakeFiles/TARGET.dir/REL/NAME.c.o for the
+    # source DIR/REL/NAME.c (DIR holding the target's CMakeLists.txt).
+    obj = re.compile(r"^((?:fs|backend)(?:/[^/]+)*)/CMakeFiles/[^/]+\.dir(/.*)?$")
     for root, _, names in os.walk(build):
         if "CMakeFiles" not in root:
+            continue
+        m = obj.match(os.path.relpath(root, build))
+        if not m:
             continue
         for name in names:
             if not name.endswith(".c.o"):
                 continue
-            m = re.search(r"/(fs|backend)/CMakeFiles/[^/]+\.dir$", root)
-            if not m:
-                continue
-            path = f"{m.group(1)}/{name[:-4]}"
+            path = f"{m.group(1)}{m.group(2) or ''}/{name[:-4]}"
             mod = module_of(path, modules)
             out = subprocess.run(["nm", os.path.join(root, name)], capture_output=True,
                                  text=True, check=True).stdout
@@ -180,6 +220,10 @@ def main():
         if path.endswith(".c") and n > MAX_FILE:
             problems.append(f"{path}: {n} lines (at most {MAX_FILE})")
         problems += long_functions(path, text)
+    problems += rooms(files) + type_names(src, files)
+    if len(files) < MIN_FILES:
+        problems.append(f"only {len(files)} files found in {', '.join(DIRS)} "
+                        f"(at least {MIN_FILES}): does the walk reach every room?")
     for comp in find_cycles(include_graph(src, files, modules)):
         problems.append("include cycle between modules: " + " <-> ".join(comp))
     if build:

@@ -22,8 +22,8 @@ POINTS=${CLAB_RACE_POINTS:-5000}
 mount_lab --engines 2
 # The exception of a cancelled point, as the notebook writes it.
 CANCELLED=${CLAB_CANCELLED_TEXT:-$(sed -n 's/^#define CLAB_CANCELLED_EXCEPTION "\(.*\)"$/\1/p' \
-    "$CLAB_SRC/backend/record.h")}
-[ -n "$CANCELLED" ] || fail "no CLAB_CANCELLED_EXCEPTION in backend/record.h"
+    "$CLAB_SRC/backend/common/record.h")}
+[ -n "$CANCELLED" ] || fail "no CLAB_CANCELLED_EXCEPTION in backend/common/record.h"
 python3 - "$MNT" "$EXP/sleepy.py" "$RACES" "$POINTS" "$CANCELLED" <<'PY' || fail "the races"
 import json, os, random, sys, threading, time
 

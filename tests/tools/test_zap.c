@@ -1,4 +1,4 @@
-/* Unit tests for the ZAP handler (backend/zap.c) over real CURVE sockets
+/* Unit tests for the ZAP handler (backend/common/zap.c) over real CURVE sockets
  * on loopback TCP: the client key gets through on the client socket only,
  * the engine key on the engine socket only, any other key pair or socket
  * is refused and counted, and the handler starts and stops cleanly. */

@@ -1,6 +1,6 @@
-/* Unit tests for the client side of the protocol (backend/client.c),
+/* Unit tests for the client side of the protocol (backend/common/client.c),
  * against a controller played by the test: a CURVE ROUTER socket on a
- * loopback port, speaking clab/1 through backend/protocol.c. Checks the
+ * loopback port, speaking clab/1 through backend/common/protocol.c. Checks the
  * messages both ways: hello until welcomed, submit, results, ack, pings,
  * a new epoch, and "disconnected" after a silence. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* The relaxed JSON reader (backend/json.c) every hop of a record uses:
+/* The relaxed JSON reader (backend/common/json.c) every hop of a record uses:
  * what Python's json.dumps, R's jsonlite and Julia print beyond strict JSON
  * (integers past 64 bits, NaN, +-Infinity, 1e400, "\u0000", -0.0) read,
  * written back with the same text, and told apart from any string; invalid

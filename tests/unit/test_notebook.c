@@ -1,4 +1,4 @@
-/* The notebook through notebook.h alone (fs/notebook*.c): a real notebook
+/* The notebook through notebook.h alone (fs/notebook/): a real notebook
  * in a temporary directory, fed submissions and results the way the inbox
  * and the sync thread feed it. Counts and byte counts are checked against
  * literal values worked out by hand for tiny sets, so that a change in how

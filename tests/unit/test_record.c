@@ -1,4 +1,4 @@
-/* Unit tests for the result record (backend/record.c): the keys every
+/* Unit tests for the result record (backend/common/record.c): the keys every
  * record carries, text made valid UTF-8, failures for points that never
  * ran, and the reading side the notebook relies on. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for the experiment runner (backend/runner.c): the experiment
+/* Unit tests for the experiment runner (backend/engine/runner.c): the experiment
  * contract end to end, with the small experiments in tests/experiments/runner.
  * Every run is also checked for leaked descriptors, zombies and scratch
  * directories left behind. */

@@ -1,4 +1,4 @@
-/* Unit tests for the controller's queue (backend/store.c) on a temporary
+/* Unit tests for the controller's queue (backend/controller/store.c) on a temporary
  * SQLite file: idempotent submission, the order tasks are handed out in,
  * claims after a restart, results recorded once, cancellation, retries,
  * delivery tombstones and the resend window. */

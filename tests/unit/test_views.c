@@ -1,5 +1,5 @@
 /* The files of the mount without a mount (fs/tree.c, fs/views.c,
- * fs/notebook.c, fs/inbox.c): a real notebook in a temporary directory,
+ * fs/notebook/notebook.c, fs/inbox.c): a real notebook in a temporary directory,
  * results stored the way the sync thread stores them, every view read in
  * several patterns and checked against the size stat reports, snapshots
  * and catching up, notebook.json against epyc's layout, wait with a thread

@@ -1,5 +1,5 @@
-/* Unit tests for worker mode (backend/worker.c) and the one-shot arguments
- * (backend/runner.c), on real processes: small sh workers written by the
+/* Unit tests for worker mode (backend/engine/worker.c) and the one-shot arguments
+ * (backend/engine/runner.c), on real processes: small sh workers written by the
  * test. Each test checks that the points land on the process they should
  * (the worker's pid in its results), that failures carry the one-shot
  * reasons, and that no process, descriptor or scratch directory is left

@@ -38,7 +38,7 @@ typedef struct {
     int ready_fd;
     int with_parent;
     int verbose;
-} options_t;
+} controller_options_t;
 
 static void usage(FILE *f)
 {
@@ -107,13 +107,13 @@ static const struct option long_options[] = {
 
 /* Leaves *o ready to run, or says why not on stderr: OPTIONS_DONE after
  * --help or --version, -EINVAL for a usage error. */
-static int parse_options(int argc, char **argv, options_t *o)
+static int parse_options(int argc, char **argv, controller_options_t *o)
 {
     const char *bad = NULL;
     int opt;
 
-    *o =
-        (options_t){.retries = 3, .prefetch = 2, .heartbeat_timeout = 10, .ready_fd = -1};
+    *o = (controller_options_t){
+        .retries = 3, .prefetch = 2, .heartbeat_timeout = 10, .ready_fd = -1};
     while (!bad && (opt = getopt_long(argc, argv, "vhV", long_options, NULL)) != -1) {
         switch (opt) {
         case O_STATE:
@@ -597,7 +597,7 @@ static int turn(controller_t *c)
     return 0;
 }
 
-static int run(const options_t *o)
+static int run(const controller_options_t *o)
 {
     controller_t c = {
         .state_dir = o->state_dir,
@@ -640,7 +640,7 @@ static int run(const options_t *o)
 
 int main(int argc, char **argv)
 {
-    options_t o;
+    controller_options_t o;
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc == OPTIONS_DONE ? 0 : 2;

@@ -58,13 +58,13 @@ typedef struct {
     /* The stamp of the last task message sent to it, told with every
      * heartbeat answer: one the engine never got was lost on the way. */
     int64_t last_sent;
-    int unreachable;               /* a task message to it failed in this dispatch */
+    int unreachable; /* a task message to it failed in this dispatch */
     /* When its Slurm job ends (clab_now() seconds; 0: never said), from its
      * heartbeats; starved: a dispatch found nothing it could finish in
      * time; drained: told to leave, so given nothing more. */
     double deadline;
     int starved, drained;
-} engine_t;
+} engine_peer_t;
 
 /* Which undelivered results a client is being sent again. */
 enum resend_mode {
@@ -103,7 +103,7 @@ typedef struct {
     unsigned char proof_key[CLAB_SHA256_LEN];
     char host[256]; /* this host: where engines on ipc:// run */
 
-    engine_t *engines;
+    engine_peer_t *engines;
     size_t nengines;
     client_t *clients;
     size_t nclients;

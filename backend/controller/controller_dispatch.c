@@ -21,7 +21,7 @@
 /* Sends a stored task (a JSON object's text) to e, stamped with the next
  * dispatch number and our epoch, which e's heartbeats echo: a task sent
  * after the heartbeat was made is not missing from it, only in flight. */
-static int send_task(controller_t *c, engine_t *e, const char *job, const char *body,
+static int send_task(controller_t *c, engine_peer_t *e, const char *job, const char *body,
                      int64_t *stamp)
 {
     clab_buf_t b = {0};
@@ -46,7 +46,7 @@ static int send_task(controller_t *c, engine_t *e, const char *job, const char *
  * deadline. The tasks e holds come first, so the time left is shared out
  * as if each took as long as the new one. Sets with no finished point are
  * not listed: nothing is known, so they are dispatched. */
-static char *too_long(controller_t *c, const engine_t *e)
+static char *too_long(controller_t *c, const engine_peer_t *e)
 {
     if (e->deadline <= 0)
         return NULL;
@@ -67,7 +67,7 @@ static char *too_long(controller_t *c, const engine_t *e)
  * deadline (then e is marked starved): 0 given, passed over or not sent (then it stays
  * queued and e is left alone until the next dispatch), -1 when the queue
  * turned out empty or the store failed. */
-static int feed_one(controller_t *c, engine_t *e)
+static int feed_one(controller_t *c, engine_peer_t *e)
 {
     char *job = NULL, *body = NULL, *skip = too_long(c, e);
     int64_t stamp;
@@ -104,7 +104,7 @@ static int feed_one(controller_t *c, engine_t *e)
 /* The task e holds that is least likely to have started and may be asked
  * back: its newest one that was never asked, never its oldest (the one it
  * runs). NULL when there is none. */
-static held_t *spare_task(engine_t *e, int *count)
+static held_t *spare_task(engine_peer_t *e, int *count)
 {
     held_t *last = NULL;
     *count = 0;
@@ -121,7 +121,7 @@ static held_t *spare_task(engine_t *e, int *count)
  * Returns 1 when asked, 0 when no engine holds one. */
 static int ask_back(controller_t *c, double now)
 {
-    engine_t *holder = NULL;
+    engine_peer_t *holder = NULL;
     held_t *h = NULL;
     int most = 0, n;
     for (size_t i = 0; i < c->nengines; i++) {
@@ -156,7 +156,7 @@ static void take_back(controller_t *c)
     double now = clab_mono();
     int idle = 0, asked = 0;
     for (size_t i = 0; i < c->nengines; i++) {
-        engine_t *e = &c->engines[i];
+        engine_peer_t *e = &c->engines[i];
         idle += e->ninflight == 0 && !e->drained;
         for (int k = 0; k < e->ninflight; k++) {
             held_t *h = &e->inflight[k];
@@ -175,7 +175,7 @@ static void take_back(controller_t *c)
 static void drain_starved(controller_t *c)
 {
     for (size_t i = 0; i < c->nengines; i++) {
-        engine_t *e = &c->engines[i];
+        engine_peer_t *e = &c->engines[i];
         if (!e->starved || e->ninflight > 0 || e->drained)
             continue;
         char why[200];
@@ -205,7 +205,7 @@ void controller_dispatch(controller_t *c)
         c->engines[i].unreachable = c->engines[i].starved = 0;
     for (int level = 1; level <= c->prefetch && c->queued > 0; level++) {
         for (size_t i = 0; i < c->nengines && c->queued > 0; i++) {
-            engine_t *e = &c->engines[i];
+            engine_peer_t *e = &c->engines[i];
             if (e->ninflight < level && !e->unreachable && !e->starved && !e->drained &&
                 feed_one(c, e) < 0)
                 goto out;

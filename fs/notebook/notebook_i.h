@@ -1,7 +1,7 @@
 /* Private to the notebook's files (notebook.c: open, schema and the
  * writer; notebook_ingest.c: submissions, results and byte counts;
  * notebook_read.c: the reader pool and cursors; notebook_ctl.c: /ctl
- * commands on a set). Nothing outside fs/notebook*.c includes it:
+ * commands on a set). Nothing outside fs/notebook/ includes it:
  * notebook.h is the contract. */
 #ifndef CLAB_NOTEBOOK_I_H
 #define CLAB_NOTEBOOK_I_H

@@ -249,7 +249,8 @@ static void on_controller_hb(engine_t *e, const json_t *b)
      * a while): our next heartbeat says we have seen up to it, and the
      * controller queues the lost ones again. */
     if (epoch && json_is_integer(sent) &&
-        (strcmp(epoch, e->dispatch_epoch) != 0 || json_integer_value(sent) > e->dispatch)) {
+        (strcmp(epoch, e->dispatch_epoch) != 0 ||
+         json_integer_value(sent) > e->dispatch)) {
         e->dispatch = json_integer_value(sent);
         snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch);
     }
@@ -431,7 +432,7 @@ typedef struct {
     double deadline; /* 0: none */
     int with_parent;
     int verbose;
-} options_t;
+} engine_options_t;
 
 static const struct option long_options[] = {{"cluster", required_argument, 0, 'c'},
                                              {"id", required_argument, 0, 'i'},
@@ -445,10 +446,10 @@ static const struct option long_options[] = {{"cluster", required_argument, 0, '
 
 /* Leaves *o ready to run, or says why not: OPTIONS_DONE after --help or
  * --version, -EINVAL for a usage error. */
-static int parse_options(int argc, char **argv, options_t *o)
+static int parse_options(int argc, char **argv, engine_options_t *o)
 {
     int opt;
-    *o = (options_t){0};
+    *o = (engine_options_t){0};
     while ((opt = getopt_long(argc, argv, "vhV", long_options, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -589,7 +590,7 @@ static void serve(engine_t *e)
     usleep(100 * 1000);
 }
 
-static int run(const options_t *o)
+static int run(const engine_options_t *o)
 {
     engine_t e = {.scratch = o->scratch, .deadline = o->deadline};
     int rc;
@@ -616,7 +617,7 @@ static int run(const options_t *o)
 
 int main(int argc, char **argv)
 {
-    options_t o;
+    engine_options_t o;
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc == OPTIONS_DONE ? 0 : 2;

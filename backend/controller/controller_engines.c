@@ -26,7 +26,7 @@ void controller_proof(const controller_t *c, const char *id, const char *incarna
 }
 
 /* Whether proof (a JSON value from an engine) is job's for engine e. */
-static int proof_ok(const controller_t *c, const engine_t *e, const char *job,
+static int proof_ok(const controller_t *c, const engine_peer_t *e, const char *job,
                     const json_t *proof)
 {
     char want[CONTROLLER_PROOF_HEX];
@@ -45,7 +45,7 @@ static int proof_ok(const controller_t *c, const engine_t *e, const char *job,
  * its record: the engine id the task was dispatched to and the address
  * its connection comes from (this host on ipc://, where every engine
  * runs here). The engine's own word on its host stays in the record. */
-static json_t *stamp_of(const controller_t *c, const engine_t *e, const char *addr)
+static json_t *stamp_of(const controller_t *c, const engine_peer_t *e, const char *addr)
 {
     /* On ipc:// ZeroMQ's Peer-Address is the peer's credentials, not a
      * host: every engine there runs on this one. */
@@ -54,7 +54,7 @@ static json_t *stamp_of(const controller_t *c, const engine_t *e, const char *ad
                      local ? c->host : addr);
 }
 
-static engine_t *find_engine(controller_t *c, const char *id)
+static engine_peer_t *find_engine(controller_t *c, const char *id)
 {
     for (size_t i = 0; id && i < c->nengines; i++)
         if (strcmp(c->engines[i].id, id) == 0)
@@ -66,7 +66,7 @@ json_t *controller_engines_json(const controller_t *c)
 {
     json_t *arr = json_array();
     for (size_t i = 0; i < c->nengines; i++) {
-        const engine_t *e = &c->engines[i];
+        const engine_peer_t *e = &c->engines[i];
         json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s, s:I}", "id", e->id,
                                              "host", e->host, "pid", (json_int_t)e->pid,
                                              "state", e->ninflight ? "busy" : "idle",
@@ -75,7 +75,7 @@ json_t *controller_engines_json(const controller_t *c)
     return arr;
 }
 
-static void send_cancel(controller_t *c, const engine_t *e, json_t *jobs)
+static void send_cancel(controller_t *c, const engine_peer_t *e, json_t *jobs)
 {
     json_t *b = json_pack("{s:O}", "jobs", jobs);
     clab_proto_send(c->engines_sock, e->id, strlen(e->id), "cancel", b);
@@ -97,7 +97,7 @@ static json_t *lost_record(const char *body_text, const char *engine, const char
     return rec;
 }
 
-static int engine_holds(const engine_t *e, const char *job)
+static int engine_holds(const engine_peer_t *e, const char *job)
 {
     for (int i = 0; i < e->ninflight; i++)
         if (strcmp(e->inflight[i].job, job) == 0)
@@ -106,7 +106,7 @@ static int engine_holds(const engine_t *e, const char *job)
 }
 
 /* Takes job off engine e's list; returns 1 when it was there. */
-static int engine_forget(engine_t *e, const char *job)
+static int engine_forget(engine_peer_t *e, const char *job)
 {
     for (int i = 0; i < e->ninflight; i++) {
         if (strcmp(e->inflight[i].job, job) != 0)
@@ -144,7 +144,7 @@ void controller_publish_engines(const controller_t *c)
 /* Drops an engine; its tasks go back to the queue, or fail as `engine lost`
  * once they have used up their retries. count_try is 0 for an engine that
  * said goodbye: its tasks were stopped, not lost. */
-static void drop_engine(controller_t *c, engine_t *e, int count_try, const char *why)
+static void drop_engine(controller_t *c, engine_peer_t *e, int count_try, const char *why)
 {
     clab_info("engine %s (%s pid %ld) left: %s; %d task(s) back to the queue", e->id,
               e->host, e->pid, why, e->ninflight);
@@ -186,7 +186,7 @@ static const char *held_job(const json_t *h)
  * it shows the proof of dispatch for (one we gave this engine in this
  * incarnation) is its to keep: any holder of engine.json can list job
  * ids, none can sign them. */
-static void claim_held(controller_t *c, engine_t *e, const json_t *held)
+static void claim_held(controller_t *c, engine_peer_t *e, const json_t *held)
 {
     json_t *drop = json_array(), *j;
     size_t i, forged = 0;
@@ -226,21 +226,22 @@ static void claim_held(controller_t *c, engine_t *e, const json_t *held)
 
 /* An engine in a Slurm job says when the job ends ("deadline", seconds
  * since the epoch); an engine that does not (older ones too) has none. */
-static void set_deadline(engine_t *e, const json_t *body)
+static void set_deadline(engine_peer_t *e, const json_t *body)
 {
     const json_t *d = json_object_get(body, "deadline");
     e->deadline =
         json_is_number(d) && json_number_value(d) > 0 ? json_number_value(d) : 0;
 }
 
-static engine_t *register_engine(controller_t *c, const char *id, const clab_msg_t *m)
+static engine_peer_t *register_engine(controller_t *c, const char *id,
+                                      const clab_msg_t *m)
 {
     const json_t *body = m->body;
-    engine_t *p = realloc(c->engines, (c->nengines + 1) * sizeof *p);
+    engine_peer_t *p = realloc(c->engines, (c->nengines + 1) * sizeof *p);
     if (!p)
         return NULL;
     c->engines = p;
-    engine_t *e = &c->engines[c->nengines++];
+    engine_peer_t *e = &c->engines[c->nengines++];
     memset(e, 0, sizeof *e);
     snprintf(e->id, sizeof e->id, "%s", id);
     const char *host = json_string_value(json_object_get(body, "host"));
@@ -257,7 +258,7 @@ static engine_t *register_engine(controller_t *c, const char *id, const clab_msg
 }
 
 /* e is NULL for a goodbye from an engine we do not know. */
-static void on_bye(controller_t *c, engine_t *e, const clab_msg_t *m)
+static void on_bye(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
 {
     if (e)
         drop_engine(c, e, 0, "stopped");
@@ -268,7 +269,7 @@ static void on_bye(controller_t *c, engine_t *e, const clab_msg_t *m)
  * the controller never tells anyone. Another holder of engine.json that
  * takes e's id over (ZeroMQ hands an id to its newest connection) cannot
  * speak for it, even with the tasks and proofs it is sent meanwhile. */
-static int same_process(const engine_t *e, const clab_msg_t *m)
+static int same_process(const engine_peer_t *e, const clab_msg_t *m)
 {
     const char *inc = json_string_value(json_object_get(m->body, "incarnation"));
     /* An engine that joined without one (none of ours) is taken at its id. */
@@ -298,7 +299,7 @@ static int listed(const json_t *held, const char *job)
  * although it had its task message when it made the heartbeat (the
  * heartbeat echoes the last stamp it received, from this epoch) is not
  * there (a message lost on the way): back to the queue, no try counted. */
-static void reconcile(controller_t *c, engine_t *e, const json_t *body)
+static void reconcile(controller_t *c, engine_peer_t *e, const json_t *body)
 {
     const json_t *held = json_object_get(body, "held");
     const json_t *seen = json_object_get(body, "dispatch");
@@ -324,7 +325,7 @@ static void reconcile(controller_t *c, engine_t *e, const json_t *body)
 /* Heartbeats go both ways: the engine learns we are alive. One from a
  * new incarnation of a known engine is a restart: the old process died
  * with its tasks (a try counted), then the new one joins. */
-static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
+static void on_hb(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
 {
     const char *inc = json_string_value(json_object_get(m->body, "incarnation"));
     if (inc && strcmp(inc, e->incarnation) != 0) {
@@ -349,7 +350,7 @@ static void on_hb(controller_t *c, engine_t *e, const clab_msg_t *m)
 
 /* The engine keeps job's result until this acknowledgement, sent after
  * the commit that stored it. */
-static void queue_ack(controller_t *c, const engine_t *e, const char *job)
+static void queue_ack(controller_t *c, const engine_peer_t *e, const char *job)
 {
     json_t *jobs = json_object_get(c->engine_acks, e->id);
     if (!jobs) {
@@ -381,7 +382,7 @@ void controller_flush_acks(controller_t *c)
  * finish it); the store takes each job's first result only, so a copy is
  * acknowledged without effect. The record is stamped with who ran it as
  * the controller knows it. */
-static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
+static void on_result(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
     json_t *record = json_object_get(m->body, "record");
@@ -429,7 +430,7 @@ static void on_result(controller_t *c, engine_t *e, const clab_msg_t *m)
  * counted) for the next dispatch; otherwise it had started it. An answer
  * for a task it no longer holds here (its result came first, it was
  * cancelled, or the engine was counted lost) changes nothing. */
-static void on_takeback(controller_t *c, engine_t *e, const clab_msg_t *m)
+static void on_takeback(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
 {
     const char *job = json_string_value(json_object_get(m->body, "job"));
     const json_t *given = json_object_get(m->body, "given");
@@ -460,7 +461,7 @@ enum sender { ANY_PEER, JOINS, JOINED };
 static const struct {
     const char *type;
     enum sender from;
-    void (*run)(controller_t *c, engine_t *e, const clab_msg_t *m);
+    void (*run)(controller_t *c, engine_peer_t *e, const clab_msg_t *m);
 } engine_messages[] = {
     {"bye", ANY_PEER, on_bye},
     {"hb", JOINS, on_hb},
@@ -478,7 +479,7 @@ void controller_handle_engine(controller_t *c, clab_msg_t *m)
     }
     while (k < n && strcmp(engine_messages[k].type, m->type) != 0)
         k++;
-    engine_t *e = find_engine(c, id);
+    engine_peer_t *e = find_engine(c, id);
     if (e && k < n && engine_messages[k].from != JOINS && !same_process(e, m))
         return;
     if (k < n && engine_messages[k].from == ANY_PEER) {
@@ -507,7 +508,8 @@ void controller_stop_running(controller_t *c, const json_t *running)
     json_array_foreach(running, i, r)
     {
         const char *job = json_string_value(json_object_get(r, "job"));
-        engine_t *e = find_engine(c, json_string_value(json_object_get(r, "engine")));
+        engine_peer_t *e =
+            find_engine(c, json_string_value(json_object_get(r, "engine")));
         if (!e || !engine_forget(e, job))
             continue;
         json_t *jobs = json_pack("[s]", job);
@@ -519,7 +521,7 @@ void controller_stop_running(controller_t *c, const json_t *running)
 void controller_check_engines(controller_t *c, double now)
 {
     for (size_t i = 0; i < c->nengines;) {
-        engine_t *e = &c->engines[i];
+        engine_peer_t *e = &c->engines[i];
         if (now - e->last_seen > c->heartbeat_timeout)
             drop_engine(c, e, 1, "no heartbeat");
         else
