@@ -1,8 +1,8 @@
 /* The controller's client side: what clients (clabfs) send, dispatched
- * through one table, and what goes back to them. Replies and results are
- * collected during a turn and sent only after the commit that made them
- * true (controller.c), so nothing is acknowledged that a crash could
- * still take back. */
+ * through one table, and the replies, collected during a turn and sent
+ * only after the commit that made them true (controller.c), so nothing is
+ * acknowledged that a crash could still take back. Results go to clients
+ * by controller_results.c. */
 #include "controller_i.h"
 
 #include "json.h"
@@ -12,12 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A "results" message stays well under CLAB_PROTO_MAX_MSG, the client's
- * ZMQ_MAXMSGSIZE: a larger one makes the client drop the connection, and
- * since the same batch is sent again, its results would never arrive. One
- * record is at most 16 MiB of output plus metadata, so it always fits. */
-#define RESULTS_MSG_BYTES (CLAB_PROTO_MAX_MSG / 2)
 
 client_t *controller_find_client(controller_t *c, const char *id, int create)
 {
@@ -192,133 +186,6 @@ void controller_handle_client(controller_t *c, clab_msg_t *m)
     json_t *out = client_messages[k].run(c, cl, m);
     if (client_messages[k].reply)
         controller_queue_reply(c, m, client_messages[k].reply, out);
-}
-
-/* A point that ran to its end tells how long the set's points take, for
- * walltime-aware dispatch; failures (often quick) do not. */
-static void note_elapsed(controller_t *c, const char *set, const json_t *record)
-{
-    const json_t *t = json_object_get(json_object_get(record, "metadata"),
-                                      "epyc.experiment.elapsed_time");
-    if (c->estimate && set && json_is_true(json_object_get(record, "ok")) &&
-        json_is_number(t))
-        clab_estimate_add(c->estimate, set, json_number_value(t));
-}
-
-int controller_finish_task(controller_t *c, const char *job, json_t *record,
-                           const json_t *stamp)
-{
-    char *text = clab_json_dumps(record);
-    char *who = stamp ? json_dumps(stamp, JSON_COMPACT) : NULL;
-    char *owner = NULL, *set = NULL;
-    int prev = -1, rc = -ENOMEM;
-    if (!text || (stamp && !who))
-        goto out;
-    clab_store_result_t r = {.job = job, .record = text, .stamp = who, .now = clab_now()};
-    rc = clab_store_finish(c->store, &r, &owner, &set, &prev);
-    if (rc == 1) {
-        note_elapsed(c, set, record);
-        if (prev == CLAB_TASK_QUEUED)
-            c->queued--;
-        else if (prev == CLAB_TASK_RUNNING)
-            c->running--;
-        client_t *cl = controller_find_client(c, owner, 1);
-        if (cl) {
-            if (!cl->outgoing)
-                cl->outgoing = json_array();
-            json_array_append_new(cl->outgoing,
-                                  json_pack("{s:s, s:O, s:O*}", "job", job, "record",
-                                            record, "stamp", stamp));
-        }
-    }
-out:
-    free(owner);
-    free(set);
-    free(text);
-    free(who);
-    return rc;
-}
-
-/* Results sent to a client that has not acknowledged them in a while went
- * astray (it restarted, or the link dropped): send them again. */
-void controller_check_clients(controller_t *c, double now)
-{
-    for (size_t i = 0; i < c->nclients; i++) {
-        client_t *cl = &c->clients[i];
-        if (cl->resending == RESEND_NONE &&
-            now - cl->last_seen < 3 * c->resend_interval) {
-            cl->resending = RESEND_STALE;
-            cl->resend_after = 0;
-        }
-    }
-}
-
-/* One page of undelivered results per client and turn. */
-void controller_resend(controller_t *c)
-{
-    double now = clab_now();
-    for (size_t i = 0; i < c->nclients; i++) {
-        client_t *cl = &c->clients[i];
-        if (cl->resending == RESEND_NONE)
-            continue;
-        double before = cl->resending == RESEND_ALL ? now + 1 : now - c->resend_interval;
-        if (!cl->outgoing)
-            cl->outgoing = json_array();
-        int n = clab_store_undelivered(c->store, cl->id, &cl->resend_after, before, now,
-                                       MAX_BATCH, cl->outgoing);
-        if (n < MAX_BATCH)
-            cl->resending = RESEND_NONE;
-    }
-}
-
-static int send_results(controller_t *c, client_t *cl, clab_buf_t *b)
-{
-    clab_buf_puts(b, "]}");
-    int rc = clab_proto_send_text(c->clients_sock, cl->id, strlen(cl->id), "results",
-                                  b->data, b->len);
-    b->len = 0;
-    return rc;
-}
-
-/* Sends cl's outgoing results in messages of at most MAX_BATCH results
- * and RESULTS_MSG_BYTES. */
-static void flush_client(controller_t *c, client_t *cl)
-{
-    clab_buf_t b = {0}, item = {0};
-    size_t n = json_array_size(cl->outgoing), inbatch = 0;
-    int rc = 0;
-    for (size_t k = 0; k < n && !rc; k++) {
-        item.len = 0;
-        if (clab_json_dump_buf(&item, json_array_get(cl->outgoing, k)))
-            continue;
-        if (inbatch &&
-            (b.len + item.len + 2 > RESULTS_MSG_BYTES || inbatch == MAX_BATCH)) {
-            rc = send_results(c, cl, &b);
-            inbatch = 0;
-        }
-        clab_buf_puts(&b, inbatch ? "," : "{\"results\":[");
-        clab_buf_add(&b, item.data, item.len);
-        inbatch++;
-    }
-    if (!rc && inbatch)
-        rc = send_results(c, cl, &b);
-    if (rc)
-        /* Kept in the store; resent when the client is back. */
-        clab_debug("results to client %s: %s", cl->id, strerror(-rc));
-    clab_buf_free(&b);
-    clab_buf_free(&item);
-}
-
-void controller_flush_results(controller_t *c)
-{
-    for (size_t i = 0; i < c->nclients; i++) {
-        client_t *cl = &c->clients[i];
-        if (!cl->outgoing)
-            continue;
-        flush_client(c, cl);
-        json_decref(cl->outgoing);
-        cl->outgoing = NULL;
-    }
 }
 
 void controller_flush_replies(controller_t *c)

@@ -26,8 +26,8 @@ void controller_proof(const controller_t *c, const char *id, const char *incarna
 }
 
 /* Whether proof (a JSON value from an engine) is job's for engine e. */
-static int proof_ok(const controller_t *c, const engine_peer_t *e, const char *job,
-                    const json_t *proof)
+int controller_proof_ok(const controller_t *c, const engine_peer_t *e, const char *job,
+                        const json_t *proof)
 {
     char want[CONTROLLER_PROOF_HEX];
     const char *got = json_string_value(proof);
@@ -45,7 +45,7 @@ static int proof_ok(const controller_t *c, const engine_peer_t *e, const char *j
  * its record: the engine id the task was dispatched to and the address
  * its connection comes from (this host on ipc://, where every engine
  * runs here). The engine's own word on its host stays in the record. */
-static json_t *stamp_of(const controller_t *c, const engine_peer_t *e, const char *addr)
+json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr)
 {
     /* On ipc:// ZeroMQ's Peer-Address is the peer's credentials, not a
      * host: every engine there runs on this one. */
@@ -106,7 +106,7 @@ static int engine_holds(const engine_peer_t *e, const char *job)
 }
 
 /* Takes job off engine e's list; returns 1 when it was there. */
-static int engine_forget(engine_peer_t *e, const char *job)
+int controller_engine_forget(engine_peer_t *e, const char *job)
 {
     for (int i = 0; i < e->ninflight; i++) {
         if (strcmp(e->inflight[i].job, job) != 0)
@@ -158,7 +158,7 @@ static void drop_engine(controller_t *c, engine_peer_t *e, int count_try, const 
             if (count_try && tries > c->retries) {
                 clab_warn("task %s: engine lost %d times, giving up", job, tries);
                 json_t *rec = lost_record(body, e->id, e->host);
-                json_t *stamp = stamp_of(c, e, e->addr);
+                json_t *stamp = controller_stamp(c, e, e->addr);
                 controller_finish_task(c, job, rec, stamp);
                 json_decref(stamp);
                 json_decref(rec);
@@ -197,7 +197,7 @@ static void claim_held(controller_t *c, engine_peer_t *e, const json_t *held)
             continue;
         if (engine_holds(e, job))
             continue; /* listed twice: one claim */
-        int proven = proof_ok(c, e, job, json_object_get(j, "proof"));
+        int proven = controller_proof_ok(c, e, job, json_object_get(j, "proof"));
         forged += !proven;
         if (proven && e->ninflight < MAX_PREFETCH &&
             clab_store_claim(c->store, job, e->id) == 1) {
@@ -318,7 +318,7 @@ static void reconcile(controller_t *c, engine_peer_t *e, const json_t *body)
             c->running--;
             c->queued++;
         }
-        engine_forget(e, job);
+        controller_engine_forget(e, job);
     }
 }
 
@@ -348,83 +348,6 @@ static void on_hb(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
     json_decref(b);
 }
 
-/* The engine keeps job's result until this acknowledgement, sent after
- * the commit that stored it. */
-static void queue_ack(controller_t *c, const engine_peer_t *e, const char *job)
-{
-    json_t *jobs = json_object_get(c->engine_acks, e->id);
-    if (!jobs) {
-        jobs = json_array();
-        json_object_set_new(c->engine_acks, e->id, jobs);
-    }
-    json_array_append_new(jobs, json_string(job));
-}
-
-void controller_flush_acks(controller_t *c)
-{
-    const char *id;
-    json_t *jobs;
-    json_object_foreach(c->engine_acks, id, jobs)
-    {
-        json_t *b = json_pack("{s:O}", "jobs", jobs);
-        int rc = clab_proto_send(c->engines_sock, id, strlen(id), "ack", b);
-        if (rc)
-            /* The engine sends the results again; they are acknowledged then. */
-            clab_debug("ack to engine %s: %s", id, strerror(-rc));
-        json_decref(b);
-    }
-    json_object_clear(c->engine_acks);
-}
-
-/* A result is accepted only from the engine that holds the task, with
- * the task's proof of dispatch (so neither another holder of engine.json
- * posting under its id nor an older process of the same engine can
- * finish it); the store takes each job's first result only, so a copy is
- * acknowledged without effect. The record is stamped with who ran it as
- * the controller knows it. */
-static void on_result(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
-{
-    const char *job = json_string_value(json_object_get(m->body, "job"));
-    json_t *record = json_object_get(m->body, "record");
-    if (!job || !json_is_object(record) ||
-        !json_is_boolean(json_object_get(record, "ok"))) {
-        clab_warn("malformed result from engine %s dropped", e->id);
-        return;
-    }
-    if (!proof_ok(c, e, job, json_object_get(m->body, "proof"))) {
-        clab_warn("result for %s from engine %s (%s) without its proof of dispatch "
-                  "refused",
-                  job, e->id, m->peer_addr[0] ? m->peer_addr : e->host);
-        queue_ack(c, e, job);
-        return;
-    }
-    if (!engine_forget(e, job)) {
-        /* Taken from it (it was counted lost, the task went elsewhere or
-         * was cancelled) or stored already: the acknowledgement only
-         * stops it from sending the result again. */
-        clab_info("result for %s from engine %s, which does not hold it, refused", job,
-                  e->id);
-        queue_ack(c, e, job);
-        return;
-    }
-    json_t *stamp = stamp_of(c, e, m->peer_addr);
-    int rc = stamp ? controller_finish_task(c, job, record, stamp) : -ENOMEM;
-    json_decref(stamp);
-    if (rc < 0) {
-        /* Not stored: no ack, and the task stays the engine's, whose
-         * copy is then accepted. */
-        char *again = strdup(job);
-        if (again)
-            e->inflight[e->ninflight++] = (held_t){.job = again};
-        return;
-    }
-    if (rc == 0)
-        clab_debug("duplicate result for %s from %s ignored", job, e->id);
-    else
-        e->tasks_done++;
-    queue_ack(c, e, job);
-}
-
 /* The holder's answer to a take-back: "given" means it dropped the task
  * and will not start it, so the task goes back to the queue (no try
  * counted) for the next dispatch; otherwise it had started it. An answer
@@ -451,7 +374,7 @@ static void on_takeback(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
         c->running--;
         c->queued++;
     }
-    engine_forget(e, job);
+    controller_engine_forget(e, job);
 }
 
 /* Who may send a message: any peer, a peer that joins by sending it, or
@@ -465,7 +388,7 @@ static const struct {
 } engine_messages[] = {
     {"bye", ANY_PEER, on_bye},
     {"hb", JOINS, on_hb},
-    {"result", JOINED, on_result},
+    {"result", JOINED, controller_on_result},
     {"takeback", JOINED, on_takeback},
 };
 
@@ -510,7 +433,7 @@ void controller_stop_running(controller_t *c, const json_t *running)
         const char *job = json_string_value(json_object_get(r, "job"));
         engine_peer_t *e =
             find_engine(c, json_string_value(json_object_get(r, "engine")));
-        if (!e || !engine_forget(e, job))
+        if (!e || !controller_engine_forget(e, job))
             continue;
         json_t *jobs = json_pack("[s]", job);
         send_cancel(c, e, jobs);

@@ -3,7 +3,9 @@
  *                         the persistence window (commit, then reply);
  *   controller_clients.c  messages from clients, results on their way out;
  *   controller_engines.c  messages from engines, proofs of dispatch;
- *   controller_dispatch.c handing tasks out, taking them back.
+ *   controller_dispatch.c handing tasks out, taking them back;
+ *   controller_results.c  a result's path: from its engine, into the
+ *                         store, out to its client after the commit.
  * Not part of libclab: only clab-controller compiles these. */
 #ifndef CLAB_CONTROLLER_I_H
 #define CLAB_CONTROLLER_I_H
@@ -133,19 +135,8 @@ client_t *controller_find_client(controller_t *c, const char *id, int create);
 void controller_queue_reply(controller_t *c, const clab_msg_t *m, const char *type,
                             json_t *body);
 void controller_handle_client(controller_t *c, clab_msg_t *m);
-/* Records job's result; its owner gets it after the commit, with stamp
- * (what the controller knows of who ran it: {"clab.engine", "clab.host"};
- * borrowed, NULL for none) beside it. 1 recorded, 0 already done or
- * unknown, -errno. */
-int controller_finish_task(controller_t *c, const char *job, json_t *record,
-                           const json_t *stamp);
-/* Starts resending to clients that went quiet. */
-void controller_check_clients(controller_t *c, double now);
-/* Pages undelivered results into the clients' outgoing lists. */
-void controller_resend(controller_t *c);
-/* After a commit: replies, then results. */
+/* After a commit: the replies (results go after them, controller_results.c). */
 void controller_flush_replies(controller_t *c);
-void controller_flush_results(controller_t *c);
 /* After a failed commit: nothing of this turn may be said. */
 void controller_drop_outgoing(controller_t *c);
 void controller_free_clients(controller_t *c);
@@ -167,14 +158,40 @@ void controller_stop_running(controller_t *c, const json_t *running);
 /* Drops engines silent for longer than the heartbeat timeout. */
 void controller_check_engines(controller_t *c, double now);
 
+/* What the controller vouches for about who ran a task of e, delivered
+ * beside its record: {"clab.engine", "clab.host"} (addr: the message's
+ * peer address). A new reference, NULL when out of memory. */
+json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr);
+/* Whether proof (a JSON value from an engine) is job's for engine e. */
+int controller_proof_ok(const controller_t *c, const engine_peer_t *e, const char *job,
+                        const json_t *proof);
+/* Takes job off e's list of held tasks; 1 when it was there. */
+int controller_engine_forget(engine_peer_t *e, const char *job);
+
+/* controller_results.c */
+/* An engine's result message: the table row of "result". */
+void controller_on_result(controller_t *c, engine_peer_t *e, const clab_msg_t *m);
+/* Records job's result; its owner gets it after the commit, with stamp
+ * (what the controller knows of who ran it: {"clab.engine", "clab.host"};
+ * borrowed, NULL for none) beside it. 1 recorded, 0 already done or
+ * unknown, -errno. */
+int controller_finish_task(controller_t *c, const char *job, json_t *record,
+                           const json_t *stamp);
+/* Starts resending to clients that went quiet. */
+void controller_check_clients(controller_t *c, double now);
+/* Pages undelivered results into the clients' outgoing lists. */
+void controller_resend(controller_t *c);
+/* After a commit: results to their clients, then acknowledgements to the
+ * engines whose results this turn stored (or had stored before), so that
+ * they stop keeping them. */
+void controller_flush_results(controller_t *c);
+void controller_flush_acks(controller_t *c);
+
 /* controller_dispatch.c */
 /* Hands queued tasks to engines with free slots, idle engines first; with
  * the queue empty, asks engines to give back tasks they have not started
  * for the idle ones. */
 void controller_dispatch(controller_t *c);
-/* After a commit: tells each engine which of its results are now stored
- * (or were stored before), so that it stops keeping them. */
-void controller_flush_acks(controller_t *c);
 void controller_free_engines(controller_t *c);
 
 #endif
