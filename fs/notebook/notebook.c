@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -34,11 +34,14 @@
     "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
     "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1);"
 
-/* A fresh notebook; older ones are brought up to date by setup_schema(). */
+/* A fresh notebook; older ones are brought up to date by setup_schema().
+ * A set's id only grows (AUTOINCREMENT): it names the set's files in the
+ * mount (their inode numbers), so a deleted and resubmitted tag must not
+ * get the id of the set it replaces. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS sets("
-    "  tag TEXT PRIMARY KEY, experiment TEXT NOT NULL, description TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS sets(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tag TEXT NOT NULL UNIQUE, experiment TEXT NOT NULL, description TEXT NOT NULL,"
     "  created REAL NOT NULL, next_n INTEGER NOT NULL DEFAULT 1,"
     "  n_ok INTEGER NOT NULL DEFAULT 0, n_failed INTEGER NOT NULL DEFAULT 0,"
     "  n_done INTEGER NOT NULL DEFAULT 0, n_pending INTEGER NOT NULL DEFAULT 0,"
@@ -192,6 +195,56 @@ static int user_version(sqlite3 *db, int *v)
     return rc;
 }
 
+/* Version 5 notebooks key a set by its tag alone, and the implicit rowid
+ * that names the set's files in the mount is handed out again once the
+ * newest set is deleted. The table is copied into one with an
+ * AUTOINCREMENT id (tag UNIQUE), each set keeping its rowid as its id. The
+ * columns are read from the table as it is, so that columns another
+ * migration added to sets before this one are copied too. */
+static int sets_column(clab_buf_t *def, clab_buf_t *names, sqlite3_stmt *info)
+{
+    const char *name = (const char *)sqlite3_column_text(info, 1);
+    const char *type = (const char *)sqlite3_column_text(info, 2);
+    const char *dflt = (const char *)sqlite3_column_text(info, 4);
+    int rc = clab_buf_printf(names, ", \"%s\"", name);
+    if (strcmp(name, "tag") == 0)
+        return rc ? rc : clab_buf_puts(def, ", tag TEXT NOT NULL UNIQUE");
+    rc = rc ? rc : clab_buf_printf(def, ", \"%s\" %s", name, type ? type : "");
+    if (!rc && sqlite3_column_int(info, 3))
+        rc = clab_buf_puts(def, " NOT NULL");
+    if (!rc && dflt)
+        rc = clab_buf_printf(def, " DEFAULT %s", dflt);
+    return rc;
+}
+
+static int migrate_v6(sqlite3 *db)
+{
+    sqlite3_stmt *info = NULL;
+    clab_buf_t def = {0}, names = {0}, sql = {0};
+    int rc = clab_nbp_prepare(db, "PRAGMA table_info(sets)", &info);
+    rc = rc ? rc
+            : clab_buf_puts(&def, "CREATE TABLE sets_v6(id INTEGER PRIMARY KEY "
+                                  "AUTOINCREMENT");
+    while (rc == 0 && (rc = sqlite3_step(info)) == SQLITE_ROW)
+        rc = sets_column(&def, &names, info);
+    if (rc != SQLITE_DONE)
+        goto out;
+    rc = clab_buf_printf(&sql,
+                         "%s);INSERT INTO sets_v6(id%s) SELECT rowid%s FROM sets;"
+                         "DROP TABLE sets;ALTER TABLE sets_v6 RENAME TO sets;",
+                         def.data, names.data, names.data);
+    if (!rc && sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK)
+        rc = clab_nbp_sql_errno(db, "migrate sets");
+out:
+    if (rc > 0)
+        rc = clab_nbp_sql_errno(db, "sets columns");
+    sqlite3_finalize(info);
+    clab_buf_free(&def);
+    clab_buf_free(&names);
+    clab_buf_free(&sql);
+    return rc;
+}
+
 /* The migrations of a notebook of `version`, in order, then the schema. */
 static int migrate(clab_notebook_t *nb, int existed, int version)
 {
@@ -211,6 +264,9 @@ static int migrate(clab_notebook_t *nb, int existed, int version)
         (existed && version < 5 &&
          sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK))
         return clab_nbp_sql_errno(nb->db, "migrate");
+    int rc = existed && version < 6 ? migrate_v6(nb->db) : 0;
+    if (rc < 0)
+        return rc;
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(nb->db, "schema");

@@ -37,7 +37,7 @@ typedef struct {
     long failed;       /* failed result files */
     long done;         /* points finished (a point may give several results) */
     long pending;      /* points not finished */
-    int64_t id;        /* the set's row id: stable, grows with creation */
+    int64_t id;        /* the set's id: never handed out again, grows with creation */
     long last_n;       /* the largest result number so far, 0 when none */
     double created;    /* CLOCK_REALTIME seconds */
     double modified;   /* last submission to the set or result stored in it */
@@ -143,8 +143,12 @@ void clab_nb_reader_close(clab_nb_reader_t **r);
 /* The current set's tag: 0, or -ENOENT when nothing was submitted yet. */
 int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1]);
 int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info);
+/* The same for the set whose id is id (its tag in info->tag): -ENOENT when
+ * there is none, as after the set was deleted, even if its tag was
+ * submitted again since (ids are never reused). */
+int clab_nb_set_by_id(clab_nb_reader_t *r, int64_t id, clab_set_info_t *info);
 void clab_set_info_clear(clab_set_info_t *info);
-/* Calls fn for each set with a row id > after, in row-id order; stops
+/* Calls fn for each set with an id > after, in id order; stops
  * early when fn returns non-zero and returns that. */
 int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
                  int (*fn)(void *ud, int64_t id, const char *tag), void *ud);

@@ -45,7 +45,7 @@ typedef struct {
 
 /* Point queries every reader makes, prepared once per connection: stat and
  * lookup run them for every file of a listing. */
-enum { Q_CURRENT, Q_SET_INFO, Q_RESULT, Q_RESULT_STAT, Q_COLUMNS, Q_COUNT };
+enum { Q_CURRENT, Q_SET_INFO, Q_SET_BY_ID, Q_RESULT, Q_RESULT_STAT, Q_COLUMNS, Q_COUNT };
 
 typedef struct {
     sqlite3 *db;

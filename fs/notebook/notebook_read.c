@@ -12,11 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What clab_set_info_t holds, in the order fill_info reads it. */
+#define SET_COLUMNS                                                                      \
+    "tag, experiment, description, n_ok, n_failed, n_done, n_pending, id, next_n - 1,"   \
+    " created, modified, csv_cells, tsv_cells, jsonl_bytes, pending_bytes, pending_jobs"
+
 static const char *const reader_sql[Q_COUNT] = {
     [Q_CURRENT] = "SELECT value FROM meta WHERE key = 'current'",
-    [Q_SET_INFO] = "SELECT experiment, description, n_ok, n_failed, n_done, n_pending,"
-                   " rowid, next_n - 1, created, modified, csv_cells, tsv_cells,"
-                   " jsonl_bytes, pending_bytes, pending_jobs FROM sets WHERE tag = ?1",
+    [Q_SET_INFO] = "SELECT " SET_COLUMNS " FROM sets WHERE tag = :tag",
+    [Q_SET_BY_ID] = "SELECT " SET_COLUMNS " FROM sets WHERE id = :id",
     [Q_RESULT] = "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3",
     [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
                       " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
@@ -121,6 +125,42 @@ void clab_set_info_clear(clab_set_info_t *info)
     memset(info, 0, sizeof *info);
 }
 
+/* The row of a set query (SET_COLUMNS) into info. */
+static int fill_info(sqlite3_stmt *st, clab_set_info_t *info)
+{
+    snprintf(info->tag, sizeof info->tag, "%s", (const char *)sqlite3_column_text(st, 0));
+    info->experiment = strdup((const char *)sqlite3_column_text(st, 1));
+    info->description = strdup((const char *)sqlite3_column_text(st, 2));
+    info->results = (long)sqlite3_column_int64(st, 3);
+    info->failed = (long)sqlite3_column_int64(st, 4);
+    info->done = (long)sqlite3_column_int64(st, 5);
+    info->pending = (long)sqlite3_column_int64(st, 6);
+    info->id = sqlite3_column_int64(st, 7);
+    info->last_n = (long)sqlite3_column_int64(st, 8);
+    info->created = sqlite3_column_double(st, 9);
+    info->modified = sqlite3_column_double(st, 10);
+    info->csv_cells = sqlite3_column_int64(st, 11);
+    info->tsv_cells = sqlite3_column_int64(st, 12);
+    info->jsonl_bytes = sqlite3_column_int64(st, 13);
+    info->pending_bytes = sqlite3_column_int64(st, 14);
+    info->pending_jobs = sqlite3_column_int64(st, 15);
+    return info->experiment && info->description ? 0 : -ENOMEM;
+}
+
+/* Runs a set query (Q_SET_INFO or Q_SET_BY_ID, bound) into info. */
+static int set_query(clab_nb_reader_t *r, sqlite3_stmt *st, clab_set_info_t *info)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = fill_info(st, info);
+    else
+        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "set info");
+    sqlite3_reset(st);
+    if (rc)
+        clab_set_info_clear(info);
+    return rc;
+}
+
 int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info)
 {
     sqlite3_stmt *st;
@@ -128,41 +168,28 @@ int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info
     int rc = query(r, Q_SET_INFO, &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        snprintf(info->tag, sizeof info->tag, "%s", tag);
-        info->experiment = strdup((const char *)sqlite3_column_text(st, 0));
-        info->description = strdup((const char *)sqlite3_column_text(st, 1));
-        info->results = (long)sqlite3_column_int64(st, 2);
-        info->failed = (long)sqlite3_column_int64(st, 3);
-        info->done = (long)sqlite3_column_int64(st, 4);
-        info->pending = (long)sqlite3_column_int64(st, 5);
-        info->id = sqlite3_column_int64(st, 6);
-        info->last_n = (long)sqlite3_column_int64(st, 7);
-        info->created = sqlite3_column_double(st, 8);
-        info->modified = sqlite3_column_double(st, 9);
-        info->csv_cells = sqlite3_column_int64(st, 10);
-        info->tsv_cells = sqlite3_column_int64(st, 11);
-        info->jsonl_bytes = sqlite3_column_int64(st, 12);
-        info->pending_bytes = sqlite3_column_int64(st, 13);
-        info->pending_jobs = sqlite3_column_int64(st, 14);
-        rc = info->experiment && info->description ? 0 : -ENOMEM;
-    } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "set info");
-    }
-    sqlite3_reset(st);
+    sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":tag"), tag, -1,
+                      SQLITE_STATIC);
+    return set_query(r, st, info);
+}
+
+int clab_nb_set_by_id(clab_nb_reader_t *r, int64_t id, clab_set_info_t *info)
+{
+    sqlite3_stmt *st;
+    memset(info, 0, sizeof *info);
+    int rc = query(r, Q_SET_BY_ID, &st);
     if (rc)
-        clab_set_info_clear(info);
-    return rc;
+        return rc;
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, ":id"), id);
+    return set_query(r, st, info);
 }
 
 int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
                  int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
 {
     sqlite3_stmt *st;
-    int rc = clab_nbp_prepare(
-        r->db, "SELECT rowid, tag FROM sets WHERE rowid > ?1 ORDER BY rowid", &st);
+    int rc = clab_nbp_prepare(r->db, "SELECT id, tag FROM sets WHERE id > ?1 ORDER BY id",
+                              &st);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, after);

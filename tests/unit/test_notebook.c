@@ -172,7 +172,7 @@ static void test_open_schema_client_id(void **state)
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
            "columns,jobs,meta,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -781,7 +781,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -991,7 +991,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
