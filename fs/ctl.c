@@ -115,14 +115,20 @@ static int ctl_finish(clab_lab_t *lab, const char *tag, const char *text,
     return rc;
 }
 
+/* What a command does to the files of its set that the kernel may have
+ * cached (clab_lab_set_changed): nothing, changes them, removes them. */
+enum { SET_KEPT, SET_CHANGED, SET_REMOVED };
+
 /* text: the verb takes the rest of the line after the tag. */
 static const struct {
     const char *verb;
     ctl_fn run;
     int text;
+    int set;
 } ctl_commands[] = {
-    {"select", ctl_select, 0}, {"cancel", ctl_cancel, 0},     {"retry", ctl_retry, 0},
-    {"delete", ctl_delete, 0}, {"describe", ctl_describe, 1}, {"finish", ctl_finish, 0},
+    {"select", ctl_select, 0, SET_KEPT},        {"cancel", ctl_cancel, 0, SET_CHANGED},
+    {"retry", ctl_retry, 0, SET_CHANGED},       {"delete", ctl_delete, 0, SET_REMOVED},
+    {"describe", ctl_describe, 1, SET_CHANGED}, {"finish", ctl_finish, 0, SET_CHANGED},
 };
 
 static int ctl_blank(char c)
@@ -221,9 +227,13 @@ int clab_ctl_run(clab_lab_t *lab, const char *line, size_t len, clab_submit_erro
     int rc = ctl_commands[c].text ? ctl_text(line, i, len, &text, err) : 0;
     if (rc < 0)
         return rc;
+    /* A deleted set's files are named by its id, which is gone after. */
+    int64_t id = ctl_commands[c].set == SET_REMOVED ? clab_lab_set_id(lab, tagbuf) : 0;
     rc = ctl_commands[c].run(lab, tagbuf, text, err);
     free(text);
     if (rc < 0)
         return fail(err, -rc, err->position < 0 ? (long)verb : (long)tag + err->position);
+    if (ctl_commands[c].set != SET_KEPT)
+        clab_lab_set_changed(lab, tagbuf, id, ctl_commands[c].set == SET_REMOVED);
     return 0;
 }

@@ -120,6 +120,9 @@ static int accept_text(clab_inbox_t *in)
     /* Appended: shells write a text line by line, so the jobs of one
      * open may come in several writes, and a read answers for each. */
     for (int i = 0; i < n; i++) {
+        /* Points added reopen a set the kernel may cache as settled. */
+        if (added[i].points)
+            clab_lab_set_changed(lab, added[i].tag, 0, 0);
         clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", added[i].tag,
                         added[i].points);
         clab_info("accepted %zu point(s) of %s into %s", added[i].points,

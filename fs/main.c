@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse_lowlevel.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +79,7 @@ static const struct fuse_opt option_spec[] = {
     FUSE_OPT_END};
 
 /* Notes the mount options of option_spec and keeps every argument (1) for
- * fuse_parse_cmdline and fuse_new. */
+ * fuse_parse_cmdline and fuse_session_new. */
 static int note_option(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     (void)arg;
@@ -195,7 +194,7 @@ typedef struct {
     int lock_fd;
     int log_fd; /* STATE/clabfs.log until a detached clabfs makes it its stderr */
     clab_lab_t lab;
-    struct fuse *fuse;
+    clab_fuse_t *fs;
     int mounted;
     char taken_over[64]; /* the type of a dead mount detached here, or "" */
     clab_cluster_t *cluster;
@@ -530,8 +529,8 @@ static int mount_lab(daemon_t *d)
         fprintf(stderr, "clabfs: cannot open the notebook %s: %s\n", path, strerror(-rc));
         return -1;
     }
-    d->fuse = fuse_new(&d->args, &clab_fuse_ops, sizeof clab_fuse_ops, &d->lab);
-    if (!d->fuse || fuse_mount(d->fuse, d->cmd.mountpoint) != 0)
+    if (clab_fuse_new(&d->lab, &d->args, &d->fs) < 0 ||
+        fuse_session_mount(clab_fuse_session(d->fs), d->cmd.mountpoint) != 0)
         return -1;
     d->mounted = 1;
     if (!d->cmd.foreground) {
@@ -618,11 +617,10 @@ static void link_cluster(daemon_t *d)
 
 static int serve(daemon_t *d)
 {
-    struct fuse_session *se = fuse_get_session(d->fuse);
+    struct fuse_session *se = clab_fuse_session(d->fs);
     if (fuse_set_signal_handlers(se) != 0)
         return 1;
-    int rc = d->cmd.singlethread ? fuse_loop(d->fuse)
-                                 : clab_fuse_loop_mt(d->fuse, d->cmd.clone_fd);
+    int rc = clab_fuse_loop(d->fs, d->cmd.singlethread, d->cmd.clone_fd);
     fuse_remove_signal_handlers(se);
     clab_info("unmounting %s", d->cmd.mountpoint);
     return rc < 0 ? 1 : 0;
@@ -639,12 +637,13 @@ static int run(daemon_t *d)
         rc = serve(d);
     }
     if (d->mounted)
-        fuse_unmount(d->fuse);
+        fuse_session_unmount(clab_fuse_session(d->fs));
+    /* The link sends the kernel's invalidations through the session:
+     * stopped before it. */
     clab_sync_stop(&d->sync);
     clab_tunnel_stop(&d->tunnel);
     clab_cluster_stop(&d->cluster);
-    if (d->fuse)
-        fuse_destroy(d->fuse);
+    clab_fuse_destroy(&d->fs);
     clab_lab_fini(&d->lab);
     if (d->lock_fd >= 0)
         close(d->lock_fd);

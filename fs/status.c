@@ -14,6 +14,7 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
     clab_lab_cluster(lab, &engines, &connected);
     clab_set_info_t info = {0};
     char current[CLAB_TAG_MAX + 1] = "";
+    double requested = 0;
     int rc = 0;
     if (with_totals)
         snprintf(current, sizeof current, "%s", tag);
@@ -35,6 +36,10 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
         if (with_totals && o) {
             json_object_set_new(o, "total", json_integer(total));
             json_object_set_new(o, "done", json_integer(info.pending == 0));
+        } else if (o) {
+            /* The lab's: the FUSE requests answered so far, by operation.
+             * They change with every request, and so its mtime. */
+            json_object_set_new(o, "requests", clab_lab_requests(lab, &requested));
         }
         rc = o ? clab_json_dump_buf(out, o) : -ENOMEM;
         json_decref(o);
@@ -52,6 +57,8 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
      * of the current set. */
     double changed = clab_lab_status_changed(lab);
     *mtime = info.modified > changed ? info.modified : changed;
+    if (requested > *mtime)
+        *mtime = requested;
     clab_set_info_clear(&info);
     return rc;
 }

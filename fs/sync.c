@@ -256,6 +256,9 @@ static void *run(void *ud)
         }
         store_results(s, c, results);
         json_decref(results);
+        /* What the kernel cached of sets that changed (a new column, a
+         * submit, /ctl) is invalidated from here, never from a request. */
+        clab_lab_send_changes(s->lab);
         clab_client_tick(c);
         if (!clab_client_connected(c)) {
             clab_lab_publish(s->lab, 0, NULL);

@@ -325,15 +325,19 @@ int clab_view_open(clab_lab_t *lab, const clab_node_t *node, clab_view_t **out)
 {
     clab_view_t *v = calloc(1, sizeof *v);
     int rc = -ENOMEM;
-    if (!v || !(v->cps = malloc(16 * sizeof *v->cps)))
+    if (!v)
         goto fail;
     v->lab = lab;
     v->node = *node;
     v->info = clab_node_info(node->kind);
     v->shape = renderers[v->info->render].shape;
+    /* Checkpoints for the streamed views only: a wait or a status is small,
+     * and thousands of waits may be open at once. */
+    v->cpcap = v->shape == SHAPE_APPEND || v->shape == SHAPE_SNAPSHOT ? 16 : 1;
+    if (!(v->cps = malloc(v->cpcap * sizeof *v->cps)))
+        goto fail;
     v->fmt = v->info->render == CLAB_RENDER_TABLE ? (clab_table_format_t)v->info->arg
                                                   : CLAB_TABLE_CSV;
-    v->cpcap = 16;
     v->ncps = 1;
     v->cps[0] = (checkpoint_t){0, v->pos};
     pthread_mutex_init(&v->lock, NULL);
@@ -376,7 +380,7 @@ ssize_t clab_view_read(clab_view_t *v, char *buf, size_t size, off_t off)
     if (v->shape == SHAPE_WAIT) {
         pthread_mutex_unlock(&v->lock);
         if ((rc = clab_viewp_wait_read(v)) < 0)
-            return rc;
+            return rc; /* -EAGAIN: not done, to be held */
         pthread_mutex_lock(&v->lock);
     }
     if (off < 0) {
@@ -521,6 +525,11 @@ int clab_view_settled(const clab_view_t *v)
     return v->shape == SHAPE_APPEND && v->settled;
 }
 
+int clab_view_is_wait(const clab_view_t *v)
+{
+    return v->info->render == CLAB_RENDER_WAIT;
+}
+
 const clab_node_t *clab_view_node(const clab_view_t *v)
 {
     return &v->node;
@@ -540,7 +549,7 @@ int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *siz
             if (v->pid == pid && clab_node_same(&v->node, node)) {
                 int rc = stat_locked(v, size, mtime);
                 pthread_mutex_unlock(&lab->views_lock);
-                return rc;
+                return rc < 0 ? rc : 1;
             }
         }
         pthread_mutex_unlock(&lab->views_lock);
@@ -559,7 +568,7 @@ int clab_view_stat(clab_lab_t *lab, const clab_node_t *node, int pid, off_t *siz
 
 void clab_view_attach(clab_view_t *v, int pid)
 {
-    if (pid <= 0)
+    if (pid <= 0 || clab_view_is_wait(v))
         return;
     pthread_mutex_lock(&v->lab->views_lock);
     if (!v->attached) {
@@ -599,7 +608,7 @@ int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct 
     int rc = 0;
     if (S_ISDIR(info->mode)) {
         /* A set's directories change with the set. */
-        if (node->tag[0])
+        if (node->set)
             mtime = node->set_modified;
     } else if (info->render == CLAB_RENDER_RESULT) {
         /* Learnt by the lookup. */

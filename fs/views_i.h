@@ -1,5 +1,5 @@
 /* The view's private parts, shared by views.c (the window/snapshot
- * engine) and views_wait.c (reads that block until work is done). */
+ * engine) and views_wait.c (reads of wait, held until work is done). */
 #ifndef CLAB_VIEWS_I_H
 #define CLAB_VIEWS_I_H
 
@@ -60,14 +60,16 @@ struct clab_view {
     clab_table_format_t fmt;
     clab_set_info_t set; /* notebook.json: the set at pos.nb.tag */
     int warned;
+    uint64_t gen; /* wait: the notebook's generation when a read last looked */
 };
 
 /* A wait's open: no size until it is done; the time its set (or, for
  * /wait, any set) last changed. */
 int clab_viewp_wait_open(clab_view_t *v);
-/* Blocks until what the wait node waits for is done, then makes the view
- * whole with the status of that moment: 0, -EINTR when interrupted,
- * -EBUSY when too many reads block already. */
+/* Looks once whether what the wait node waits for is done, and if so makes
+ * the view whole with the status of that moment: 0, -EAGAIN when it is not
+ * done (the read is to be held: clab_waits_prepare), or -errno. Called
+ * without v->lock. */
 int clab_viewp_wait_read(clab_view_t *v);
 
 #endif

@@ -1,4 +1,4 @@
-/* The bookkeeping of blocked reads of wait by uid (waiters.h): a count for
+/* The bookkeeping of held reads of wait by uid (waiters.h): a count for
  * the owner, one for each other uid that has a read waiting (kept in a
  * small array, since few users wait at once), and their sum. Each limit
  * that refuses a read is logged once, then again only after its count has
@@ -26,17 +26,13 @@ struct clab_waiters {
     int others_warned; /* as slot_t's warned, for others_max */
 };
 
-clab_waiters_limits_t clab_waiters_thread_limits(unsigned owner, unsigned threads)
+clab_waiters_limits_t clab_waiters_default_limits(unsigned owner)
 {
-    unsigned reserve = threads / 8 > 2 ? threads / 8 : 2;
-    int budget = threads > reserve ? (int)(threads - reserve) : 1;
-    int others = budget / 2 > 1 ? budget / 2 : 1;
-    int mine = budget - others > 1 ? budget - others : 1;
     return (clab_waiters_limits_t){
         .owner = owner,
-        .owner_max = mine,
-        .uid_max = others < CLAB_WAITERS_PER_UID ? others : CLAB_WAITERS_PER_UID,
-        .others_max = others,
+        .owner_max = 0,
+        .uid_max = CLAB_WAITERS_PER_UID,
+        .others_max = CLAB_WAITERS_OTHERS,
     };
 }
 
@@ -121,7 +117,7 @@ int clab_waiters_enter(clab_waiters_t *w, unsigned uid)
     const char *why = refusal(w, s, uid, &warned);
     if (why) {
         if (!*warned)
-            clab_warn("uid %u: %d read(s) of wait blocked, %d by other uids; %s is "
+            clab_warn("uid %u: %d read(s) of wait held, %d by other uids; %s is "
                       "reached, so more are refused (EBUSY) until one ends",
                       uid, s ? s->n : 0, w->others, why);
         *warned = 1;

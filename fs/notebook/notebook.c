@@ -400,6 +400,15 @@ const char *clab_notebook_client_id(const clab_notebook_t *nb)
     return nb->client_id;
 }
 
+void clab_notebook_on_new_column(clab_notebook_t *nb,
+                                 void (*fn)(void *ud, const char *tag), void *ud)
+{
+    pthread_mutex_lock(&nb->lock);
+    nb->on_column = fn;
+    nb->on_column_ud = ud;
+    pthread_mutex_unlock(&nb->lock);
+}
+
 uint64_t clab_notebook_generation(clab_notebook_t *nb)
 {
     pthread_mutex_lock(&nb->gen_lock);

@@ -131,6 +131,12 @@ int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag);
  * (as clab_notebook_cancel's). */
 int clab_notebook_delete(clab_notebook_t *nb, const char *tag, int64_t *upto);
 
+/* Called by the ingest, inside its transaction, when a result gives set
+ * tag a column it had not (the header of its tables changes): fn must only
+ * take note. NULL: nobody is told. */
+void clab_notebook_on_new_column(clab_notebook_t *nb,
+                                 void (*fn)(void *ud, const char *tag), void *ud);
+
 /* Change notification: a counter bumped after every commit. Waits until
  * the counter differs from seen or timeout_ms pass, and returns it. */
 uint64_t clab_notebook_generation(clab_notebook_t *nb);

@@ -77,6 +77,9 @@ struct clab_notebook {
     pthread_mutex_t pool_lock;
     conn_t *pool[CLAB_NB_POOL_MAX];
     int npool;
+    /* clab_notebook_on_new_column's, called by the writer. */
+    void (*on_column)(void *ud, const char *tag);
+    void *on_column_ud;
     /* Bumped after every commit; waiters sleep on changed. */
     pthread_mutex_t gen_lock;
     pthread_cond_t changed;

@@ -235,6 +235,8 @@ static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int k
         sqlite3_reset(in->column);
         if (rc != SQLITE_DONE)
             return clab_nbp_sql_errno(nb->db, "column");
+        if (nb->on_column && sqlite3_changes(nb->db) > 0)
+            nb->on_column(nb->on_column_ud, tag);
     }
     return 0;
 }

@@ -18,13 +18,19 @@ EOF
 chmod +x "$WORK/exp.sh"
 
 # status_json_is FILE EXPECTED-JSON: the file is one JSON object on one
-# line, equal to EXPECTED in keys, values and types (1.0 is not 1).
+# line, equal to EXPECTED in keys, values and types (1.0 is not 1), but
+# for "requests": the FUSE requests answered so far, by operation, and
+# their total (issue 22).
 status_json_is() {
     python3 - "$1" "$2" <<'PY' || fail "$1 is not $2"
 import json, sys
 data = open(sys.argv[1], "rb").read()
 assert data.endswith(b"\n") and data.count(b"\n") == 1, data
 got, want = json.loads(data), json.loads(sys.argv[2])
+req = got.pop("requests")
+assert all(type(v) is int and v >= 0 for v in req.values()), req
+assert req["total"] == sum(v for k, v in req.items() if k != "total") > 0, req
+assert {"lookup", "getattr", "readdirplus", "open", "read"} <= set(req), req
 assert got == want and all(type(got[k]) is type(want[k]) for k in want), (got, want)
 PY
 }

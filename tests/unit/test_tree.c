@@ -43,13 +43,13 @@ typedef struct {
     int n, max;
 } list_t;
 
-static int take(void *ud, const char *name, int is_dir, off_t next)
+static int take(void *ud, const char *name, const clab_node_t *child, off_t next)
 {
     list_t *l = ud;
     if (l->n == l->max)
         return 1;
     strncpy(l->names[l->n], name, sizeof l->names[0] - 1);
-    l->dirs[l->n] = is_dir;
+    l->dirs[l->n] = clab_node_is_dir(child);
     l->next[l->n++] = next;
     return 0;
 }
@@ -101,11 +101,76 @@ static void test_root(void **state)
     clab_lab_fini(&lab);
 }
 
+/* Inode numbers: the root is 1, a fixed node outside sets its kind alone,
+ * a set's nodes carry the set's id (and N), and decoding one finds the
+ * node again, or ENOENT for a number no node has. */
+static void test_inos(void **state)
+{
+    (void)state;
+    clab_lab_t lab;
+    clab_node_t node, back;
+    clab_lab_init(&lab);
+    assert_int_equal(clab_tree_lookup(&lab, "/", &node), 0);
+    assert_int_equal(clab_node_ino(&node), CLAB_INO_ROOT);
+    assert_int_equal(clab_tree_node(&lab, CLAB_INO_ROOT, &back), 0);
+    assert_int_equal(back.kind, CLAB_NODE_ROOT);
+    static const char *const fixed[] = {"/submit",        "/ctl",     "/status",
+                                        "/status.json",   "/errors",  "/wait",
+                                        "/notebook.json", "/engines", "/results"};
+    uint64_t seen[16];
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        assert_int_equal(clab_tree_lookup(&lab, fixed[i], &node), 0);
+        seen[i] = clab_node_ino(&node);
+        assert_true(seen[i] > CLAB_INO_ROOT);
+        assert_true(seen[i] < UINT64_C(1) << 63);
+        for (size_t j = 0; j < i; j++)
+            assert_true(seen[j] != seen[i]);
+        assert_int_equal(clab_tree_node(&lab, seen[i], &back), 0);
+        assert_int_equal(back.kind, node.kind);
+        assert_int_equal(clab_tree_node(&lab, seen[i] + 1, &back), -ENOENT);
+        struct stat st;
+        clab_tree_attr(&node, 0, 0, &st);
+        assert_int_equal(st.st_ino, seen[i]);
+    }
+    assert_int_equal(clab_tree_node(&lab, 0, &back), -ENOENT);
+    assert_int_equal(clab_tree_node(&lab, UINT64_MAX, &back), -ENOENT);
+    /* A set's nodes and result files: different numbers for each kind, set
+     * and N; too large a set id or N has none. */
+    clab_node_t r = {.kind = CLAB_NODE_RESULT, .set = 3, .n = 7};
+    clab_node_t f = {.kind = CLAB_NODE_FAILED_RESULT, .set = 3, .n = 7};
+    clab_node_t r2 = {.kind = CLAB_NODE_RESULT, .set = 4, .n = 7};
+    clab_node_t d = {.kind = CLAB_NODE_SET, .set = 3};
+    assert_true(clab_node_ino(&r) != clab_node_ino(&f));
+    assert_true(clab_node_ino(&r) != clab_node_ino(&r2));
+    assert_true(clab_node_ino(&r) != clab_node_ino(&d));
+    r.n = (long)(UINT64_C(1) << 32);
+    assert_int_equal(clab_node_ino(&r), 0);
+    r.n = 7;
+    r.set = INT64_C(1) << 26;
+    assert_int_equal(clab_node_ino(&r), 0);
+    /* The cache: result files and the inboxes always, a set's directories
+     * and tables once settled, live files never. */
+    assert_true(clab_node_timeout(&f) >= 3600);
+    d.pending = 2;
+    assert_true(clab_node_timeout(&d) == 0);
+    d.pending = 0;
+    assert_true(clab_node_timeout(&d) >= 3600);
+    clab_node_t status = {.kind = CLAB_NODE_SET_STATUS, .set = 3};
+    assert_true(clab_node_timeout(&status) == 0);
+    uint64_t inos[CLAB_NODE_KINDS];
+    size_t n = clab_tree_set_inos(3, inos);
+    assert_int_equal(n, 5); /* the set, failed/, the three tables */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(inos[i] & ((UINT64_C(1) << 58) - 1), 3);
+    clab_lab_fini(&lab);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows),
         cmocka_unit_test(test_root),
+        cmocka_unit_test(test_inos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,8 @@ static off_t size_of(fixture_t *f, const char *path, int pid)
 {
     clab_node_t node = node_of(f, path);
     struct stat st;
-    assert_int_equal(clab_view_getattr(&f->lab, &node, pid, &st), 0);
+    /* 1: the size of that process's own open. */
+    assert_true(clab_view_getattr(&f->lab, &node, pid, &st) >= 0);
     return st.st_size;
 }
 
@@ -499,75 +501,153 @@ static void *finish_later(void *ud)
     return NULL;
 }
 
-static double stop_at;
-static int stop_after(void)
+/* What the held reads were answered, by token. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int answered, wrong; /* wrong: answered twice, or never held */
+    ssize_t n[80];
+    char data[80][512];
+} answers = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void answer(void *token, const char *data, ssize_t n)
 {
-    return clab_mono() >= stop_at;
+    int i = (int)(intptr_t)token;
+    pthread_mutex_lock(&answers.lock);
+    if (i < 0 || i >= 80 || answers.n[i] != 1) {
+        answers.wrong++; /* no cmocka assertion off the test's thread */
+        pthread_mutex_unlock(&answers.lock);
+        return;
+    }
+    answers.n[i] = n;
+    if (n > 0 && n < 512)
+        memcpy(answers.data[i], data, (size_t)n);
+    answers.answered++;
+    pthread_cond_broadcast(&answers.cond);
+    pthread_mutex_unlock(&answers.lock);
+}
+
+/* Waits up to seconds until want reads were answered; how many were. */
+static int answered(int want, double seconds)
+{
+    double end = clab_mono() + seconds;
+    pthread_mutex_lock(&answers.lock);
+    while (answers.answered < want && clab_mono() < end) {
+        pthread_mutex_unlock(&answers.lock);
+        usleep(10000);
+        pthread_mutex_lock(&answers.lock);
+    }
+    int n = answers.answered;
+    pthread_mutex_unlock(&answers.lock);
+    return n;
 }
 
 #define OTHER_UID 4242u
-static unsigned other_uid(void)
+
+/* Holds a read of v as uid under token i: what prepare or hold said. */
+static int hold_read(clab_waits_t *w, clab_view_t *v, unsigned uid, int i)
 {
-    return OTHER_UID;
+    clab_wait_t *h;
+    int rc = clab_waits_prepare(w, v, uid, 512, 0, (void *)(intptr_t)i, &h);
+    if (rc == 0) {
+        answers.n[i] = 1; /* held, not answered */
+        rc = clab_waits_hold(h);
+    }
+    return rc;
 }
 
+/* Reads of wait are held, not blocked: one thread answers every one of
+ * them once a commit finishes their set; an interrupt takes a read back at
+ * once; other uids are limited, the owner is not; a stop answers what is
+ * still held. */
 static void test_wait(void **state)
 {
     fixture_t *f = *state;
     char tag[CLAB_TAG_MAX + 1], buf[512];
+    clab_waits_t *w;
     submit(f,
            "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3]}, \"tag\": "
            "\"w\"}",
            tag);
-    clab_node_t node = node_of(f, "/results/w/wait");
-    clab_view_t *v;
-    /* Interrupted: -EINTR soon after. */
-    f->lab.interrupted = stop_after;
-    stop_at = clab_mono() + 0.3;
+    clab_node_t node = node_of(f, "/results/w/wait"), lab_node = node_of(f, "/wait");
+    clab_view_t *v, *lv;
     assert_int_equal(clab_view_open(&f->lab, &node, &v), 0);
-    double t0 = clab_mono();
-    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EINTR);
-    assert_true(clab_mono() - t0 >= 0.25 && clab_mono() - t0 < 1.0);
-    /* Too many waiters of the reader's uid: -EBUSY at once, the owner's
-     * (no caller_uid: the owner reads) and another uid's alike. */
-    clab_waiters_limits_t wl = {
-        .owner = (unsigned)getuid(), .owner_max = 2, .uid_max = 1, .others_max = 8};
-    assert_int_equal(clab_waiters_new(&wl, &f->lab.waiters), 0);
-    assert_int_equal(clab_waiters_enter(f->lab.waiters, (unsigned)getuid()), 0);
-    assert_int_equal(clab_waiters_enter(f->lab.waiters, (unsigned)getuid()), 0);
-    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EBUSY);
-    assert_int_equal(clab_waiters_enter(f->lab.waiters, OTHER_UID), 0);
-    f->lab.caller_uid = other_uid;
-    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EBUSY);
-    f->lab.caller_uid = NULL;
-    assert_int_equal(clab_waiters_count(f->lab.waiters, OTHER_UID), 1);
-    assert_int_equal(clab_waiters_count(f->lab.waiters, (unsigned)getuid()), 2);
-    clab_waiters_destroy(&f->lab.waiters);
+    assert_int_equal(clab_view_open(&f->lab, &lab_node, &lv), 0);
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EAGAIN);
+    assert_int_equal(clab_view_read(lv, buf, sizeof buf, 0), -EAGAIN);
     assert_int_equal(size_of(f, "/results/w/wait", 0), 0);
-    /* Blocks until a commit finishes the set, then the set's status. */
-    stop_at = clab_mono() + 60;
+    assert_int_equal(clab_waits_start(&f->lab, (unsigned)getuid(), answer, &w), 0);
+    /* The owner's 40 and another uid's 16 are held; its 17th is refused. */
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(hold_read(w, v, (unsigned)getuid(), i), 0);
+    for (int i = 40; i < 56; i++)
+        assert_int_equal(hold_read(w, v, OTHER_UID, i), 0);
+    assert_int_equal(hold_read(w, v, OTHER_UID, 56), -EBUSY);
+    assert_int_equal(hold_read(w, lv, (unsigned)getuid(), 57), 0);
+    assert_int_equal(clab_waits_count(w), 57);
+    /* Interrupted before its hold: the hold says so, the caller answers;
+     * once held: taken back, for the caller to answer. */
+    clab_wait_t *h;
+    assert_int_equal(clab_waits_prepare(w, v, OTHER_UID, 10, 0, (void *)58, &h), -EBUSY);
+    assert_int_equal(clab_waits_prepare(w, v, (unsigned)getuid(), 10, 0, (void *)58, &h),
+                     0);
+    assert_int_equal(clab_waits_interrupt(h), 0);
+    assert_int_equal(clab_waits_hold(h), -EINTR);
+    assert_int_equal(clab_waits_prepare(w, v, OTHER_UID, 10, 0, (void *)59, &h), -EBUSY);
+    assert_int_equal(clab_waits_prepare(w, v, (unsigned)getuid(), 10, 0, (void *)59, &h),
+                     0);
+    assert_int_equal(clab_waits_hold(h), 0);
+    assert_int_equal(clab_waits_interrupt(h), 1);
+    assert_int_equal(clab_waits_count(w), 57);
+    /* Nothing answered while the set runs. */
+    usleep(300000);
+    assert_int_equal(answered(0, 0), 0);
+    /* A commit finishes the set: every held read gets its status. */
     pthread_t th;
-    finisher_t fin = {f, 300};
+    finisher_t fin = {f, 100};
+    double t0 = clab_mono();
     pthread_create(&th, NULL, finish_later, &fin);
-    t0 = clab_mono();
-    ssize_t n = clab_view_read(v, buf, sizeof buf - 1, 0);
-    double waited = clab_mono() - t0;
+    assert_int_equal(answered(57, 10), 57);
     pthread_join(th, NULL);
-    assert_true(n > 0);
-    buf[n] = '\0';
-    assert_true(waited >= 0.25 && waited < 5);
-    assert_non_null(strstr(buf, "current w\n"));
-    assert_non_null(strstr(buf, "\npending 0\ntotal 3\ndone 1\n"));
-    assert_int_equal(clab_view_read(v, buf, sizeof buf, n), 0);
+    assert_true(clab_mono() - t0 < 5);
+    assert_int_equal(clab_waits_count(w), 0);
+    assert_int_equal(answers.wrong, 0);
+    assert_int_equal(answers.n[56], 0);
+    for (int i = 0; i < 56; i++) {
+        assert_true(answers.n[i] > 0);
+        answers.data[i][answers.n[i]] = '\0';
+        assert_non_null(strstr(answers.data[i], "current w\n"));
+        assert_non_null(strstr(answers.data[i], "\npending 0\ntotal 3\ndone 1\n"));
+        assert_string_equal(answers.data[i], answers.data[0]);
+    }
+    answers.data[57][answers.n[57]] = '\0';
+    assert_non_null(strstr(answers.data[57], "\npending 0\n"));
+    /* The views are whole now: read as a file. */
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), answers.n[0]);
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, answers.n[0]), 0);
     clab_view_destroy(&v);
-    /* Done already: at once, with the status's size. */
+    clab_view_destroy(&lv);
+    /* Done already: at once, the set's status. */
     size_t len;
     char *st = read_path(f, "/results/w/wait", 64, &len);
     char *st2 = read_path(f, "/results/w/status", 64, &len);
     assert_string_equal(st, st2);
     free(st);
     free(st2);
-    f->lab.interrupted = NULL;
+    /* Still held at the stop: answered -EINTR. */
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1]}, \"tag\": "
+           "\"w2\"}",
+           tag);
+    node = node_of(f, "/results/w2/wait");
+    assert_int_equal(clab_view_open(&f->lab, &node, &v), 0);
+    assert_int_equal(clab_view_read(v, buf, sizeof buf, 0), -EAGAIN);
+    assert_int_equal(hold_read(w, v, (unsigned)getuid(), 70), 0);
+    clab_waits_stop(&w);
+    assert_null(w);
+    assert_int_equal(answers.n[70], -EINTR);
+    assert_int_equal(answers.wrong, 0);
+    clab_view_destroy(&v);
 }
 
 typedef struct {
@@ -576,10 +656,10 @@ typedef struct {
     off_t last;
 } listing_t;
 
-static int take(void *ud, const char *name, int is_dir, off_t next)
+static int take(void *ud, const char *name, const clab_node_t *child, off_t next)
 {
     listing_t *l = ud;
-    (void)is_dir;
+    (void)child;
     if (l->room-- <= 0)
         return 1;
     snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
@@ -930,6 +1010,105 @@ static void test_listing_then_lookups(void **state)
     assert_int_equal(clab_tree_lookup(&f->lab, "/results/c", &node), -ENOENT);
 }
 
+/* What a listing says of each entry (its node: inode number, size,
+ * stored time, timeout) is what a lookup of it says. */
+typedef struct {
+    fixture_t *f;
+    const char *dir;
+    int n;
+} agree_t;
+
+static int agrees(void *ud, const char *name, const clab_node_t *child, off_t next)
+{
+    agree_t *a = ud;
+    char path[160];
+    clab_node_t node;
+    (void)next;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/%s", a->dir, name);
+    assert_int_equal(clab_tree_lookup(&a->f->lab, path, &node), 0);
+    assert_int_equal(clab_node_ino(child), clab_node_ino(&node));
+    assert_int_equal(child->size, node.size);
+    assert_true(child->stored == node.stored);
+    assert_true(clab_node_timeout(child) == clab_node_timeout(&node));
+    a->n++;
+    return 0;
+}
+
+/* Inode numbers of a deleted set answer ENOENT, also once its tag is
+ * submitted again: the new set has new numbers. */
+static void test_inos(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    int counter = 0;
+    clab_node_t node, back;
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3, 4]},"
+           " \"tag\": \"s\"}",
+           tag);
+    complete(f, 4, &counter); /* point 4 fails (varied) */
+    static const char *const paths[] = {"/results/s",
+                                        "/results/s/1.json",
+                                        "/results/s/failed/4.json",
+                                        "/results/s/results.csv",
+                                        "/results/s/failed",
+                                        "/results/s/wait"};
+    uint64_t old[6];
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(clab_tree_lookup(&f->lab, paths[i], &node), 0);
+        old[i] = clab_node_ino(&node);
+        assert_int_equal(clab_tree_node(&f->lab, old[i], &back), 0);
+        assert_true(clab_node_same(&back, &node));
+        assert_string_equal(back.tag, "s");
+        assert_int_equal(back.size, node.size);
+    }
+    /* Settled: its directories and tables may be cached. */
+    node = node_of(f, "/results/s/results.csv");
+    assert_true(clab_node_timeout(&node) > 0);
+    static const struct {
+        const char *dir;
+        int entries;
+    } dirs[] = {{"/results/s", 8 + 3}, {"/results/s/failed", 1}, {"/results", 1}};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        agree_t a = {f, dirs[i].dir, 0};
+        clab_node_t dir = node_of(f, dirs[i].dir);
+        assert_int_equal(clab_tree_readdir(&f->lab, &dir, 0, agrees, &a), 0);
+        assert_int_equal(a.n, dirs[i].entries);
+    }
+    assert_true(ctl(f, "delete s\n", 1) > 0);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2, 3, 4]},"
+           " \"tag\": \"s\"}",
+           tag);
+    counter = 0; /* the fourth fails again */
+    complete(f, 4, &counter);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(clab_tree_node(&f->lab, old[i], &back), -ENOENT);
+        assert_int_equal(clab_tree_lookup(&f->lab, paths[i], &node), 0);
+        assert_true(clab_node_ino(&node) != old[i]);
+    }
+    /* A set with points pending is not cached. */
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [9]},"
+           " \"tag\": \"s\"}",
+           tag);
+    node = node_of(f, "/results/s/results.csv");
+    assert_true(clab_node_timeout(&node) == 0);
+    node = node_of(f, "/results/s/1.json");
+    assert_true(clab_node_timeout(&node) > 0);
+    /* Engines: an interned index, dead once the engine is gone. */
+    node = node_of(f, "/engines/eng-1");
+    uint64_t eng = clab_node_ino(&node);
+    assert_int_equal(clab_tree_node(&f->lab, eng, &back), 0);
+    assert_string_equal(back.engine, "eng-1");
+    json_t *none = json_array();
+    clab_lab_publish(&f->lab, 1, none);
+    json_decref(none);
+    assert_int_equal(clab_tree_node(&f->lab, eng, &back), -ENOENT);
+}
+
 int main(void)
 {
     clab_log_init("test_views", CLAB_LOG_WARN);
@@ -940,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_then_lookups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inos, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
     };

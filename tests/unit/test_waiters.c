@@ -1,7 +1,7 @@
-/* The per-uid limits on blocked reads of wait (fs/waiters.c): the owner's
+/* The per-uid limits on held reads of wait (fs/waiters.c): the owner's
  * limit and the other uids' are independent, each other uid has its own
  * and all of them together one more; slots come back on leave; the limits
- * a loop of threads gets. */
+ * of a mount (the owner's reads unlimited). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,27 +134,25 @@ static void test_none(void **state)
     assert_int_equal(clab_waiters_count(NULL, 5), 0);
 }
 
-/* The limits for a loop of threads: an eighth of them (at least two) kept
- * from waits; of the rest, half for the owner and half for every other
- * uid together, at most 16 each. */
-static void test_thread_limits(void **state)
+/* The mount's limits: none for the owner (a held read costs memory, not a
+ * thread), 16 for each other uid and 112 for all of them together. */
+static void test_default_limits(void **state)
 {
     (void)state;
-    clab_waiters_limits_t l = clab_waiters_thread_limits(OWNER, 256);
+    clab_waiters_limits_t l = clab_waiters_default_limits(OWNER);
     assert_int_equal(l.owner, OWNER);
-    assert_int_equal(l.owner_max, 112);
-    assert_int_equal(l.others_max, 112);
+    assert_int_equal(l.owner_max, 0);
     assert_int_equal(l.uid_max, CLAB_WAITERS_PER_UID);
+    assert_int_equal(l.others_max, CLAB_WAITERS_OTHERS);
     assert_int_equal(CLAB_WAITERS_PER_UID, 16);
-    l = clab_waiters_thread_limits(OWNER, 10);
-    assert_int_equal(l.owner_max, 4);
-    assert_int_equal(l.others_max, 4);
-    assert_int_equal(l.uid_max, 4);
-    /* However few threads, everyone may wait once. */
-    l = clab_waiters_thread_limits(OWNER, 1);
-    assert_int_equal(l.owner_max, 1);
-    assert_int_equal(l.others_max, 1);
-    assert_int_equal(l.uid_max, 1);
+    assert_int_equal(CLAB_WAITERS_OTHERS, 112);
+    clab_waiters_t *w = NULL;
+    assert_int_equal(clab_waiters_new(&l, &w), 0);
+    assert_int_equal(enter_n(w, OWNER, 20000), 20000);
+    assert_int_equal(enter_n(w, 5, 20), 16);
+    leave_n(w, OWNER, 20000);
+    leave_n(w, 5, 16);
+    clab_waiters_destroy(&w);
 }
 
 typedef struct {
@@ -196,9 +194,12 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_owner_apart),   cmocka_unit_test(test_per_uid_and_together),
-        cmocka_unit_test(test_many_uids),     cmocka_unit_test(test_none),
-        cmocka_unit_test(test_thread_limits), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_owner_apart),
+        cmocka_unit_test(test_per_uid_and_together),
+        cmocka_unit_test(test_many_uids),
+        cmocka_unit_test(test_none),
+        cmocka_unit_test(test_default_limits),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
