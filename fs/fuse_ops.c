@@ -248,7 +248,9 @@ static void answer_wait(void *token, const char *data, ssize_t n)
      * and keeps a later one off the request we free by answering. */
     fuse_req_interrupt_func(req, NULL, NULL);
     clab_lab_count(fs->lab, CLAB_REQ_READ);
-    if (n < 0)
+    if (n == -ENOTCONN)
+        fuse_reply_none(req); /* unmounted: nobody to tell, only freed */
+    else if (n < 0)
         fuse_reply_err(req, (int)-n);
     else
         fuse_reply_buf(req, data, (size_t)n);

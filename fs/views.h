@@ -76,8 +76,8 @@ typedef struct clab_wait clab_wait_t;
 
 /* How a held read is answered: n bytes at data (n >= 0) or the error n.
  * Called once for each held read, by the waits' thread, by the hold that
- * found its set done meanwhile, or by clab_waits_stop (-EINTR); never
- * under the waits' lock. */
+ * found its set done meanwhile, or by clab_waits_stop (-ENOTCONN: the
+ * mount is gone); never under the waits' lock. */
 typedef void (*clab_wait_answer_t)(void *token, const char *data, ssize_t n);
 
 /* Starts the thread that answers held reads: at each notebook commit (and
@@ -86,7 +86,7 @@ typedef void (*clab_wait_answer_t)(void *token, const char *data, ssize_t n);
  * by memory only, other uids' as waiters.h says. */
 int clab_waits_start(clab_lab_t *lab, unsigned owner, clab_wait_answer_t answer,
                      clab_waits_t **out);
-/* Stops the thread and answers each read still held -EINTR. */
+/* Stops the thread and answers each read still held -ENOTCONN. */
 void clab_waits_stop(clab_waits_t **w);
 /* A read by uid of size bytes at off of v, a wait that answered -EAGAIN,
  * to be answered through token: *out, not yet held; -EBUSY when uid has as

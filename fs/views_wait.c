@@ -329,7 +329,7 @@ void clab_waits_stop(clab_waits_t **pw)
             break;
         for (; h; h = next) {
             next = h->next;
-            finish(h, -EINTR, NULL, 0);
+            finish(h, -ENOTCONN, NULL, 0);
         }
     }
     clab_waiters_destroy(&w->limits);

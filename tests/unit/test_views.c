@@ -634,7 +634,7 @@ static void test_wait(void **state)
     assert_string_equal(st, st2);
     free(st);
     free(st2);
-    /* Still held at the stop: answered -EINTR. */
+    /* Still held at the stop: answered -ENOTCONN. */
     submit(f,
            "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1]}, \"tag\": "
            "\"w2\"}",
@@ -645,7 +645,7 @@ static void test_wait(void **state)
     assert_int_equal(hold_read(w, v, (unsigned)getuid(), 70), 0);
     clab_waits_stop(&w);
     assert_null(w);
-    assert_int_equal(answers.n[70], -EINTR);
+    assert_int_equal(answers.n[70], -ENOTCONN);
     assert_int_equal(answers.wrong, 0);
     clab_view_destroy(&v);
 }
