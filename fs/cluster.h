@@ -1,8 +1,8 @@
 /* The embedded local cluster: a clab-controller on ipc:// sockets in
  * STATE/cluster and N clab-engines, children of clabfs that live as long
  * as the mount. The controller's queue stays in STATE/cluster, so the next
- * mount resumes it. A thread of the cluster's own restarts the children
- * that die. */
+ * mount resumes it. The supervisor of child.h restarts the children that
+ * die. */
 #ifndef CLAB_CLUSTER_H
 #define CLAB_CLUSTER_H
 
@@ -28,18 +28,8 @@ typedef struct {
  * conn_file gets the connection file's path. */
 int clab_cluster_start(const clab_cluster_opts_t *opts, clab_cluster_t **out,
                        char *conn_file, size_t conn_size);
-/* Restarts children that died (a controller killed with -9, an engine that
- * crashed), backing off to once every 10 s. The cluster's own supervisor
- * thread calls it once a second from start to stop. */
-void clab_cluster_supervise(clab_cluster_t *cluster);
 /* SIGTERM to every child, then SIGKILL to those still there after a few
  * seconds; reaps them all. */
 void clab_cluster_stop(clab_cluster_t **cluster);
-/* Finds a program of ours: $CLAB_BINDIR, next to this executable, the
- * build tree's backend/ beside it, then $PATH. */
-int clab_find_program(const char *name, char *out, size_t size);
-/* The first executable name in $PATH's directories (unset or empty PATH:
- * /usr/local/bin:/usr/bin:/bin), written to out. 0, -ENOENT or -ENOMEM. */
-int clab_find_on_path(const char *name, char *out, size_t size);
 
 #endif

@@ -5,6 +5,7 @@
  * Opens the notebook in the state directory, mounts, and links the mount
  * to a cluster: the one named by --cluster, or an embedded local one
  * started here. See --help and README.md. */
+#include "child.h"
 #include "cluster.h"
 #include "conninfo.h"
 #include "fuse_ops.h"

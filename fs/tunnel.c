@@ -1,29 +1,19 @@
-/* The ssh child of clabfs --ssh and the thread that keeps it up. ssh is
- * forked here rather than spawned: only a forked child can ask for
- * PR_SET_PDEATHSIG before exec, and that is what ends it when clabfs is
- * killed with -9. The signal follows the death of the forking thread, so
- * the watcher thread both forks and outlives every child it forks. */
+/* The ssh child of clabfs --ssh: its command line, its local end, and
+ * the supervisor (child.c) that keeps it up, with ssh's stderr in the log
+ * and PR_SET_PDEATHSIG so that it dies with clabfs, even on kill -9. */
 #include "tunnel.h"
-#include "cluster.h"
+#include "child.h"
 #include "log.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define FIRST_BACKOFF 1.0
-#define STEADY_UP 10.0 /* seconds up after which a failure starts the back-off anew */
 #define SUN_PATH_MAX 100
 
 struct clab_tunnel {
@@ -34,13 +24,7 @@ struct clab_tunnel {
     char forward[1200]; /* LOCAL:REMOTE for -L */
     char sock[256];     /* the local unix socket, "" for tcp */
     char *argv[32];
-    double max_backoff, backoff, started, restart_at;
-    pid_t pid;  /* 0 when not running */
-    int err_fd; /* ssh's stderr, -1 when closed */
-    char line[1024];
-    size_t line_len;
-    pthread_t thread;
-    atomic_int stopping;
+    clab_children_t *children;
 };
 
 int clab_tunnel_parse_dest(const char *dest, char *host, size_t size, int *port)
@@ -167,152 +151,6 @@ static void build_argv(clab_tunnel_t *t)
     t->argv[n] = NULL;
 }
 
-/* In the child, between fork and exec: async-signal-safe calls only. */
-static void exec_ssh(const clab_tunnel_t *t, pid_t parent, int err_fd)
-{
-    sigset_t none;
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) /* clabfs died before the prctl */
-        _exit(127);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < 32; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(err_fd, 2) < 0)
-        _exit(127);
-    /* Its own group: a terminal's ^C reaches clabfs, which stops ssh. */
-    setpgid(0, 0);
-    execv(t->ssh, t->argv);
-    _exit(127);
-}
-
-static int spawn_ssh(clab_tunnel_t *t)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return -errno;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_ssh(t, parent, fds[1]);
-    int err = errno;
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return -err;
-    }
-    fcntl(fds[0], F_SETFL, O_NONBLOCK);
-    t->err_fd = fds[0];
-    t->pid = pid;
-    t->line_len = 0;
-    t->started = clab_mono();
-    clab_info("ssh tunnel to %s started (pid %d): -L %s", t->host, (int)pid, t->forward);
-    return 0;
-}
-
-/* Logs the line of ssh's stderr gathered so far, if any. */
-static void flush_line(clab_tunnel_t *t)
-{
-    if (!t->line_len)
-        return;
-    t->line[t->line_len] = '\0';
-    clab_warn("ssh %s: %s", t->host, t->line);
-    t->line_len = 0;
-}
-
-/* Logs what ssh wrote on stderr, a line at a time; at EOF, or when final
- * (ssh has exited: a descendant may still hold the pipe), closes it. */
-static void read_stderr(clab_tunnel_t *t, int final)
-{
-    char buf[512];
-    ssize_t n;
-    while (t->err_fd >= 0 && (n = read(t->err_fd, buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN && !final)
-                return;
-            break;
-        }
-        for (ssize_t i = 0; i < n; i++) {
-            int end = buf[i] == '\n' || t->line_len + 1 >= sizeof t->line;
-            if (buf[i] != '\n' && buf[i] != '\r')
-                t->line[t->line_len++] = buf[i];
-            if (end)
-                flush_line(t);
-        }
-    }
-    flush_line(t);
-    if (t->err_fd >= 0)
-        close(t->err_fd);
-    t->err_fd = -1;
-}
-
-/* ssh exited: say how, and when the next try is. */
-static void on_exit_status(clab_tunnel_t *t, int status)
-{
-    double now = clab_mono(), up = now - t->started;
-    read_stderr(t, 1); /* its last words */
-    t->pid = 0;
-    if (up >= STEADY_UP)
-        t->backoff = FIRST_BACKOFF;
-    t->restart_at = now + t->backoff;
-    if (WIFEXITED(status))
-        clab_warn("ssh tunnel to %s lost after %.0f s: ssh exited with status %d%s; "
-                  "restarting it in %.0f s",
-                  t->host, up, WEXITSTATUS(status),
-                  WEXITSTATUS(status) == 255 ? " (connection or authentication failed)"
-                                             : "",
-                  t->backoff);
-    else
-        clab_warn("ssh tunnel to %s lost after %.0f s: ssh killed by signal %d; "
-                  "restarting it in %.0f s",
-                  t->host, up, WIFSIGNALED(status) ? WTERMSIG(status) : 0, t->backoff);
-    if ((t->backoff *= 2) > t->max_backoff) /* for the next failure */
-        t->backoff = t->max_backoff;
-}
-
-static void end_child(clab_tunnel_t *t)
-{
-    if (t->pid <= 0)
-        return;
-    pid_t r = 0;
-    kill(t->pid, SIGTERM);
-    for (int i = 0; i < 60 && (r = waitpid(t->pid, NULL, WNOHANG)) == 0; i++)
-        usleep(50000);
-    if (r == 0) {
-        kill(t->pid, SIGKILL);
-        waitpid(t->pid, NULL, 0);
-    }
-    t->pid = 0;
-    if (t->err_fd >= 0)
-        read_stderr(t, 1);
-}
-
-static void *watch(void *ud)
-{
-    clab_tunnel_t *t = ud;
-    while (!atomic_load(&t->stopping)) {
-        if (t->pid == 0 && clab_mono() >= t->restart_at) {
-            int rc = spawn_ssh(t);
-            if (rc < 0) {
-                clab_err("cannot start ssh: %s", strerror(-rc));
-                t->restart_at = clab_mono() + t->max_backoff;
-            }
-        }
-        struct pollfd p = {.fd = t->err_fd, .events = POLLIN};
-        if (poll(&p, 1, 200) > 0 && t->err_fd >= 0)
-            read_stderr(t, 0);
-        int status;
-        if (t->pid > 0 && waitpid(t->pid, &status, WNOHANG) == t->pid)
-            on_exit_status(t, status);
-    }
-    end_child(t);
-    return NULL;
-}
-
 int clab_tunnel_check(const clab_tunnel_opts_t *o, char *why, size_t size)
 {
     char buf[4096];
@@ -334,14 +172,11 @@ int clab_tunnel_check(const clab_tunnel_opts_t *o, char *why, size_t size)
 int clab_tunnel_start(const clab_tunnel_opts_t *o, clab_tunnel_t **out, char *endpoint,
                       size_t size)
 {
-    char remote[600];
+    char remote[600], name[600];
     int port, rc = -ENOMEM;
     clab_tunnel_t *t = calloc(1, sizeof *t);
     if (!t)
         goto fail;
-    t->err_fd = -1;
-    t->backoff = FIRST_BACKOFF;
-    t->max_backoff = o->max_backoff < FIRST_BACKOFF ? FIRST_BACKOFF : o->max_backoff;
     if ((rc = clab_tunnel_parse_dest(o->dest, t->host, sizeof t->host, &port)) < 0 ||
         (rc = clab_tunnel_remote_spec(o->remote, remote, sizeof remote)) < 0 ||
         (rc = local_end(t, o, remote, endpoint, size)) < 0)
@@ -356,11 +191,27 @@ int clab_tunnel_start(const clab_tunnel_opts_t *o, clab_tunnel_t **out, char *en
         goto fail;
     }
     build_argv(t);
-    if ((rc = -pthread_create(&t->thread, NULL, watch, t)) < 0)
+    t->argv[0] = t->ssh;
+    snprintf(name, sizeof name, "ssh tunnel to %s", t->host);
+    /* Its own process group: a terminal's ^C reaches clabfs, which stops
+     * ssh. An unreachable HOST is retried, not fatal. */
+    clab_child_opts_t co = {.name = name,
+                            .argv = t->argv,
+                            .pass_fd = -1,
+                            .own_group = 1,
+                            .backoff = FIRST_BACKOFF,
+                            .max_backoff = o->max_backoff,
+                            .status_255 = "connection or authentication failed"};
+    pid_t pid;
+    if ((rc = clab_children_start(&t->children)) < 0 ||
+        (rc = pid = clab_children_add(t->children, &co)) < 0)
         goto fail;
+    clab_info("ssh tunnel to %s started (pid %d): -L %s", t->host, (int)pid, t->forward);
     *out = t;
     return 0;
 fail:
+    if (t)
+        clab_children_stop(&t->children);
     free(t);
     return rc;
 }
@@ -370,8 +221,7 @@ void clab_tunnel_stop(clab_tunnel_t **pt)
     clab_tunnel_t *t = *pt;
     if (!t)
         return;
-    atomic_store(&t->stopping, 1);
-    pthread_join(t->thread, NULL);
+    clab_children_stop(&t->children);
     if (t->sock[0])
         unlink(t->sock);
     free(t);

@@ -1,6 +1,6 @@
 /* The ssh tunnel of clabfs --ssh: an `ssh -N -L` child that carries the
- * client link to a controller only a login node can reach. A thread of the
- * tunnel's own logs what ssh says, restarts it with a capped back-off when
+ * client link to a controller only a login node can reach. The supervisor
+ * of child.h logs what ssh says, restarts it with a capped back-off when
  * it exits, and stops it with the mount; the local end keeps its address
  * across restarts, so the client socket's own reconnection heals the link.
  * The child gets PR_SET_PDEATHSIG: it dies with clabfs, even on kill -9. */
@@ -29,13 +29,13 @@ int clab_tunnel_remote_spec(const char *endpoint, char *out, size_t size);
 /* What start would refuse, checked before the mount so that the user sees
  * it: -EINVAL with the reason in why. */
 int clab_tunnel_check(const clab_tunnel_opts_t *opts, char *why, size_t size);
-/* Starts the ssh child and its watcher; endpoint gets the local end to
+/* Starts the ssh child and its supervisor; endpoint gets the local end to
  * connect the client socket to (ipc:// in dir, or tcp://127.0.0.1:PORT when
  * dir's path is too long for a unix socket). Returns once ssh is spawned,
  * not once it is connected: an unreachable HOST is retried, not fatal. */
 int clab_tunnel_start(const clab_tunnel_opts_t *opts, clab_tunnel_t **out, char *endpoint,
                       size_t size);
-/* Stops the watcher and ends ssh (SIGTERM, then SIGKILL), reaped. */
+/* Ends ssh (SIGTERM, then SIGKILL), reaped, and its supervisor. */
 void clab_tunnel_stop(clab_tunnel_t **tunnel);
 
 #endif

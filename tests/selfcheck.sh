@@ -36,7 +36,7 @@ MUTANTS=(
     "incarnation-unchecked|backend/controller/controller_engines.c|    if (strcmp(inc ? inc : \"\", e->incarnation) == 0)|    if (1) /* mutant: anyone may speak for an engine */|integration\.test_hostile_rogue$"
     "lost-tasks-kept|backend/engine/engine.c|    if (epoch && json_is_integer(sent) &&|    if (0 \&\& epoch \&\& json_is_integer(sent) \&\& /* mutant: a lost task message is never noticed */|integration\.test_hostile_rogue$"
     "stamp-ignored|fs/notebook/notebook_ingest.c|    if (!json_is_object(stamp))|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
-    "tunnel-never-restarted|fs/tunnel.c|    t->restart_at = now + t->backoff;|    t->restart_at = now + 1e9; /* mutant: a lost tunnel stays lost */|integration\.test_cluster_tunnel$"
+    "child-never-restarted|fs/child.c|    ch->restart_at = now + ch->backoff;|    ch->restart_at = now + 1e9; /* mutant: a dead child stays dead */|integration\.(test_cluster_tunnel|test_promises_t14_retries)$"
 )
 
 want=("$@")
