@@ -47,10 +47,14 @@ static int fill_one(void *ud, const char *name, const clab_node_t *child, off_t 
     if (!f->plus) {
         need = fuse_add_direntry(f->c->req, at, room, name, &e.attr, next);
     } else {
-        /* "." and "..", and an entry whose attributes cannot be had now,
-         * go without (inode 0): the kernel looks them up if it must. */
-        if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-            clab_fusep_entry(f->c, child, &e) < 0)
+        /* Without attributes (inode 0; the kernel looks them up if it
+         * must): "." and "..", a live file (its attributes would not be
+         * kept anyway, and they may cost a rendering: `ls` of the root
+         * would size notebook.json), and an entry whose attributes cannot
+         * be had now. */
+        int bare = strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+                   (!clab_node_is_dir(child) && clab_node_timeout(child) == 0);
+        if (bare || clab_fusep_entry(f->c, child, &e) < 0)
             e = (struct fuse_entry_param){
                 .attr = {.st_ino = e.attr.st_ino, .st_mode = e.attr.st_mode}};
         need = fuse_add_direntry_plus(f->c->req, at, room, name, &e, next);

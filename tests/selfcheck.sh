@@ -36,6 +36,8 @@ MUTANTS=(
     "incarnation-unchecked|backend/controller/controller_engines.c|    if (strcmp(inc ? inc : \"\", e->incarnation) == 0)|    if (1) /* mutant: anyone may speak for an engine */|integration\.test_hostile_rogue$"
     "lost-tasks-kept|backend/engine/engine.c|    if (epoch && json_is_integer(sent) &&|    if (0 \&\& epoch \&\& json_is_integer(sent) \&\& /* mutant: a lost task message is never noticed */|integration\.test_hostile_rogue$"
     "stamp-ignored|fs/notebook/notebook_ingest.c|    if (!json_is_object(stamp))|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
+    "no-invalidation|fs/fuse_ops.c|    fs->lab->send_changes = clab_fusep_send_changes;|    fs->lab->send_changes = NULL; /* mutant: the kernel keeps what changed */|integration\.test_views_cache$"
+    "interrupt-ignored|fs/fuse_ops.c|    if (clab_waits_interrupt(data)) {|    if (0 \&\& clab_waits_interrupt(data)) { /* mutant: Ctrl-C waits for the set */|integration\.(test_views_wait|test_views_waiters)$"
     "child-never-restarted|fs/child.c|    ch->restart_at = now + ch->backoff;|    ch->restart_at = now + 1e9; /* mutant: a dead child stays dead */|integration\.(test_cluster_tunnel|test_promises_t14_retries)$"
 )
 

@@ -2,7 +2,8 @@
 """Helpers of tests/bench/run.sh that want finer clocks or libraries than
 bash has: timed writes to /submit and /ctl, the one-point latency loop,
 the ipyparallel baselines, the SQL that reproduces results.csv from the
-notebook, a directory of N empty files, and the final table.
+notebook, a directory of N empty files, many blocked readers of wait, and
+the final table.
 
 Every subcommand prints plain `key value` lines (or the table) on stdout
 and reports a failure as `error TEXT` with exit status 1, so that run.sh
@@ -162,6 +163,86 @@ def cmd_mkfiles(directory, listing):
     print("files %d" % n)
 
 
+def blocked_threads():
+    """This process's threads asleep in a FUSE request (root can read the
+    kernel stacks); None when the stacks cannot be read."""
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/stack" % tid) as f:
+                n += "request_wait_answer" in f.read()
+        except OSError:
+            return None
+    return n
+
+
+def proc_value(pid, key):
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cmd_waiters(mnt, tag, count, lab_pid, gate):
+    """COUNT threads each read results/TAG/wait (the set runs until GATE
+    exists). Once they block (or stop ending), measures clabfs (LAB_PID):
+    its threads, its RSS, the time of a read of /status (median of 5);
+    then opens the gate and counts the reads that returned the status."""
+    import threading
+    n = int(count)
+    path = os.path.join(mnt, "results", tag, "wait")
+    threading.stack_size(64 * 1024)
+    got, lock = [], threading.Lock()
+
+    def one():
+        try:
+            with open(path, "rb") as f:
+                r = len(f.read())
+        except OSError as e:
+            r = "err " + (os.strerror(e.errno) if e.errno else str(e))
+        with lock:
+            got.append(r)
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for t in threads:
+        t.start()
+    # Blocked: all of them asleep in the kernel, or (no stacks to read, or
+    # some refused) the count of those still waiting steady for 3 s.
+    end, last, since = time.time() + 300, -1, time.time()
+    while time.time() < end:
+        b = blocked_threads()
+        with lock:
+            waiting = n - len(got)
+        if b is not None and b >= n:
+            break
+        if waiting != last:
+            last, since = waiting, time.time()
+        elif time.time() - since > 3 and (b is None or b >= waiting):
+            break
+        time.sleep(0.2)
+    with lock:
+        waiting = n - len(got)
+    print("blocked %d" % waiting)
+    print("threads %d" % len(os.listdir("/proc/%s/task" % lab_pid)))
+    print("rss_mib %.1f" % (proc_value(lab_pid, "VmRSS") / 1024))
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        with open(os.path.join(mnt, "status"), "rb") as f:
+            f.read()
+        times.append((time.perf_counter() - t0) * 1000)
+    print("status_ms %.2f" % statistics.median(times))
+    open(gate, "w").close()
+    for t in threads:
+        t.join(600)
+    with open(os.path.join(mnt, "results", tag, "status"), "rb") as f:
+        size = len(f.read())
+    print("returned %d" % sum(1 for r in got if r == size))
+    errors = sorted({r for r in got if r != size}, key=str)
+    print("other %s" % (",".join(str(e) for e in errors) or "-"))
+
+
 def number(v):
     try:
         return float(v)
@@ -229,6 +310,7 @@ COMMANDS = {
     "ipp": (cmd_ipp, 5),
     "sql": (cmd_sql, 3),
     "mkfiles": (cmd_mkfiles, 2),
+    "waiters": (cmd_waiters, 5),
     "table": (cmd_table, 3),
 }
 

@@ -70,6 +70,13 @@ else
     : "${BENCH_DISPATCH_ENGINES:=50}" "${BENCH_DISPATCH_POINTS:=5000}"
 fi
 : "${BENCH_PY_POINTS:=$BENCH_SET}"
+# The listing after a mount and the blocked readers of wait (issue 22):
+# 10^5 results and 10,000 readers with --full or CLAB_SLOW=1 (the quick
+# mode then lists its 10^5 harvest set), else the quick set and 1,000.
+SLOW=0
+[ $FULL = 1 ] || [ "${CLAB_SLOW:-0}" = 1 ] && SLOW=1
+[ $SLOW = 1 ] && : "${BENCH_WAITERS:=10000}"
+: "${BENCH_WAITERS:=1000}"
 LAT_COUNT=50
 PY=/usr/bin/python3 # Debian's: the one python3-ipyparallel installs into
 
@@ -441,15 +448,15 @@ bench_harvest() {
     done
 }
 
-# ls -f and ls -l of the results directory against a tmpfs directory with
-# the same names.
+# ls -f of the results directory against a tmpfs directory with the same
+# names (made here, and kept for bench_listing).
+TMPFS_LS=
 bench_ls() {
-    local dir=$MNT/results/$TP_TAG tmp=$WORK/tmpfs n out tf tl cf cl
-    log "ls of results/$TP_TAG"
+    local dir=$MNT/results/$LS_TAG tmp=$WORK/tmpfs n out tf cf
+    log "ls of results/$LS_TAG"
     timeout 600 ls -f "$dir" >"$WORK/listing" || { row "ls" "" "" "n/a: ls -f failed" "s"; return; }
     n=$(grep -vc '^\.\.\?$' "$WORK/listing")
     cf=$(median3 timeout 600 ls -f "$dir") || cf="n/a: ls -f failed"
-    cl=$(median3 timeout 600 ls -l "$dir") || cl="n/a: ls -l failed"
     mkdir -p "$tmp"
     if mount -t tmpfs -o size=256m,nr_inodes=2000000 tmpfs "$tmp" 2>>"$WORK/errors.log"; then
         MOUNTS+=("$tmp")
@@ -459,12 +466,80 @@ bench_ls() {
     fi
     if out=$($PY "$here/bench.py" mkfiles "$tmp" "$WORK/listing"); then
         tf=$(median3 ls -f "$tmp") || tf="n/a: ls -f failed"
-        tl=$(median3 ls -l "$tmp") || tl="n/a: ls -l failed"
+        TMPFS_LS=$tmp
     else
-        tf="n/a: ${out#error }" tl=$tf
+        tf="n/a: ${out#error }"
     fi
     row "ls -f results/TAG, $n entries" "ls -f, tmpfs dir, same names" "$tf" "$cf" "s"
-    row "ls -l results/TAG, $n entries" "ls -l, tmpfs dir, same names" "$tl" "$cl" "s"
+}
+
+# requests MNT: the FUSE requests that lab answered so far (/status.json).
+requests() {
+    $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["requests"]["total"])' \
+        "$1/status.json" 2>/dev/null
+}
+
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+
+# ls -l of a finished set: the first after a mount (the kernel has nothing
+# of it) and a second one right after (what the kernel kept), against
+# ls -l of the tmpfs directory; and the FUSE requests that second one sent
+# (clabfs's request count, less what reading it costs). The main lab is
+# mounted again three times (no engines) for the medians.
+bench_listing() {
+    local dir=$MNT/results/$LS_TAG n first=() second=() reqs=() t1 t2 r0 r1 o tl i
+    if [ -z "$LS_TAG" ] || [ -z "$TMPFS_LS" ]; then
+        row "ls -l results/TAG" "" "" "n/a: no set or no tmpfs copy to list" "s"
+        return
+    fi
+    n=$(ls -f "$TMPFS_LS" | grep -vc '^\.\.\?$')
+    log "ls -l of results/$LS_TAG ($n entries), the first after a mount and a second"
+    for i in 1 2 3; do
+        mount_lab "$MNT" "$STATE" --engines 0 || { row "ls -l" "" "" "n/a: no remount" "s"; return; }
+        t1=$(timeit timeout 900 ls -l "$dir") || t1="n/a: ls -l failed"
+        r0=$(requests "$MNT") && r1=$(requests "$MNT") && o=$((r1 - r0))
+        t2=$(timeit timeout 900 ls -l "$dir") || t2="n/a: ls -l failed"
+        if r0=$(requests "$MNT") && [ -n "$r1" ]; then
+            reqs+=($((r0 - r1 - o)))
+        fi
+        first+=("$t1") second+=("$t2")
+        unmount_lab "$MNT" "$LAB_PID"
+    done
+    tl=$(median3 ls -l "$TMPFS_LS") || tl="n/a: ls -l failed"
+    row "ls -l results/TAG, $n entries, the first after a mount (median of 3)" \
+        "ls -l, tmpfs dir, same names" "$tl" "$(median "${first[@]}")" "s"
+    row "ls -l results/TAG, $n entries, a second one (median of 3)" \
+        "ls -l, tmpfs dir, same names" "$tl" "$(median "${second[@]}")" "s"
+    if [ ${#reqs[@]} -gt 0 ]; then
+        row "FUSE requests of that second ls -l ($n entries)" "" "" "$(median "${reqs[@]}")" "requests"
+    else
+        row "FUSE requests of that second ls -l ($n entries)" "" "" "n/a: no request count" "requests"
+    fi
+}
+
+# BENCH_WAITERS readers blocked in a read of results/TAG/wait (one point
+# that runs until its gate opens): clabfs's threads and RSS, a read of
+# /status meanwhile, and how many readers return the status at the end.
+bench_waiters() {
+    local n=$BENCH_WAITERS gate=$WORK/gate.waiters out f
+    f="$n blocked readers of wait"
+    log "$f"
+    printf '{"experiment": "%s", "tag": "waiters", "parameters": {"i": 0, "gate": "%s"}}\n' \
+        "$src/tests/integration/exp/gated.py" "$gate" >"$MNT/submit" ||
+        { row "$f" "" "" "n/a: submit failed" ""; return; }
+    out=$(ulimit -n $((n + 256)) 2>/dev/null
+        timeout 900 $PY "$here/bench.py" waiters "$MNT" waiters "$n" "$LAB_PID" "$gate")
+    v() { awk -v k="$1" '$1 == k { print $2 }' <<<"$out"; }
+    if [ -z "$(v returned)" ]; then
+        row "$f" "" "" "n/a: ${out#error }" ""
+        return
+    fi
+    row "$f: readers blocked at once" "" "" "$(v blocked)" "of $n"
+    row "$f: clabfs threads" "" "" "$(v threads)" "threads"
+    row "$f: clabfs RSS" "" "" "$(v rss_mib)" "MiB"
+    row "$f: a read of /status meanwhile (median of 5)" "" "" "$(v status_ms)" "ms"
+    row "$f: readers that returned the set's status" "" "" "$(v returned)" "of $n"
+    [ "$(v other)" = - ] || log "waiters: other outcomes: $(v other)"
 }
 
 bench_latency() {
@@ -644,9 +719,11 @@ bench_kept_set() {
         return
     fi
     bench_harvest
+    LS_TAG=hv
     bench_ls
     info "results.csv md5" "$(md5sum <"$MNT/results/hv/results.csv" | cut -d' ' -f1)"
     unmount_lab "$MNT" "$LAB_PID"
+    bench_listing
 }
 
 main() {
@@ -675,12 +752,17 @@ main() {
         bench_disk
         bench_harvest
         mark_hwm "the harvest"
+        LS_TAG=$TP_TAG
+        [ $SLOW = 1 ] && [ $FULL = 0 ] && [ -n "$HV_TAG" ] && LS_TAG=$HV_TAG
         bench_ls
         bench_latency
         mark_hwm "ls and latency"
         bench_acd
+        bench_waiters
+        mark_hwm "$BENCH_WAITERS blocked readers of wait"
         LAB_PID=$main_pid bench_rss
         unmount_lab "$MNT" "$main_pid"
+        bench_listing
     fi
     bench_dispatch
     info "load average (end)" "$(cut -d' ' -f1-3 /proc/loadavg)"
