@@ -239,8 +239,12 @@ def cmd_waiters(mnt, tag, count, lab_pid, gate):
     with open(os.path.join(mnt, "results", tag, "status"), "rb") as f:
         size = len(f.read())
     print("returned %d" % sum(1 for r in got if r == size))
-    errors = sorted({r for r in got if r != size}, key=str)
-    print("other %s" % (",".join(str(e) for e in errors) or "-"))
+    other = {}
+    for r in got:
+        if r != size:
+            other[str(r)] = other.get(str(r), 0) + 1
+    print("other %s" % ("; ".join("%d %s" % (n, r) for r, n in sorted(other.items()))
+                        or "-"))
 
 
 def number(v):

@@ -539,7 +539,7 @@ bench_waiters() {
     row "$f: clabfs RSS" "" "" "$(v rss_mib)" "MiB"
     row "$f: a read of /status meanwhile (median of 5)" "" "" "$(v status_ms)" "ms"
     row "$f: readers that returned the set's status" "" "" "$(v returned)" "of $n"
-    [ "$(v other)" = - ] || log "waiters: other outcomes: $(v other)"
+    [ "$(v other)" = - ] || log "waiters: other outcomes: $(sed -n 's/^other //p' <<<"$out")"
 }
 
 bench_latency() {
