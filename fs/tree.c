@@ -5,6 +5,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,12 +452,25 @@ static void set_time(struct timespec *ts, double t)
         ts->tv_nsec = 0;
 }
 
+/* Every file is the mount owner's: asked once, not for each of the
+ * 100,000 entries of a listing. */
+static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
+static uid_t owner_uid;
+static gid_t owner_gid;
+
+static void owner_init(void)
+{
+    owner_uid = getuid();
+    owner_gid = getgid();
+}
+
 void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct stat *st)
 {
+    pthread_once(&owner_once, owner_init);
     memset(st, 0, sizeof *st);
     st->st_ino = (ino_t)clab_node_ino(node);
-    st->st_uid = getuid();
-    st->st_gid = getgid();
+    st->st_uid = owner_uid;
+    st->st_gid = owner_gid;
     st->st_mode = clab_node_info(node->kind)->mode;
     if (clab_node_is_dir(node)) {
         st->st_nlink = 2;

@@ -603,13 +603,13 @@ void clab_view_detach(clab_view_t *v)
 int clab_view_getattr(clab_lab_t *lab, const clab_node_t *node, int pid, struct stat *st)
 {
     const clab_node_info_t *info = clab_node_info(node->kind);
-    double mtime = clab_now();
+    double mtime = 0;
     off_t size = 0;
     int rc = 0;
     if (S_ISDIR(info->mode)) {
-        /* A set's directories change with the set. */
-        if (node->set)
-            mtime = node->set_modified;
+        /* A set's directories change with the set; the others with the
+         * cluster, at any time. */
+        mtime = node->set ? node->set_modified : clab_now();
     } else if (info->render == CLAB_RENDER_RESULT) {
         /* Learnt by the lookup. */
         size = node->size;
