@@ -625,8 +625,10 @@ class Soak:
         ends = [l.split()[1] for l in lines if l.startswith("end ")]
         worker = sum(1 for j in ends if j.startswith("w-"))
         strays = sum(1 for l in lines if l.startswith("stray "))
+        rogues = sum(1 for l in self.steps if " rogue engine " in l)
         return ("%d runs completed on engines, %d distinct jobs; %d runs on framed workers,"
-                " %d stray lines printed by them" % (len(ends), len(set(ends)), worker, strays))
+                " %d stray lines printed by them; %d rogue engines" % (
+                    len(ends), len(set(ends)), worker, strays, rogues))
 
 
 def db_query(path, sql, args=()):
