@@ -94,8 +94,19 @@ static json_t *traceback_value(const clab_record_info_t *in)
     return v;
 }
 
-/* json_object_set_new takes (and frees) the value even on failure, and
- * fails on a NULL one: OR-ing the results covers every ENOMEM. */
+/* clabfs's own names, which every record has: who ran it and how it
+ * exited. json_object_set_new takes (and frees) the value even on
+ * failure, and fails on a NULL one: OR-ing the results covers every
+ * ENOMEM. */
+static int add_clab_keys(json_t *md, const clab_record_info_t *in)
+{
+    int bad = json_object_set_new(md, "clab.job", cstr_value(in->job));
+    bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
+    bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
+    bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    return bad;
+}
+
 static json_t *build_metadata(const clab_record_info_t *in, int ok)
 {
     json_t *md = json_object();
@@ -123,10 +134,7 @@ static json_t *build_metadata(const clab_record_info_t *in, int ok)
                                    text_value(e, strlen(e), 1));
         bad |= json_object_set_new(md, "epyc.experiment.traceback", traceback_value(in));
     }
-    bad |= json_object_set_new(md, "clab.job", cstr_value(in->job));
-    bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
-    bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
-    bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    bad |= add_clab_keys(md, in);
     bad |= merge_extra(md, in->extra_metadata);
     if (bad) {
         json_decref(md);
@@ -175,6 +183,28 @@ json_t *clab_record_failure(const clab_record_info_t *who, const char *exception
     in.end = clab_now();
     in.elapsed = clab_mono() - m0;
     clab_record_new(&in, NULL, &rec);
+    return rec;
+}
+
+json_t *clab_record_cancelled(const clab_record_info_t *who, const char *why)
+{
+    clab_record_info_t in = {.job = who->job,
+                             .engine_id = who->engine_id,
+                             .host = who->host,
+                             .exit_status = -1};
+    json_t *md = json_object(), *rec = NULL;
+    int bad = !md;
+    if (!bad) {
+        bad |= json_object_set_new(md, "epyc.experiment.status", json_false());
+        bad |= json_object_set_new(md, "epyc.experiment.end_time", iso_value(clab_now()));
+        bad |= json_object_set_new(md, "epyc.experiment.exception",
+                                   json_string(CLAB_CANCELLED_EXCEPTION));
+        bad |= json_object_set_new(md, "epyc.experiment.traceback", cstr_value(why));
+        bad |= add_clab_keys(md, &in);
+    }
+    if (!bad)
+        rec = json_pack("{s:b, s:O}", "ok", 0, "metadata", md);
+    json_decref(md);
     return rec;
 }
 

@@ -14,7 +14,8 @@
 
 /* What the metadata of a record says. Every record also has
  * epyc.experiment.setup_time and teardown_time, 0 unless the envelope's
- * metadata gives them; a job's repetition (epyc.repeated.*) is added by
+ * metadata gives them; a job's repetition (epyc.experiment.rep and
+ * epyc.experiment.repetitions, RepeatedExperiment's names) is added by
  * the notebook when it stores the record. Strings may hold any
  * bytes (they are made valid UTF-8); NULL strings become "". */
 typedef struct {
@@ -43,9 +44,10 @@ typedef struct {
 /* SPEC "Durability and limits": a point gives at most this many results. */
 #define CLAB_MAX_RESULTS 10000u
 
-/* The exception of a cancelled point: epyc's own text for one, so that code
+/* The exception of a cancelled point: str() of epyc 1.7.2's
+ * CancelledException, as its cancelPendingResult stores it, so that code
  * written against epyc's notebooks recognises it. */
-#define CLAB_CANCELLED_EXCEPTION "CancelledException: cancelled"
+#define CLAB_CANCELLED_EXCEPTION "Cancelled"
 
 /* An experiment's stdout (len bytes, NUL-terminated) as its results: one
  * object becomes [it], a non-empty array of objects stays as it is. The
@@ -86,6 +88,14 @@ int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **ou
  * same metadata keys as any other; only experiment, job, engine_id and
  * host of who are used, and its times are now. NULL when out of memory. */
 json_t *clab_record_failure(const clab_record_info_t *who, const char *exception);
+
+/* The record epyc's cancelPendingResult writes for a pending point that
+ * will never run: its metadata holds only epyc.experiment.status (false),
+ * end_time (now), exception (CLAB_CANCELLED_EXCEPTION) and traceback
+ * (why: which command cancelled it), beside clabfs's clab.job,
+ * clab.engine, clab.host and clab.exit_status (-1) from who. NULL when
+ * out of memory. */
+json_t *clab_record_cancelled(const clab_record_info_t *who, const char *why);
 
 /* Reads a record as the notebook stores it: 0 with borrowed references
  * (*results NULL for a failure), -EINVAL when rec is not a record (no

@@ -7,6 +7,7 @@
  * notebook_i.h. */
 #include "notebook_i.h"
 #include "conninfo.h"
+#include "json.h"
 #include "log.h"
 #include "random.h"
 #include "sqlerr.h"
@@ -21,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -103,6 +104,90 @@ static const char migrate_v4_jobs[] =
 static const char migrate_v5[] = "ALTER TABLE results ADD COLUMN ncols INTEGER;"
                                  "ALTER TABLE results ADD COLUMN csv TEXT;"
                                  "ALTER TABLE results ADD COLUMN tsv TEXT;";
+
+/* Version 5 notebooks named a job's repetition epyc.repeated.repetitions
+ * and epyc.repeated.i, which are not epyc's names: stored documents get
+ * epyc's (CLAB_NB_REPETITIONS, CLAB_NB_REP; the job's value wins over one
+ * the experiment gave under the new name), the metadata columns too, and
+ * the rows' cells, whose column order changes, are rendered again. */
+static const char *const v6_renames[][2] = {
+    {"epyc.repeated.repetitions", CLAB_NB_REPETITIONS},
+    {"epyc.repeated.i", CLAB_NB_REP},
+};
+static const char migrate_v6_columns[] =
+    "UPDATE OR REPLACE columns SET name = 'epyc.experiment.repetitions'"
+    "  WHERE kind = 2 AND name = 'epyc.repeated.repetitions';"
+    "UPDATE OR REPLACE columns SET name = 'epyc.experiment.rep'"
+    "  WHERE kind = 2 AND name = 'epyc.repeated.i';";
+
+/* doc (a result document's text) with its metadata renamed, keys in their
+ * order; NULL when out of memory or not a document. */
+static char *v6_document(const char *text, size_t len)
+{
+    json_t *doc = clab_json_loadb(text, len, 0, NULL), *md2 = json_object(), *v;
+    json_t *md = json_object_get(doc, "metadata");
+    const char *k;
+    char *out = NULL;
+    int bad = !md2 || !json_is_object(md);
+    json_object_foreach(md, k, v)
+    {
+        const char *name = k;
+        for (size_t i = 0; i < sizeof v6_renames / sizeof *v6_renames; i++)
+            if (strcmp(k, v6_renames[i][0]) == 0)
+                name = v6_renames[i][1];
+        if (name == k && json_object_get(md2, k))
+            continue; /* renamed onto already: the job's value stays */
+        bad |= json_object_set(md2, name, v);
+    }
+    if (!bad && json_object_set(doc, "metadata", md2) == 0)
+        out = clab_json_dumps(doc);
+    json_decref(md2);
+    json_decref(doc);
+    return out;
+}
+
+static int migrate_v6(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    json_t *tags = json_object();
+    int rc = tags ? 0 : -ENOMEM;
+    if (!rc && (rc = clab_nbp_prepare(nb->db,
+                                      "SELECT tag, n, doc FROM results"
+                                      " WHERE instr(doc, '\"epyc.repeated.') > 0",
+                                      &st)) == 0)
+        rc = clab_nbp_prepare(nb->db,
+                              "UPDATE results SET doc = :doc, ncols = NULL, csv = NULL,"
+                              " tsv = NULL WHERE tag = :tag AND n = :n",
+                              &up);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        char *doc = v6_document((const char *)sqlite3_column_text(st, 2),
+                                (size_t)sqlite3_column_bytes(st, 2));
+        if (!doc) {
+            rc = -ENOMEM;
+            break;
+        }
+        sqlite3_bind_text(up, sqlite3_bind_parameter_index(up, ":doc"), doc, -1, free);
+        sqlite3_bind_value(up, sqlite3_bind_parameter_index(up, ":tag"),
+                           sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, sqlite3_bind_parameter_index(up, ":n"),
+                           sqlite3_column_int64(st, 1));
+        rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "v6");
+        sqlite3_reset(up);
+        if (!rc && json_object_set_new(tags, (const char *)sqlite3_column_text(st, 0),
+                                       json_true()))
+            rc = -ENOMEM;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    if (!rc && sqlite3_exec(nb->db, migrate_v6_columns, NULL, NULL, NULL) != SQLITE_OK)
+        rc = clab_nbp_sql_errno(nb->db, "v6 columns");
+    rc = rc ? rc : clab_nbp_fill_cells(nb);
+    const char *tag;
+    json_t *v;
+    json_object_foreach(tags, tag, v) if (!rc) rc = clab_nbp_recount(nb, tag);
+    json_decref(tags);
+    return rc;
+}
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
@@ -255,6 +340,8 @@ static int setup_schema(clab_notebook_t *nb)
             goto out;
     }
     if (existed && version < 5 && (rc = clab_nbp_fill_cells(nb)) < 0)
+        goto out;
+    if (existed && version < 6 && (rc = migrate_v6(nb)) < 0)
         goto out;
     if (version != SCHEMA_VERSION &&
         sqlite3_exec(nb->db, "PRAGMA user_version = " CLAB_NB_STR(SCHEMA_VERSION), NULL,

@@ -101,8 +101,8 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
-/* /ctl cancel: every pending point of tag becomes a failed result with
- * exception `cancelled`. Returns how many, or -ENOENT for no such set.
+/* /ctl cancel: every pending point of tag becomes a failed result, the
+ * record epyc's cancelPendingResult writes (clab_record_cancelled). Returns how many, or -ENOENT for no such set.
  * Commits a page of points at a time, results of other jobs being stored
  * in between; submits, retry and delete wait for the whole cancel. */
 /* *upto (when not NULL) gets the notebook id of the newest job there was

@@ -73,20 +73,18 @@ static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
  * whole set's (10^6 points must not mean 10^6 records in memory). */
 #define CANCEL_PAGE 512
 
-/* One page of a cancel: the ids, job ids and experiments of up to
- * CANCEL_PAGE pending jobs after *after. */
+/* One page of a cancel: the ids and job ids of up to CANCEL_PAGE pending
+ * jobs after *after. */
 typedef struct {
     int64_t id[CANCEL_PAGE];
-    char *job[CANCEL_PAGE], *experiment[CANCEL_PAGE];
+    char *job[CANCEL_PAGE];
     int n;
 } cancel_page_t;
 
 static void page_clear(cancel_page_t *p)
 {
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; i < p->n; i++)
         free(p->job[i]);
-        free(p->experiment[i]);
-    }
     p->n = 0;
 }
 
@@ -98,8 +96,7 @@ static int page_read(clab_notebook_t *nb, sqlite3_stmt *st, int64_t after,
     while (p->n < CANCEL_PAGE && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         p->id[p->n] = sqlite3_column_int64(st, 0);
         p->job[p->n] = strdup((const char *)sqlite3_column_text(st, 1));
-        p->experiment[p->n] = strdup((const char *)sqlite3_column_text(st, 2));
-        if (!p->job[p->n++] || !p->experiment[p->n - 1]) {
+        if (!p->job[p->n++]) {
             sqlite3_reset(st);
             return -ENOMEM;
         }
@@ -110,18 +107,15 @@ static int page_read(clab_notebook_t *nb, sqlite3_stmt *st, int64_t after,
                : clab_nbp_sql_errno(nb->db, "cancel");
 }
 
-/* Stores the page's failures through one record whose job and experiment
- * change from point to point: every failure of a cancel has the same
- * times. */
+/* Stores the page's failures through one record whose job changes from
+ * point to point: every failure of a cancel has the same time. */
 static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, double now)
 {
     json_t *md = json_object_get(json_object_get(item, "record"), "metadata");
     int rc = 0, n = 0;
     for (int i = 0; i < p->n && rc >= 0; i++) {
         if (json_object_set_new(item, "job", json_string(p->job[i])) ||
-            json_object_set_new(md, "clab.job", json_string(p->job[i])) ||
-            json_object_set_new(md, "epyc.experiment.classname",
-                                json_string(p->experiment[i])))
+            json_object_set_new(md, "clab.job", json_string(p->job[i])))
             return -ENOMEM;
         if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) > 0)
             n += rc;
@@ -129,8 +123,9 @@ static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, doub
     return rc < 0 ? rc : n;
 }
 
-/* Records every pending job of tag as failed with `cancelled`, through the
- * same path as a delivered failure, so that every count and size stays
+/* Records every pending job of tag as cancelled (the record epyc's
+ * cancelPendingResult writes), through the same path as a delivered
+ * failure, so that every count and size stays
  * right; a late result from an engine then finds the job done.
  * Each page is its own transaction: between two, results are stored and
  * the controller's link is served (one transaction over 10^6 points held
@@ -142,9 +137,11 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
 {
     sqlite3_stmt *st = NULL;
     cancel_page_t *p = calloc(1, sizeof *p);
-    clab_record_info_t who = {.experiment = "", .job = ""};
-    json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
-                             clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION));
+    clab_record_info_t who = {.job = ""};
+    json_t *item =
+        json_pack("{s:s, s:o*}", "job", "", "record",
+                  clab_record_cancelled(&who, lock ? "cancelled by /ctl finish"
+                                                   : "cancelled by /ctl cancel"));
     int rc = -ENOMEM, n = 0, got = CANCEL_PAGE;
     int64_t after = 0;
     double now = clab_now();
@@ -162,7 +159,7 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
             if (rc >= 0 &&
                 (rc = clab_nbp_prepare(
                      nb->db,
-                     "SELECT id, job, experiment FROM jobs WHERE tag = ?1"
+                     "SELECT id, job FROM jobs WHERE tag = ?1"
                      " AND state = " CLAB_NB_JOB_PENDING_SQL
                      " AND id > ?2 ORDER BY id LIMIT " CLAB_NB_STR(CANCEL_PAGE),
                      &st)) >= 0)

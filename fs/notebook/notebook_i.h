@@ -29,6 +29,13 @@
 #define CLAB_NB_JOB_DONE_SQL CLAB_NB_STR(CLAB_NB_JOB_DONE)
 #define CLAB_NB_JOB_RETRIED_SQL CLAB_NB_STR(CLAB_NB_JOB_RETRIED)
 
+/* The metadata names of a job's repetition, as epyc's RepeatedExperiment
+ * names them (repeatedexperiment.py): how many, and which one from 0.
+ * Notebooks of schema version 5 and older said epyc.repeated.repetitions
+ * and epyc.repeated.i (migrate_v6 in notebook.c renames them). */
+#define CLAB_NB_REPETITIONS "epyc.experiment.repetitions"
+#define CLAB_NB_REP "epyc.experiment.rep"
+
 /* A successful result's row of results.csv and .tsv (clab_table_cells)
  * and its column count, as stored with it. */
 typedef struct {

@@ -286,7 +286,8 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
 }
 
 /* The record's metadata as stored: with a job of several repetitions,
- * which one this is (epyc's RepeatedExperiment names). Added here rather
+ * which one this is (epyc's RepeatedExperiment names,
+ * CLAB_NB_REPETITIONS and CLAB_NB_REP). Added here rather
  * than by the engine so that every record of the job has them, whoever
  * made it (the engine, the controller, a cancel), and N.json and the
  * tables, both made from the stored document, agree. A new reference. */
@@ -296,8 +297,8 @@ static json_t *stored_metadata(json_t *meta, sqlite3_stmt *job)
     if (reps <= 1)
         return json_incref(meta);
     json_t *m = json_copy(meta);
-    if (m && (json_object_set_new(m, "epyc.repeated.repetitions", json_integer(reps)) ||
-              json_object_set_new(m, "epyc.repeated.i", json_integer(rep)))) {
+    if (m && (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(reps)) ||
+              json_object_set_new(m, CLAB_NB_REP, json_integer(rep)))) {
         json_decref(m);
         m = NULL;
     }

@@ -172,7 +172,7 @@ static void test_open_schema_client_id(void **state)
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
            "columns,jobs,meta,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -591,8 +591,14 @@ static void check_cancelled(fixture_t *f, json_t *tasks, int fail_x[3], int64_t 
         json_t *md = json_object_get(doc, "metadata");
         assert_string_equal(
             json_string_value(json_object_get(md, "epyc.experiment.exception")),
-            "CancelledException: cancelled");
+            "Cancelled");
         assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
+        /* epyc's cancelPendingResult writes no class name or start time. */
+        assert_null(json_object_get(md, "epyc.experiment.classname"));
+        assert_null(json_object_get(md, "epyc.experiment.start_time"));
+        assert_string_equal(
+            json_string_value(json_object_get(md, "epyc.experiment.traceback")),
+            "cancelled by /ctl cancel");
         const char *job = json_string_value(json_object_get(md, "clab.job"));
         size_t i = 1;
         while (i < 4 && strcmp(task_job(tasks, i), job) != 0)
@@ -781,7 +787,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -864,7 +870,8 @@ static void test_describe_finish(void **state)
 }
 
 /* A job of several repetitions: each record stored gets
- * epyc.repeated.repetitions and epyc.repeated.i, whoever made it (here a
+ * epyc.experiment.repetitions and epyc.experiment.rep (epyc's
+ * RepeatedExperiment names), whoever made it (here a
  * delivered success, a delivered failure and a cancel), and the metadata
  * columns name them; a retry keeps the index; one repetition adds none. */
 /* A result's clab.engine and clab.host are the controller's stamp (who
@@ -925,18 +932,18 @@ static void test_repetition_metadata(void **state)
     assert_int_equal(clab_notebook_cancel(f->nb, "r", NULL), 4);
     sql_is(f,
            "SELECT group_concat(x, ' ') FROM (SELECT json_extract(doc, '$.parameters.x')"
-           " || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"') || '/' ||"
-           " json_extract(doc, '$.metadata.\"epyc.repeated.repetitions\"') AS x"
+           " || ':' || json_extract(doc, '$.metadata.\"epyc.experiment.rep\"') || '/' ||"
+           " json_extract(doc, '$.metadata.\"epyc.experiment.repetitions\"') AS x"
            " FROM results WHERE tag = 'r' ORDER BY x)",
            "1:0/3 1:1/3 1:2/3 2:0/3 2:1/3 2:2/3");
     sql_is(f, "SELECT count(*) FROM results WHERE tag = 'r'", "6");
     sql_is(f,
            "SELECT group_concat(name) FROM columns WHERE tag = 'r' AND kind = 2"
-           " AND name LIKE 'epyc.repeated.%'",
-           "epyc.repeated.i,epyc.repeated.repetitions");
+           " AND name LIKE 'epyc.experiment.rep%'",
+           "epyc.experiment.rep,epyc.experiment.repetitions");
     sql_is(f,
            "SELECT count(*) FROM results WHERE tag = 'one' AND"
-           " json_extract(doc, '$.metadata.\"epyc.repeated.i\"') IS NULL",
+           " json_extract(doc, '$.metadata.\"epyc.experiment.rep\"') IS NULL",
            "1");
     assert_int_equal(clab_notebook_retry(f->nb, "r"), 5);
     /* The retried jobs are the failures' points and repetitions. */
@@ -945,7 +952,8 @@ static void test_repetition_metadata(void **state)
         "SELECT (SELECT group_concat(k) FROM (SELECT json_extract(params, '$.x') || ':'"
         " || rep || '/' || reps AS k FROM jobs WHERE tag = 'r' AND state = 0 ORDER BY"
         " k)) = (SELECT group_concat(k) FROM (SELECT json_extract(doc,"
-        " '$.parameters.x') || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"')"
+        " '$.parameters.x') || ':' || json_extract(doc, "
+        "'$.metadata.\"epyc.experiment.rep\"')"
         " || '/3' AS k FROM results WHERE tag = 'r' AND ok = 0 ORDER BY k))",
         "1");
 }
@@ -991,7 +999,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "5");
+    sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
@@ -999,6 +1007,73 @@ static void test_migrate_v3(void **state)
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
     sql_is(f, "SELECT locked || n_failed || n_pending FROM sets", "110");
+}
+
+/* Runs sql on the notebook's file (the notebook closed meanwhile). */
+static void sql_run(fixture_t *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A notebook of schema version 5 named a repetition epyc.repeated.i of
+ * epyc.repeated.repetitions: opened, its documents, metadata columns,
+ * cells and byte counts are those of version 6 (epyc.experiment.rep and
+ * epyc.experiment.repetitions), as if stored today; a value the
+ * experiment gave under a new name gives way to the job's. */
+static void test_migrate_v5_names(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "r", "[1, 2]", ", \"repetitions\": 2", tag);
+    json_t *tasks = all_tasks(f);
+    json_t *items = json_array();
+    for (size_t i = 0; i < 4; i++)
+        json_array_append_new(items, i == 3 ? failed_item(task_job(tasks, i))
+                                            : ok_item(task_job(tasks, i), 1));
+    json_object_set_new(
+        json_object_get(json_object_get(json_array_get(items, 0), "record"), "metadata"),
+        "epyc.experiment.rep", json_integer(7));
+    assert_int_equal(deliver(f, items), 4);
+    json_decref(tasks);
+    clab_notebook_destroy(&f->nb);
+    /* What version 6 stores, kept aside; then the same as version 5 had it. */
+    sql_run(
+        f,
+        "CREATE TABLE want AS SELECT tag, n, doc, ncols, csv, tsv FROM results;"
+        "CREATE TABLE want_sets AS SELECT * FROM sets;"
+        "CREATE TABLE want_columns AS SELECT * FROM columns;"
+        "UPDATE results SET doc = replace(doc, '\"epyc.experiment.rep\":0,"
+        "\"epyc.experiment.repetitions\":2', '\"epyc.experiment.rep\":7,"
+        "\"epyc.repeated.repetitions\":2,\"epyc.repeated.i\":0'),"
+        " csv = 'stale', tsv = NULL WHERE n = 1;"
+        "UPDATE results SET doc = replace(replace(doc,"
+        " '\"epyc.experiment.repetitions\":', '\"epyc.repeated.repetitions\":'),"
+        " '\"epyc.experiment.rep\":', '\"epyc.repeated.i\":'), csv = 'stale'"
+        " WHERE n > 1;"
+        "UPDATE columns SET name = replace(replace(name, 'epyc.experiment.repetitions',"
+        " 'epyc.repeated.repetitions'), 'epyc.experiment.rep', 'epyc.repeated.i');"
+        "UPDATE sets SET jsonl_bytes = 1;"
+        "PRAGMA user_version = 5;");
+    sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    sql_is(f, "PRAGMA user_version", "6");
+    sql_is(f, "SELECT count(*) FROM results WHERE instr(doc, 'epyc.repeated') > 0", "0");
+    sql_is(f,
+           "SELECT count(*) FROM results r JOIN want w USING (tag, n) WHERE r.doc IS NOT"
+           " w.doc OR r.ncols IS NOT w.ncols OR r.csv IS NOT w.csv OR r.tsv IS NOT w.tsv",
+           "0");
+    sql_is(f,
+           "SELECT count(*) FROM (SELECT * FROM columns EXCEPT SELECT * FROM want_columns"
+           " UNION ALL SELECT * FROM want_columns EXCEPT SELECT * FROM columns)",
+           "0");
+    sql_is(
+        f,
+        "SELECT s.jsonl_bytes = w.jsonl_bytes AND s.csv_cells = w.csv_cells FROM sets s"
+        " JOIN want_sets w USING (tag)",
+        "1");
 }
 
 int main(void)
@@ -1019,6 +1094,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_describe_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repetition_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v5_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,11 +136,45 @@ static void test_failure_of_a_point_not_run(void **state)
                 0);
     json_decref(rec);
 
-    /* The notebook's cancelled points have neither engine nor host. */
+    /* A point that never ran without an engine or a host. */
     clab_record_info_t bare = {.experiment = "/x/y", .job = "j3"};
-    rec = clab_record_failure(&bare, "cancelled");
+    rec = clab_record_failure(&bare, "no engine");
     check_keys(rec, 0);
     assert_string_equal(md_string(rec, "clab.host"), "");
+    json_decref(rec);
+}
+
+/* A cancelled point's record is what epyc's cancelPendingResult writes:
+ * status, end time, exception "Cancelled" (str() of its
+ * CancelledException) and a traceback, and clabfs's own names. */
+static void test_cancelled(void **state)
+{
+    (void)state;
+    clab_record_info_t who = {.experiment = "/x/y", .job = "j3"};
+    json_t *rec = clab_record_cancelled(&who, "cancelled by /ctl cancel");
+    json_t *md = json_object_get(rec, "metadata");
+    const char *key;
+    json_t *v;
+    char names[512] = "";
+    assert_true(json_is_false(json_object_get(rec, "ok")));
+    assert_null(json_object_get(rec, "results"));
+    json_object_foreach(md, key, v)
+    {
+        strcat(names, key);
+        strcat(names, " ");
+    }
+    assert_string_equal(names, "epyc.experiment.status epyc.experiment.end_time "
+                               "epyc.experiment.exception epyc.experiment.traceback "
+                               "clab.job clab.engine clab.host clab.exit_status ");
+    assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
+    assert_string_equal(md_string(rec, "epyc.experiment.exception"), "Cancelled");
+    assert_string_equal(CLAB_CANCELLED_EXCEPTION, "Cancelled");
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
+                        "cancelled by /ctl cancel");
+    assert_string_equal(md_string(rec, "clab.job"), "j3");
+    assert_int_equal(strlen(md_string(rec, "epyc.experiment.end_time")),
+                     strlen("2026-11-26T20:54:43.566268Z"));
+    assert_int_equal(json_integer_value(json_object_get(md, "clab.exit_status")), -1);
     json_decref(rec);
 }
 
@@ -451,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_success),
         cmocka_unit_test(test_failure_text),
         cmocka_unit_test(test_failure_of_a_point_not_run),
+        cmocka_unit_test(test_cancelled),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_parse_output),
         cmocka_unit_test(test_parse_relaxed),
