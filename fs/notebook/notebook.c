@@ -166,11 +166,9 @@ static int migrate_v6(clab_notebook_t *nb)
             rc = -ENOMEM;
             break;
         }
-        sqlite3_bind_text(up, sqlite3_bind_parameter_index(up, ":doc"), doc, -1, free);
-        sqlite3_bind_value(up, sqlite3_bind_parameter_index(up, ":tag"),
-                           sqlite3_column_value(st, 0));
-        sqlite3_bind_int64(up, sqlite3_bind_parameter_index(up, ":n"),
-                           sqlite3_column_int64(st, 1));
+        sqlite3_bind_text(up, clab_nbp_at(up, ":doc"), doc, -1, free);
+        sqlite3_bind_value(up, clab_nbp_at(up, ":tag"), sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, clab_nbp_at(up, ":n"), sqlite3_column_int64(st, 1));
         rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "v6");
         sqlite3_reset(up);
         if (!rc && json_object_set_new(tags, (const char *)sqlite3_column_text(st, 0),
@@ -199,6 +197,11 @@ int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(db, sql);
     return 0;
+}
+
+int clab_nbp_at(sqlite3_stmt *st, const char *name)
+{
+    return sqlite3_bind_parameter_index(st, name);
 }
 
 /* Every connection refuses a notebook that is a symbolic link (SQLite

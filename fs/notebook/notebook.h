@@ -102,9 +102,9 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
 /* /ctl cancel: every pending point of tag becomes a failed result, the
- * record epyc's cancelPendingResult writes (clab_record_cancelled). Returns how many, or -ENOENT for no such set.
- * Commits a page of points at a time, results of other jobs being stored
- * in between; submits, retry and delete wait for the whole cancel. */
+ * record epyc's cancelPendingResult writes (clab_record_cancelled). Returns how many, or
+ * -ENOENT for no such set. Commits a page of points at a time, results of other jobs
+ * being stored in between; submits, retry and delete wait for the whole cancel. */
 /* *upto (when not NULL) gets the notebook id of the newest job there was
  * when the cancel began: what the controller must cancel of the set, and
  * no job submitted after (a submit waits for the cancel, and ids only

@@ -105,6 +105,9 @@ struct clab_nb_cursor {
 /* notebook.c */
 int clab_nbp_sql_errno(sqlite3 *db, const char *what);
 int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* The index of st's named parameter name (":tag"), for sqlite3_bind_*:
+ * statements name what they bind, so that a bind reads as what it sets. */
+int clab_nbp_at(sqlite3_stmt *st, const char *name);
 int clab_nbp_open_db(const char *path, int flags, sqlite3 **out);
 int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size);
 int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);

@@ -53,18 +53,19 @@ static int64_t cells_bytes(const clab_buf_t *b, int ncols)
     return (int64_t)b->len - (ncols > 0 ? ncols - 1 : 0);
 }
 
-/* Binds the cells as parameters first.. of st; tsv NULL when it is the
- * same text as csv (most rows: nothing to quote, nothing to blank). */
-static void bind_cells(sqlite3_stmt *st, int first, const clab_nbp_cells_t *c)
+/* Binds the cells as :ncols, :csv and :tsv of st; tsv NULL when it is
+ * the same text as csv (most rows: nothing to quote, nothing to blank). */
+static void bind_cells(sqlite3_stmt *st, const clab_nbp_cells_t *c)
 {
-    sqlite3_bind_int(st, first, c->ncols);
-    sqlite3_bind_text(st, first + 1, c->csv.data ? c->csv.data : "", (int)c->csv.len,
-                      SQLITE_STATIC);
+    sqlite3_bind_int(st, clab_nbp_at(st, ":ncols"), c->ncols);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":csv"), c->csv.data ? c->csv.data : "",
+                      (int)c->csv.len, SQLITE_STATIC);
     if (c->tsv.len == c->csv.len &&
         (c->csv.len == 0 || memcmp(c->tsv.data, c->csv.data, c->csv.len) == 0))
-        sqlite3_bind_null(st, first + 2);
+        sqlite3_bind_null(st, clab_nbp_at(st, ":tsv"));
     else
-        sqlite3_bind_text(st, first + 2, c->tsv.data, (int)c->tsv.len, SQLITE_STATIC);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tsv"), c->tsv.data, (int)c->tsv.len,
+                          SQLITE_STATIC);
 }
 
 int clab_nbp_fill_cells(clab_notebook_t *nb)
@@ -77,16 +78,16 @@ int clab_nbp_fill_cells(clab_notebook_t *nb)
                               &st);
     rc = rc ? rc
             : clab_nbp_prepare(nb->db,
-                               "UPDATE results SET ncols = ?3, csv = ?4, tsv = ?5"
-                               " WHERE tag = ?1 AND n = ?2",
+                               "UPDATE results SET ncols = :ncols, csv = :csv,"
+                               " tsv = :tsv WHERE tag = :tag AND n = :n",
                                &up);
     while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if ((rc = doc_cells((const char *)sqlite3_column_text(st, 2),
                             (size_t)sqlite3_column_bytes(st, 2), &c)) < 0)
             break;
-        sqlite3_bind_value(up, 1, sqlite3_column_value(st, 0));
-        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 1));
-        bind_cells(up, 3, &c);
+        sqlite3_bind_value(up, clab_nbp_at(up, ":tag"), sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, clab_nbp_at(up, ":n"), sqlite3_column_int64(st, 1));
+        bind_cells(up, &c);
         rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "cells");
         sqlite3_reset(up);
     }
@@ -110,10 +111,11 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
     int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
     clab_nbp_cells_t c = {0};
     int crc = 0,
-        rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+        rc =
+            clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = :tag", &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         jsonl += (int64_t)len + 1;
@@ -133,10 +135,10 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         return clab_nbp_sql_errno(nb->db, "recount results");
     if ((rc = clab_nbp_prepare(nb->db,
                                "SELECT job, params FROM jobs"
-                               " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
+                               " WHERE tag = :tag AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &st)) < 0)
         return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         jobs += clab_nbp_json_literal_len((const char *)sqlite3_column_text(st, 0),
                                           (size_t)sqlite3_column_bytes(st, 0));
@@ -147,16 +149,17 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         return clab_nbp_sql_errno(nb->db, "recount jobs");
     if ((rc = clab_nbp_prepare(
              nb->db,
-             "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
-             " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
+             "UPDATE sets SET csv_cells = :csv, tsv_cells = :tsv, jsonl_bytes = :jsonl,"
+             " pending_bytes = :pending_bytes, pending_jobs = :pending_jobs"
+             " WHERE tag = :tag",
              &st)) < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, csv);
-    sqlite3_bind_int64(st, 2, tsv);
-    sqlite3_bind_int64(st, 3, jsonl);
-    sqlite3_bind_int64(st, 4, pend);
-    sqlite3_bind_int64(st, 5, jobs);
-    sqlite3_bind_text(st, 6, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), csv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), tsv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), jsonl);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), pend);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"), jobs);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "recount");
     sqlite3_finalize(st);
     return rc;
@@ -197,12 +200,12 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
     if ((rc = clab_nbp_prepare(
              r->db,
              "SELECT id, job, tag, experiment, params, timeout, arguments, worker"
-             " FROM jobs WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL
-             " ORDER BY id LIMIT ?2",
+             " FROM jobs WHERE id > :after AND state = " CLAB_NB_JOB_PENDING_SQL
+             " ORDER BY id LIMIT :max",
              &st)) < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, *after);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":after"), *after);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":max"), (sqlite3_int64)max);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *after = sqlite3_column_int64(st, 0);
         json_t *t = task_of(st);
@@ -228,9 +231,11 @@ static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int k
     json_t *v;
     json_object_foreach(obj, key, v)
     {
-        sqlite3_bind_text(in->column, 1, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(in->column, 2, kind);
-        sqlite3_bind_text(in->column, 3, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(in->column, clab_nbp_at(in->column, ":tag"), tag, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int(in->column, clab_nbp_at(in->column, ":kind"), kind);
+        sqlite3_bind_text(in->column, clab_nbp_at(in->column, ":name"), key, -1,
+                          SQLITE_STATIC);
         int rc = sqlite3_step(in->column);
         sqlite3_reset(in->column);
         if (rc != SQLITE_DONE)
@@ -260,16 +265,17 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
         return -ENOMEM;
     }
     d->jsonl += (int64_t)strlen(text) + 1;
-    sqlite3_bind_text(in->insert, 1, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->insert, 2, n);
-    sqlite3_bind_int(in->insert, 3, ok);
-    sqlite3_bind_text(in->insert, 4, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in->insert, 5, text, -1, free);
-    sqlite3_bind_double(in->insert, 6, now);
+    sqlite3_stmt *st = in->insert;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":n"), n);
+    sqlite3_bind_int(st, clab_nbp_at(st, ":ok"), ok);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":job"), job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), text, -1, free);
+    sqlite3_bind_double(st, clab_nbp_at(st, ":stored"), now);
     if (ok) {
         d->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
         d->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
-        bind_cells(in->insert, 7, &in->cells);
+        bind_cells(st, &in->cells);
     }
     int rc = sqlite3_step(in->insert);
     sqlite3_clear_bindings(in->insert);
@@ -346,7 +352,7 @@ static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
                        char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes,
                        json_t **meta)
 {
-    sqlite3_bind_text(in->job, 1, jobid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in->job, clab_nbp_at(in->job, ":job"), jobid, -1, SQLITE_STATIC);
     int rc = sqlite3_step(in->job);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(in->job);
@@ -389,7 +395,8 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
         return -ENOMEM;
     }
 
-    sqlite3_bind_text(in->next_n, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in->next_n, clab_nbp_at(in->next_n, ":tag"), tag, -1,
+                      SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);
     long n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
     sqlite3_reset(in->next_n);
@@ -422,23 +429,25 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
     json_decref(meta);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(in->done, 1, jobid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(in->done, clab_nbp_at(in->done, ":job"), jobid, -1, SQLITE_STATIC);
     rc = sqlite3_step(in->done);
     sqlite3_reset(in->done);
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job done");
-    sqlite3_bind_int64(in->counts, 1, n);
-    sqlite3_bind_int64(in->counts, 2, d.ok);
-    sqlite3_bind_int64(in->counts, 3, d.failed);
-    sqlite3_bind_text(in->counts, 4, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->counts, 5, d.csv);
-    sqlite3_bind_int64(in->counts, 6, d.tsv);
-    sqlite3_bind_int64(in->counts, 7, d.jsonl);
-    sqlite3_bind_int64(in->counts, 8, params_bytes + 1);
-    sqlite3_bind_int64(in->counts, 9, clab_nbp_json_literal_len(jobid, strlen(jobid)));
-    sqlite3_bind_double(in->counts, 10, now);
-    rc = sqlite3_step(in->counts);
-    sqlite3_reset(in->counts);
+    sqlite3_stmt *st = in->counts;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":next_n"), n);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":ok"), d.ok);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":failed"), d.failed);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), d.csv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), d.tsv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), d.jsonl);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), params_bytes + 1);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"),
+                       clab_nbp_json_literal_len(jobid, strlen(jobid)));
+    sqlite3_bind_double(st, clab_nbp_at(st, ":now"), now);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
     return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
 }
 
@@ -448,28 +457,31 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
                                "SELECT tag, params, rep, reps FROM jobs"
-                               " WHERE job = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
+                               " WHERE job = :job AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
-        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
+        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = :tag",
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
                                "INSERT INTO results(tag, n, ok, job, doc, stored,"
-                               " ncols, csv, tsv) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                               " ?8, ?9)",
+                               " ncols, csv, tsv) VALUES(:tag, :n, :ok, :job, :doc,"
+                               " :stored, :ncols, :csv, :tsv)",
                                &in->insert)) < 0 ||
         (rc = clab_nbp_prepare(
-             nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
+             nb->db,
+             "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(:tag, :kind, :name)",
              &in->column)) < 0 ||
         (rc = clab_nbp_prepare(
-             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = ?1",
+             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = :job",
              &in->done)) < 0 ||
         (rc = clab_nbp_prepare(
              nb->db,
-             "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
-             " n_done = n_done + 1, n_pending = n_pending - 1,"
-             " csv_cells = csv_cells + ?5, tsv_cells = tsv_cells + ?6,"
-             " jsonl_bytes = jsonl_bytes + ?7, pending_bytes = pending_bytes - ?8,"
-             " pending_jobs = pending_jobs - ?9, modified = ?10 WHERE tag = ?4",
+             "UPDATE sets SET next_n = :next_n, n_ok = n_ok + :ok,"
+             " n_failed = n_failed + :failed, n_done = n_done + 1,"
+             " n_pending = n_pending - 1, csv_cells = csv_cells + :csv,"
+             " tsv_cells = tsv_cells + :tsv, jsonl_bytes = jsonl_bytes + :jsonl,"
+             " pending_bytes = pending_bytes - :pending_bytes,"
+             " pending_jobs = pending_jobs - :pending_jobs, modified = :now"
+             " WHERE tag = :tag",
              &in->counts)) < 0)
         return rc;
     return 0;
