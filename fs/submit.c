@@ -398,15 +398,21 @@ static int parse_job(const ctx_t *c, const clab_submit_limits_t *lim, size_t b, 
                            : parse_shorthand(c, b, e, sub, &f);
     if (rc)
         goto fail;
-    rc = clab_space_new(f.params, &sub->space, c->err);
-    if (rc == -EINVAL)
-        clab_submit_locate(c->err, c->text, c->len,
-                           find_bad_parameter(c, f.params_at, f.params));
+    if (sub->explicit_points)
+        rc = clab_space_new_points(f.params, &sub->space, c->err);
+    else
+        rc = clab_space_new_design(f.params, sub->design, &sub->space, c->err);
+    if (rc == -EINVAL) {
+        long at =
+            sub->explicit_points ? -1 : find_bad_parameter(c, f.params_at, f.params);
+        clab_submit_locate(c->err, c->text, c->len, at < 0 ? (long)f.params_at : at);
+    }
     if (rc || (rc = check_points(c, sub, (long)f.params_at, lim)) ||
         (rc = check_task_size(c, sub, (long)f.params_at)) ||
         (rc = check_executable(c, sub->experiment, f.exp_at)))
         goto fail;
-    sub->parameters = json_incref(f.params);
+    if (!sub->explicit_points)
+        sub->parameters = json_incref(f.params);
     json_decref(f.root);
     *out = sub;
     return 0;

@@ -42,7 +42,7 @@ typedef enum {
 
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
-    json_t *parameters; /* the object as given */
+    json_t *parameters; /* the object as given; NULL with explicit points */
     clab_space_t *space;
     char *tag;         /* NULL when none was given */
     char *description; /* NULL when none was given */
@@ -53,6 +53,10 @@ typedef struct {
     int worker;        /* a clab_worker_mode_t: none, plain or framed */
     long tag_at;       /* where the tag is named in the text; -1 when it is not */
     clab_if_exists_t if_exists;
+    clab_design_t design; /* how parameters make points */
+    /* "points" instead of "parameters": parameters is NULL, the space
+     * holds the points as given. */
+    int explicit_points;
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).
@@ -67,7 +71,9 @@ typedef struct {
  *  -EACCES  the experiment is not an executable regular file;
  *  -E2BIG   text over lim->max_text or points over lim->max_points.
  * Fields: experiment (string), parameters (object), tag (string), description
- * (string), repetitions (integer >= 1), timeout (number > 0), arguments
+ * (string), repetitions (integer >= 1), timeout (number > 0), points (an
+ * array of objects, instead of parameters), design ("factorial" or
+ * "pointwise"), arguments
  * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
  * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (true, false or "framed"),
  * if_exists ("add", "skip" or "error"). Leading and trailing white space is

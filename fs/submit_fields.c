@@ -1,7 +1,8 @@
 /* The fields of the JSON form of a job, one row each in a table (fields[]
  * at the end), each checked for its type and range with the position of
- * its key for the caret: the SPEC's fields, worker mode's arguments and
- * worker (plain or framed), and epyc's if_exists. Split from submit.c,
+ * its key for the caret: the SPEC's fields, epyc's designs (design, or
+ * points instead of parameters), worker mode's arguments and worker (plain
+ * or framed), and epyc's if_exists. Split from submit.c,
  * which parses the text and calls these over submit_i.h. */
 #include "submit_i.h"
 #include "json.h"
@@ -51,15 +52,49 @@ static int check_experiment(const field_t *f, const json_t *v)
 
 static int check_parameters(const field_t *f, const json_t *v)
 {
+    if (!v && json_object_get(f->root, "points"))
+        return 0;
     if (!v)
-        return clab_subp_refuse(
-            f->c, EINVAL, -1,
-            "missing field \"parameters\" (an object such as {\"x\": [1, 2]})");
+        return clab_subp_refuse(f->c, EINVAL, -1,
+                                "missing field \"parameters\" (an object such as "
+                                "{\"x\": [1, 2]}, or \"points\")");
     if (!json_is_object(v))
         return refuse_type(f, "parameters", "an object", v);
     *f->params = (json_t *)v;
     *f->params_at = f->at >= 0 ? (size_t)f->at : f->start;
     return 0;
+}
+
+/* An explicit list of points, instead of parameters (the space checks
+ * each point: clab_space_new_points). */
+static int check_points(const field_t *f, const json_t *v)
+{
+    if (json_object_get(f->root, "parameters"))
+        return clab_subp_refuse(f->c, EINVAL, f->at,
+                                "give \"parameters\" or \"points\", not both");
+    if (!json_is_array(v))
+        return refuse_type(f, "points", "an array of objects", v);
+    *f->params = (json_t *)v;
+    *f->params_at = f->at >= 0 ? (size_t)f->at : f->start;
+    f->sub->explicit_points = 1;
+    return 0;
+}
+
+/* How parameters make points: epyc's FactorialDesign or PointwiseDesign. */
+static int check_design(const field_t *f, const json_t *v)
+{
+    static const char *const words[] = {"factorial", "pointwise"};
+    if (json_object_get(f->root, "points"))
+        return clab_subp_refuse(f->c, EINVAL, f->at,
+                                "field \"design\" applies to \"parameters\"; \"points\" "
+                                "run as given");
+    for (int i = 0; i < 2; i++)
+        if (json_is_string(v) && !strcmp(json_string_value(v), words[i])) {
+            f->sub->design = (clab_design_t)i;
+            return 0;
+        }
+    return clab_subp_refuse(f->c, EINVAL, f->at,
+                            "field \"design\" must be \"factorial\" or \"pointwise\"");
 }
 
 static int check_tag(const field_t *f, const json_t *v)
@@ -215,6 +250,8 @@ static const struct {
      .check = check_experiment,
      .missing = "missing field \"experiment\" (the absolute path of the program)"},
     {.name = "parameters", .check = check_parameters, .absent = 1},
+    {.name = "points", .check = check_points},
+    {.name = "design", .check = check_design},
     {.name = "tag", .check = check_tag},
     {.name = "description", .check = check_description},
     {.name = "repetitions", .check = check_repetitions},

@@ -142,24 +142,24 @@ static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
     return 0;
 }
 
-/* The set's parameter names become its first columns at once, so that
- * results.csv and results.tsv have their header before the first row, as
- * epyc's notebooks know a set's parameters before its results. */
+/* The set's parameter names (every name a point of the space has) become
+ * its first columns at once, so that results.csv and results.tsv have
+ * their header before the first row, as epyc's notebooks know a set's
+ * parameters before its results. */
 static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
                           const char *tag)
 {
     sqlite3_stmt *st;
     int rc = clab_nbp_prepare(
-        nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)", &st);
+        nb->db,
+        "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(:tag, :kind, :name)", &st);
     if (rc)
         return rc;
-    const char *name;
-    json_t *v;
-    json_object_foreach((json_t *)sub->parameters, name, v)
-    {
-        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, CLAB_COL_PARAM);
-        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < clab_space_axes(sub->space); i++) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, clab_nbp_at(st, ":kind"), CLAB_COL_PARAM);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":name"),
+                          clab_space_axis_name(sub->space, i), -1, SQLITE_STATIC);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "column");
         sqlite3_reset(st);
         if (rc)

@@ -113,8 +113,9 @@ static int run_case(const char *dir, const char *name)
         size_t plen, total = 0;
         char *points = read_file(path, &plen);
         for (clab_submission_t **s = subs; ok && *s; s++) {
-            ok = (*s)->experiment && json_is_object((*s)->parameters) && (*s)->space &&
-                 (*s)->repetitions >= 1;
+            ok = (*s)->experiment && (*s)->space && (*s)->repetitions >= 1 &&
+                 ((*s)->explicit_points ? !(*s)->parameters
+                                        : json_is_object((*s)->parameters));
             total += (*s)->points;
         }
         ok = ok && points && total == strtoull(points, NULL, 10);
@@ -402,10 +403,11 @@ static void test_messages(void **state)
 {
     expect_message(JOB("{}") ", \"tagg\": \"x\"}", -EINVAL,
                    "unexpected text after the JSON object (one job per write)");
-    expect_message("{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}",
-                   -EINVAL,
-                   "unknown field \"tagg\" (expected experiment, parameters, tag, "
-                   "description, repetitions, timeout, arguments, worker, if_exists)");
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}", -EINVAL,
+        "unknown field \"tagg\" (expected experiment, parameters, points, design, "
+        "tag, description, repetitions, timeout, arguments, worker, "
+        "if_exists)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -435,8 +437,6 @@ static void test_messages(void **state)
         "the path without them");
     expect_message("{\"parameters\": {}}", -EINVAL,
                    "missing field \"experiment\" (the absolute path of the program)");
-    expect_message("{\"experiment\": \"/bin/true\"}", -EINVAL,
-                   "missing field \"parameters\" (an object such as {\"x\": [1, 2]})");
     expect_message(JOB("[1]"), -EINVAL,
                    "field \"parameters\" must be an object, not an array");
     expect_message(
@@ -562,8 +562,63 @@ static void test_precedence(void **state)
     /* Unknown fields before the type of known ones. */
     expect_message(
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
-        "unknown field \"x\" (expected experiment, parameters, tag, description, "
-        "repetitions, timeout, arguments, worker, if_exists)");
+        "unknown field \"x\" (expected experiment, parameters, points, design, tag, "
+        "description, repetitions, timeout, arguments, worker, if_exists)");
+}
+
+/* Designs and explicit points: what each refusal says and where its
+ * caret goes; an accepted job's points, names and design. */
+static void test_designs(void **state)
+{
+    (void)state;
+    const char *pw = "{\"experiment\": \"/bin/true\", \"design\": \"pointwise\","
+                     " \"parameters\": {\"a\": [1, 2, 3], \"b\": [1, 2]}}";
+    expect_message(pw, -EINVAL,
+                   "pointwise design: parameter \"b\" has 2 values and \"a\" has 3; axes "
+                   "longer than one value go in step");
+    expect_at(pw, -EINVAL, "\"parameters\"", 1, 52);
+    expect_at("{\"experiment\": \"/bin/true\", \"parameters\": {}, \"points\": [{}]}",
+              -EINVAL, "\"points\"", 1, 47);
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"points\": [{}]}", -EINVAL,
+        "give \"parameters\" or \"points\", not both");
+    expect_at("{\"experiment\": \"/bin/true\", \"points\": [{\"a\": 1}, 2]}", -EINVAL,
+              "\"points\"", 1, 29);
+    expect_message("{\"experiment\": \"/bin/true\", \"points\": [{\"a\": 1}, 2]}",
+                   -EINVAL, "points[1] must be an object, not an integer");
+    expect_message("{\"experiment\": \"/bin/true\", \"points\": [{}], \"design\": "
+                   "\"factorial\"}",
+                   -EINVAL,
+                   "field \"design\" applies to \"parameters\"; \"points\" run as given");
+    expect_message("{\"experiment\": \"/bin/true\", \"design\": \"Pointwise\", "
+                   "\"parameters\": {}}",
+                   -EINVAL, "field \"design\" must be \"factorial\" or \"pointwise\"");
+    expect_message("{\"experiment\": \"/bin/true\"}", -EINVAL,
+                   "missing field \"parameters\" (an object such as {\"x\": [1, 2]}, or "
+                   "\"points\")");
+
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    const char *ok = "{\"experiment\": \"/bin/true\", \"repetitions\": 2,"
+                     " \"points\": [{\"y\": [1]}, {\"x\": {\"value\": 2}}]}";
+    assert_int_equal(parse(ok, &sub, &err), 0);
+    assert_int_equal(sub->points, 4);
+    assert_true(sub->explicit_points);
+    assert_null(sub->parameters);
+    assert_int_equal(clab_space_axes(sub->space), 2);
+    json_t *p1 = clab_space_point(sub->space, 1),
+           *want = json_loads("{\"x\": {\"value\": 2}}", 0, NULL);
+    assert_true(json_equal(p1, want));
+    json_decref(p1);
+    json_decref(want);
+    clab_submission_destroy(&sub);
+    assert_int_equal(parse("{\"experiment\": \"/bin/true\", \"design\": \"pointwise\","
+                           " \"parameters\": {\"a\": [1, 2], \"b\": 0}}",
+                           &sub, &err),
+                     0);
+    assert_int_equal(sub->design, CLAB_DESIGN_POINTWISE);
+    assert_int_equal(sub->points, 2);
+    clab_submission_destroy(&sub);
 }
 
 static void test_tag_valid(void **state)
@@ -643,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_semantic_positions),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_designs),
         cmocka_unit_test(test_tag_valid),
         cmocka_unit_test(test_task_limit),
     };
