@@ -114,16 +114,21 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
 }
 
 /* Forgets a client's unfinished tasks of one tag submitted up to its
- * number upto (all of them when upto < 0); engines running them are told
- * to stop (they report nothing for a cancelled task). Tasks the client
- * submitted after it began the cancel stay: it holds them as pending,
- * whichever of the two messages came first. */
-static void cancel_tag(controller_t *c, const char *client, const char *tag, int64_t upto)
+ * number upto (all of them when upto < 0), or only the jobs listed when
+ * jobs is not NULL; engines running them are told to stop (they report
+ * nothing for a cancelled task). Tasks the client submitted after it
+ * began the cancel stay: it holds them as pending, whichever of the two
+ * messages came first. */
+static void cancel_tag(controller_t *c, const char *client, const char *tag, int64_t upto,
+                       const json_t *jobs)
 {
     json_t *running = json_array();
     long queued = 0, nrunning = 0;
-    if (clab_store_cancel(c->store, client, tag, upto, running, &queued, &nrunning) ==
-        0) {
+    int rc = jobs ? clab_store_cancel_jobs(c->store, client, tag, upto, jobs, running,
+                                           &queued, &nrunning)
+                  : clab_store_cancel(c->store, client, tag, upto, running, &queued,
+                                      &nrunning);
+    if (rc == 0) {
         c->queued -= queued;
         c->running -= nrunning;
         controller_stop_running(c, running);
@@ -137,8 +142,10 @@ static json_t *on_cancel(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     const char *tag = json_string_value(json_object_get(m->body, "tag"));
     const json_t *upto = json_object_get(m->body, "upto");
+    const json_t *jobs = json_object_get(m->body, "jobs");
     if (tag)
-        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1);
+        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1,
+                   json_is_array(jobs) ? jobs : NULL);
     return json_pack("{s:s?}", "tag", tag);
 }
 

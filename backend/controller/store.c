@@ -31,6 +31,8 @@ enum {
     ST_STATE_OF,
     ST_CANCEL_RUNNING,
     ST_CANCEL,
+    ST_CANCEL_JOB_RUNNING,
+    ST_CANCEL_JOB,
     ST_RECOVER,
     ST_N
 };
@@ -68,6 +70,15 @@ static const char *const sql[ST_N] = {
     [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
                   "WHERE client = :client AND tag = :tag AND state < " DONE
                   " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
+    /* One job of the tag (/ctl cancel TAG JOB...), with the same rule. */
+    [ST_CANCEL_JOB_RUNNING] =
+        "SELECT job, engine FROM tasks "
+        "WHERE client = :client AND tag = :tag AND job = :job"
+        " AND state = " RUNNING " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
+    [ST_CANCEL_JOB] =
+        "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+        "WHERE client = :client AND tag = :tag AND job = :job"
+        " AND state < " DONE " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_REQUEUE] =
         "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = tries + ?2, "
         "seq = (SELECT max(seq) + 1 FROM tasks) "
@@ -436,6 +447,43 @@ int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int6
     if ((rc = run(s, st, "cancel")) != 0)
         return rc;
     *queued = sqlite3_changes(s->db) - *nrunning;
+    return 0;
+}
+
+int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
+                           int64_t upto, const json_t *jobs, json_t *running,
+                           long *queued, long *nrunning)
+{
+    sqlite3_stmt *ask = s->st[ST_CANCEL_JOB_RUNNING], *drop = s->st[ST_CANCEL_JOB];
+    size_t i;
+    json_t *j;
+    int rc = 0;
+    *queued = *nrunning = 0;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *job = json_string_value(j);
+        if (!job)
+            continue;
+        bind_cancel(ask, client, tag, upto);
+        bind_text(ask, ":job", job);
+        int was_running = 0;
+        if ((rc = sqlite3_step(ask)) == SQLITE_ROW) {
+            json_array_append_new(running, json_pack("{s:s, s:s}", "job", job, "engine",
+                                                     sqlite3_column_text(ask, 1)));
+            was_running = 1;
+        }
+        sqlite3_reset(ask);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_err(s, "cancel job");
+        bind_cancel(drop, client, tag, upto);
+        bind_text(drop, ":job", job);
+        if ((rc = run(s, drop, "cancel job")) != 0)
+            return rc;
+        if (sqlite3_changes(s->db) > 0) {
+            *nrunning += was_running;
+            *queued += !was_running;
+        }
+    }
     return 0;
 }
 

@@ -77,6 +77,11 @@ int clab_store_finish(clab_store_t *s, const clab_store_result_t *r, char **clie
  * to stop. */
 int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int64_t upto,
                       json_t *running, long *queued, long *nrunning);
+/* The same for the jobs listed (an array of job ids) only: those of the
+ * client's tag, unfinished, within upto. */
+int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
+                           int64_t upto, const json_t *jobs, json_t *running,
+                           long *queued, long *nrunning);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);

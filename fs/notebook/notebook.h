@@ -110,6 +110,18 @@ int clab_notebook_select(clab_notebook_t *nb, const char *tag);
  * no job submitted after (a submit waits for the cancel, and ids only
  * grow), whatever order the cancel and that submit reach it in. */
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto);
+/* The most jobs one /ctl cancel may name. */
+#define CLAB_NB_CANCEL_JOBS_MAX 512
+/* /ctl cancel TAG JOB...: the named pending points of tag are cancelled as
+ * clab_notebook_cancel cancels them (epyc's cancelPendingResult), in one
+ * transaction; points named that finished already are left as they are.
+ * Returns how many were cancelled and appends their job ids to cancelled;
+ * -ENOENT when there is no such set (*bad SIZE_MAX) or jobs[*bad] is no
+ * job of it (then nothing is cancelled); -E2BIG for more than
+ * CLAB_NB_CANCEL_JOBS_MAX names. *upto as clab_notebook_cancel's. */
+int clab_notebook_cancel_jobs(clab_notebook_t *nb, const char *tag,
+                              const char *const *jobs, size_t n, int64_t *upto,
+                              size_t *bad, json_t *cancelled);
 /* /ctl retry: each failure of tag not retried yet gets a new pending job
  * with the same parameters and repetition (the failed file stays, as the
  * record of that attempt). Returns how many; -EACCES when tag is locked. */

@@ -72,6 +72,8 @@ static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
 /* Pending jobs read per page: the writer holds a page's ids, never the
  * whole set's (10^6 points must not mean 10^6 records in memory). */
 #define CANCEL_PAGE 512
+_Static_assert(CLAB_NB_CANCEL_JOBS_MAX <= CANCEL_PAGE,
+               "a cancel of named jobs is one page");
 
 /* One page of a cancel: the ids and job ids of up to CANCEL_PAGE pending
  * jobs after *after. */
@@ -123,6 +125,21 @@ static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, doub
     return rc < 0 ? rc : n;
 }
 
+/* The delivered item a cancel stores for each of its points: the record
+ * epyc's cancelPendingResult writes, its traceback naming the command;
+ * page_ingest sets its job. NULL when out of memory. */
+static json_t *cancel_item(const char *command)
+{
+    clab_record_info_t who = {.job = ""};
+    json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
+                             clab_record_cancelled(&who, command));
+    if (item && !json_object_get(item, "record")) {
+        json_decref(item);
+        item = NULL;
+    }
+    return item;
+}
+
 /* Records every pending job of tag as cancelled (the record epyc's
  * cancelPendingResult writes), through the same path as a delivered
  * failure, so that every count and size stays
@@ -137,15 +154,12 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
 {
     sqlite3_stmt *st = NULL;
     cancel_page_t *p = calloc(1, sizeof *p);
-    clab_record_info_t who = {.job = ""};
     json_t *item =
-        json_pack("{s:s, s:o*}", "job", "", "record",
-                  clab_record_cancelled(&who, lock ? "cancelled by /ctl finish"
-                                                   : "cancelled by /ctl cancel"));
+        cancel_item(lock ? "cancelled by /ctl finish" : "cancelled by /ctl cancel");
     int rc = -ENOMEM, n = 0, got = CANCEL_PAGE;
     int64_t after = 0;
     double now = clab_now();
-    if (!p || !item || !json_object_get(item, "record"))
+    if (!p || !item)
         goto out;
     while (got == CANCEL_PAGE) {
         if ((rc = clab_nbp_write_begin(nb)) < 0)
@@ -220,6 +234,77 @@ static int with_upto(clab_notebook_t *nb, const char *tag, int64_t *upto, int lo
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto)
 {
     return with_upto(nb, tag, upto, 0, cancel_pending);
+}
+
+/* The pending ones of the jobs listed (each a job of the set, or -ENOENT
+ * with *bad its index) into p, each once; the caller's transaction. */
+static int listed_pending(clab_notebook_t *nb, const char *tag, const char *const *jobs,
+                          size_t n, cancel_page_t *p, size_t *bad)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nbp_prepare(
+        nb->db, "SELECT id, state FROM jobs WHERE job = :job AND tag = :tag", &st);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":job"), jobs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st), seen = 0;
+        if (step == SQLITE_ROW && sqlite3_column_int(st, 1) == CLAB_NB_JOB_PENDING) {
+            for (int k = 0; k < p->n; k++)
+                seen |= p->id[k] == sqlite3_column_int64(st, 0);
+            if (!seen) {
+                p->id[p->n] = sqlite3_column_int64(st, 0);
+                rc = (p->job[p->n++] = strdup(jobs[i])) ? 0 : -ENOMEM;
+            }
+        } else if (step == SQLITE_DONE) {
+            *bad = i;
+            rc = -ENOENT;
+        } else if (step != SQLITE_ROW) {
+            rc = clab_nbp_sql_errno(nb->db, "cancel jobs");
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* One transaction: ctl_lock is held, and at most CANCEL_PAGE jobs are
+ * named. */
+static int cancel_listed(clab_notebook_t *nb, const char *tag, const char *const *jobs,
+                         size_t n, size_t *bad, json_t *cancelled)
+{
+    cancel_page_t *p = calloc(1, sizeof *p);
+    json_t *item = cancel_item("cancelled by /ctl cancel");
+    int rc = n > CLAB_NB_CANCEL_JOBS_MAX ? -E2BIG : !p || !item ? -ENOMEM : 0;
+    if (rc < 0 || (rc = clab_nbp_write_begin(nb)) < 0)
+        goto out;
+    if ((rc = set_exists(nb, tag)) == -ENOENT)
+        *bad = SIZE_MAX;
+    if (rc == 0)
+        rc = listed_pending(nb, tag, jobs, n, p, bad);
+    if (rc == 0)
+        rc = page_ingest(nb, p, item, clab_now());
+    for (int i = 0; rc >= 0 && i < p->n; i++)
+        json_array_append_new(cancelled, json_string(p->job[i]));
+    rc = clab_nbp_write_end(nb, rc);
+out:
+    if (p)
+        page_clear(p);
+    free(p);
+    json_decref(item);
+    return rc;
+}
+
+int clab_notebook_cancel_jobs(clab_notebook_t *nb, const char *tag,
+                              const char *const *jobs, size_t n, int64_t *upto,
+                              size_t *bad, json_t *cancelled)
+{
+    pthread_mutex_lock(&nb->ctl_lock);
+    int64_t newest = upto ? newest_job(nb) : 0;
+    int rc = newest < 0 ? (int)newest : cancel_listed(nb, tag, jobs, n, bad, cancelled);
+    if (upto)
+        *upto = newest;
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
 }
 
 int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text)

@@ -448,6 +448,19 @@ static void client_garbage(hostile_t *h, const char *prefix)
     send_json(h, h->cli, "ack", json_pack("{s:o}", "jobs", many));
     scenario(h, "ack-unknown", n0);
 
+    /* Cancels of single jobs (/ctl cancel TAG JOB...), malformed or of
+     * jobs that are not this client's: nothing of anyone's changes. */
+    n0 = h->sent;
+    static const char *const cancels[] = {
+        "{\"tag\": \"t\", \"jobs\": \"x\"}",
+        "{\"tag\": \"t\", \"jobs\": [1, null, {}, []]}",
+        "{\"tag\": \"t\", \"upto\": \"x\", \"jobs\": [\"never-submitted\"]}",
+        "{\"tag\": 5, \"jobs\": [\"never-submitted\"]}",
+        "{\"jobs\": [\"never-submitted\"]}"};
+    for (size_t i = 0; i < sizeof cancels / sizeof *cancels; i++)
+        send_msg(h, h->cli, "cancel", cancels[i]);
+    scenario(h, "cancel-jobs-garbage", n0);
+
     /* Many malformed tasks in one message: each is logged and dropped. */
     n0 = h->sent;
     json_t *tasks = json_array();
