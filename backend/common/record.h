@@ -39,6 +39,9 @@ typedef struct {
      * before the traceback; NULL: none. */
     const char *output_head;
     size_t output_head_len;
+    /* The point's epyc records (clab_output_t's records; borrowed; NULL:
+     * none): the record holds them, one element each. */
+    const json_t *records;
 } clab_record_info_t;
 
 /* SPEC "Durability and limits": a point gives at most this many results. */
@@ -60,10 +63,16 @@ int clab_record_parse_output(const char *text, size_t len, size_t max_results,
 
 /* An experiment's output read as SPEC's result envelope allows: plain
  * output (an object, or a non-empty array of objects) is the results; an
- * object with "clab.results" or "clab.exception" is an envelope whose
- * results, metadata, exception and traceback say what the point gave. */
+ * object with "clab.results", "clab.records" or "clab.exception" is an
+ * envelope whose results, metadata, exception and traceback say what the
+ * point gave. "clab.records" is a non-empty array of epyc results dicts
+ * ({"parameters", "results", "metadata"}, the metadata with a boolean
+ * epyc.experiment.status): what epyc's Lab would add to its notebook for
+ * the point, a RepeatedExperiment's one per repetition, failures among
+ * them, each with its own parameters, times, exception and traceback. */
 typedef struct {
     json_t *results;  /* an array of objects; NULL when the point failed */
+    json_t *records;  /* clab.records (the results then NULL); NULL: none */
     json_t *metadata; /* clab.metadata, or NULL */
     char *traceback;  /* clab.traceback (malloc'd), or NULL */
     char *head;       /* output that is not JSON: its head (malloc'd), or NULL */
@@ -80,7 +89,14 @@ void clab_output_clear(clab_output_t *out);
 
 /* Builds a record in *out: a success carrying results (an array of
  * objects) when results is not NULL, else a failure. results is taken over
- * in every case. 0 or -ENOMEM. */
+ * in every case. 0 or -ENOMEM.
+ *
+ * With info->records the point ran and gave epyc's records: the record is
+ * {"ok": true, "records": [E...], "metadata": the point's}, each E
+ * {"ok", "parameters", "results", "metadata"} as the experiment gave it,
+ * ok its epyc.experiment.status, its metadata epyc's (its own clab.*
+ * names dropped) with clab.job, clab.engine, clab.host, clab.exit_status
+ * and clabfs's own clock, clab.start_time and clab.elapsed_time, added. */
 int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **out);
 
 /* A failed record for a point that did not run (the engine could not run

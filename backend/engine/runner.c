@@ -312,6 +312,7 @@ static int build_record(struct run *r, double w0, double m0, json_t **out)
     json_t *results = outcome(r, &in.exit_status);
     double m1 = clab_mono();
     in.extra_metadata = r->output.metadata;
+    in.records = r->output.records;
     in.output_head = r->output.head;
     in.output_head_len = r->output.head_len;
     if (r->output.traceback) {

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The failure of a point whose epyc records are not results dicts. */
+#define MALFORMED_RECORDS "the record's epyc records are malformed"
+
 /* The length of s as a JSON string literal, quotes included. */
 int64_t clab_nbp_json_literal_len(const char *s, size_t len)
 {
@@ -244,15 +247,24 @@ static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int k
     return 0;
 }
 
-/* What one ingested point adds to its set's counts. */
+/* One point being stored: its job and set, the next result number, the
+ * job's repetition, who ran it, and what it adds to its set's counts. */
 typedef struct {
+    const char *tag, *job;
+    long n;
+    json_int_t rep, reps;
+    const json_t *stamp;
+    double now;
     long ok, failed;
     int64_t csv, tsv, jsonl;
-} delta_t;
+} point_t;
 
-static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
-                         const char *job, long n, int ok, json_t *params, json_t *results,
-                         json_t *meta, double now, delta_t *d)
+/* Stores one result document numbered pt->n (then the next): its
+ * parameter names become columns whether it failed or not (epyc's
+ * dataframe has every record's), its results and metadata only when it
+ * succeeded (the tables list successes). */
+static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
+                         json_t *params, json_t *results, json_t *meta)
 {
     json_t *doc = json_pack("{s:O, s:O, s:O}", "metadata", meta, "parameters", params,
                             "results", results);
@@ -264,17 +276,17 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
         free(text);
         return -ENOMEM;
     }
-    d->jsonl += (int64_t)strlen(text) + 1;
+    pt->jsonl += (int64_t)strlen(text) + 1;
     sqlite3_stmt *st = in->insert;
-    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":n"), n);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), pt->tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":n"), pt->n++);
     sqlite3_bind_int(st, clab_nbp_at(st, ":ok"), ok);
-    sqlite3_bind_text(st, clab_nbp_at(st, ":job"), job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":job"), pt->job, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), text, -1, free);
-    sqlite3_bind_double(st, clab_nbp_at(st, ":stored"), now);
+    sqlite3_bind_double(st, clab_nbp_at(st, ":stored"), pt->now);
     if (ok) {
-        d->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
-        d->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
+        pt->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
+        pt->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
         bind_cells(st, &in->cells);
     }
     int rc = sqlite3_step(in->insert);
@@ -282,29 +294,28 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
     sqlite3_reset(in->insert);
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "result");
-    if (!ok)
-        return 0;
-    if ((rc = add_columns(nb, in, tag, CLAB_COL_PARAM, params)) < 0 ||
-        (rc = add_columns(nb, in, tag, CLAB_COL_RESULT, results)) < 0 ||
-        (rc = add_columns(nb, in, tag, CLAB_COL_META, meta)) < 0)
+    pt->ok += ok;
+    pt->failed += !ok;
+    if ((rc = add_columns(nb, in, pt->tag, CLAB_COL_PARAM, params)) < 0 || !ok ||
+        (rc = add_columns(nb, in, pt->tag, CLAB_COL_RESULT, results)) < 0 ||
+        (rc = add_columns(nb, in, pt->tag, CLAB_COL_META, meta)) < 0)
         return rc;
     return 0;
 }
 
-/* The record's metadata as stored: with a job of several repetitions,
- * which one this is (epyc's RepeatedExperiment names,
- * CLAB_NB_REPETITIONS and CLAB_NB_REP). Added here rather
- * than by the engine so that every record of the job has them, whoever
- * made it (the engine, the controller, a cancel), and N.json and the
- * tables, both made from the stored document, agree. A new reference. */
-static json_t *stored_metadata(json_t *meta, sqlite3_stmt *job)
+/* A record's metadata as stored: with a job of several repetitions, which
+ * one this is (epyc's RepeatedExperiment names, CLAB_NB_REPETITIONS and
+ * CLAB_NB_REP). Added here rather than by the engine so that every record
+ * of the job has them, whoever made it (the engine, the controller, a
+ * cancel), and N.json and the tables, both made from the stored document,
+ * agree. A new reference. */
+static json_t *stored_metadata(const json_t *meta, const point_t *pt)
 {
-    json_int_t rep = sqlite3_column_int64(job, 2), reps = sqlite3_column_int64(job, 3);
-    if (reps <= 1)
-        return json_incref(meta);
-    json_t *m = json_copy(meta);
-    if (m && (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(reps)) ||
-              json_object_set_new(m, CLAB_NB_REP, json_integer(rep)))) {
+    if (pt->reps <= 1)
+        return json_incref((json_t *)meta);
+    json_t *m = json_copy((json_t *)meta);
+    if (m && (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(pt->reps)) ||
+              json_object_set_new(m, CLAB_NB_REP, json_integer(pt->rep)))) {
         json_decref(m);
         m = NULL;
     }
@@ -320,7 +331,7 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
 {
     const char *k;
     json_t *v;
-    if (!json_is_object(stamp))
+    if (!json_is_object(stamp) || !meta)
         return meta;
     json_t *m = json_copy(meta);
     json_decref(meta);
@@ -345,14 +356,85 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
     return m;
 }
 
-/* The pending job jobid: its tag, its parameters (a new reference) and
- * their length, and *meta becomes the metadata to store (a new
- * reference). 1, 0 when the job is not pending, or -errno. */
-static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
-                       char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes,
-                       json_t **meta)
+/* Stores one result of the point with its metadata as stored. */
+static int insert_one(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
+                      json_t *params, json_t *results, const json_t *meta)
 {
-    sqlite3_bind_text(in->job, clab_nbp_at(in->job, ":job"), jobid, -1, SQLITE_STATIC);
+    json_t *m = stamped_metadata(stored_metadata(meta, pt), pt->stamp);
+    int rc = m ? insert_result(nb, in, pt, ok, params, results, m) : -ENOMEM;
+    json_decref(m);
+    return rc;
+}
+
+/* The point's epyc records (record.h), one result each with its own
+ * parameters, results and metadata; elements that are not epyc results
+ * dicts fail the point instead, with the point's metadata. */
+static int insert_records(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                          const json_t *records, json_t *params, const json_t *meta)
+{
+    size_t i;
+    json_t *e;
+    int well_formed = json_array_size(records) > 0;
+    json_array_foreach(records, i, e) well_formed &=
+        json_is_object(json_object_get(e, "parameters")) &&
+        json_is_object(json_object_get(e, "results")) &&
+        json_is_object(json_object_get(e, "metadata"));
+    if (!well_formed) {
+        json_t *m = json_copy((json_t *)meta), *empty = json_object();
+        int rc = !m || !empty ||
+                         json_object_set_new(m, "epyc.experiment.status", json_false()) ||
+                         json_object_set_new(m, "epyc.experiment.exception",
+                                             json_string(MALFORMED_RECORDS))
+                     ? -ENOMEM
+                     : insert_one(nb, in, pt, 0, params, empty, m);
+        json_decref(m);
+        json_decref(empty);
+        return rc;
+    }
+    json_array_foreach(records, i, e)
+    {
+        int rc =
+            insert_one(nb, in, pt, json_is_true(json_object_get(e, "ok")),
+                       json_object_get(e, "parameters"), json_object_get(e, "results"),
+                       json_object_get(e, "metadata"));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The point's results (or its failure) as its record gives them. */
+static int insert_point(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                        const json_t *record, json_t *params)
+{
+    json_t *meta = json_object_get(record, "metadata");
+    json_t *results = json_object_get(record, "results"), *r;
+    size_t i;
+    int rc = 0;
+    if (!json_is_true(json_object_get(record, "ok")) || json_array_size(results) == 0) {
+        if (json_object_get(record, "records"))
+            return insert_records(nb, in, pt, json_object_get(record, "records"), params,
+                                  meta);
+        json_t *empty = json_object();
+        rc = empty ? insert_one(nb, in, pt, 0, params, empty, meta) : -ENOMEM;
+        json_decref(empty);
+        return rc;
+    }
+    json_array_foreach(results, i, r)
+    {
+        if (json_is_object(r) && (rc = insert_one(nb, in, pt, 1, params, r, meta)) < 0)
+            break;
+    }
+    return rc;
+}
+
+/* The pending job pt->job: its tag, repetition and parameters (a new
+ * reference) and their length. 1, 0 when the job is not pending, or
+ * -errno. */
+static int pending_job(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                       char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes)
+{
+    sqlite3_bind_text(in->job, clab_nbp_at(in->job, ":job"), pt->job, -1, SQLITE_STATIC);
     int rc = sqlite3_step(in->job);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(in->job);
@@ -361,94 +443,72 @@ static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
     snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(in->job, 0));
     *params_bytes = sqlite3_column_bytes(in->job, 1);
     *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
-    *meta = stored_metadata(*meta, in->job);
+    pt->rep = sqlite3_column_int64(in->job, 2);
+    pt->reps = sqlite3_column_int64(in->job, 3);
     sqlite3_reset(in->job);
     if (!*params)
         *params = json_object();
-    if (!*meta) {
-        json_decref(*params);
-        return -ENOMEM;
-    }
-    return 1;
+    return *params ? 1 : -ENOMEM;
 }
 
-/* Stores one delivered result; 1 stored, 0 skipped. */
+/* The job is done and its set counts what it added. */
+static int count_point(clab_notebook_t *nb, ingest_t *in, const point_t *pt,
+                       int64_t params_bytes)
+{
+    sqlite3_bind_text(in->done, clab_nbp_at(in->done, ":job"), pt->job, -1,
+                      SQLITE_STATIC);
+    int rc = sqlite3_step(in->done);
+    sqlite3_reset(in->done);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "job done");
+    sqlite3_stmt *st = in->counts;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), pt->tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":next_n"), pt->n);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":ok"), pt->ok);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":failed"), pt->failed);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), pt->csv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), pt->tsv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), pt->jsonl);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), params_bytes + 1);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"),
+                       clab_nbp_json_literal_len(pt->job, strlen(pt->job)));
+    sqlite3_bind_double(st, clab_nbp_at(st, ":now"), pt->now);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
+}
+
+/* Stores one delivered result; 1 stored, 0 skipped. A point is one N per
+ * result it gave (or one failure), and done once. */
 int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
 {
-    const char *jobid = json_string_value(json_object_get(item, "job"));
-    json_t *record = json_object_get(item, "record");
-    json_t *meta = json_object_get(record, "metadata");
-    json_t *results = json_object_get(record, "results");
+    const json_t *record = json_object_get(item, "record");
+    point_t pt = {.job = json_string_value(json_object_get(item, "job")),
+                  .stamp = json_object_get(item, "stamp"),
+                  .now = now};
     int ok = json_is_true(json_object_get(record, "ok"));
-    if (!jobid || !json_is_object(meta) || (ok && !json_is_array(results))) {
-        clab_warn("malformed result for job %s skipped", jobid ? jobid : "?");
+    if (!pt.job || !json_is_object(json_object_get(record, "metadata")) ||
+        (ok && !json_is_array(json_object_get(record, "results")) &&
+         !json_object_get(record, "records"))) {
+        clab_warn("malformed result for job %s skipped", pt.job ? pt.job : "?");
         return 0;
     }
     char tag[CLAB_TAG_MAX + 1];
     int64_t params_bytes = 0;
     json_t *params = NULL;
-    int rc = pending_job(nb, in, jobid, tag, &params, &params_bytes, &meta);
+    int rc = pending_job(nb, in, &pt, tag, &params, &params_bytes);
     if (rc <= 0)
         return rc;
-    if (!(meta = stamped_metadata(meta, json_object_get(item, "stamp")))) {
-        json_decref(params);
-        return -ENOMEM;
-    }
-
+    pt.tag = tag;
     sqlite3_bind_text(in->next_n, clab_nbp_at(in->next_n, ":tag"), tag, -1,
                       SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);
-    long n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
+    pt.n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
     sqlite3_reset(in->next_n);
-    if (n <= 0) {
-        json_decref(params);
-        json_decref(meta);
-        return clab_nbp_sql_errno(nb->db, "set of job");
-    }
-    delta_t d = {0};
-    rc = 0;
-    if (ok && json_array_size(results) > 0) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(results, i, r)
-        {
-            if (!json_is_object(r))
-                continue;
-            if ((rc = insert_result(nb, in, tag, jobid, n++, 1, params, r, meta, now,
-                                    &d)) < 0)
-                break;
-            d.ok++;
-        }
-    } else {
-        json_t *empty = json_object();
-        rc = insert_result(nb, in, tag, jobid, n++, 0, params, empty, meta, now, &d);
-        json_decref(empty);
-        d.failed = 1;
-    }
+    rc = pt.n > 0 ? insert_point(nb, in, &pt, record, params)
+                  : clab_nbp_sql_errno(nb->db, "set of job");
     json_decref(params);
-    json_decref(meta);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_text(in->done, clab_nbp_at(in->done, ":job"), jobid, -1, SQLITE_STATIC);
-    rc = sqlite3_step(in->done);
-    sqlite3_reset(in->done);
-    if (rc != SQLITE_DONE)
-        return clab_nbp_sql_errno(nb->db, "job done");
-    sqlite3_stmt *st = in->counts;
-    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":next_n"), n);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":ok"), d.ok);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":failed"), d.failed);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), d.csv);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), d.tsv);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), d.jsonl);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), params_bytes + 1);
-    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"),
-                       clab_nbp_json_literal_len(jobid, strlen(jobid)));
-    sqlite3_bind_double(st, clab_nbp_at(st, ":now"), now);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
+    return rc < 0 ? rc : count_point(nb, in, &pt, params_bytes);
 }
 
 int clab_nbp_ingest_prepare(clab_notebook_t *nb)

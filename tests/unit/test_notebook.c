@@ -1009,6 +1009,70 @@ static void test_migrate_v3(void **state)
     sql_is(f, "SELECT locked || n_failed || n_pending FROM sets", "110");
 }
 
+/* An element of a record with epyc's records (record.h): x its
+ * parameter, status its success, y its result. */
+static json_t *element(int x, double v, int ok, int y)
+{
+    json_t *params = json_pack("{s:i}", "x", x);
+    if (v > 0)
+        json_object_set_new(params, "v", json_real(v));
+    json_t *md =
+        json_pack("{s:b, s:s}", "epyc.experiment.status", ok, "clab.engine", "e1");
+    if (!ok)
+        json_object_set_new(md, "epyc.experiment.exception", json_string("E"));
+    return json_pack("{s:b, s:o, s:o, s:o}", "ok", ok, "parameters", params, "results",
+                     ok ? json_pack("{s:i}", "y", y) : json_object(), "metadata", md);
+}
+
+/* A point whose record holds epyc's records (a RepeatedExperiment with a
+ * failed repetition, a setUp that added a parameter) is one N per
+ * record, successes and failures in their order, each with its own
+ * parameters and metadata (stamped with who ran it, given the job's
+ * repetition); the point is done once. Malformed elements fail the
+ * point instead. */
+static void test_records_ingest(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "e", "[1]", ", \"repetitions\": 2", tag);
+    json_t *tasks = all_tasks(f);
+    json_t *rec =
+        json_pack("{s:b, s:{s:s}, s:[o, o, o]}", "ok", 1, "metadata", "clab.job",
+                  task_job(tasks, 0), "records", element(1, 0.5, 1, 2),
+                  element(1, 0, 0, 0), element(1, 0, 1, 3));
+    json_t *item =
+        json_pack("{s:s, s:o, s:{s:s, s:s}}", "job", task_job(tasks, 0), "record", rec,
+                  "stamp", "clab.engine", "st", "clab.host", "sh");
+    json_t *bad = json_pack("{s:s, s:{s:b, s:{}, s:[i]}}", "job", task_job(tasks, 1),
+                            "record", "ok", 1, "metadata", "records", 7);
+    assert_int_equal(deliver(f, json_pack("[o, o]", item, bad)), 2);
+    json_decref(tasks);
+    sql_is(f,
+           "SELECT group_concat(x, ' ') FROM (SELECT n || ':' || ok || ':' ||"
+           " json_extract(doc, '$.parameters.x') || ':' ||"
+           " coalesce(json_extract(doc, '$.parameters.v'), '-') || ':' ||"
+           " coalesce(json_extract(doc, '$.results.y'), '-') || ':' ||"
+           " coalesce(json_extract(doc, '$.metadata.\"clab.engine\"'), '') || ':' ||"
+           " coalesce(json_extract(doc, '$.metadata.\"epyc.experiment.rep\"'), '-') AS x"
+           " FROM results WHERE tag = 'e' ORDER BY n)",
+           "1:1:1:0.5:2:st:0 2:0:1:-:-:st:0 3:1:1:-:3:st:0 4:0:1:-:-::1");
+    sql_is(f,
+           "SELECT json_extract(doc, '$.metadata.\"epyc.experiment.exception\"')"
+           " FROM results WHERE tag = 'e' AND n = 4",
+           "the record's epyc records are malformed");
+    sql_is(f,
+           "SELECT n_ok || ' ' || n_failed || ' ' || n_done || ' ' || n_pending"
+           " FROM sets WHERE tag = 'e'",
+           "2 2 2 0");
+    sql_is(f, "SELECT group_concat(name) FROM columns WHERE tag = 'e' AND kind = 0",
+           "v,x");
+    sql_is(
+        f,
+        "SELECT jsonl_bytes = (SELECT sum(length(doc) + 1) FROM results WHERE tag = 'e')"
+        " FROM sets WHERE tag = 'e'",
+        "1");
+}
+
 /* Runs sql on the notebook's file (the notebook closed meanwhile). */
 static void sql_run(fixture_t *f, const char *sql)
 {
@@ -1095,6 +1159,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repetition_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v5_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_ingest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
