@@ -54,6 +54,7 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
+    "  docs INTEGER NOT NULL DEFAULT 0, ok_docs INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;";
 
 static const char jobs_schema[] =
@@ -109,7 +110,12 @@ static const char migrate_v5[] = "ALTER TABLE results ADD COLUMN ncols INTEGER;"
  * and epyc.repeated.i, which are not epyc's names: stored documents get
  * epyc's (CLAB_NB_REPETITIONS, CLAB_NB_REP; the job's value wins over one
  * the experiment gave under the new name), the metadata columns too, and
- * the rows' cells, whose column order changes, are rendered again. */
+ * the rows' cells, whose column order changes, are rendered again. Their
+ * columns did not count the documents that have each name (notebook.json
+ * renames and sizes by these): the counts are made from every document. */
+static const char migrate_v6_counts[] =
+    "ALTER TABLE columns ADD COLUMN docs INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE columns ADD COLUMN ok_docs INTEGER NOT NULL DEFAULT 0;";
 static const char *const v6_renames[][2] = {
     {"epyc.repeated.repetitions", CLAB_NB_REPETITIONS},
     {"epyc.repeated.i", CLAB_NB_REP},
@@ -144,6 +150,27 @@ static char *v6_document(const char *text, size_t len)
     json_decref(md2);
     json_decref(doc);
     return out;
+}
+
+/* Counts the names of every stored document into the columns (as ingest
+ * does, clab_nbp_count_names). */
+static int count_columns(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    int rc = clab_nbp_prepare(nb->db, "SELECT tag, ok, doc FROM results", &st);
+    rc = rc ? rc : clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &up);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *doc = clab_json_loadb((const char *)sqlite3_column_text(st, 2),
+                                      (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        rc = doc ? clab_nbp_count_names(nb->db, up,
+                                        (const char *)sqlite3_column_text(st, 0),
+                                        sqlite3_column_int(st, 1), doc)
+                 : -EIO;
+        json_decref(doc);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    return rc;
 }
 
 static int migrate_v6(clab_notebook_t *nb)
@@ -184,7 +211,7 @@ static int migrate_v6(clab_notebook_t *nb)
     json_t *v;
     json_object_foreach(tags, tag, v) if (!rc) rc = clab_nbp_recount(nb, tag);
     json_decref(tags);
-    return rc;
+    return rc ? rc : count_columns(nb);
 }
 
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
@@ -297,7 +324,9 @@ static int migrate(clab_notebook_t *nb, int existed, int version)
         (existed && version >= 2 && version < 4 &&
          sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK) ||
         (existed && version < 5 &&
-         sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK))
+         sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK) ||
+        (existed && version < 6 &&
+         sqlite3_exec(nb->db, migrate_v6_counts, NULL, NULL, NULL) != SQLITE_OK))
         return clab_nbp_sql_errno(nb->db, "migrate");
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)

@@ -167,7 +167,13 @@ int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **
  * when there is no such result. */
 int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, size_t *len,
                         double *stored);
-/* Result column names of a kind, sorted, as a new JSON array of strings. */
+/* Every name a part (kind) of the set's records has, or a pending point's
+ * parameters: a new object, name -> [documents that have it, successful
+ * ones among them] (0 and 0 for a name only pending points have). */
+int clab_nb_names(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
+/* The tables' column names of a kind, sorted, as a new JSON array of
+ * strings: parameters of every record and pending point, results and
+ * metadata of successful records. */
 int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
 /* Results of tag with after < n <= upto (upto < 0: no bound) in completion
  * order: ok 1 successes, 0 failures, -1 all. */

@@ -140,6 +140,17 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag);
  * older than schema version 5). Inside a write transaction. */
 int clab_nbp_fill_cells(clab_notebook_t *nb);
 
+/* Counts the keys of a stored document's parts (doc: metadata,
+ * parameters, results) as names of its set (columns.docs, and ok_docs for
+ * a success) through up, a statement of CLAB_NBP_COUNT_NAME_SQL: what
+ * notebook.json renames and sizes by, and what the tables head. */
+#define CLAB_NBP_COUNT_NAME_SQL                                                          \
+    "INSERT INTO columns(tag, kind, name, docs, ok_docs)"                                \
+    " VALUES(:tag, :kind, :name, 1, :ok) ON CONFLICT(tag, kind, name)"                   \
+    " DO UPDATE SET docs = docs + 1, ok_docs = ok_docs + :ok"
+int clab_nbp_count_names(sqlite3 *db, sqlite3_stmt *up, const char *tag, int ok,
+                         const json_t *doc);
+
 /* notebook_read.c */
 void clab_nbp_conn_close(conn_t *c);
 

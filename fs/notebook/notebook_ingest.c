@@ -227,24 +227,35 @@ out:
     return rc;
 }
 
-static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int kind,
-                       json_t *obj)
+/* Counts obj's keys as names of part kind of one more stored document (a
+ * successful one when ok): a name's first document makes it a column. */
+static int add_columns(sqlite3 *db, sqlite3_stmt *up, const char *tag, int kind, int ok,
+                       const json_t *obj)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
-        sqlite3_bind_text(in->column, clab_nbp_at(in->column, ":tag"), tag, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int(in->column, clab_nbp_at(in->column, ":kind"), kind);
-        sqlite3_bind_text(in->column, clab_nbp_at(in->column, ":name"), key, -1,
-                          SQLITE_STATIC);
-        int rc = sqlite3_step(in->column);
-        sqlite3_reset(in->column);
+        sqlite3_bind_text(up, clab_nbp_at(up, ":tag"), tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(up, clab_nbp_at(up, ":kind"), kind);
+        sqlite3_bind_text(up, clab_nbp_at(up, ":name"), key, -1, SQLITE_STATIC);
+        sqlite3_bind_int(up, clab_nbp_at(up, ":ok"), ok);
+        int rc = sqlite3_step(up);
+        sqlite3_reset(up);
         if (rc != SQLITE_DONE)
-            return clab_nbp_sql_errno(nb->db, "column");
+            return clab_nbp_sql_errno(db, "column");
     }
     return 0;
+}
+
+int clab_nbp_count_names(sqlite3 *db, sqlite3_stmt *up, const char *tag, int ok,
+                         const json_t *doc)
+{
+    static const char *const part[3] = {"parameters", "results", "metadata"};
+    int rc = 0;
+    for (int k = 0; k < 3 && rc == 0; k++)
+        rc = add_columns(db, up, tag, k, ok, json_object_get(doc, part[k]));
+    return rc;
 }
 
 /* One point being stored: its job and set, the next result number, the
@@ -259,10 +270,10 @@ typedef struct {
     int64_t csv, tsv, jsonl;
 } point_t;
 
-/* Stores one result document numbered pt->n (then the next): its
- * parameter names become columns whether it failed or not (epyc's
- * dataframe has every record's), its results and metadata only when it
- * succeeded (the tables list successes). */
+/* Stores one result document numbered pt->n (then the next), and counts
+ * its names (clab_nbp_columns_sql): the tables head parameters of every
+ * record (epyc's dataframe has them all) and the results and metadata of
+ * successes, which alone they list. */
 static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
                          json_t *params, json_t *results, json_t *meta)
 {
@@ -296,9 +307,10 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
         return clab_nbp_sql_errno(nb->db, "result");
     pt->ok += ok;
     pt->failed += !ok;
-    if ((rc = add_columns(nb, in, pt->tag, CLAB_COL_PARAM, params)) < 0 || !ok ||
-        (rc = add_columns(nb, in, pt->tag, CLAB_COL_RESULT, results)) < 0 ||
-        (rc = add_columns(nb, in, pt->tag, CLAB_COL_META, meta)) < 0)
+    if ((rc = add_columns(nb->db, in->column, pt->tag, CLAB_COL_PARAM, ok, params)) < 0 ||
+        (rc = add_columns(nb->db, in->column, pt->tag, CLAB_COL_RESULT, ok, results)) <
+            0 ||
+        (rc = add_columns(nb->db, in->column, pt->tag, CLAB_COL_META, ok, meta)) < 0)
         return rc;
     return 0;
 }
@@ -526,10 +538,7 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
                                " ncols, csv, tsv) VALUES(:tag, :n, :ok, :job, :doc,"
                                " :stored, :ncols, :csv, :tsv)",
                                &in->insert)) < 0 ||
-        (rc = clab_nbp_prepare(
-             nb->db,
-             "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(:tag, :kind, :name)",
-             &in->column)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &in->column)) < 0 ||
         (rc = clab_nbp_prepare(
              nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = :job",
              &in->done)) < 0 ||

@@ -34,7 +34,7 @@ from collections import Counter
 root = sys.argv[1]
 def docs(tag, sub=""):
     d = os.path.join(root, tag, sub)
-    return [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d)) if f.endswith(".json")]
+    return [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d)) if f.endswith(".json") and f[:-5].isdigit()]
 S, T = "epyc.experiment.setup_time", "epyc.experiment.teardown_time"
 R, I = "epyc.experiment.repetitions", "epyc.experiment.rep"
 

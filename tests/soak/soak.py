@@ -486,7 +486,7 @@ class Soak:
                 self.violate("set %s: ls %s: %s" % (tag, d, err.strip()))
                 continue
             for name in out.split():
-                if not name.endswith(".json"):
+                if not (name.endswith(".json") and name[:-5].isdigit()):
                     continue
                 rc, text, err = fs_read(os.path.join(d, name))
                 try:

@@ -1083,8 +1083,9 @@ static void sql_run(fixture_t *f, const char *sql)
 }
 
 /* A notebook of schema version 5 named a repetition epyc.repeated.i of
- * epyc.repeated.repetitions: opened, its documents, metadata columns,
- * cells and byte counts are those of version 6 (epyc.experiment.rep and
+ * epyc.repeated.repetitions and did not count its names' documents:
+ * opened, its documents, metadata columns (and their counts), cells and
+ * byte counts are those of version 6 (epyc.experiment.rep and
  * epyc.experiment.repetitions), as if stored today; a value the
  * experiment gave under a new name gives way to the job's. */
 static void test_migrate_v5_names(void **state)
@@ -1120,6 +1121,8 @@ static void test_migrate_v5_names(void **state)
         "UPDATE columns SET name = replace(replace(name, 'epyc.experiment.repetitions',"
         " 'epyc.repeated.repetitions'), 'epyc.experiment.rep', 'epyc.repeated.i');"
         "UPDATE sets SET jsonl_bytes = 1;"
+        "ALTER TABLE columns DROP COLUMN docs;"
+        "ALTER TABLE columns DROP COLUMN ok_docs;"
         "PRAGMA user_version = 5;");
     sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
