@@ -203,17 +203,20 @@ ssize_t clab_inbox_write(clab_inbox_t *in, const char *buf, size_t size)
     }
     if (in->text.len == 0 && blank(buf, size))
         goto out; /* a lone newline after an accepted job */
-    if (in->text.len + size > in->lab->limits.max_text) {
+    if ((rc = clab_buf_add(&in->text, buf, size)) < 0)
+        goto out;
+    /* The limit of a text that names "files" is higher by their base64. */
+    if (in->text.len >
+        clab_submit_text_limit(&in->lab->limits, in->text.data, in->text.len)) {
         clab_submit_error_t err = {.code = E2BIG, .position = -1};
         snprintf(err.message, sizeof err.message, "job text over the limit of %zu bytes",
                  in->lab->limits.max_text);
-        /* Record what came so far, not the whole oversized text. */
+        /* Record what came before this write, not the whole oversized text. */
+        in->text.len -= size;
         rc = reject(in, &err);
         in->oversized = 1;
         goto out;
     }
-    if ((rc = clab_buf_add(&in->text, buf, size)) < 0)
-        goto out;
     rc = accept_text(in);
 out:
     pthread_mutex_unlock(&in->lock);

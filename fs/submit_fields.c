@@ -2,10 +2,12 @@
  * at the end), each checked for its type and range with the position of
  * its key for the caret: the SPEC's fields, epyc's designs (design, or
  * points instead of parameters), worker mode's arguments and worker (plain
- * or framed), and epyc's if_exists. Split from submit.c,
+ * or framed), epyc's if_exists, and the files each point gets. Split from submit.c,
  * which parses the text and calls these over submit_i.h. */
 #include "submit_i.h"
+#include "base64.h"
 #include "json.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -223,6 +225,77 @@ static int check_arguments(const field_t *f, const json_t *v)
     return 0;
 }
 
+/* A file name of "files": one path component, of these characters. */
+static int file_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n >= 1 && n <= 255 && strcmp(name, ".") && strcmp(name, "..") &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-") == n;
+}
+
+/* One entry of "files", decoded into f with its digest. */
+static int check_file(const field_t *f, const char *name, const json_t *v,
+                      clab_submit_file_t *out, size_t *total)
+{
+    char shown[80];
+    clab_buf_t b = {0};
+    unsigned char digest[CLAB_SHA256_LEN];
+    clab_json_show(shown, sizeof shown, name);
+    if (!file_name_ok(name))
+        return clab_subp_refuse(
+            f->c, EINVAL, f->at,
+            "files: %s is not a file name ([A-Za-z0-9._-]{1,255}, not "
+            ". or ..)",
+            shown);
+    if (!json_is_string(v))
+        return clab_subp_refuse(f->c, EINVAL, f->at,
+                                "files: %s must be a base64 text, not %s", shown,
+                                clab_json_type_name(v));
+    int rc = clab_base64_decode(json_string_value(v), json_string_length(v), &b);
+    if (rc == -EINVAL)
+        return clab_subp_refuse(f->c, EINVAL, f->at, "files: %s is not base64", shown);
+    if (rc || !(out->name = strdup(name))) {
+        clab_buf_free(&b);
+        return clab_subp_refuse(f->c, ENOMEM, -1, "out of memory");
+    }
+    out->data = b.data;
+    out->len = b.len;
+    clab_sha256(b.data ? b.data : "", b.len, digest);
+    clab_hex(digest, CLAB_SHA256_LEN, out->sha256);
+    *total += b.len;
+    f->sub->files_text += json_string_length(v);
+    return 0;
+}
+
+/* "files": each point's scratch directory gets them (clab_submit_file_t). */
+static int check_files(const field_t *f, const json_t *v)
+{
+    const char *name;
+    json_t *x;
+    size_t total = 0;
+    if (!json_is_object(v))
+        return refuse_type(f, "files", "an object of file names and base64 texts", v);
+    if (json_object_size(v) > CLAB_SUBMIT_MAX_FILES)
+        return clab_subp_refuse(f->c, EINVAL, f->at,
+                                "files: %zu files, over the limit of %d",
+                                json_object_size(v), CLAB_SUBMIT_MAX_FILES);
+    if (!(f->sub->files = calloc(json_object_size(v) + 1, sizeof *f->sub->files)))
+        return clab_subp_refuse(f->c, ENOMEM, -1, "out of memory");
+    json_object_foreach((json_t *)v, name, x)
+    {
+        int rc = check_file(f, name, x, &f->sub->files[f->sub->nfiles], &total);
+        if (rc)
+            return rc;
+        f->sub->nfiles++;
+    }
+    if (total > CLAB_SUBMIT_MAX_FILE_BYTES)
+        return clab_subp_refuse(f->c, E2BIG, f->at,
+                                "files: %zu bytes, over the limit of %d", total,
+                                CLAB_SUBMIT_MAX_FILE_BYTES);
+    return 0;
+}
+
 /* epyc's createWith/already: what a submit to an existing tag does. */
 static int check_if_exists(const field_t *f, const json_t *v)
 {
@@ -259,6 +332,7 @@ static const struct {
     {.name = "arguments", .check = check_arguments},
     {.name = "worker", .check = check_worker},
     {.name = "if_exists", .check = check_if_exists},
+    {.name = "files", .check = check_files},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

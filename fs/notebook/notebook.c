@@ -33,7 +33,8 @@
     "  params TEXT NOT NULL, timeout REAL NOT NULL,"                                     \
     "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
     "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
-    "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1);"
+    "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1,"                 \
+    "  bundle INTEGER);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema(). */
 static const char schema[] =
@@ -55,7 +56,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
     "  docs INTEGER NOT NULL DEFAULT 0, ok_docs INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;";
+    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;"
+    /* A job's files (submit's "files"): each content once, by its sha256,
+     * and each submit's names for them once (a bundle: {"NAME": "SHA256"}),
+     * which its jobs share (jobs.bundle). */
+    "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);";
 
 static const char jobs_schema[] =
     JOBS_TABLE("jobs") "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);";
@@ -116,6 +123,9 @@ static const char migrate_v5[] = "ALTER TABLE results ADD COLUMN ncols INTEGER;"
 static const char migrate_v6_counts[] =
     "ALTER TABLE columns ADD COLUMN docs INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE columns ADD COLUMN ok_docs INTEGER NOT NULL DEFAULT 0;";
+/* Jobs of version 2 to 5 gain the files they name (version 1 jobs got the
+ * column with jobs_v2). */
+static const char migrate_v6_jobs[] = "ALTER TABLE jobs ADD COLUMN bundle INTEGER;";
 static const char *const v6_renames[][2] = {
     {"epyc.repeated.repetitions", CLAB_NB_REPETITIONS},
     {"epyc.repeated.i", CLAB_NB_REP},
@@ -307,27 +317,27 @@ static int user_version(sqlite3 *db, int *v)
     return rc;
 }
 
+/* The migrations, in order: each runs on a notebook whose version is at
+ * least from and below to (some columns came with an earlier step for
+ * older notebooks: jobs_v2 makes the jobs table whole). */
+static const struct {
+    int from, to;
+    const char *sql;
+} migrations[] = {
+    {0, 1, migrate_v1}, {0, 2, jobs_v2},           {0, 2, migrate_v2},
+    {2, 3, migrate_v3}, {0, 4, migrate_v4_sets},   {2, 4, migrate_v4_jobs},
+    {0, 5, migrate_v5}, {0, 6, migrate_v6_counts}, {2, 6, migrate_v6_jobs},
+};
+
 /* The migrations of a notebook of `version`, in order, then the schema. */
 static int migrate(clab_notebook_t *nb, int existed, int version)
 {
     if (existed && version < SCHEMA_VERSION)
         clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
-    if ((existed && version < 1 &&
-         sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 2 &&
-         (sqlite3_exec(nb->db, jobs_v2, NULL, NULL, NULL) != SQLITE_OK ||
-          sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)) ||
-        (existed && version == 2 &&
-         sqlite3_exec(nb->db, migrate_v3, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 4 &&
-         sqlite3_exec(nb->db, migrate_v4_sets, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version >= 2 && version < 4 &&
-         sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 5 &&
-         sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 6 &&
-         sqlite3_exec(nb->db, migrate_v6_counts, NULL, NULL, NULL) != SQLITE_OK))
-        return clab_nbp_sql_errno(nb->db, "migrate");
+    for (size_t i = 0; existed && i < sizeof migrations / sizeof *migrations; i++)
+        if (version >= migrations[i].from && version < migrations[i].to &&
+            sqlite3_exec(nb->db, migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+            return clab_nbp_sql_errno(nb->db, "migrate");
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(nb->db, jobs_schema, NULL, NULL, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(nb->db, "schema");

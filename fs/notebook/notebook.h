@@ -91,10 +91,15 @@ int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs
 /* Appends to tasks up to max pending jobs with rowid > *after, as the
  * controller wants them ({job, tag, experiment, params, timeout}, plus
  * "arguments" when the job has any, "worker": true for a plain worker job
- * and "worker": "framed" for a framed one);
+ * and "worker": "framed" for a framed one, "files": {"NAME": "SHA256"}
+ * when it has files);
  * *after advances. Returns how many. */
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
                                 json_t *tasks);
+/* The content of the job file whose sha256 is hash (the tasks name their
+ * files so: "files": {"NAME": "SHA256"}), for the link to send: 0 with
+ * *data malloc'd, -ENOENT when no job has it. */
+int clab_notebook_file(clab_notebook_t *nb, const char *hash, char **data, size_t *len);
 /* Stores results from the controller, an array of {job, record}, in one
  * transaction. A job that is not pending (already stored, or unknown) is
  * skipped, so delivering twice stores once. Returns the number stored. */

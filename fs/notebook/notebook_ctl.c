@@ -339,7 +339,7 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     if ((rc = clab_nbp_prepare(
              db,
              "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"
-             " j.rep, j.reps"
+             " j.rep, j.reps, j.bundle"
              " FROM results r"
              " JOIN jobs j ON j.job = r.job"
              " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
@@ -347,8 +347,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
              &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               " arguments, worker, rep, reps, bundle)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -386,6 +386,7 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 7, sqlite3_column_value(t->failed, 5));
     sqlite3_bind_value(t->job, 8, sqlite3_column_value(t->failed, 6));
     sqlite3_bind_value(t->job, 9, sqlite3_column_value(t->failed, 7));
+    sqlite3_bind_value(t->job, 10, sqlite3_column_value(t->failed, 8));
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -433,10 +434,17 @@ out:
 static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
 {
     (void)lock;
+    /* The set's files go with it unless another set's jobs name them. */
     static const char *const sql[] = {
-        "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
-        "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
-        "DELETE FROM meta WHERE key = 'current' AND value = ?1"};
+        "DELETE FROM results WHERE tag = ?1",
+        "DELETE FROM jobs WHERE tag = ?1",
+        "DELETE FROM columns WHERE tag = ?1",
+        "DELETE FROM sets WHERE tag = ?1",
+        "DELETE FROM meta WHERE key = 'current' AND value = ?1",
+        "DELETE FROM bundles WHERE ?1 IS NOT NULL AND id NOT IN"
+        " (SELECT bundle FROM jobs WHERE bundle IS NOT NULL)",
+        "DELETE FROM files WHERE ?1 IS NOT NULL AND hash NOT IN"
+        " (SELECT value FROM bundles, json_each(bundles.files))"};
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;

@@ -169,9 +169,9 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
 }
 
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
- * plus arguments when there are any and worker only for a worker job
- * (true, or "framed"), so that a one-shot job's task is what it was before
- * worker mode. */
+ * plus arguments when there are any, worker only for a worker job (true,
+ * or "framed"), so that a one-shot job's task is what it was before worker
+ * mode, and files ({"NAME": "SHA256"}) for a job that has them. */
 static json_t *task_of(sqlite3_stmt *st)
 {
     json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
@@ -189,6 +189,9 @@ static json_t *task_of(sqlite3_stmt *st)
         json_object_set_new(t, "worker", json_string("framed"));
     else if (t && worker)
         json_object_set_new(t, "worker", json_true());
+    const char *files = (const char *)sqlite3_column_text(st, 8);
+    if (t && files)
+        json_object_set_new(t, "files", json_loads(files, 0, NULL));
     return t;
 }
 
@@ -202,9 +205,10 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
         return rc;
     if ((rc = clab_nbp_prepare(
              r->db,
-             "SELECT id, job, tag, experiment, params, timeout, arguments, worker"
-             " FROM jobs WHERE id > :after AND state = " CLAB_NB_JOB_PENDING_SQL
-             " ORDER BY id LIMIT :max",
+             "SELECT j.id, j.job, j.tag, j.experiment, j.params, j.timeout, j.arguments,"
+             " j.worker, b.files FROM jobs j LEFT JOIN bundles b ON b.id = j.bundle"
+             " WHERE j.id > :after AND j.state = " CLAB_NB_JOB_PENDING_SQL
+             " ORDER BY j.id LIMIT :max",
              &st)) < 0)
         goto out;
     sqlite3_bind_int64(st, clab_nbp_at(st, ":after"), *after);
@@ -229,6 +233,31 @@ out:
 
 /* Counts obj's keys as names of part kind of one more stored document (a
  * successful one when ok): a name's first document makes it a column. */
+int clab_notebook_file(clab_notebook_t *nb, const char *hash, char **data, size_t *len)
+{
+    clab_nb_reader_t *r;
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nb_reader_open(nb, &r);
+    if (rc)
+        return rc;
+    if ((rc = clab_nbp_prepare(r->db, "SELECT data FROM files WHERE hash = :hash",
+                               &st)) == 0) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":hash"), hash, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *len = (size_t)sqlite3_column_bytes(st, 0);
+            rc = (*data = malloc(*len + 1)) ? 0 : -ENOMEM;
+            if (!rc && *len)
+                memcpy(*data, sqlite3_column_blob(st, 0), *len);
+        } else {
+            rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "file");
+        }
+    }
+    sqlite3_finalize(st);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
 static int add_columns(sqlite3 *db, sqlite3_stmt *up, const char *tag, int kind, int ok,
                        const json_t *obj)
 {

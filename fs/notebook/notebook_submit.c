@@ -32,6 +32,7 @@ typedef struct {
     sqlite3_stmt *set, *job, *sizes;
     int64_t pend_bytes, pend_jobs;
     char *arguments; /* the job's arguments as JSON text; NULL when none */
+    int64_t bundle;  /* the submit's files (bundles.id); 0 when none */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -47,8 +48,8 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               " arguments, worker, rep, reps, bundle)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, :bundle)",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -100,6 +101,10 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     sqlite3_bind_int(s->job, 7, (int)sub->worker);
     sqlite3_bind_int64(s->job, 8, rep);
     sqlite3_bind_int64(s->job, 9, sub->repetitions);
+    if (s->bundle)
+        sqlite3_bind_int64(s->job, clab_nbp_at(s->job, ":bundle"), s->bundle);
+    else
+        sqlite3_bind_null(s->job, clab_nbp_at(s->job, ":bundle"));
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
@@ -169,6 +174,46 @@ static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
     return rc;
 }
 
+/* The submit's files: each content once in files (by its sha256), its
+ * names in a bundle of its own, which every job of it names. */
+static int submit_files(clab_notebook_t *nb, const clab_submission_t *sub, submit_t *s)
+{
+    sqlite3_stmt *file = NULL, *bundle = NULL;
+    json_t *names = json_object();
+    char *text = NULL;
+    int rc = names ? 0 : -ENOMEM;
+    rc = rc ? rc
+            : clab_nbp_prepare(
+                  nb->db, "INSERT OR IGNORE INTO files(hash, data) VALUES(:hash, :data)",
+                  &file);
+    rc = rc ? rc
+            : clab_nbp_prepare(nb->db, "INSERT INTO bundles(files) VALUES(:files)",
+                               &bundle);
+    for (size_t i = 0; i < sub->nfiles && !rc; i++) {
+        const clab_submit_file_t *f = &sub->files[i];
+        sqlite3_bind_text(file, clab_nbp_at(file, ":hash"), f->sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(file, clab_nbp_at(file, ":data"), f->data ? f->data : "",
+                          (int)f->len, SQLITE_STATIC);
+        rc = sqlite3_step(file) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "file");
+        sqlite3_reset(file);
+        if (!rc && json_object_set_new(names, f->name, json_string(f->sha256)))
+            rc = -ENOMEM;
+    }
+    if (!rc && !(text = clab_json_dumps(names)))
+        rc = -ENOMEM;
+    if (!rc) {
+        sqlite3_bind_text(bundle, clab_nbp_at(bundle, ":files"), text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(bundle) == SQLITE_DONE ? 0
+                                                 : clab_nbp_sql_errno(nb->db, "bundle");
+        s->bundle = sqlite3_last_insert_rowid(nb->db);
+    }
+    free(text);
+    json_decref(names);
+    sqlite3_finalize(file);
+    sqlite3_finalize(bundle);
+    return rc;
+}
+
 /* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
@@ -205,7 +250,8 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
         rc = rc < 0 ? rc : -ENOMEM;
         goto out;
     }
-    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
+    if ((sub->nfiles && (rc = submit_files(nb, sub, &s)) < 0) ||
+        (rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
         (rc = submit_sizes(nb, &s, added->tag)) < 0 ||

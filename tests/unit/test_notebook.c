@@ -171,7 +171,7 @@ static void test_open_schema_client_id(void **state)
     sql_is(f,
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
-           "columns,jobs,meta,results,sets,sqlite_sequence");
+           "bundles,columns,files,jobs,meta,results,sets,sqlite_sequence");
     sql_is(f, "PRAGMA user_version", "6");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
@@ -1073,6 +1073,62 @@ static void test_records_ingest(void **state)
         "1");
 }
 
+/* A job's files are stored once per submit, by their digest (once in all,
+ * whatever number of submits or points share them); every task of the
+ * job names them, its retries too; the link reads their data by digest;
+ * a deleted set takes away what no other job names. */
+static void test_files_stored_once(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    static const char
+        foo[] = "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
+        none[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const char *files = ", \"files\": {\"experiment.pkl\": \"Zm9vYmFy\", \"e\": \"\"}";
+    char more[256];
+    snprintf(more, sizeof more, ", \"repetitions\": 2%s", files);
+    submit(f, "f", "[1, 2, 3]", more, tag);
+    submit(f, "g", "[1]", files, tag);
+    sql_is(f, "SELECT count(*) || ' ' || sum(length(data)) FROM files", "2 6");
+    sql_is(f, "SELECT count(*) FROM bundles", "2");
+    sql_is(f,
+           "SELECT count(DISTINCT bundle) || ' ' || count(*) FROM jobs WHERE tag = 'f'",
+           "1 6");
+    json_t *tasks = all_tasks(f),
+           *want = json_pack("{s:s, s:s}", "experiment.pkl", foo, "e", none);
+    assert_int_equal(json_array_size(tasks), 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_true(json_equal(json_object_get(json_array_get(tasks, i), "files"), want));
+    json_decref(want);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(clab_notebook_file(f->nb, foo, &data, &len), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(data, "foobar", 6);
+    free(data);
+    assert_int_equal(clab_notebook_file(f->nb, "00", &data, &len), -ENOENT);
+
+    /* A retried point names the same files. */
+    assert_int_equal(deliver(f, json_pack("[o]", failed_item(task_job(tasks, 0)))), 1);
+    json_decref(tasks);
+    assert_int_equal(clab_notebook_retry(f->nb, "f"), 1);
+    sql_is(f,
+           "SELECT count(DISTINCT bundle) || ' ' || count(*) FROM jobs WHERE tag = 'f'",
+           "1 7");
+    /* Deleting f keeps what g names; deleting g too frees them. */
+    assert_int_equal(clab_notebook_delete(f->nb, "f", NULL), 0);
+    sql_is(f, "SELECT count(*) || ' ' || (SELECT count(*) FROM bundles) FROM files",
+           "2 1");
+    assert_int_equal(clab_notebook_delete(f->nb, "g", NULL), 0);
+    sql_is(f, "SELECT count(*) || ' ' || (SELECT count(*) FROM bundles) FROM files",
+           "0 0");
+    /* A job without files names none. */
+    submit(f, "h", "[1]", "", tag);
+    tasks = all_tasks(f);
+    assert_null(json_object_get(json_array_get(tasks, 0), "files"));
+    json_decref(tasks);
+}
+
 /* Runs sql on the notebook's file (the notebook closed meanwhile). */
 static void sql_run(fixture_t *f, const char *sql)
 {
@@ -1123,6 +1179,7 @@ static void test_migrate_v5_names(void **state)
         "UPDATE sets SET jsonl_bytes = 1;"
         "ALTER TABLE columns DROP COLUMN docs;"
         "ALTER TABLE columns DROP COLUMN ok_docs;"
+        "ALTER TABLE jobs DROP COLUMN bundle;"
         "PRAGMA user_version = 5;");
     sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
@@ -1163,6 +1220,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v5_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records_ingest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_stored_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

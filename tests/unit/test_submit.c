@@ -407,7 +407,7 @@ static void test_messages(void **state)
         "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}", -EINVAL,
         "unknown field \"tagg\" (expected experiment, parameters, points, design, "
         "tag, description, repetitions, timeout, arguments, worker, "
-        "if_exists)");
+        "if_exists, files)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -563,7 +563,7 @@ static void test_precedence(void **state)
     expect_message(
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
         "unknown field \"x\" (expected experiment, parameters, points, design, tag, "
-        "description, repetitions, timeout, arguments, worker, if_exists)");
+        "description, repetitions, timeout, arguments, worker, if_exists, files)");
 }
 
 /* Designs and explicit points: what each refusal says and where its
@@ -619,6 +619,89 @@ static void test_designs(void **state)
     assert_int_equal(sub->design, CLAB_DESIGN_POINTWISE);
     assert_int_equal(sub->points, 2);
     clab_submission_destroy(&sub);
+}
+
+/* "files": what each point finds in its scratch directory, base64 in the
+ * text. They do not count in the text limit (a 1 MiB pickle is 1.4 MiB of
+ * base64), only in their own: 16 files of at most 1 MiB together, decoded.
+ * Names are plain file names. */
+static void test_files(void **state)
+{
+    (void)state;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    const char *ok = "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                     " \"files\": {\"experiment.pkl\": \"Zm9vYmFy\", \"e\": \"\"}}";
+    assert_int_equal(parse(ok, &sub, &err), 0);
+    assert_int_equal(sub->nfiles, 2);
+    assert_string_equal(sub->files[0].name, "experiment.pkl");
+    assert_int_equal(sub->files[0].len, 6);
+    assert_memory_equal(sub->files[0].data, "foobar", 6);
+    assert_string_equal(
+        sub->files[0].sha256,
+        "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2");
+    assert_int_equal(sub->files[1].len, 0);
+    clab_submission_destroy(&sub);
+
+    static const struct {
+        const char *files, *message;
+        int rc;
+    } bad[] = {
+        {"[]",
+         "field \"files\" must be an object of file names and base64 texts, not an array",
+         -EINVAL},
+        {"{\"a/b\": \"\"}",
+         "files: \"a/b\" is not a file name ([A-Za-z0-9._-]{1,255}, not . or ..)",
+         -EINVAL},
+        {"{\"..\": \"\"}",
+         "files: \"..\" is not a file name ([A-Za-z0-9._-]{1,255}, not . or ..)",
+         -EINVAL},
+        {"{\"a\": 1}", "files: \"a\" must be a base64 text, not an integer", -EINVAL},
+        {"{\"a\": \"Zm9v\\n\"}", "files: \"a\" is not base64", -EINVAL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"files\": %s}",
+                 bad[i].files);
+        expect_message(text, bad[i].rc, bad[i].message);
+        expect_at(text, bad[i].rc, "\"files\"", 1, 47);
+    }
+    /* Too many, and too big; the text past its limit by the files alone
+     * is fine. */
+    char text[4096];
+    size_t len =
+        (size_t)sprintf(text, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                              " \"files\": {");
+    for (int i = 0; i <= CLAB_SUBMIT_MAX_FILES; i++)
+        len += (size_t)sprintf(text + len, "%s\"f%d\": \"\"", i ? ", " : "", i);
+    len += (size_t)sprintf(text + len, "}}");
+    expect_message(text, -EINVAL, "files: 17 files, over the limit of 16");
+    size_t n = CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 4 + 4; /* 1 MiB and 1 byte or 2 */
+    char *big = malloc(n + 200);
+    len = (size_t)sprintf(big, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                               " \"files\": {\"a\": \"");
+    memset(big + len, 'A', n);
+    len += n;
+    len += (size_t)sprintf(big + len, "\"}}");
+    clab_submit_limits_t lim = {.max_text = 200, .max_points = 10};
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), -E2BIG);
+    assert_string_equal(err.message, "files: 1048578 bytes, over the limit of 1048576");
+    n = CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 4; /* just under 1 MiB */
+    len = (size_t)sprintf(big, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                               " \"files\": {\"a\": \"");
+    memset(big + len, 'A', n);
+    len += n;
+    len += (size_t)sprintf(big + len, "\"}}");
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), 0);
+    assert_int_equal(sub->files[0].len, CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 3);
+    clab_submission_destroy(&sub);
+    /* The rest of the text still has its limit. */
+    lim.max_text = 60;
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), -E2BIG);
+    assert_string_equal(err.message,
+                        "the job is 65 bytes without its files, over the limit of 60");
+    free(big);
 }
 
 static void test_tag_valid(void **state)
@@ -699,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_designs),
+        cmocka_unit_test(test_files),
         cmocka_unit_test(test_tag_valid),
         cmocka_unit_test(test_task_limit),
     };
