@@ -109,8 +109,14 @@ static int accept_text(clab_inbox_t *in)
         in->pending_err = err;
         return 0;
     }
-    if (n < 0)
+    if (n < 0) {
+        /* A write the kernel split reports the chunks before the refused
+         * one as written, and the writer sends the rest again: an E2BIG
+         * stays E2BIG for the rest of this open, as a text over the limit
+         * does. */
+        in->oversized = n == -E2BIG;
         return reject(in, &err);
+    }
     int rc = (added = calloc((size_t)n, sizeof *added)) ? 0 : -ENOMEM;
     rc = rc ? rc : clab_notebook_submit_all(lab->nb, subs, (size_t)n, added, &failed);
     if (rc < 0) {

@@ -473,6 +473,46 @@ static void test_cancel_jobs(void **state)
     take(s, "E1", "y");
 }
 
+/* A job's files, by their sha256: kept once whatever number of tasks
+ * name them, while any task that is not finished names them; a task
+ * finished, delivered or cancelled does not keep them. */
+static void test_files(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(clab_store_file_put(s, "aa", "foo", 3), 1);
+    assert_int_equal(clab_store_file_put(s, "aa", "foo", 3), 0);
+    assert_int_equal(clab_store_file_put(s, "bb", "", 0), 1);
+    assert_int_equal(clab_store_file_has(s, "aa"), 1);
+    assert_int_equal(clab_store_file_has(s, "cc"), 0);
+    assert_int_equal(clab_store_file_get(s, "aa", &data, &len), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "foo", 3);
+    free(data);
+    assert_int_equal(clab_store_file_get(s, "cc", &data, &len), -ENOENT);
+    clab_store_task_t t = {.client = "c1",
+                           .job = "a",
+                           .tag = "t",
+                           .body = "{\"job\":\"a\",\"experiment\":\"/bin/true\","
+                                   "\"params\":{},\"files\":{\"x.pkl\":\"aa\"}}"};
+    assert_int_equal(clab_store_add(s, &t), 1);
+    assert_int_equal(clab_store_files_gc(s), 1); /* bb: no task names it */
+    assert_int_equal(clab_store_file_has(s, "bb"), 0);
+    assert_int_equal(clab_store_file_has(s, "aa"), 1);
+    take(s, "E1", "a");
+    assert_int_equal(clab_store_files_gc(s), 0); /* running: still named */
+    char *client = NULL, *set = NULL;
+    int prev;
+    assert_int_equal(finish_with(s, "a", "{\"ok\":true,\"metadata\":{}}", NULL, 1.0,
+                                 &client, &set, &prev),
+                     1);
+    free(client);
+    free(set);
+    assert_int_equal(clab_store_files_gc(s), 1);
+    assert_int_equal(clab_store_file_has(s, "aa"), 0);
+}
+
 /* The stamp a result is stored with is delivered beside its record. */
 static void test_stamp_delivered(void **state)
 {
@@ -569,6 +609,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_upto, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_migrates_v1, setup, teardown),
