@@ -128,6 +128,10 @@ static int accept_text(clab_inbox_t *in)
     for (int i = 0; i < n; i++) {
         clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", added[i].tag,
                         added[i].points);
+        size_t k;
+        json_t *job;
+        json_array_foreach(added[i].jobs, k, job)
+            clab_buf_printf(&in->answer, "job %s\n", json_string_value(job));
         clab_info("accepted %zu point(s) of %s into %s", added[i].points,
                   subs[i]->experiment, added[i].tag);
     }
@@ -135,6 +139,8 @@ static int accept_text(clab_inbox_t *in)
     in->incomplete = 0;
     clab_lab_wake(lab);
 out:
+    for (int i = 0; added && i < n; i++)
+        json_decref(added[i].jobs);
     free(added);
     clab_submissions_destroy(&subs);
     return rc;

@@ -74,6 +74,9 @@ typedef struct {
     /* "points" instead of "parameters": parameters is NULL, the space
      * holds the points as given. */
     int explicit_points;
+    /* "answer": "jobs": the answer lists each point's job id, in the order
+     * of the points, repetitions one after another. */
+    int answer_jobs;
     clab_submit_file_t *files; /* "files", nfiles of them */
     size_t nfiles;
     size_t files_text; /* bytes of their base64 text in the job's text */
@@ -96,8 +99,7 @@ typedef struct {
  * array of objects, instead of parameters), design ("factorial" or
  * "pointwise"), files (an object of at most CLAB_SUBMIT_MAX_FILES file
  * names and base64 texts, at most CLAB_SUBMIT_MAX_FILE_BYTES decoded),
- * arguments
- * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
+ * answer ("jobs"), arguments (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
  * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (true, false or "framed"),
  * if_exists ("add", "skip" or "error"). Leading and trailing white space is
  * ignored. lim NULL means the defaults above. */

@@ -309,6 +309,16 @@ static int check_if_exists(const field_t *f, const json_t *v)
                             "field \"if_exists\" must be \"add\", \"skip\" or \"error\"");
 }
 
+/* "answer": "jobs" asks the answer to list the job ids (clabfs.ClusterLab
+ * records its points as pending results under them). */
+static int check_answer(const field_t *f, const json_t *v)
+{
+    if (!json_is_string(v) || strcmp(json_string_value(v), "jobs"))
+        return clab_subp_refuse(f->c, EINVAL, f->at, "field \"answer\" must be \"jobs\"");
+    f->sub->answer_jobs = 1;
+    return 0;
+}
+
 /* The fields of the JSON form, checked in this order (the SPEC's
  * precedence: what the job is before how it runs). missing: the refusal
  * when the field is absent (NULL: optional); absent: the check runs
@@ -333,6 +343,7 @@ static const struct {
     {.name = "worker", .check = check_worker},
     {.name = "if_exists", .check = check_if_exists},
     {.name = "files", .check = check_files},
+    {.name = "answer", .check = check_answer},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

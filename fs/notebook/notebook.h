@@ -82,6 +82,10 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
 typedef struct {
     char tag[CLAB_TAG_MAX + 1];
     size_t points;
+    /* With "answer": "jobs", the job ids of the points added, in their
+     * order, repetitions one after another (a new reference for the
+     * caller); NULL otherwise. */
+    json_t *jobs;
 } clab_nb_added_t;
 /* The n jobs of one write, each as clab_notebook_submit does, in one
  * transaction: all of them or none. added[i] for job i; on -EEXIST (or any

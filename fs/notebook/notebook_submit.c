@@ -33,6 +33,7 @@ typedef struct {
     int64_t pend_bytes, pend_jobs;
     char *arguments; /* the job's arguments as JSON text; NULL when none */
     int64_t bundle;  /* the submit's files (bundles.id); 0 when none */
+    json_t *jobs;    /* "answer": "jobs": the job ids by point; NULL otherwise */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -75,7 +76,7 @@ static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
 }
 
 /* The pending job prefix-serial for point i of the space, repetition rep
- * of sub->repetitions. */
+ * of sub->repetitions; its id goes to jobs[rep * points + i] when asked. */
 static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
                       const char *tag, const char *prefix, long serial, size_t i,
                       long rep)
@@ -108,6 +109,10 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
+    if (s->jobs &&
+        json_array_set_new(s->jobs, (size_t)rep * clab_space_size(sub->space) + i,
+                           json_string(jobid)))
+        return -ENOMEM;
     return 0;
 }
 
@@ -221,6 +226,18 @@ static int set_exists(sqlite3 *db, const char *tag)
     return rc == -ENOENT ? 0 : rc < 0 ? rc : 1 + rc;
 }
 
+/* An array of n nulls, filled in by submit_job. */
+static json_t *null_array(size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_null())) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 /* One job of a submission, inside its transaction. */
 static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
                       clab_nb_added_t *added, double now)
@@ -250,6 +267,10 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
         rc = rc < 0 ? rc : -ENOMEM;
         goto out;
     }
+    if (sub->answer_jobs && !(s.jobs = null_array(sub->points))) {
+        rc = -ENOMEM;
+        goto out;
+    }
     if ((sub->nfiles && (rc = submit_files(nb, sub, &s)) < 0) ||
         (rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
@@ -264,6 +285,10 @@ out:
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
     free(s.arguments);
+    if (rc >= 0 && s.jobs)
+        added->jobs = s.jobs;
+    else
+        json_decref(s.jobs);
     return rc;
 }
 
@@ -287,10 +312,11 @@ out:
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1])
 {
-    clab_nb_added_t added;
+    clab_nb_added_t added = {0};
     clab_submission_t *one = (clab_submission_t *)sub;
     int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
     if (rc >= 0)
         snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
+    json_decref(added.jobs);
     return rc;
 }

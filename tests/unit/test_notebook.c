@@ -1129,6 +1129,37 @@ static void test_files_stored_once(void **state)
     json_decref(tasks);
 }
 
+/* "answer": "jobs": the submit says each point's job id, in the order of
+ * its points (explicit ones here), repetitions one after another, while
+ * the jobs are still dispatched in random order. */
+static void test_answer_jobs(void **state)
+{
+    fixture_t *f = *state;
+    const char *json =
+        "{\"experiment\": \"/bin/true\", \"tag\": \"a\", \"answer\": \"jobs\","
+        " \"repetitions\": 2, \"points\": [{\"x\": 5}, {\"x\": 3}, {\"x\": 4}]}";
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(clab_submission_parse(json, strlen(json), NULL, &sub, &err), 0);
+    assert_true(sub->answer_jobs);
+    clab_nb_added_t added = {0};
+    assert_int_equal(clab_notebook_submit_all(f->nb, &sub, 1, &added, NULL), 0);
+    clab_submission_destroy(&sub);
+    assert_int_equal(json_array_size(added.jobs), 6);
+    json_t *tasks = all_tasks(f);
+    for (size_t i = 0; i < 6; i++) {
+        const char *job = json_string_value(json_array_get(added.jobs, i));
+        size_t k = 0;
+        while (k < 6 && strcmp(task_job(tasks, k), job))
+            k++;
+        assert_true(k < 6);
+        static const int want[3] = {5, 3, 4};
+        assert_int_equal(task_x(tasks, k), want[i % 3]);
+    }
+    json_decref(tasks);
+    json_decref(added.jobs);
+}
+
 /* Runs sql on the notebook's file (the notebook closed meanwhile). */
 static void sql_run(fixture_t *f, const char *sql)
 {
@@ -1221,6 +1252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_v5_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records_ingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_jobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -407,7 +407,7 @@ static void test_messages(void **state)
         "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}", -EINVAL,
         "unknown field \"tagg\" (expected experiment, parameters, points, design, "
         "tag, description, repetitions, timeout, arguments, worker, "
-        "if_exists, files)");
+        "if_exists, files, answer)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -563,7 +563,8 @@ static void test_precedence(void **state)
     expect_message(
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
         "unknown field \"x\" (expected experiment, parameters, points, design, tag, "
-        "description, repetitions, timeout, arguments, worker, if_exists, files)");
+        "description, repetitions, timeout, arguments, worker, if_exists, files, "
+        "answer)");
 }
 
 /* Designs and explicit points: what each refusal says and where its
@@ -704,6 +705,23 @@ static void test_files(void **state)
     free(big);
 }
 
+/* "answer": "jobs" or nothing. */
+static void test_answer(void **state)
+{
+    (void)state;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(parse("{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                           " \"answer\": \"jobs\"}",
+                           &sub, &err),
+                     0);
+    assert_true(sub->answer_jobs);
+    clab_submission_destroy(&sub);
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"answer\": true}", -EINVAL,
+        "field \"answer\" must be \"jobs\"");
+}
+
 static void test_tag_valid(void **state)
 {
     char t129[130], t128[129];
@@ -783,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_precedence),
         cmocka_unit_test(test_designs),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_answer),
         cmocka_unit_test(test_tag_valid),
         cmocka_unit_test(test_task_limit),
     };
