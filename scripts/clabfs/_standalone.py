@@ -238,6 +238,31 @@ class Lab:
     def updateResults(self):
         pass
 
+    def createWith(self, tag, f, description=None, propagate=True, delete=True,
+                   finish=False, deleteAllParameters=True):
+        """epyc's createWith: selects the set tag if it exists, else makes
+        it and calls f(lab) to fill it; on an exception the set is deleted
+        (delete) and the one current before selected again, and the
+        exception raised (propagate) or False returned."""
+        nb = self.notebook()
+        before = nb.currentTag()
+        if nb.already(tag, description):
+            return True
+        try:
+            if deleteAllParameters:
+                self.deleteAllParameters()
+            f(self)
+            if finish:
+                nb.current().finish()
+            return True
+        except Exception:
+            if delete:
+                nb.select(before if before in nb.resultSets() else DEFAULT_RESULTSET)
+                nb._sets.pop(tag, None)
+            if propagate:
+                raise
+            return False
+
     def dataframe(self, only_successful=True):
         self.updateResults()
         return self._notebook.dataframe(only_successful=only_successful)

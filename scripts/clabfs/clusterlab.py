@@ -13,6 +13,7 @@ import base64
 import builtins
 import datetime
 import hashlib
+import io
 import json
 import logging
 import os
@@ -98,6 +99,25 @@ def _installed(module):
             or any(path.startswith(os.path.join(p, "lib")) for p in prefixes))
 
 
+def _pickler(cloudpickle):
+    """cloudpickle's pickler, keeping the module of every class it
+    pickles by value: cloudpickle drops a class's __module__ when it is
+    the same string as its base class's (a class of __main__ subclassing
+    another of __main__), and the class comes back as types.NAME, which
+    epyc records as the experiment's classname (cloudpipe/cloudpickle
+    issue 468)."""
+
+    class Pickler(cloudpickle.CloudPickler):
+        def reducer_override(self, obj):
+            rv = super().reducer_override(obj)
+            if isinstance(obj, type) and isinstance(rv, tuple) and len(rv) > 2 \
+                    and isinstance(rv[2], tuple) and rv[2] and isinstance(rv[2][0], dict):
+                rv[2][0].setdefault("__module__", obj.__module__)
+            return rv
+
+    return Pickler
+
+
 def pickle_experiment(e):
     """The experiment object pickled with cloudpickle: classes of __main__
     (a script, a notebook cell) and of the user's own modules by value, so
@@ -115,7 +135,9 @@ def pickle_experiment(e):
                 done.append(m)
             except (ValueError, AttributeError):
                 pass
-        data = cloudpickle.dumps(e)
+        with io.BytesIO() as f:
+            _pickler(cloudpickle)(f, protocol=cloudpickle.DEFAULT_PROTOCOL).dump(e)
+            data = f.getvalue()
     finally:
         for m in done:
             cloudpickle.unregister_pickle_by_value(m)
@@ -399,12 +421,12 @@ class ClusterLab(_Base):
         n = 0
         for tag, wanted in pending.items():
             for job, docs in self._arrived(tag, wanted).items():
+                # clabfs's own record of a point that did not run (no
+                # exit status of an experiment's) says why.
                 meta = docs[0].get("metadata", {})
-                failed = meta.get("epyc.experiment.status") is False
-                if len(docs) == 1 and failed and meta.get(EXCEPTION) == "Cancelled":
-                    self._cancel_here(nb, job)
-                elif len(docs) == 1 and failed and purge and \
-                        meta.get(EXCEPTION) == "engine lost":
+                own = len(docs) == 1 and meta.get("clab.exit_status") == -1
+                why = meta.get(EXCEPTION) if own else None
+                if why == "Cancelled" or (purge and why == "engine lost"):
                     self._cancel_here(nb, job)
                 else:
                     rcs = [results_dict(d) for d in docs]
@@ -433,6 +455,10 @@ class ClusterLab(_Base):
         nb = self.notebook()
         start = time.monotonic()
         while True:
+            # What the sets said before the update: a point finishing
+            # after it changes that, and wakes the sleep below.
+            tags = list(self._pending_by_tag())
+            seen = self._progress(tags)
             self.updateResults()
             if nb.numberOfAllPendingResults() == 0:
                 return True
@@ -440,8 +466,7 @@ class ClusterLab(_Base):
             if left is not None and left <= 0:
                 return nb.numberOfAllPendingResults() == 0
             dt = self.WaitingTime if left is None else min(self.WaitingTime, left)
-            tags = list(self._pending_by_tag())
-            seen, until = self._progress(tags), time.monotonic() + dt
+            until = time.monotonic() + dt
             while time.monotonic() < until and self._progress(tags) == seen:
                 time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
