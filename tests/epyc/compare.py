@@ -83,6 +83,11 @@ def keyed(records, exact):
     return out
 
 
+def text(v):
+    """A value as compared: its JSON text, so that NaN equals NaN."""
+    return json.dumps(v, sort_keys=True, default=str)
+
+
 def diff(want, got, exact):
     """The differences between two roads' records, as lines (none: same)."""
     a, b = keyed(want, exact), keyed(got, exact)
@@ -95,7 +100,8 @@ def diff(want, got, exact):
         for x, y in zip(ra, rb):
             for part in ("parameters", "metadata", "results"):
                 for name in sorted(set(x[part]) | set(y[part])):
-                    if x[part].get(name, "<absent>") != y[part].get(name, "<absent>"):
+                    if text(x[part].get(name, "<absent>")) != \
+                            text(y[part].get(name, "<absent>")):
                         lines.append("%s %s[%s]: epyc %r, here %r" % (
                             key, part, name, x[part].get(name, "<absent>"),
                             y[part].get(name, "<absent>")))

@@ -50,6 +50,17 @@ class Plain(Experiment):
                 "v": [x, x + 1], "half": x / 2}
 
 
+class Values(Experiment):
+    """Every kind of value epyc's JSON notebook stores (it refuses None,
+    tuples, numpy's bools, float32s, arrays and complex numbers)."""
+
+    def do(self, params):
+        return {"nan": float("nan"), "inf": float("inf"), "ninf": -float("inf"),
+                "big": 2 ** 70, "i64": numpy.int64(-7), "f64": numpy.float64(0.1),
+                "ok": True, "text": "\u00e9\u2603 \"quoted\"\n", "floats": [0.5, 1.5],
+                "ints": [1, 2, 3]}
+
+
 class RaisesInSetUp(Experiment):
     def setUp(self, params):
         super().setUp(params)
@@ -127,6 +138,7 @@ class Seeded(Experiment):
 
 
 plain = Plain()
+values = Values()
 raises_setup = RaisesInSetUp()
 raises_do = RaisesInDo()
 raises_teardown = RaisesInTearDown()
@@ -155,6 +167,7 @@ ts_extrema = SummaryExperiment(RepeatedExperiment(ts.SampleExperiment5(), 10))
 ONE = {"x": [1]}  # FailsSometimes fails at repetition 2 of x=1
 KINDS = [
     ("plain", "plain", {"x": [1, 4]}, "exact"),
+    ("values of every JSON type", "values", ONE, "exact"),
     ("raise in setUp", "raises_setup", ONE, "exact"),
     ("raise in do", "raises_do", ONE, "exact"),
     ("raise in tearDown", "raises_teardown", ONE, "exact"),
