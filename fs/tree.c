@@ -57,6 +57,8 @@ static const clab_node_info_t nodes[CLAB_NODE_KINDS] = {
                               CLAB_RENDER_SET_TEXT, CLAB_SET_EXPERIMENT},
     [CLAB_NODE_DESCRIPTION] = {"description", CLAB_NODE_SET, CLAB_NAME_FIXED, RO_MODE, 1,
                                CLAB_RENDER_SET_TEXT, CLAB_SET_DESCRIPTION},
+    [CLAB_NODE_SET_NOTEBOOK_JSON] = {"notebook.json", CLAB_NODE_SET, CLAB_NAME_FIXED,
+                                     RO_MODE, 1, CLAB_RENDER_NOTEBOOK, 1},
     [CLAB_NODE_FAILED] = {"failed", CLAB_NODE_SET, CLAB_NAME_FIXED, DIR_MODE, 0,
                           CLAB_RENDER_NONE, 0},
     [CLAB_NODE_RESULT] = {"N.json", CLAB_NODE_SET, CLAB_NAME_RESULT, RO_MODE, 0,

@@ -39,8 +39,12 @@ logs=$asan/sanitizer-logs
 # The Slurm launcher tests are mostly clab-cluster (bash) waiting on Slurm's
 # 30 s walltime checks; the C they run is the same engines and controller
 # that test_cluster_netns and test_cluster_deadline put under the
-# sanitizers. Skipping them here keeps the run inside its budget.
-asan_skip='integration\.test_cluster_slurm'
+# sanitizers. Skipping them here keeps the run inside its budget. So do
+# the epyc parity and ClusterLab tests: their time goes to Python starting
+# epyc on the engines, and the C they take (a job's files, clab.records,
+# cancels by job) is under the sanitizers in test_submit_files,
+# test_clab_python and test_epyc_mount.
+asan_skip='integration\.test_(cluster_slurm|epyc_parity|clusterlab)'
 
 rm -rf "$logs" && mkdir -p "$logs"
 # Reports go to files, so that one from a daemon (whose stderr is a log in

@@ -26,7 +26,7 @@ d, n = sys.argv[1], int(sys.argv[2])
 jobs, points = [], []
 for sub in (d, os.path.join(d, "failed")):
     for name in os.listdir(sub):
-        if not name.endswith(".json"):
+        if not (name.endswith(".json") and name[:-5].isdigit()):
             continue
         doc = json.load(open(os.path.join(sub, name)))
         jobs.append(doc["metadata"]["clab.job"])
@@ -111,7 +111,7 @@ engines_of() {
 import json, os, sys
 d = sys.argv[1]
 for n in sorted(os.listdir(d)):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
 PY
 }

@@ -5,6 +5,10 @@ set -euo pipefail
 
 : "${CLAB_BUILD:?run through ctest, or set CLAB_BUILD to the build directory}"
 : "${CLAB_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# epyc 1.7.2, the reference the parity tests run, unchanged and outside
+# the project (its ORIGIN says so): EPYC_SRC, by default beside the clone.
+: "${EPYC_SRC:=$(cd "$CLAB_SRC/.." && pwd)/shared/epyc-1.7.2}"
+export EPYC_SRC
 CLABFS=$CLAB_BUILD/fs/clabfs
 CONTROLLER=$CLAB_BUILD/backend/clab-controller
 ENGINE=$CLAB_BUILD/backend/clab-engine

@@ -73,7 +73,7 @@ for job in $held; do
 import json, os, sys
 d, job = sys.argv[1], sys.argv[2]
 for n in os.listdir(d):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         md = json.load(open(os.path.join(d, n)))["metadata"]
         if md["clab.job"] == job:
             assert md["clab.engine"] != "victim", "ran on victim"

@@ -53,7 +53,7 @@ hosts_of() { # KEY: the distinct values of a metadata key over a's results
 import json, os, sys
 d = sys.argv[1]
 print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"][sys.argv[2]]
-                       for n in os.listdir(d) if n.endswith(".json")})))
+                       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()})))
 PY
 }
 assert_eq "$NETNS_ADDR_B" "$(hosts_of clab.host)" "clab.host of the points B's engines ran"

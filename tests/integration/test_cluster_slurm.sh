@@ -64,7 +64,7 @@ python3 - "$MNT/results/sl" "$job" <<'PY' || fail "engines of the results"
 import json, os, sys
 d, job = sys.argv[1], sys.argv[2]
 eng = {json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"]
-       for n in os.listdir(d) if n.endswith(".json")}
+       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()}
 assert eng <= {"slurm-%s-0" % job, "slurm-%s-1" % job}, sorted(eng)
 PY
 

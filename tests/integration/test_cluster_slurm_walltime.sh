@@ -35,7 +35,7 @@ engine_of() {
 import json, os, sys
 d, i = sys.argv[1], int(sys.argv[2])
 for n in os.listdir(d):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         doc = json.load(open(os.path.join(d, n)))
         if doc["parameters"]["i"] == i:
             print(doc["metadata"]["clab.engine"])

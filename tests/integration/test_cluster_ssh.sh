@@ -65,7 +65,7 @@ python3 - "$MNT/results/ss" <<'PY' || fail "engines of the results"
 import json, os, sys
 d = sys.argv[1]
 eng = [json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"]
-       for n in os.listdir(d) if n.endswith(".json")]
+       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()]
 assert set(eng) == {"clabhost-1", "clabhost-2"}, sorted(set(eng))
 PY
 fusermount3 -u "$MNT"

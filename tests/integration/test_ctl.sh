@@ -29,7 +29,9 @@ import json, os, sys
 d = sys.argv[1]
 for name in os.listdir(d):
     m = json.load(open(os.path.join(d, name)))["metadata"]
-    assert m["epyc.experiment.exception"] == "CancelledException: cancelled", m
+    assert m["epyc.experiment.exception"] == "Cancelled", m
+    assert m["epyc.experiment.traceback"] == "cancelled by /ctl cancel", m
+    assert "epyc.experiment.classname" not in m, m
     assert m["epyc.experiment.status"] is False
 PY
 # ... and at the cluster: the running point is killed, the queue holds

@@ -22,7 +22,7 @@ d, t0, t1 = sys.argv[1:]
 n = 0
 for sub in (d, os.path.join(d, "failed")):
     for name in os.listdir(sub):
-        if name.endswith(".json"):
+        if name.endswith(".json") and name[:-5].isdigit():
             end = json.load(open(os.path.join(sub, name)))["metadata"]["epyc.experiment.end_time"]
             n += t0 < end < t1
 print(n)

@@ -46,7 +46,7 @@ twice = [i for i, n in count.items() if n == 2]
 assert len(twice) <= 1, ("ran twice", twice, runs)
 engine = {}
 for name in os.listdir(sys.argv[3]):
-    if name.endswith(".json"):
+    if name.endswith(".json") and name[:-5].isdigit():
         doc = json.load(open(os.path.join(sys.argv[3], name)))
         engine[str(doc["parameters"]["i"])] = doc["metadata"]["clab.engine"]
 for i in twice:

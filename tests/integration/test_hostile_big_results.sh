@@ -27,7 +27,7 @@ python3 - "$MNT/results/big" <<'PY' || fail "result contents"
 import json, os, sys
 d = sys.argv[1]
 seen = sorted(json.load(open(os.path.join(d, f)))["results"]["i"]
-              for f in os.listdir(d) if f.endswith(".json"))
+              for f in os.listdir(d) if f.endswith(".json") and f[:-5].isdigit())
 assert seen == list(range(6)), seen
 doc = json.load(open(os.path.join(d, "1.json")))
 assert len(doc["results"]["blob"]) == 13 * 1024 * 1024

@@ -97,7 +97,7 @@ log "wait returned after $(since_ms $start) ms"
 assert_eq 0 "$(echo "$out" | key /dev/stdin pending)" "pending when wait returns"
 assert_eq 1 "$(echo "$out" | key /dev/stdin done)" "done when wait returns"
 assert_eq 12 "$(echo "$out" | key /dev/stdin results)" "results when wait returns"
-assert_eq 12 "$(ls "$MNT/results/w" | grep -c '\.json$')" "result files when wait returns"
+assert_eq 12 "$(ls "$MNT/results/w" | grep -c '^[0-9]*\.json$')" "result files when wait returns"
 for p in "${waiters[@]}"; do wait "$p" || fail "a waiter exited with $?"; done
 for i in $(seq 40); do
     assert_eq "" "$(cat "$WORK/waiter.$i.err")" "errors of waiter $i"

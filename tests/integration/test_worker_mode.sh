@@ -27,7 +27,7 @@ check() {
 import glob, json, os, sys
 d, code = sys.argv[1], sys.argv[2]
 ok, bad = [], []
-for f in glob.glob(os.path.join(d, "*.json")):
+for f in glob.glob(os.path.join(d, "[0-9]*.json")):
     doc = json.load(open(f))
     for r in doc["results"] if isinstance(doc["results"], list) else [doc["results"]]:
         ok.append(dict(r, **doc["metadata"], **doc["parameters"]))

@@ -30,8 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXP = os.path.join(HERE, "soak_exp.py")
 ROGUE = os.path.join(HERE, "..", "integration", "rogue_engine.py")
 CANCEL_GRACE = 5.0  # s after a cancel in which a start is still excused
-ALLOWED_FAIL = ("cancelled", "CancelledException: cancelled", "engine lost")
-CANCEL_REASONS = ALLOWED_FAIL[:2]
+ALLOWED_FAIL = ("Cancelled", "engine lost")
+CANCEL_REASONS = ALLOWED_FAIL[:1]
 CODA_STEPS = 15
 STALL = 30  # s without any run or result before a wait counts as stuck
 WAIT_CAP = 240  # s for all the waits of the check together
@@ -486,7 +486,7 @@ class Soak:
                 self.violate("set %s: ls %s: %s" % (tag, d, err.strip()))
                 continue
             for name in out.split():
-                if not name.endswith(".json"):
+                if not (name.endswith(".json") and name[:-5].isdigit()):
                     continue
                 rc, text, err = fs_read(os.path.join(d, name))
                 try:
