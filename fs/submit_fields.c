@@ -253,8 +253,11 @@ static int check_file(const field_t *f, const char *name, const json_t *v,
                                 "files: %s must be a base64 text, not %s", shown,
                                 clab_json_type_name(v));
     int rc = clab_base64_decode(json_string_value(v), json_string_length(v), &b);
-    if (rc == -EINVAL)
+    if (rc == -EINVAL) {
+        /* The decoder appends to a buffer the caller owns, even on refusal. */
+        clab_buf_free(&b);
         return clab_subp_refuse(f->c, EINVAL, f->at, "files: %s is not base64", shown);
+    }
     if (rc || !(out->name = strdup(name))) {
         clab_buf_free(&b);
         return clab_subp_refuse(f->c, ENOMEM, -1, "out of memory");
