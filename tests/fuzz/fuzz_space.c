@@ -27,7 +27,8 @@ static int in_list(const json_t *list, const json_t *v)
         return json_equal((json_t *)unwrap(list), (json_t *)v);
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e) if (json_equal((json_t *)unwrap(e), (json_t *)v)) return 1;
+    json_array_foreach(list, i,
+                       e) if (json_equal((json_t *)unwrap(e), (json_t *)v)) return 1;
     return 0;
 }
 
