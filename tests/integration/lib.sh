@@ -120,6 +120,15 @@ mount_lab() {
     wait_for 30 "connected" 'test "$(key "$MNT/status" connected)" = 1'
 }
 
+# unmount_lab: fusermount3 -u, then until the clabfs of $STATE has exited
+# (natively or under valgrind; its embedded cluster goes with it):
+# fusermount3 returns before clabfs has finished, and on a loaded machine a
+# check of the processes left right after it would find clabfs still there.
+unmount_lab() {
+    fusermount3 -u "$MNT"
+    wait_for 60 "clabfs of $STATE to exit" "! pgrep -f -- '--state $STATE ' >/dev/null"
+}
+
 # check_fraction SNAPSHOT: in one read of a status file, ready_fraction is
 # finished / (finished + pending) to print precision, finished counting
 # failures, and 1 when both are 0. Prints the fraction.

@@ -76,7 +76,7 @@ tasks=$(for j in $(tail -n 2 "$cstate/slurm.jobs"); do
 done | tr '\n' ' ')
 assert_eq "2 1 " "$tasks" "tasks of the added jobs"
 wait_for 60 "5 engines" 'test "$(key "$MNT/status" engines)" = 5'
-fusermount3 -u "$MNT"
+unmount_lab
 
 "$cc" stop --state "$cstate" >/dev/null
 slurm_no_jobs || fail "jobs left after stop: $(squeue -h)"

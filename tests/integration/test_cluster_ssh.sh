@@ -68,7 +68,7 @@ eng = [json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"]
        for n in os.listdir(d) if n.endswith(".json")]
 assert set(eng) == {"clabhost-1", "clabhost-2"}, sorted(set(eng))
 PY
-fusermount3 -u "$MNT"
+unmount_lab
 
 "$cc" stop --state "$cstate" >/dev/null
 pgrep -f -- "--cluster $rdir/engine.json" >/dev/null && fail "ssh engines left after stop"
