@@ -6,6 +6,7 @@
 # the notebook and in the controller's queue) on the job's engines; `add
 # --jobs 2` splits 3 engines into jobs of 2 and 1; `stop` leaves no job in
 # squeue and no engine.
+# ctest: resource slurm -- Slurm daemons of its own (tests/cluster/slurm.sh), one test at a time
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"

@@ -5,6 +5,7 @@
 # server's key), and `stop` leaves no engine. The controller binds a veth
 # interface's address (--bind IFACE), as a login node's would, and gets
 # what follows -- on its command line.
+# ctest: resource sshd -- a throwaway sshd (tests/cluster/sshd.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"

@@ -4,6 +4,7 @@
 # the login node, with the controller on B's own loopback, its engines and
 # an sshd; clabfs runs in A's network stack (the mount stays in the test's
 # mount namespace: nsenter --net, not ip netns exec, which would hide it).
+# ctest: resource netns sshd -- network namespaces and a throwaway sshd (tests/cluster/)
 . "$(dirname "$0")/lib.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"

@@ -5,6 +5,7 @@
 # /status keeps reading connected 1. Afterwards every point of big is
 # failed, none pending, the controller holds none of them, and the other
 # set has its one result.
+# ctest: serial -- a cancel of 200,000 points must take over 0.5 s and the lab stay readable meanwhile; heavy on the machine
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
