@@ -68,9 +68,12 @@ assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue-1' AN
 add_engine eng2
 wait_for 20 "eng2 to join" 'test "$(key "$MNT/status" engines)" = 2'
 kill -STOP "$(engine_pid eng2)"
-$ROGUE "$WORK/cluster/engine.json" eng2 hijack 4 >"$WORK/hijack.out" 2>&1 &
+CLAB_ROGUE_READY=$WORK/hijack.ready $ROGUE "$WORK/cluster/engine.json" eng2 hijack 4 \
+    >"$WORK/hijack.out" 2>&1 &
 hijack=$!
-sleep 0.5
+# Until the rogue's connection holds eng2's id: a fixed sleep was too
+# short on a loaded machine (the tasks went to the stopped eng2).
+wait_for 30 "the rogue to connect as eng2" "test -e '$WORK/hijack.ready'"
 sweep x 6 0.2
 wait $hijack || fail "rogue hijack: $(cat "$WORK/hijack.out")"
 grep -q '^task ' "$WORK/hijack.out" ||
