@@ -129,6 +129,16 @@ unmount_lab() {
     wait_for 60 "clabfs of $STATE to exit" "! pgrep -f -- '--state $STATE ' >/dev/null"
 }
 
+# pid_gone PID: true once PID has exited. kill -9 returns before the process
+# is gone (one in the middle of an fsync dies after it), and a child of the
+# test not yet waited for stays a zombie, which kill -0 still finds.
+pid_gone() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    st=${st##*) }
+    [ "${st%% *}" = Z ]
+}
+
 # check_fraction SNAPSHOT: in one read of a status file, ready_fraction is
 # finished / (finished + pending) to print precision, finished counting
 # failures, and 1 when both are 0. Prints the fraction.
