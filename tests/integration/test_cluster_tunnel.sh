@@ -95,7 +95,7 @@ check_set "$tag2" 20
 # with -9.
 pid=$(clabfs_pid)
 fusermount3 -u "$MNT"
-wait_for 20 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
+wait_for 60 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
 wait_for 10 "its ssh to exit" "! kill -0 $new 2>/dev/null"
 kill_remounted TERM
 wait_for 20 "clabfs to exit on SIGTERM" "! kill -0 $pid 2>/dev/null"
