@@ -6,6 +6,7 @@
 # in B with another controller's key is refused and never gets a task;
 # an experiment on A but missing on B fails its point with `experiment not found on
 # HOST`.
+# ctest: resource netns -- network namespaces and a veth pair (tests/cluster/netns.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"

@@ -6,6 +6,7 @@
 # the notebook and in the controller's queue) on the job's engines; `add
 # --jobs 2` splits 3 engines into jobs of 2 and 1; `stop` leaves no job in
 # squeue and no engine.
+# ctest: resource slurm -- Slurm daemons of its own (tests/cluster/slurm.sh), one test at a time
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"
@@ -76,7 +77,7 @@ tasks=$(for j in $(tail -n 2 "$cstate/slurm.jobs"); do
 done | tr '\n' ' ')
 assert_eq "2 1 " "$tasks" "tasks of the added jobs"
 wait_for 60 "5 engines" 'test "$(key "$MNT/status" engines)" = 5'
-fusermount3 -u "$MNT"
+unmount_lab
 
 "$cc" stop --state "$cstate" >/dev/null
 slurm_no_jobs || fail "jobs left after stop: $(squeue -h)"

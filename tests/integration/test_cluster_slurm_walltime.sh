@@ -9,6 +9,7 @@
 #     finished points took 30 s: the point stays queued until an engine
 #     with time enough comes, then runs once, elsewhere.
 # Slurm's smallest limit is a minute, checked every 30 s: (1) takes 60-90 s.
+# ctest: resource slurm -- Slurm daemons of its own (tests/cluster/slurm.sh), one test at a time
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"

@@ -84,8 +84,7 @@ grep -q 'ctl: ENOENT: no result set "nosuch"' "$MNT/errors" || fail "/errors"
 
 # After a remount: the same sets and counts, nothing of c or d comes back
 # to the cluster, and a new set runs.
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 mount_lab --engines 1
 assert_eq "e
 keep" "$(ls "$MNT/results")" "sets after the remount"

@@ -48,8 +48,7 @@ log "$unmounted points of d ended while nothing was mounted"
 [ "$unmounted" -ge 3 ] || fail "only $unmounted points of d ended while nothing was mounted"
 
 # Embedded cluster, on a fresh state directory.
-fusermount3 -u "$MNT"
-wait_for 10 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 STATE=$WORK/state2
 mount_lab --engines 2
 sweep e 30 0.2

@@ -7,6 +7,7 @@
 # after the stop eng1 starts nothing before the controller answered it,
 # and a result is accepted only from the engine that holds the task, so
 # every point that ran twice has eng2's result (issue 9, edge 9).
+# ctest: serial -- a SIGSTOP against a 4 s heartbeat timeout; under load (ctest -j6) eng1 ran a point twice after it rejoined
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 

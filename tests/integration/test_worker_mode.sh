@@ -124,7 +124,7 @@ log "== unmount leaves no worker behind"
 alive=$(workers)
 [ -n "$alive" ] || fail "no idle worker left to stop"
 fusermount3 -u "$MNT"
-wait_for 15 "every worker to exit" 'test -z "$(workers)"'
+wait_for 60 "every worker to exit" 'test -z "$(workers)"'
 for p in $alive; do
     ! kill -0 "$p" 2>/dev/null || fail "worker $p still alive after unmount"
 done
