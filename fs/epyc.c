@@ -1,9 +1,12 @@
-/* notebook.json (epyc.h): its pieces, rendered and measured by the same
- * functions so that the size promised at open is the size read. */
+/* notebook.json and results/TAG/notebook.json (epyc.h): their pieces,
+ * rendered and measured by the same functions so that the size promised
+ * at open is the size read, and what epyc would refuse in them renamed or
+ * retyped as it reads them. */
 #include "epyc.h"
 #include "json.h"
 #include "buf.h"
 #include "log.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -16,11 +19,12 @@
 /* epyc types a column from the first value it sees in it (numpy: bool,
  * int, float, str, or a list typed by its first element) and cannot type
  * null or an object. Inside a result's metadata, parameters and results
- * (depth 2 and deeper) null is written NaN (pandas' missing value) and an
- * object as the list of its keys and values: {"a":1} -> ["a",1]. Both keep
- * the text's length, so the byte counts of the notebook still size the
- * file. p holds one compact result document. */
-static void epyc_values(char *p, size_t n)
+ * (depth base 2 and deeper), or a pending point's values (base 1), null is
+ * written NaN (pandas' missing value) and an object as the list of its
+ * keys and values: {"a":1} -> ["a",1]. Both keep the text's length, so
+ * the byte counts of the notebook still size the file. p holds one
+ * compact result document, or a pending point's parameters. */
+static void epyc_values(char *p, size_t n, int base)
 {
     int depth = 0;
     for (size_t i = 0; i < n; i++) {
@@ -28,22 +32,169 @@ static void epyc_values(char *p, size_t n)
         if (c == '"') {
             i = clab_json_string_end(p, n, i);
         } else if (c == '{') {
-            if (depth++ >= 2)
+            if (depth++ >= base)
                 p[i] = '[';
         } else if (c == '[') {
             depth++;
         } else if (c == '}') {
-            if (--depth >= 2)
+            if (--depth >= base)
                 p[i] = ']';
         } else if (c == ']') {
             depth--;
-        } else if (c == ':' && depth >= 3) {
+        } else if (c == ':' && depth > base) {
             p[i] = ',';
-        } else if (c == 'n' && depth >= 2 && n - i >= 4 && !memcmp(p + i, "null", 4)) {
+        } else if (c == 'n' && depth >= base && n - i >= 4 && !memcmp(p + i, "null", 4)) {
             memcpy(p + i, "NaN ", 4);
             i += 3;
         }
     }
+}
+
+/* epyc's Experiment.StandardMetadata: every record of an epyc notebook has
+ * these metadata names, whatever it stored. */
+static const char *const standard_metadata[] = {
+    "epyc.experiment.classname",     "epyc.experiment.start_time",
+    "epyc.experiment.end_time",      "epyc.experiment.elapsed_time",
+    "epyc.experiment.setup_time",    "epyc.experiment.experiment_time",
+    "epyc.experiment.teardown_time", "epyc.experiment.status",
+    "epyc.experiment.exception",     "epyc.experiment.traceback"};
+
+/* What epyc would refuse in a set (numpy: "field 'x' occurs more than
+ * once": a result named like a parameter or a metadata name, a metadata
+ * name like a parameter), renamed as the tables head them
+ * (clab_table_header_names): map[1] for results, map[2] for metadata, old
+ * key literal -> new one; extra, the bytes the renaming adds to the set's
+ * documents. */
+typedef struct {
+    json_t *map[3];
+    int64_t extra;
+} renames_t;
+
+static void renames_clear(renames_t *rn)
+{
+    for (int k = 0; k < 3; k++)
+        json_decref(rn->map[k]);
+    *rn = (renames_t){0};
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of names (an object, clab_nb_names) that epyc sees (results:
+ * of successes only), and more, sorted as the tables sort theirs. */
+static json_t *sorted_names(json_t *names, int results, const char *const *more,
+                            size_t nmore)
+{
+    const char **all = malloc((json_object_size(names) + nmore + 1) * sizeof *all);
+    json_t *out = all ? json_array() : NULL, *v;
+    const char *k;
+    size_t n = 0;
+    json_object_foreach(names, k,
+                        v) if (!results || json_integer_value(json_array_get(v, 1)) > 0)
+        all[n++] = k;
+    for (size_t i = 0; all && i < nmore; i++)
+        if (!json_object_get(names, more[i]))
+            all[n++] = more[i];
+    if (out) {
+        qsort(all, n, sizeof *all, by_name);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(out, json_string(all[i]));
+    }
+    free(all);
+    return out;
+}
+
+/* Records the renaming of part k's name into rn (its documents' bytes). */
+static int rename_one(renames_t *rn, int k, json_t *names, const char *from,
+                      const char *to)
+{
+    clab_buf_t a = {0}, b = {0};
+    int rc = clab_json_dump_string(&a, from, strlen(from));
+    rc = rc ? rc : clab_json_dump_string(&b, to, strlen(to));
+    if (!rc && json_object_set_new(rn->map[k], a.data, json_stringn(b.data, b.len)))
+        rc = -ENOMEM;
+    json_t *docs = json_array_get(json_object_get(names, from), 0);
+    rn->extra += json_integer_value(docs) * (int64_t)(b.len - a.len);
+    clab_buf_free(&a);
+    clab_buf_free(&b);
+    return rc;
+}
+
+static int set_renames(clab_nb_reader_t *r, const char *tag, renames_t *rn)
+{
+    json_t *names[3] = {NULL}, *cols[3] = {NULL}, *heads[3] = {NULL};
+    int rc = 0;
+    *rn = (renames_t){0};
+    for (int k = 0; k < 3 && !rc; k++)
+        rc = clab_nb_names(r, tag, k, &names[k]);
+    if (!rc) {
+        cols[0] = sorted_names(names[0], 0, NULL, 0);
+        cols[1] = sorted_names(names[1], 1, NULL, 0);
+        cols[2] = sorted_names(names[2], 0, standard_metadata,
+                               sizeof standard_metadata / sizeof *standard_metadata);
+        rc = cols[0] && cols[1] && cols[2] ? clab_table_header_names(cols, heads)
+                                           : -ENOMEM;
+    }
+    for (int k = 1; k < 3 && !rc; k++) {
+        size_t i;
+        json_t *c;
+        if (!(rn->map[k] = json_object()))
+            rc = -ENOMEM;
+        json_array_foreach(cols[k], i, c)
+        {
+            const char *to = json_string_value(json_array_get(heads[k], i));
+            if (!rc && strcmp(json_string_value(c), to))
+                rc = rename_one(rn, k, names[k], json_string_value(c), to);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        json_decref(names[k]);
+        json_decref(cols[k]);
+        json_decref(heads[k]);
+    }
+    if (rc)
+        renames_clear(rn);
+    return rc;
+}
+
+/* Appends the result document p with rn's keys renamed (the keys of its
+ * results and metadata objects) and its values as epyc types them. */
+static int epyc_doc(clab_buf_t *out, const char *p, size_t n, const renames_t *rn)
+{
+    size_t from = 0, at = out->len;
+    int depth = 0, part = 0, rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char c = p[i];
+        if (c == '"') {
+            size_t end = clab_json_string_end(p, n, i);
+            if (depth == 1)
+                part = !strncmp(p + i, "\"results\"", 9)     ? 1
+                       : !strncmp(p + i, "\"metadata\"", 10) ? 2
+                                                             : 0;
+            json_t *to = depth == 2 && part && (p[i - 1] == '{' || p[i - 1] == ',') &&
+                                 end < n && json_object_size(rn->map[part])
+                             ? json_object_getn(rn->map[part], p + i, end + 1 - i)
+                             : NULL;
+            if (to) {
+                rc = clab_buf_add(out, p + from, i - from);
+                rc =
+                    rc ? rc
+                       : clab_buf_add(out, json_string_value(to), json_string_length(to));
+                from = end + 1;
+            }
+            i = end;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    rc = rc ? rc : clab_buf_add(out, p + from, n - from);
+    if (!rc)
+        epyc_values(out->data + at, out->len - at, 2);
+    return rc;
 }
 
 /* Parameter names as JSON string literals (escaped as in the text): a
@@ -193,15 +344,23 @@ static int pad_row(clab_buf_t *out, const char *text, size_t len, const names_t 
     return rc ? rc : clab_buf_add(out, "}", 1);
 }
 
-static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, int *sets_done)
+/* The head of the whole notebook (tag NULL), or of the notebook of one
+ * set, which is its current one. */
+static int nb_head(clab_buf_t *b, clab_nb_reader_t *r, const char *tag, int *sets_done)
 {
     char current[CLAB_TAG_MAX + 1];
     clab_set_info_t info;
-    int rc = clab_nb_set_info(r, DEFAULT_SET, &info), has_default = rc == 0;
-    clab_set_info_clear(&info);
+    int rc = 0, has_default = tag && strcmp(tag, DEFAULT_SET) == 0;
+    if (!tag) {
+        rc = clab_nb_set_info(r, DEFAULT_SET, &info);
+        has_default = rc == 0;
+        clab_set_info_clear(&info);
+    }
     if (rc < 0 && rc != -ENOENT)
         return rc;
-    if (clab_nb_current(r, current) < 0)
+    if (tag)
+        snprintf(current, sizeof current, "%s", tag);
+    else if (clab_nb_current(r, current) < 0)
         snprintf(current, sizeof current, "%s", DEFAULT_SET);
     rc = clab_buf_puts(b, "{\"creator\":\"clabfs " CLAB_VERSION "\",\"version\":\"2\","
                           "\"description\":\"clabfs lab notebook\",\"current\":");
@@ -266,6 +425,15 @@ static int nb_measure_set(void *ud, int64_t id, const char *tag)
     if ((m->rc = clab_nb_set_info(m->r, tag, &info)) < 0)
         return 1;
     long nres = info.results + info.failed;
+    renames_t rn;
+    if (nres > 0 && (m->rc = set_renames(m->r, tag, &rn)) == 0) {
+        m->total += rn.extra;
+        renames_clear(&rn);
+    }
+    if (m->rc < 0) {
+        clab_set_info_clear(&info);
+        return 1;
+    }
     m->b.len = 0;
     m->rc = nb_set_open(&m->b, m->sets_done++, tag);
     m->rc = m->rc ? m->rc : nb_set_mid(&m->b, nres > 0);
@@ -292,12 +460,14 @@ static int nb_measure_set(void *ud, int64_t id, const char *tag)
     return m->rc < 0;
 }
 
-int clab_epyc_size(clab_nb_reader_t *r, off_t *size, double *mtime)
+int clab_epyc_size(clab_nb_reader_t *r, const char *tag, off_t *size, double *mtime)
 {
     nb_measure_t m = {.r = r};
-    int rc = nb_head(&m.b, r, &m.sets_done);
+    int rc = nb_head(&m.b, r, tag, &m.sets_done);
     m.total = (int64_t)m.b.len + (int64_t)strlen(nb_end);
-    if (!rc && (rc = clab_nb_sets(r, 0, nb_measure_set, &m)) > 0)
+    if (!rc && tag)
+        rc = nb_measure_set(&m, 0, tag) ? m.rc : 0;
+    else if (!rc && (rc = clab_nb_sets(r, 0, nb_measure_set, &m)) > 0)
         rc = m.rc;
     clab_buf_free(&m.b);
     *size = (off_t)m.total;
@@ -334,20 +504,19 @@ static int fill_rows(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t
                      clab_buf_t *out, size_t chunk, const names_t *pad_to, int *done)
 {
     size_t start = out->len;
-    int rc = 0;
+    renames_t rn = {0};
+    int rc = pos->phase == 2 ? set_renames(r, pos->tag, &rn) : 0;
     *done = 0;
-    if (!*cur) {
+    if (!rc && !*cur) {
         rc = pos->phase == 2 ? clab_nb_results(r, pos->tag, -1, pos->key, -1, cur)
                              : clab_nb_pending(r, pos->tag, pos->key, cur);
-        if (rc)
-            return rc;
     }
-    while (out->len - start < chunk) {
+    while (!rc && out->len - start < chunk) {
         clab_nb_row_t row;
         if ((rc = clab_nb_cursor_next(*cur, &row)) <= 0) {
             clab_nb_cursor_close(cur);
             *done = 1;
-            return rc;
+            break;
         }
         rc = clab_buf_puts(out, pos->key ? ",\n" : "\n");
         if (!rc && pos->phase == 3) {
@@ -355,17 +524,18 @@ static int fill_rows(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t
             rc = rc ? rc : clab_buf_add(out, ":", 1);
         }
         size_t at = out->len;
-        if (pad_to)
+        if (pos->phase == 2)
+            rc = rc ? rc : epyc_doc(out, row.text, row.len, &rn);
+        else if (pad_to)
             rc = rc ? rc : pad_row(out, row.text, row.len, pad_to);
         else
             rc = rc ? rc : clab_buf_add(out, row.text, row.len);
-        if (rc)
-            return rc;
-        if (pos->phase == 2)
-            epyc_values(out->data + at, row.len);
+        if (!rc && pos->phase == 3)
+            epyc_values(out->data + at, out->len - at, 1);
         pos->key = row.key;
     }
-    return 0;
+    renames_clear(&rn);
+    return rc;
 }
 
 /* Phase 3: the set's pending points, a chunk at a time; when some must be
@@ -385,11 +555,22 @@ static int fill_pending(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_curso
     return rc;
 }
 
-/* Phase 1: opens the next set, or ends the file. */
-static int next_set(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_buf_t *out, int *done)
+/* Phase 1: opens the next set (of all, or tag's alone), or ends the
+ * file. */
+static int next_set(clab_nb_reader_t *r, const char *tag, clab_epyc_pos_t *pos,
+                    clab_buf_t *out, int *done)
 {
     next_set_t n = {0};
-    int rc = clab_nb_sets(r, pos->set, first_set, &n);
+    clab_set_info_t info;
+    int rc = 0;
+    if (!tag) {
+        rc = clab_nb_sets(r, pos->set, first_set, &n);
+    } else if (!pos->set && (rc = clab_nb_set_info(r, tag, &info)) == 0) {
+        n.id = info.id;
+        snprintf(n.tag, sizeof n.tag, "%s", tag);
+        clab_set_info_clear(&info);
+        rc = 1;
+    }
     if (rc < 0)
         return rc;
     if (rc == 0) {
@@ -404,18 +585,19 @@ static int next_set(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_buf_t *out, 
     return nb_set_open(out, pos->sets_done, n.tag);
 }
 
-int clab_epyc_fill(clab_nb_reader_t *r, clab_epyc_pos_t *pos, clab_nb_cursor_t **cur,
-                   clab_set_info_t *set, clab_buf_t *out, size_t chunk, int *done)
+int clab_epyc_fill(clab_nb_reader_t *r, const char *tag, clab_epyc_pos_t *pos,
+                   clab_nb_cursor_t **cur, clab_set_info_t *set, clab_buf_t *out,
+                   size_t chunk, int *done)
 {
     int rc = 0, rows_done = 0;
     *done = 0;
     switch (pos->phase) {
     case 0:
-        rc = nb_head(out, r, &pos->sets_done);
+        rc = nb_head(out, r, tag, &pos->sets_done);
         pos->phase = 1;
         return rc;
     case 1:
-        return next_set(r, pos, out, done);
+        return next_set(r, tag, pos, out, done);
     case 2:
         if ((rc = fill_rows(r, pos, cur, out, chunk, NULL, &rows_done)) < 0 || !rows_done)
             return rc;

@@ -109,8 +109,14 @@ static int accept_text(clab_inbox_t *in)
         in->pending_err = err;
         return 0;
     }
-    if (n < 0)
+    if (n < 0) {
+        /* A write the kernel split reports the chunks before the refused
+         * one as written, and the writer sends the rest again: an E2BIG
+         * stays E2BIG for the rest of this open, as a text over the limit
+         * does. */
+        in->oversized = n == -E2BIG;
         return reject(in, &err);
+    }
     int rc = (added = calloc((size_t)n, sizeof *added)) ? 0 : -ENOMEM;
     rc = rc ? rc : clab_notebook_submit_all(lab->nb, subs, (size_t)n, added, &failed);
     if (rc < 0) {
@@ -125,6 +131,10 @@ static int accept_text(clab_inbox_t *in)
             clab_lab_set_changed(lab, added[i].tag, 0, 0);
         clab_buf_printf(&in->answer, "tag %s\npoints %zu\n", added[i].tag,
                         added[i].points);
+        size_t k;
+        json_t *job;
+        json_array_foreach(added[i].jobs, k, job)
+            clab_buf_printf(&in->answer, "job %s\n", json_string_value(job));
         clab_info("accepted %zu point(s) of %s into %s", added[i].points,
                   subs[i]->experiment, added[i].tag);
     }
@@ -132,6 +142,8 @@ static int accept_text(clab_inbox_t *in)
     in->incomplete = 0;
     clab_lab_wake(lab);
 out:
+    for (int i = 0; added && i < n; i++)
+        json_decref(added[i].jobs);
     free(added);
     clab_submissions_destroy(&subs);
     return rc;
@@ -206,17 +218,20 @@ ssize_t clab_inbox_write(clab_inbox_t *in, const char *buf, size_t size)
     }
     if (in->text.len == 0 && blank(buf, size))
         goto out; /* a lone newline after an accepted job */
-    if (in->text.len + size > in->lab->limits.max_text) {
+    if ((rc = clab_buf_add(&in->text, buf, size)) < 0)
+        goto out;
+    /* The limit of a text that names "files" is higher by their base64. */
+    if (in->text.len >
+        clab_submit_text_limit(&in->lab->limits, in->text.data, in->text.len)) {
         clab_submit_error_t err = {.code = E2BIG, .position = -1};
         snprintf(err.message, sizeof err.message, "job text over the limit of %zu bytes",
                  in->lab->limits.max_text);
-        /* Record what came so far, not the whole oversized text. */
+        /* Record what came before this write, not the whole oversized text. */
+        in->text.len -= size;
         rc = reject(in, &err);
         in->oversized = 1;
         goto out;
     }
-    if ((rc = clab_buf_add(&in->text, buf, size)) < 0)
-        goto out;
     rc = accept_text(in);
 out:
     pthread_mutex_unlock(&in->lock);

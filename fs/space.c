@@ -1,7 +1,9 @@
 /* The parameter space of a submission. Each axis keeps only what is
- * needed to compute its k-th value (the scalars of an array, or the bounds
+ * needed to compute its k-th value (the values of an array, or the bounds
  * of a range / linspace), so a point is derived from its index in
- * O(number of axes) and no sweep is ever materialised. */
+ * O(number of axes) and no sweep is ever materialised: factorially (the
+ * Cartesian product) or pointwise (epyc's PointwiseDesign). A space of
+ * explicit points keeps them as given and names its axes only. */
 #include "space.h"
 #include "json.h"
 
@@ -27,26 +29,42 @@ struct clab_space {
     axis_t *axes;
     size_t n;
     size_t size;
+    clab_design_t design;
+    json_t *points;   /* explicit points (an array of objects), or NULL */
+    size_t max_point; /* explicit points: the longest one's text */
 };
 
 static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int refuse_text(clab_submit_error_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
+/* err gets the message (no position: jansson keeps none of values);
+ * returns -code. */
+static int refuse_text(clab_submit_error_t *err, int code, const char *fmt, ...)
 {
     if (!err)
-        return -EINVAL;
+        return -code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->code = code;
+    err->line = err->column = 0;
+    err->position = -1;
+    return -code;
+}
+
+/* About the parameter name. */
+static int refuse(clab_submit_error_t *err, const char *name, const char *fmt, ...)
+{
     char shown[80], what[160];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     clab_json_show(shown, sizeof shown, name);
-    err->code = EINVAL;
-    snprintf(err->message, sizeof err->message, "parameter %s: %s", shown, what);
-    err->line = err->column = 0;
-    err->position = -1;
-    return -EINVAL;
+    return refuse_text(err, EINVAL, "parameter %s: %s", shown, what);
 }
 
 static size_t clamp_size(uint64_t n)
@@ -59,22 +77,44 @@ static int is_scalar(const json_t *v)
     return json_is_number(v) || json_is_string(v) || json_is_boolean(v);
 }
 
-static int build_list(axis_t *ax, const json_t *v, clab_submit_error_t *err)
+/* X of {"value": X}, one value of any JSON type; NULL for anything else. */
+static json_t *value_of(const json_t *v)
 {
-    if (json_is_array(v)) {
-        if (json_array_size(v) == 0)
-            return refuse(err, ax->name, "empty axis");
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (!is_scalar(e))
-                return refuse(err, ax->name,
-                              "element %zu is %s; an axis holds numbers, strings and "
-                              "booleans",
-                              i + 1, clab_json_type_name(e));
-        }
-        ax->values = json_deep_copy(v);
+    return json_is_object(v) && json_object_size(v) == 1 ? json_object_get(v, "value")
+                                                         : NULL;
+}
+
+/* An axis of the values of array v: scalars, or X of each {"value": X}. */
+static int build_values(axis_t *ax, const json_t *v, clab_submit_error_t *err)
+{
+    size_t i;
+    json_t *e;
+    if (json_array_size(v) == 0)
+        return refuse(err, ax->name, "empty axis");
+    if (!(ax->values = json_array()))
+        return -ENOMEM;
+    json_array_foreach(v, i, e)
+    {
+        const json_t *x = is_scalar(e) ? e : value_of(e);
+        if (!x)
+            return refuse(err, ax->name,
+                          "element %zu is %s; an axis holds numbers, strings, booleans "
+                          "and {\"value\": X}",
+                          i + 1, clab_json_type_name(e));
+        if (json_array_append_new(ax->values, json_deep_copy(x)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* An axis of the array v's values, or of v alone (a scalar, or X of
+ * {"value": X}, one = 1). */
+static int build_list(axis_t *ax, const json_t *v, int one, clab_submit_error_t *err)
+{
+    if (json_is_array(v) && !one) {
+        int rc = build_values(ax, v, err);
+        if (rc)
+            return rc;
     } else {
         ax->values = json_array();
         if (ax->values && json_array_append_new(ax->values, json_deep_copy(v))) {
@@ -226,14 +266,16 @@ static int build_axis(axis_t *ax, const json_t *v, clab_submit_error_t *err)
                       "null is not a value (use a number, string, boolean, array, "
                       "{\"range\": ...} or {\"linspace\": ...})");
     if (!json_is_object(v))
-        return build_list(ax, v, err);
+        return build_list(ax, v, 0, err);
     if (json_object_size(v) == 1 && json_object_get(v, "range"))
         return build_range(ax, json_object_get(v, "range"), err);
     if (json_object_size(v) == 1 && json_object_get(v, "linspace"))
         return build_linspace(ax, json_object_get(v, "linspace"), err);
+    if (value_of(v))
+        return build_list(ax, value_of(v), 1, err);
     return refuse(err, ax->name,
-                  "an object must be {\"range\": [start, stop, step]} or "
-                  "{\"linspace\": [a, b, n]}");
+                  "an object must be {\"range\": [start, stop, step]}, "
+                  "{\"linspace\": [a, b, n]} or {\"value\": X}");
 }
 
 static int cmp_axes(const void *a, const void *b)
@@ -241,24 +283,50 @@ static int cmp_axes(const void *a, const void *b)
     return strcmp(((const axis_t *)a)->name, ((const axis_t *)b)->name);
 }
 
-int clab_space_new(const json_t *parameters, clab_space_t **out, clab_submit_error_t *err)
+/* The number of points of sp's axes in its design: their product
+ * (factorial), or the one length of the axes longer than one value
+ * (pointwise, which refuses two different ones). */
+static int space_size(clab_space_t *sp, clab_submit_error_t *err)
+{
+    const axis_t *long_axis = NULL;
+    sp->size = 1;
+    for (size_t i = 0; i < sp->n; i++) {
+        const axis_t *ax = &sp->axes[i];
+        if (sp->design == CLAB_DESIGN_FACTORIAL) {
+            sp->size = sp->size > SIZE_MAX / ax->len ? SIZE_MAX : sp->size * ax->len;
+        } else if (ax->len > 1 && !long_axis) {
+            long_axis = ax;
+            sp->size = ax->len;
+        } else if (ax->len > 1 && ax->len != long_axis->len) {
+            char a[80], b[80];
+            clab_json_show(a, sizeof a, ax->name);
+            clab_json_show(b, sizeof b, long_axis->name);
+            return refuse_text(err, EINVAL,
+                               "pointwise design: parameter %s has %zu values and %s has "
+                               "%zu; axes longer than one value go in step",
+                               a, ax->len, b, long_axis->len);
+        }
+    }
+    return 0;
+}
+
+static int out_of_memory(clab_submit_error_t *err, int rc)
+{
+    return rc == -ENOMEM ? refuse_text(err, ENOMEM, "out of memory") : rc;
+}
+
+int clab_space_new_design(const json_t *parameters, clab_design_t design,
+                          clab_space_t **out, clab_submit_error_t *err)
 {
     int rc = -ENOMEM;
     *out = NULL;
-    if (!json_is_object(parameters)) {
-        if (err) {
-            err->code = EINVAL;
-            snprintf(err->message, sizeof err->message,
-                     "parameters must be a JSON object, not %s",
-                     clab_json_type_name(parameters));
-            err->line = err->column = 0;
-            err->position = -1;
-        }
-        return -EINVAL;
-    }
+    if (!json_is_object(parameters))
+        return refuse_text(err, EINVAL, "parameters must be a JSON object, not %s",
+                           clab_json_type_name(parameters));
     clab_space_t *sp = calloc(1, sizeof *sp);
     if (!sp)
         return -ENOMEM;
+    sp->design = design;
     size_t n = json_object_size(parameters);
     sp->axes = calloc(n ? n : 1, sizeof *sp->axes);
     if (!sp->axes)
@@ -281,22 +349,80 @@ int clab_space_new(const json_t *parameters, clab_space_t **out, clab_submit_err
             goto fail;
     }
     qsort(sp->axes, sp->n, sizeof *sp->axes, cmp_axes);
-    sp->size = 1;
-    for (size_t i = 0; i < sp->n; i++) {
-        size_t len = sp->axes[i].len;
-        sp->size = sp->size > SIZE_MAX / len ? SIZE_MAX : sp->size * len;
-    }
+    if ((rc = space_size(sp, err)) < 0)
+        goto fail;
     *out = sp;
     return 0;
 fail:
-    if (rc == -ENOMEM && err) {
-        err->code = ENOMEM;
-        snprintf(err->message, sizeof err->message, "out of memory");
-        err->line = err->column = 0;
-        err->position = -1;
-    }
     clab_space_destroy(&sp);
+    return out_of_memory(err, rc);
+}
+
+int clab_space_new(const json_t *parameters, clab_space_t **out, clab_submit_error_t *err)
+{
+    return clab_space_new_design(parameters, CLAB_DESIGN_FACTORIAL, out, err);
+}
+
+/* The names of explicit points as the space's axes, sorted: every name
+ * any point has, once. */
+static int point_names(clab_space_t *sp, clab_submit_error_t *err)
+{
+    json_t *names = json_object(), *pt, *v;
+    size_t i;
+    const char *key;
+    int rc = names ? 0 : -ENOMEM;
+    json_array_foreach(sp->points, i, pt)
+    {
+        json_object_foreach(pt, key, v)
+        {
+            if (!key[0] && !rc)
+                rc = refuse_text(err, EINVAL,
+                                 "points[%zu]: a parameter name must not be empty", i);
+            if (!rc && json_object_set_new(names, key, json_true()))
+                rc = -ENOMEM;
+        }
+    }
+    if (!rc && !(sp->axes = calloc(json_object_size(names) + 1, sizeof *sp->axes)))
+        rc = -ENOMEM;
+    json_object_foreach(names, key, v) if (!rc && !(sp->axes[sp->n++].name = strdup(key)))
+        rc = -ENOMEM;
+    json_decref(names);
+    if (!rc)
+        qsort(sp->axes, sp->n, sizeof *sp->axes, cmp_axes);
     return rc;
+}
+
+int clab_space_new_points(const json_t *points, clab_space_t **out,
+                          clab_submit_error_t *err)
+{
+    size_t i;
+    json_t *pt;
+    *out = NULL;
+    if (!json_is_array(points))
+        return refuse_text(err, EINVAL, "points must be an array of objects, not %s",
+                           clab_json_type_name(points));
+    if (json_array_size(points) == 0)
+        return refuse_text(err, EINVAL, "points: no points (give at least one object)");
+    json_array_foreach(points, i, pt) if (!json_is_object(pt)) return refuse_text(
+        err, EINVAL, "points[%zu] must be an object, not %s", i, clab_json_type_name(pt));
+    clab_space_t *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return out_of_memory(err, -ENOMEM);
+    int rc = (sp->points = json_deep_copy(points)) ? point_names(sp, err) : -ENOMEM;
+    json_array_foreach(sp->points, i, pt)
+    {
+        char *text = rc ? NULL : clab_json_dumps(pt);
+        if (!rc && !text)
+            rc = -ENOMEM;
+        if (text && strlen(text) > sp->max_point)
+            sp->max_point = strlen(text);
+        free(text);
+    }
+    sp->size = json_array_size(points);
+    if (rc)
+        clab_space_destroy(&sp);
+    *out = sp;
+    return out_of_memory(err, rc);
 }
 
 void clab_space_destroy(clab_space_t **space)
@@ -309,6 +435,7 @@ void clab_space_destroy(clab_space_t **space)
         json_decref(sp->axes[i].values);
     }
     free(sp->axes);
+    json_decref(sp->points);
     free(sp);
     *space = NULL;
 }
@@ -357,16 +484,21 @@ json_t *clab_space_point(const clab_space_t *space, size_t i)
 {
     if (i >= space->size)
         return NULL;
+    if (space->points)
+        return json_deep_copy(json_array_get(space->points, i));
     json_t *pt = json_object();
     if (!pt)
         return NULL;
     for (size_t a = space->n; a-- > 0;) {
         const axis_t *ax = &space->axes[a];
-        if (json_object_set_new(pt, ax->name, axis_value(ax, i % ax->len))) {
+        size_t k =
+            space->design == CLAB_DESIGN_POINTWISE ? (ax->len > 1 ? i : 0) : i % ax->len;
+        if (json_object_set_new(pt, ax->name, axis_value(ax, k))) {
             json_decref(pt);
             return NULL;
         }
-        i /= ax->len;
+        if (space->design == CLAB_DESIGN_FACTORIAL)
+            i /= ax->len;
     }
     return pt;
 }
@@ -448,6 +580,8 @@ static size_t axis_max_len(const axis_t *ax, clab_buf_t *b)
 
 size_t clab_space_max_point_bytes(const clab_space_t *space)
 {
+    if (space->points)
+        return space->max_point;
     clab_buf_t b = {0};
     size_t total = 2 + (space->n ? space->n - 1 : 0); /* braces, commas */
     for (size_t i = 0; i < space->n && total != SIZE_MAX; i++) {

@@ -250,6 +250,11 @@ static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at
     char *args = sub->arguments ? clab_json_dumps(sub->arguments) : NULL;
     if (args)
         task += sizeof ",\"arguments\":" - 1 + strlen(args);
+    /* ,"files":{"NAME":"SHA256",...}: a task names its files; their data
+     * travel beside it. */
+    for (size_t i = 0; i < sub->nfiles; i++)
+        task += (i ? 1 : sizeof ",\"files\":{}" - 1) + strlen(sub->files[i].name) +
+                sizeof "\"\":\"\"" - 1 + 64;
     if (sub->worker)
         task += sizeof ",\"worker\":\"framed\"" - 1; /* or the shorter true */
     clab_buf_free(&b);
@@ -265,6 +270,20 @@ static int check_task_size(const ctx_t *c, const clab_submission_t *sub, long at
         "a point's task would be up to %zu bytes, over the limit of %d: "
         "its parameters%s are too big",
         task, CLAB_SUBMIT_MAX_TASK, sub->arguments ? " and arguments" : "");
+}
+
+/* The job starting at b (alone in its text, or one of several ending
+ * where the next starts) without its files' base64 is within the text
+ * limit. */
+static int check_files_text(const ctx_t *c, const clab_submission_t *sub, size_t b,
+                            const clab_submit_limits_t *lim)
+{
+    size_t len = (c->next ? *c->next - b : c->len) - sub->files_text;
+    if (!sub->nfiles || len <= lim->max_text)
+        return 0;
+    return clab_subp_refuse(
+        c, E2BIG, -1, "the job is %zu bytes without its files, over the limit of %zu",
+        len, lim->max_text);
 }
 
 static int check_executable(const ctx_t *c, const char *path, long at)
@@ -284,14 +303,22 @@ static int check_executable(const ctx_t *c, const char *path, long at)
     return 0;
 }
 
+size_t clab_submit_text_limit(const clab_submit_limits_t *lim, const char *text,
+                              size_t len)
+{
+    return memmem(text, len, "\"files\"", 7) ? lim->max_text + CLAB_SUBMIT_MAX_FILES_TEXT
+                                             : lim->max_text;
+}
+
 /* The checks on the text as a whole; [*b, *e) is the job without the
- * white space around it. */
+ * white space around it. A text that names files may be longer by their
+ * base64 (parse_job checks the rest of it). */
 static int check_text(const ctx_t *c, const clab_submit_limits_t *lim, size_t *b,
                       size_t *e)
 {
     const char *text = c->text;
     size_t len = c->len;
-    if (len > lim->max_text)
+    if (len > clab_submit_text_limit(lim, text, len))
         return clab_subp_refuse(c, E2BIG, -1,
                                 "the job is %zu bytes, over the limit of %zu", len,
                                 lim->max_text);
@@ -398,15 +425,22 @@ static int parse_job(const ctx_t *c, const clab_submit_limits_t *lim, size_t b, 
                            : parse_shorthand(c, b, e, sub, &f);
     if (rc)
         goto fail;
-    rc = clab_space_new(f.params, &sub->space, c->err);
-    if (rc == -EINVAL)
-        clab_submit_locate(c->err, c->text, c->len,
-                           find_bad_parameter(c, f.params_at, f.params));
-    if (rc || (rc = check_points(c, sub, (long)f.params_at, lim)) ||
+    if (sub->explicit_points)
+        rc = clab_space_new_points(f.params, &sub->space, c->err);
+    else
+        rc = clab_space_new_design(f.params, sub->design, &sub->space, c->err);
+    if (rc == -EINVAL) {
+        long at =
+            sub->explicit_points ? -1 : find_bad_parameter(c, f.params_at, f.params);
+        clab_submit_locate(c->err, c->text, c->len, at < 0 ? (long)f.params_at : at);
+    }
+    if (rc || (rc = check_files_text(c, sub, b, lim)) ||
+        (rc = check_points(c, sub, (long)f.params_at, lim)) ||
         (rc = check_task_size(c, sub, (long)f.params_at)) ||
         (rc = check_executable(c, sub->experiment, f.exp_at)))
         goto fail;
-    sub->parameters = json_incref(f.params);
+    if (!sub->explicit_points)
+        sub->parameters = json_incref(f.params);
     json_decref(f.root);
     *out = sub;
     return 0;
@@ -502,6 +536,11 @@ void clab_submission_destroy(clab_submission_t **sub)
     free(s->tag);
     free(s->description);
     json_decref(s->arguments);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->files[i].name);
+        free(s->files[i].data);
+    }
+    free(s->files);
     free(s);
     *sub = NULL;
 }

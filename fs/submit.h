@@ -21,6 +21,14 @@ typedef struct {
  * could make a bigger task is refused with E2BIG, since the controller
  * would drop that task and the point would stay pending for ever. */
 #define CLAB_SUBMIT_MAX_TASK (1024 * 1024)
+/* "files": at most this many, at most this many bytes together once
+ * decoded (a pickled experiment up to 1 MiB). Their base64 text is not
+ * counted in max_text: a text that names "files" may be longer by
+ * CLAB_SUBMIT_MAX_FILES_TEXT (their base64 and names). */
+#define CLAB_SUBMIT_MAX_FILES 16
+#define CLAB_SUBMIT_MAX_FILE_BYTES (1024 * 1024)
+#define CLAB_SUBMIT_MAX_FILES_TEXT                                                       \
+    ((CLAB_SUBMIT_MAX_FILE_BYTES + 2) / 3 * 4 + CLAB_SUBMIT_MAX_FILES * 300)
 /* Worker mode's argv after the experiment path (SPEC "Warm experiments"). */
 #define CLAB_SUBMIT_MAX_ARGS 64
 #define CLAB_SUBMIT_MAX_ARG 4096 /* bytes of one argument */
@@ -40,9 +48,18 @@ typedef enum {
     CLAB_WORKER_FRAMED = 2, /* "framed": each line carries its clab.seq */
 } clab_worker_mode_t;
 
+/* One of a job's files: what each of its points finds in its scratch
+ * directory under name (a worker's, for as long as it lives). */
+typedef struct {
+    char *name;
+    char *data; /* decoded, malloc'd */
+    size_t len;
+    char sha256[65]; /* of data, hex: the file's identity in the stores */
+} clab_submit_file_t;
+
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
-    json_t *parameters; /* the object as given */
+    json_t *parameters; /* the object as given; NULL with explicit points */
     clab_space_t *space;
     char *tag;         /* NULL when none was given */
     char *description; /* NULL when none was given */
@@ -53,6 +70,16 @@ typedef struct {
     int worker;        /* a clab_worker_mode_t: none, plain or framed */
     long tag_at;       /* where the tag is named in the text; -1 when it is not */
     clab_if_exists_t if_exists;
+    clab_design_t design; /* how parameters make points */
+    /* "points" instead of "parameters": parameters is NULL, the space
+     * holds the points as given. */
+    int explicit_points;
+    /* "answer": "jobs": the answer lists each point's job id, in the order
+     * of the points, repetitions one after another. */
+    int answer_jobs;
+    clab_submit_file_t *files; /* "files", nfiles of them */
+    size_t nfiles;
+    size_t files_text; /* bytes of their base64 text in the job's text */
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).
@@ -65,10 +92,14 @@ typedef struct {
  *           component, trailing garbage after the JSON, NUL bytes;
  *  -ENOENT  the experiment does not exist;
  *  -EACCES  the experiment is not an executable regular file;
- *  -E2BIG   text over lim->max_text or points over lim->max_points.
+ *  -E2BIG   text over lim->max_text (not counting the files' base64),
+ *           files over their limit, or points over lim->max_points.
  * Fields: experiment (string), parameters (object), tag (string), description
- * (string), repetitions (integer >= 1), timeout (number > 0), arguments
- * (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
+ * (string), repetitions (integer >= 1), timeout (number > 0), points (an
+ * array of objects, instead of parameters), design ("factorial" or
+ * "pointwise"), files (an object of at most CLAB_SUBMIT_MAX_FILES file
+ * names and base64 texts, at most CLAB_SUBMIT_MAX_FILE_BYTES decoded),
+ * answer ("jobs"), arguments (array of at most CLAB_SUBMIT_MAX_ARGS strings of at most
  * CLAB_SUBMIT_MAX_ARG bytes, no NUL), worker (true, false or "framed"),
  * if_exists ("add", "skip" or "error"). Leading and trailing white space is
  * ignored. lim NULL means the defaults above. */
@@ -86,6 +117,12 @@ void clab_submission_destroy(clab_submission_t **sub);
 int clab_submissions_parse(const char *text, size_t len, const clab_submit_limits_t *lim,
                            clab_submission_t ***out, clab_submit_error_t *err);
 void clab_submissions_destroy(clab_submission_t ***subs);
+
+/* The longest job text lim allows for text[0, len): max_text, or more by
+ * CLAB_SUBMIT_MAX_FILES_TEXT when it names "files" (the inbox collects up
+ * to it). */
+size_t clab_submit_text_limit(const clab_submit_limits_t *lim, const char *text,
+                              size_t len);
 
 /* Sets err's position to byte pos of text, with its line and column as
  * jansson counts them (1-based, columns in characters). */

@@ -5,8 +5,11 @@
  * (the commit failed: the controller withholds its replies) makes the
  * cursor go back, so that those jobs are sent again; submission is
  * idempotent by job id at the controller, so sending too much is safe and
- * sending too little never is. */
+ * sending too little never is. A job's files go once per session, with the
+ * first batch whose tasks name them; the controller says which it lacks
+ * ("missing"), and those go again with the batch sent again. */
 #include "sync.h"
+#include "base64.h"
 #include "client.h"
 #include "log.h"
 
@@ -45,6 +48,9 @@ struct clab_sync {
     int head, count;
     int64_t rewind_to; /* where the cursor must go back to, or -1 */
     double last_rewind;
+    /* The job files (sha256 -> true) sent to the controller in this
+     * session: a batch carries only the data of the others. */
+    json_t *files_sent;
 };
 
 void clab_sync_wake(void *ud)
@@ -96,6 +102,7 @@ static void window_reset(clab_sync_t *s)
         window_pop(s);
     s->sent_upto = 0;
     s->rewind_to = -1;
+    json_object_clear(s->files_sent);
 }
 
 static void must_rewind(clab_sync_t *s, const batch_t *b)
@@ -120,7 +127,12 @@ static int covers(const batch_t *b, json_t *accepted)
  * jobs it leaves out were not queued: the cursor goes back for them. */
 static void on_accepted(clab_sync_t *s, json_t *body)
 {
-    json_t *jobs = json_object_get(body, "jobs");
+    json_t *jobs = json_object_get(body, "jobs"), *h;
+    size_t m;
+    /* Files the controller lacks (it forgot them, or their batch was
+     * lost) go again with their tasks, which it did not take. */
+    json_array_foreach(json_object_get(body, "missing"), m, h) if (json_is_string(h))
+        json_object_del(s->files_sent, json_string_value(h));
     if (!json_is_array(jobs))
         return;
     int k = 0;
@@ -161,19 +173,59 @@ static void check_window(clab_sync_t *s, double now)
     s->last_rewind = now;
 }
 
+/* The data of the files the tasks name that this session has not sent
+ * yet, as the submit's "files" ({"SHA256": "BASE64"}) into body; their
+ * hashes into sent, to count as sent once the batch has gone. */
+static int attach_files(clab_sync_t *s, const json_t *tasks, json_t *body, json_t *sent)
+{
+    size_t i;
+    json_t *t, *v;
+    const char *name;
+    int rc = 0;
+    json_array_foreach(tasks, i, t)
+        json_object_foreach(json_object_get(t, "files"), name, v)
+    {
+        const char *hash = json_string_value(v);
+        char *data = NULL;
+        size_t len = 0;
+        clab_buf_t b = {0};
+        if (rc || !hash || json_object_get(s->files_sent, hash) ||
+            json_object_get(sent, hash))
+            continue;
+        if ((rc = clab_notebook_file(s->lab->nb, hash, &data, &len)) == 0 &&
+            (rc = clab_base64_encode(data, len, &b)) == 0) {
+            json_t *files = json_object_get(body, "files");
+            if (!files)
+                json_object_set_new(body, "files", files = json_object());
+            rc = json_object_set_new(files, hash,
+                                     json_stringn(b.data ? b.data : "", b.len)) ||
+                         json_object_set_new(sent, hash, json_true())
+                     ? -ENOMEM
+                     : 0;
+        }
+        free(data);
+        clab_buf_free(&b);
+    }
+    return rc;
+}
+
 /* Sends one batch after the cursor: 1 sent (a full batch), 0 nothing left
  * or a short one, -errno. */
 static int send_batch(clab_sync_t *s, clab_client_t *c)
 {
-    json_t *tasks = json_array(), *t;
+    json_t *tasks = json_array(), *t, *sent = json_object();
     int64_t upto = s->sent_upto;
     int n = clab_notebook_pending_tasks(s->lab->nb, &upto, SUBMIT_BATCH, tasks);
     int rc = n > 0 ? 0 : n;
     if (n > 0) {
         json_t *body = json_pack("{s:O}", "tasks", tasks);
-        rc = clab_client_send(c, "submit", body);
+        rc = body ? attach_files(s, tasks, body, sent) : -ENOMEM;
+        rc = rc ? rc : clab_client_send(c, "submit", body);
         json_decref(body);
+        if (rc == 0)
+            json_object_update(s->files_sent, sent);
     }
+    json_decref(sent);
     if (n > 0 && rc == 0) {
         batch_t *b = &s->window[(s->head + s->count++) % SUBMIT_WINDOW];
         size_t i;
@@ -284,6 +336,10 @@ int clab_sync_start(clab_lab_t *lab, const char *conn_file, double waiting_time,
     s->reconnections = reconnections;
     s->wake_fd = -1;
     s->rewind_to = -1;
+    if (!(s->files_sent = json_object())) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     if ((rc = clab_conninfo_load(conn_file, &s->ci)) < 0)
         goto fail;
     if ((s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
@@ -299,6 +355,7 @@ int clab_sync_start(clab_lab_t *lab, const char *conn_file, double waiting_time,
 fail:
     if (s->wake_fd >= 0)
         close(s->wake_fd);
+    json_decref(s->files_sent);
     free(s);
     return rc;
 }
@@ -313,6 +370,7 @@ void clab_sync_stop(clab_sync_t **ps)
     clab_sync_wake(s);
     pthread_join(s->thread, NULL);
     close(s->wake_fd);
+    json_decref(s->files_sent);
     free(s);
     *ps = NULL;
 }

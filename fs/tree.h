@@ -47,9 +47,10 @@ typedef enum {
     CLAB_NODE_PENDING,
     CLAB_NODE_EXPERIMENT,
     CLAB_NODE_DESCRIPTION,
-    CLAB_NODE_FAILED,        /* /results/TAG/failed */
-    CLAB_NODE_RESULT,        /* /results/TAG/N.json */
-    CLAB_NODE_FAILED_RESULT, /* /results/TAG/failed/N.json */
+    CLAB_NODE_SET_NOTEBOOK_JSON, /* /results/TAG/notebook.json */
+    CLAB_NODE_FAILED,            /* /results/TAG/failed */
+    CLAB_NODE_RESULT,            /* /results/TAG/N.json */
+    CLAB_NODE_FAILED_RESULT,     /* /results/TAG/failed/N.json */
     CLAB_NODE_KINDS
 } clab_node_kind_t;
 
@@ -74,7 +75,7 @@ typedef enum {
     CLAB_RENDER_TABLE,    /* arg: clab_table_format_t */
     CLAB_RENDER_JSONL,    /* every result document, one a line */
     CLAB_RENDER_PENDING,  /* the pending points, one a line */
-    CLAB_RENDER_NOTEBOOK, /* notebook.json (epyc.h) */
+    CLAB_RENDER_NOTEBOOK, /* notebook.json (epyc.h); arg 1: the set's own */
     CLAB_RENDER_WAIT,     /* arg: clab_status_flags_t, once the set (or, without
                              CLAB_STATUS_SET, every set) has nothing pending */
 } clab_render_t;

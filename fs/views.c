@@ -215,8 +215,8 @@ static int fill_rows(clab_view_t *v, int *done)
 static int fill_notebook(clab_view_t *v)
 {
     int done = 0;
-    int rc = clab_epyc_fill(v->reader, &v->pos.nb, &v->cur, &v->set, &v->buf, FILL_CHUNK,
-                            &done);
+    int rc = clab_epyc_fill(v->reader, v->info->arg ? v->node.tag : NULL, &v->pos.nb,
+                            &v->cur, &v->set, &v->buf, FILL_CHUNK, &done);
     if (done)
         v->exhausted = 1;
     return rc;
@@ -310,7 +310,8 @@ static int open_append(clab_view_t *v)
 static int open_snapshot(clab_view_t *v)
 {
     if (v->info->render == CLAB_RENDER_NOTEBOOK)
-        return clab_epyc_size(v->reader, &v->size, &v->mtime);
+        return clab_epyc_size(v->reader, v->info->arg ? v->node.tag : NULL, &v->size,
+                              &v->mtime);
     clab_set_info_t info;
     int rc = clab_nb_set_info(v->reader, v->node.tag, &info);
     v->size = (off_t)(info.pending_bytes + info.pending_jobs +

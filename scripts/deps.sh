@@ -3,10 +3,15 @@
 # they are missing. Sourced by demo.sh and test.sh; safe to run again.
 set -euo pipefail
 
+# The python3-* ones after util-linux: what epyc 1.7.2 imports (the
+# reference that the parity tests run, EPYC_SRC) and cloudpickle, with
+# which clabfs.ClusterLab ships experiments.
 CLAB_PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libzmq3-dev
                libjansson-dev libsqlite3-dev libcmocka-dev python3 procps psmisc
                r-base-core gnuplot-nox jq rsync zip python3-pandas
-               clang libclang-rt-14-dev valgrind util-linux)
+               clang libclang-rt-14-dev valgrind util-linux
+               python3-numpy python3-h5py python3-ipyparallel python3-joblib
+               python3-requests python3-cloudpickle)
 
 clab_install_deps() {
     local missing=() p

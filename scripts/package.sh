@@ -7,9 +7,11 @@
 #      packaging/debian as its debian/, so that the tree stays clean;
 #   3. runs dpkg-buildpackage -us -uc -b there (unit tests included, unless
 #      DEB_BUILD_OPTIONS has nocheck);
-#   4. runs lintian on the .deb: an error fails the script, warnings are
-#      printed (packaging/debian/clabfs.lintian-overrides says why the
-#      ones that stay are there).
+#   4. runs lintian on the .deb (as nobody when run as root, from / on a
+#      copy in /tmp, so that a clone in a directory only root can enter
+#      builds too): an error fails the script, warnings are printed
+#      (packaging/debian/clabfs.lintian-overrides says why the ones that
+#      stay are there).
 # Usage: scripts/package.sh   (as root, or a user with sudo for apt-get)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,13 +84,20 @@ cp "$scratch/$deb" "$out/"
 echo "package.sh: $out/$deb" >&2
 
 # lintian as root warns that it should not run as root; run it as nobody
-# when we can, reading a copy nobody can read.
+# when we can, on a copy nobody can read, from a directory nobody can
+# enter: the clone's directory or $TMPDIR may be root's alone (a 0700 home,
+# a mktemp -d), and lintian, which starts where it is started, then stops
+# with "Can't cd to ...: Permission denied".
 lint=(lintian --fail-on error --display-info)
+lintdir=$scratch
 if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
-    chmod 755 "$scratch" && chmod 644 "$scratch/$deb"
+    lintdir=$(mktemp -d /tmp/clabfs-lint.XXXXXX)
+    trap '[ "${CLAB_PACKAGE_KEEP:-0}" = 1 ] || rm -rf "$scratch" "$lintdir"' EXIT
+    cp "$scratch/$deb" "$lintdir/"
+    chmod 755 "$lintdir" && chmod 644 "$lintdir/$deb"
     lint=(runuser -u nobody -- env HOME=/tmp "${lint[@]}")
 fi
-if ! "${lint[@]}" "$scratch/$deb"; then
+if ! (cd / && "${lint[@]}" "$lintdir/$deb"); then
     echo "package.sh: lintian found errors in $deb" >&2
     exit 1
 fi

@@ -13,6 +13,8 @@
 #
 # usage: tests/selfcheck.sh [NAME...]   (default: every mutant)
 # CLAB_SELFCHECK_DIR keeps the scratch copy there (default: a temp dir).
+# CLAB_TEST_JOBS: ctest's parallel level, as in scripts/test.sh (tests
+# declared serial or holding a resource run as they do there).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/scripts/deps.sh"
@@ -44,6 +46,7 @@ MUTANTS=(
 want=("$@")
 selected() { [ ${#want[@]} -eq 0 ] && return 0; local w; for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 
+jobs=${CLAB_TEST_JOBS:-4}
 work=${CLAB_SELFCHECK_DIR:-$(mktemp -d /tmp/clab-selfcheck.XXXXXX)}
 copy=$work/src
 build=$work/build
@@ -56,7 +59,7 @@ caught=0 missed=0
 report=()
 ctest_first_failure() { # REGEX: runs those tests; prints those that failed
     local out
-    out=$(cd "$build" && ctest --no-tests=error --timeout 600 -R "$1" 2>&1) && return 1
+    out=$(cd "$build" && ctest --no-tests=error --timeout 600 -j "$jobs" -R "$1" 2>&1) && return 1
     echo "$out" | sed -n 's/^[[:space:]]*[0-9]* - \([^ ]*\) (\(Failed\|Timeout\|Not Run\|SEGFAULT\|Child aborted\).*/\1/p' |
         paste -sd, -
     return 0
@@ -96,32 +99,33 @@ PY
 done
 
 # exit-3 mutants: all integration scripts, each with `exit 3` at its end;
-# every one that is not skipped (exit 77) must fail. Straight from bash,
-# three at a time (ctest runs them one by one): only a pass is a miss, and
-# load cannot turn a failure into a pass.
+# every one that is not skipped (exit 77) must fail. Through ctest, as the
+# suite runs them (the same -j, serial tests alone, resource locks held):
+# only a pass is a miss, and load cannot turn a failure into a pass.
 if selected exit3; then
     for s in "$copy"/tests/integration/test_*.sh; do printf '\nexit 3\n' >>"$s"; done
     # The build must be the unmutated tree again (the last source mutant was
-    # undone in the copy only).
+    # undone in the copy only); the scripts changed, so cmake runs again.
     cmake --build "$build" -j"$(nproc)" >"$work/build.log" 2>&1
-    mkdir -p "$work/exit3"
-    printf '%s\n' "$copy"/tests/integration/test_*.sh |
-        CLAB_BUILD=$build CLAB_SRC=$copy xargs -P3 -I{} sh -c \
-            'timeout 600 bash "$1" >/dev/null 2>&1; echo $? >"$2/$(basename "$1" .sh)"' _ {} "$work/exit3"
+    (cd "$build" && ctest --no-tests=error --timeout 600 -j "$jobs" -R '^integration\.' \
+        >"$work/exit3.log" 2>&1) || true
+    # One line per test: " 5/84 Test  #5: integration.test_x ....***Failed  3.1 sec".
+    sed -n 's/^.*Test *#[0-9]*: integration\.\([^ ]*\) \.* *\**\(.*[^ ]\)  *[0-9.]* sec$/\1 \2/p' \
+        "$work/exit3.log" >"$work/exit3.status"
     for s in "$copy"/tests/integration/test_*.sh; do
         t=$(basename "$s" .sh)
-        rc=$(cat "$work/exit3/$t" 2>/dev/null || echo none)
-        case $rc in
-        0)
+        st=$(awk -v t="$t" '$1 == t { $1 = ""; sub(/^ /, ""); print; exit }' "$work/exit3.status")
+        case $st in
+        Passed)
             report+=("MISSED  exit3 $t: passed with exit 3 at its end")
             missed=$((missed + 1)) ;;
-        77)
+        Skipped)
             report+=("skipped exit3 $t: skipped before its end (CLAB_SLOW unset)") ;;
-        none)
-            report+=("MISSED  exit3 $t: did not run")
+        "" | "Not Run"*)
+            report+=("MISSED  exit3 $t: did not run (see $work/exit3.log)")
             missed=$((missed + 1)) ;;
         *)
-            report+=("caught  exit3 $t (exit $rc)")
+            report+=("caught  exit3 $t ($st)")
             caught=$((caught + 1)) ;;
         esac
     done

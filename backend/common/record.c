@@ -94,8 +94,19 @@ static json_t *traceback_value(const clab_record_info_t *in)
     return v;
 }
 
-/* json_object_set_new takes (and frees) the value even on failure, and
- * fails on a NULL one: OR-ing the results covers every ENOMEM. */
+/* clabfs's own names, which every record has: who ran it and how it
+ * exited. json_object_set_new takes (and frees) the value even on
+ * failure, and fails on a NULL one: OR-ing the results covers every
+ * ENOMEM. */
+static int add_clab_keys(json_t *md, const clab_record_info_t *in)
+{
+    int bad = json_object_set_new(md, "clab.job", cstr_value(in->job));
+    bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
+    bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
+    bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    return bad;
+}
+
 static json_t *build_metadata(const clab_record_info_t *in, int ok)
 {
     json_t *md = json_object();
@@ -123,10 +134,7 @@ static json_t *build_metadata(const clab_record_info_t *in, int ok)
                                    text_value(e, strlen(e), 1));
         bad |= json_object_set_new(md, "epyc.experiment.traceback", traceback_value(in));
     }
-    bad |= json_object_set_new(md, "clab.job", cstr_value(in->job));
-    bad |= json_object_set_new(md, "clab.engine", cstr_value(in->engine_id));
-    bad |= json_object_set_new(md, "clab.host", cstr_value(in->host));
-    bad |= json_object_set_new(md, "clab.exit_status", json_integer(in->exit_status));
+    bad |= add_clab_keys(md, in);
     bad |= merge_extra(md, in->extra_metadata);
     if (bad) {
         json_decref(md);
@@ -135,15 +143,52 @@ static json_t *build_metadata(const clab_record_info_t *in, int ok)
     return md;
 }
 
+/* One of the point's epyc records as the record holds it (record.h). */
+static json_t *element(const json_t *e, const clab_record_info_t *in)
+{
+    json_t *emd = json_object_get(e, "metadata"), *md = json_object(), *v;
+    const char *k;
+    int bad = !md;
+    json_object_foreach(emd, k, v) if (strncmp(k, "clab.", 5) != 0) bad |=
+        json_object_set(md, k, v);
+    bad |= add_clab_keys(md, in);
+    bad |= json_object_set_new(md, "clab.start_time", iso_value(in->start));
+    bad |= json_object_set_new(md, "clab.elapsed_time", json_real(in->elapsed));
+    json_t *el =
+        bad ? NULL
+            : json_pack("{s:b, s:O, s:O, s:O}", "ok",
+                        json_is_true(json_object_get(emd, "epyc.experiment.status")),
+                        "parameters", json_object_get(e, "parameters"), "results",
+                        json_object_get(e, "results"), "metadata", md);
+    json_decref(md);
+    return el;
+}
+
+static json_t *elements(const clab_record_info_t *in)
+{
+    json_t *els = json_array(), *e;
+    size_t i;
+    int bad = !els;
+    json_array_foreach(in->records, i, e) bad |=
+        json_array_append_new(els, element(e, in));
+    if (bad) {
+        json_decref(els);
+        return NULL;
+    }
+    return els;
+}
+
 int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **out)
 {
-    int ok = results != NULL;
+    int ok = results != NULL || info->records;
     json_t *rec = json_object();
     int bad = !rec;
 
     if (!bad) {
         bad |= json_object_set_new(rec, "ok", json_boolean(ok));
-        if (ok) {
+        if (info->records) {
+            bad |= json_object_set_new(rec, "records", elements(info));
+        } else if (ok) {
             bad |= json_object_set_new(rec, "results", results);
             results = NULL;
         }
@@ -175,6 +220,28 @@ json_t *clab_record_failure(const clab_record_info_t *who, const char *exception
     in.end = clab_now();
     in.elapsed = clab_mono() - m0;
     clab_record_new(&in, NULL, &rec);
+    return rec;
+}
+
+json_t *clab_record_cancelled(const clab_record_info_t *who, const char *why)
+{
+    clab_record_info_t in = {.job = who->job,
+                             .engine_id = who->engine_id,
+                             .host = who->host,
+                             .exit_status = -1};
+    json_t *md = json_object(), *rec = NULL;
+    int bad = !md;
+    if (!bad) {
+        bad |= json_object_set_new(md, "epyc.experiment.status", json_false());
+        bad |= json_object_set_new(md, "epyc.experiment.end_time", iso_value(clab_now()));
+        bad |= json_object_set_new(md, "epyc.experiment.exception",
+                                   json_string(CLAB_CANCELLED_EXCEPTION));
+        bad |= json_object_set_new(md, "epyc.experiment.traceback", cstr_value(why));
+        bad |= add_clab_keys(md, &in);
+    }
+    if (!bad)
+        rec = json_pack("{s:b, s:O}", "ok", 0, "metadata", md);
+    json_decref(md);
     return rec;
 }
 
@@ -223,18 +290,20 @@ static size_t count_results(const char *text, size_t len)
     return any ? n + 1 : n;
 }
 
-/* Where the value of the top-level key "clab.results" starts in text, or
- * len when text is not an object with that key: found with the same kind
- * of scan, so that an envelope's results are counted before parsing too. */
+/* Where the value of the top-level key "clab.results" (or "clab.records")
+ * starts in text, or len when text is not an object with that key: found
+ * with the same kind of scan, so that an envelope's results are counted
+ * before parsing too. */
 static size_t envelope_results_at(const char *text, size_t len)
 {
-    static const char key[] = "\"clab.results\"";
+    static const char key[] = "\"clab.results\"", key2[] = "\"clab.records\"";
     int depth = 0;
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
         if (c == '"') {
             if (depth == 1 && len - i >= sizeof key - 1 &&
-                !memcmp(text + i, key, sizeof key - 1)) {
+                (!memcmp(text + i, key, sizeof key - 1) ||
+                 !memcmp(text + i, key2, sizeof key2 - 1))) {
                 size_t j = i + sizeof key - 1;
                 while (j < len && strchr(" \t\r\n", text[j]) && text[j])
                     j++;
@@ -276,6 +345,37 @@ static const char *text_of(const json_t *v)
     return clab_json_number_text(v) ? NULL : json_string_value(v);
 }
 
+/* Whether e is an epyc results dict as clab.records holds them. */
+static int is_results_dict(const json_t *e)
+{
+    json_t *md = json_object_get(e, "metadata");
+    return json_is_object(json_object_get(e, "parameters")) &&
+           json_is_object(json_object_get(e, "results")) && json_is_object(md) &&
+           json_is_boolean(json_object_get(md, "epyc.experiment.status"));
+}
+
+/* clab.records: a non-empty array of epyc results dicts, into out. */
+static int read_records(json_t *records, clab_output_t *out, char *why, size_t why_size)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(records) || json_array_size(records) == 0) {
+        snprintf(why, why_size,
+                 "clab.records is not a non-empty array of epyc results dicts");
+        return -EINVAL;
+    }
+    json_array_foreach(records, i, e) if (!is_results_dict(e))
+    {
+        snprintf(why, why_size,
+                 "clab.records[%zu] is not an epyc results dict (parameters, results and "
+                 "metadata objects, metadata with a boolean epyc.experiment.status)",
+                 i);
+        return -EINVAL;
+    }
+    out->records = json_incref(records);
+    return 0;
+}
+
 /* An envelope (SPEC "The result envelope"): its parts into out. Its
  * results and metadata may hold any numbers; its exception and traceback
  * are text or nothing, so a traceback that is not text leaves stderr's
@@ -297,6 +397,8 @@ static int read_envelope(json_t *env, clab_output_t *out, char *why, size_t why_
                  text_of(exc) ? text_of(exc) : "clab.exception is not a string");
         return -EINVAL;
     }
+    if (json_object_get(env, "clab.records"))
+        return read_records(json_object_get(env, "clab.records"), out, why, why_size);
     if (!(out->results = as_results(json_object_get(env, "clab.results")))) {
         snprintf(why, why_size, "clab.results is not an object or an array of objects");
         return -EINVAL;
@@ -352,6 +454,7 @@ int clab_record_read_output(const char *text, size_t len, size_t max_results,
     if (!v) {
         rc = not_json(t, n, &err, out, why, why_size);
     } else if (json_is_object(v) && (json_object_get(v, "clab.results") ||
+                                     json_object_get(v, "clab.records") ||
                                      json_object_get(v, "clab.exception"))) {
         rc = read_envelope(v, out, why, why_size);
     } else if (!(out->results = as_results(v))) {
@@ -365,6 +468,7 @@ int clab_record_read_output(const char *text, size_t len, size_t max_results,
 void clab_output_clear(clab_output_t *out)
 {
     json_decref(out->results);
+    json_decref(out->records);
     json_decref(out->metadata);
     free(out->traceback);
     free(out->head);

@@ -14,7 +14,8 @@
 
 /* What the metadata of a record says. Every record also has
  * epyc.experiment.setup_time and teardown_time, 0 unless the envelope's
- * metadata gives them; a job's repetition (epyc.repeated.*) is added by
+ * metadata gives them; a job's repetition (epyc.experiment.rep and
+ * epyc.experiment.repetitions, RepeatedExperiment's names) is added by
  * the notebook when it stores the record. Strings may hold any
  * bytes (they are made valid UTF-8); NULL strings become "". */
 typedef struct {
@@ -38,14 +39,18 @@ typedef struct {
      * before the traceback; NULL: none. */
     const char *output_head;
     size_t output_head_len;
+    /* The point's epyc records (clab_output_t's records; borrowed; NULL:
+     * none): the record holds them, one element each. */
+    const json_t *records;
 } clab_record_info_t;
 
 /* SPEC "Durability and limits": a point gives at most this many results. */
 #define CLAB_MAX_RESULTS 10000u
 
-/* The exception of a cancelled point: epyc's own text for one, so that code
+/* The exception of a cancelled point: str() of epyc 1.7.2's
+ * CancelledException, as its cancelPendingResult stores it, so that code
  * written against epyc's notebooks recognises it. */
-#define CLAB_CANCELLED_EXCEPTION "CancelledException: cancelled"
+#define CLAB_CANCELLED_EXCEPTION "Cancelled"
 
 /* An experiment's stdout (len bytes, NUL-terminated) as its results: one
  * object becomes [it], a non-empty array of objects stays as it is. The
@@ -58,10 +63,16 @@ int clab_record_parse_output(const char *text, size_t len, size_t max_results,
 
 /* An experiment's output read as SPEC's result envelope allows: plain
  * output (an object, or a non-empty array of objects) is the results; an
- * object with "clab.results" or "clab.exception" is an envelope whose
- * results, metadata, exception and traceback say what the point gave. */
+ * object with "clab.results", "clab.records" or "clab.exception" is an
+ * envelope whose results, metadata, exception and traceback say what the
+ * point gave. "clab.records" is a non-empty array of epyc results dicts
+ * ({"parameters", "results", "metadata"}, the metadata with a boolean
+ * epyc.experiment.status): what epyc's Lab would add to its notebook for
+ * the point, a RepeatedExperiment's one per repetition, failures among
+ * them, each with its own parameters, times, exception and traceback. */
 typedef struct {
     json_t *results;  /* an array of objects; NULL when the point failed */
+    json_t *records;  /* clab.records (the results then NULL); NULL: none */
     json_t *metadata; /* clab.metadata, or NULL */
     char *traceback;  /* clab.traceback (malloc'd), or NULL */
     char *head;       /* output that is not JSON: its head (malloc'd), or NULL */
@@ -78,7 +89,14 @@ void clab_output_clear(clab_output_t *out);
 
 /* Builds a record in *out: a success carrying results (an array of
  * objects) when results is not NULL, else a failure. results is taken over
- * in every case. 0 or -ENOMEM. */
+ * in every case. 0 or -ENOMEM.
+ *
+ * With info->records the point ran and gave epyc's records: the record is
+ * {"ok": true, "records": [E...], "metadata": the point's}, each E
+ * {"ok", "parameters", "results", "metadata"} as the experiment gave it,
+ * ok its epyc.experiment.status, its metadata epyc's (its own clab.*
+ * names dropped) with clab.job, clab.engine, clab.host, clab.exit_status
+ * and clabfs's own clock, clab.start_time and clab.elapsed_time, added. */
 int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **out);
 
 /* A failed record for a point that did not run (the engine could not run
@@ -86,6 +104,14 @@ int clab_record_new(const clab_record_info_t *info, json_t *results, json_t **ou
  * same metadata keys as any other; only experiment, job, engine_id and
  * host of who are used, and its times are now. NULL when out of memory. */
 json_t *clab_record_failure(const clab_record_info_t *who, const char *exception);
+
+/* The record epyc's cancelPendingResult writes for a pending point that
+ * will never run: its metadata holds only epyc.experiment.status (false),
+ * end_time (now), exception (CLAB_CANCELLED_EXCEPTION) and traceback
+ * (why: which command cancelled it), beside clabfs's clab.job,
+ * clab.engine, clab.host and clab.exit_status (-1) from who. NULL when
+ * out of memory. */
+json_t *clab_record_cancelled(const clab_record_info_t *who, const char *why);
 
 /* Reads a record as the notebook stores it: 0 with borrowed references
  * (*results NULL for a failure), -EINVAL when rec is not a record (no

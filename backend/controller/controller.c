@@ -589,6 +589,14 @@ static int turn(controller_t *c)
         controller_check_engines(c, now);
         controller_check_clients(c, now);
     }
+    if (now >= c->files_gc_at) {
+        /* Job files no unfinished task names: a scan of the queue, so
+         * not often. */
+        c->files_gc_at = now + FILES_GC_INTERVAL;
+        int n = clab_store_files_gc(c->store);
+        if (n > 0)
+            clab_debug("%d job file(s) no task names any more forgotten", n);
+    }
     controller_resend(c);
     controller_dispatch(c);
     if ((got == 0 && now >= commit_due(c)) || c->txn_msgs >= MAX_BATCH ||

@@ -5,6 +5,7 @@
  * by controller_results.c. */
 #include "controller_i.h"
 
+#include "base64.h"
 #include "json.h"
 #include "log.h"
 
@@ -73,14 +74,68 @@ static char *task_body(const json_t *t)
     return body;
 }
 
+/* The files a submit carries ("files": {"SHA256": "BASE64"}), each kept
+ * in the store once its content is checked against its name. */
+static void take_files(controller_t *c, const clab_msg_t *m, const char *client)
+{
+    const char *hash;
+    json_t *v;
+    json_object_foreach(json_object_get(m->body, "files"), hash, v)
+    {
+        clab_buf_t data = {0};
+        unsigned char digest[CLAB_SHA256_LEN];
+        char hex[CLAB_SHA256_HEX];
+        int rc = json_is_string(v) ? clab_base64_decode(json_string_value(v),
+                                                        json_string_length(v), &data)
+                                   : -EINVAL;
+        if (!rc) {
+            clab_sha256(data.data ? data.data : "", data.len, digest);
+            clab_hex(digest, CLAB_SHA256_LEN, hex);
+            rc = strcmp(hex, hash) ? -EINVAL : 0;
+        }
+        if (!rc && clab_store_file_put(c->store, hash, data.data, data.len) < 0)
+            clab_warn("file %.16s... of client %s not stored", hash, client);
+        if (rc)
+            clab_warn("file %.16s... of client %s is not what it is named: dropped", hash,
+                      client);
+        clab_buf_free(&data);
+    }
+}
+
+/* Whether every file the task names is in the store: 1, 0 (the hashes it
+ * lacks added to missing), or -1 for a "files" that is not
+ * {"NAME": "SHA256"}. */
+static int files_known(controller_t *c, const json_t *t, json_t *missing)
+{
+    json_t *files = json_object_get(t, "files"), *v;
+    const char *name;
+    int known = 1;
+    if (!files)
+        return 1;
+    if (!json_is_object(files))
+        return -1;
+    json_object_foreach(files, name, v)
+    {
+        if (!json_is_string(v) || json_string_length(v) != CLAB_SHA256_HEX - 1)
+            return -1;
+        if (clab_store_file_has(c->store, json_string_value(v)) != 1) {
+            json_object_set_new(missing, json_string_value(v), json_true());
+            known = 0;
+        }
+    }
+    return known;
+}
+
 /* Accepts the tasks the store now holds (new or known); a task the store
  * failed on and those after it are not acknowledged: the client sends
- * them again. */
+ * them again. So is a task that names a file the store does not have:
+ * the answer says which ("missing"), for the client to send them. */
 static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     json_t *tasks = json_object_get(m->body, "tasks"), *t;
-    json_t *jobs = json_array();
+    json_t *jobs = json_array(), *missing = json_object();
     size_t i, bad = 0;
+    take_files(c, m, cl->id);
     json_array_foreach(tasks, i, t)
     {
         const char *job = json_string_value(json_object_get(t, "job"));
@@ -94,7 +149,11 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
         json_object_del(t, "dispatch");
         json_object_del(t, "epoch");
         json_object_del(t, "proof");
-        char *body = task_body(t);
+        json_object_del(t, "file_data");
+        int known = files_known(c, t, missing);
+        if (known == 0)
+            continue;
+        char *body = known > 0 ? task_body(t) : NULL;
         if (!body) {
             bad++;
             continue;
@@ -110,20 +169,34 @@ static json_t *on_submit(controller_t *c, client_t *cl, const clab_msg_t *m)
     }
     if (bad)
         clab_warn("%zu malformed task(s) from client %s dropped", bad, cl->id);
-    return json_pack("{s:o}", "jobs", jobs);
+    json_t *reply = json_pack("{s:o}", "jobs", jobs);
+    if (reply && json_object_size(missing) > 0) {
+        json_t *list = json_array(), *v;
+        const char *hash;
+        json_object_foreach(missing, hash, v)
+            json_array_append_new(list, json_string(hash));
+        json_object_set_new(reply, "missing", list);
+    }
+    json_decref(missing);
+    return reply;
 }
 
 /* Forgets a client's unfinished tasks of one tag submitted up to its
- * number upto (all of them when upto < 0); engines running them are told
- * to stop (they report nothing for a cancelled task). Tasks the client
- * submitted after it began the cancel stay: it holds them as pending,
- * whichever of the two messages came first. */
-static void cancel_tag(controller_t *c, const char *client, const char *tag, int64_t upto)
+ * number upto (all of them when upto < 0), or only the jobs listed when
+ * jobs is not NULL; engines running them are told to stop (they report
+ * nothing for a cancelled task). Tasks the client submitted after it
+ * began the cancel stay: it holds them as pending, whichever of the two
+ * messages came first. */
+static void cancel_tag(controller_t *c, const char *client, const char *tag, int64_t upto,
+                       const json_t *jobs)
 {
     json_t *running = json_array();
     long queued = 0, nrunning = 0;
-    if (clab_store_cancel(c->store, client, tag, upto, running, &queued, &nrunning) ==
-        0) {
+    int rc = jobs ? clab_store_cancel_jobs(c->store, client, tag, upto, jobs, running,
+                                           &queued, &nrunning)
+                  : clab_store_cancel(c->store, client, tag, upto, running, &queued,
+                                      &nrunning);
+    if (rc == 0) {
         c->queued -= queued;
         c->running -= nrunning;
         controller_stop_running(c, running);
@@ -137,8 +210,10 @@ static json_t *on_cancel(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     const char *tag = json_string_value(json_object_get(m->body, "tag"));
     const json_t *upto = json_object_get(m->body, "upto");
+    const json_t *jobs = json_object_get(m->body, "jobs");
     if (tag)
-        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1);
+        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1,
+                   json_is_array(jobs) ? jobs : NULL);
     return json_pack("{s:s?}", "tag", tag);
 }
 

@@ -6,6 +6,7 @@
  * idle engine. */
 #include "controller_i.h"
 
+#include "base64.h"
 #include "buf.h"
 #include "log.h"
 
@@ -18,24 +19,68 @@
  * have started there (a "given" that comes later is still honoured). */
 #define TAKEBACK_WAIT 5.0
 
+/* The data of the files the task body names that e has not been sent,
+ * as the task's "file_data" ({"SHA256": "BASE64"}) into b, their hashes
+ * into sent (marked e's once the task has gone). A task with no files
+ * costs a strstr. */
+static int file_data(controller_t *c, const engine_peer_t *e, const char *body,
+                     clab_buf_t *b, json_t *sent)
+{
+    if (!strstr(body, "\"files\":"))
+        return 0;
+    json_t *task = json_loads(body, 0, NULL), *v;
+    const char *name;
+    int rc = task ? 0 : -ENOMEM;
+    json_object_foreach(json_object_get(task, "files"), name, v)
+    {
+        const char *hash = json_string_value(v);
+        char *data = NULL;
+        size_t len = 0;
+        if (rc || !hash || json_object_get(e->files_sent, hash) ||
+            json_object_get(sent, hash))
+            continue;
+        if ((rc = clab_store_file_get(c->store, hash, &data, &len)) == 0) {
+            rc = clab_buf_puts(b, json_object_size(sent) ? "," : ",\"file_data\":{");
+            rc = rc ? rc : clab_buf_printf(b, "\"%s\":\"", hash);
+            rc = rc ? rc : clab_base64_encode(data, len, b);
+            rc = rc ? rc : clab_buf_puts(b, "\"");
+            rc = rc ? rc : json_object_set_new(sent, hash, json_true());
+        }
+        free(data);
+    }
+    if (!rc && json_object_size(sent))
+        rc = clab_buf_puts(b, "}");
+    json_decref(task);
+    return rc;
+}
+
 /* Sends a stored task (a JSON object's text) to e, stamped with the next
  * dispatch number and our epoch, which e's heartbeats echo: a task sent
- * after the heartbeat was made is not missing from it, only in flight. */
+ * after the heartbeat was made is not missing from it, only in flight.
+ * The data of the job's files go with the first task that names them in
+ * e's process (file_data). */
 static int send_task(controller_t *c, engine_peer_t *e, const char *job, const char *body,
                      int64_t *stamp)
 {
     clab_buf_t b = {0};
     char proof[CONTROLLER_PROOF_HEX];
+    json_t *sent = json_object();
     *stamp = ++c->dispatch_seq;
     controller_proof(c, e->id, e->incarnation, job, proof);
-    int rc = clab_buf_printf(
-        &b, "{\"dispatch\":%lld,\"epoch\":\"%s\",\"proof\":\"%s\"%s%s", (long long)*stamp,
-        c->epoch, proof, body[1] == '}' ? "" : ",", body + 1);
+    int rc = clab_buf_printf(&b, "{\"dispatch\":%lld,\"epoch\":\"%s\",\"proof\":\"%s\"",
+                             (long long)*stamp, c->epoch, proof);
+    rc = rc ? rc : sent ? file_data(c, e, body, &b, sent) : -ENOMEM;
+    rc = rc ? rc : clab_buf_printf(&b, "%s%s", body[1] == '}' ? "" : ",", body + 1);
     if (!rc)
         rc = clab_proto_send_text(c->engines_sock, e->id, strlen(e->id), "task", b.data,
                                   b.len);
-    if (!rc)
+    if (!rc) {
         e->last_sent = *stamp;
+        if (!e->files_sent && json_object_size(sent))
+            e->files_sent = json_object();
+        json_object_update(e->files_sent, sent);
+    }
+    json_decref(sent);
     clab_buf_free(&b);
     return rc;
 }

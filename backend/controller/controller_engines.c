@@ -167,6 +167,7 @@ static void drop_engine(controller_t *c, engine_peer_t *e, int count_try, const 
         free(body);
         free(e->inflight[i].job);
     }
+    json_decref(e->files_sent);
     size_t idx = (size_t)(e - c->engines);
     memmove(e, e + 1, (c->nengines - idx - 1) * sizeof *e);
     c->nengines--;
@@ -369,7 +370,17 @@ static void on_takeback(controller_t *c, engine_peer_t *e, const clab_msg_t *m)
         h->takeback = TAKEBACK_KEPT;
         return;
     }
-    clab_info("task %s taken back from engine %s for an idle engine", job, e->id);
+    /* Given back unasked because its files did not reach the engine (a
+     * task message lost with its data): they go with its next task. */
+    const json_t *need = json_object_get(m->body, "need"), *n;
+    size_t i;
+    json_array_foreach(need, i, n) if (json_is_string(n))
+        json_object_del(e->files_sent, json_string_value(n));
+    if (json_array_size(need))
+        clab_info("task %s given back by engine %s, which lacks %zu of its files", job,
+                  e->id, json_array_size(need));
+    else
+        clab_info("task %s taken back from engine %s for an idle engine", job, e->id);
     if (clab_store_requeue(c->store, job, 0, NULL) >= 0) {
         c->running--;
         c->queued++;
@@ -454,9 +465,11 @@ void controller_check_engines(controller_t *c, double now)
 
 void controller_free_engines(controller_t *c)
 {
-    for (size_t i = 0; i < c->nengines; i++)
+    for (size_t i = 0; i < c->nengines; i++) {
         for (int k = 0; k < c->engines[i].ninflight; k++)
             free(c->engines[i].inflight[k].job);
+        json_decref(c->engines[i].files_sent);
+    }
     free(c->engines);
     c->engines = NULL;
     c->nengines = 0;

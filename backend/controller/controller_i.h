@@ -24,7 +24,8 @@
 #define MAX_PREFETCH CLAB_PROTO_MAX_PREFETCH
 #define MAX_BATCH 1000
 #define MAX_TASK_BYTES (1024 * 1024)
-#define COMMIT_WINDOW 0.01 /* seconds a transaction may stay open */
+#define COMMIT_WINDOW 0.01     /* seconds a transaction may stay open */
+#define FILES_GC_INTERVAL 60.0 /* seconds between two forgettings of job files */
 
 /* Where taking a held task back for an idle engine stands. */
 enum takeback {
@@ -66,6 +67,9 @@ typedef struct {
      * time; drained: told to leave, so given nothing more. */
     double deadline;
     int starved, drained;
+    /* The job files (sha256 -> true) sent to this process with a task: it
+     * keeps them, so a task naming one goes without its data. */
+    json_t *files_sent;
 } engine_peer_t;
 
 /* Which undelivered results a client is being sent again. */
@@ -111,6 +115,7 @@ typedef struct {
     size_t nclients;
     long queued, running;
     double last_periodic;
+    double files_gc_at;    /* clab_mono() of the next forgetting of unused files */
     double dispatch_after; /* a restarted controller lets engines reclaim first */
     int lock_fd;
     /* After a failed commit: clab_mono() of the next attempt to reopen

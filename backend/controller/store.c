@@ -31,7 +31,13 @@ enum {
     ST_STATE_OF,
     ST_CANCEL_RUNNING,
     ST_CANCEL,
+    ST_CANCEL_JOB_RUNNING,
+    ST_CANCEL_JOB,
     ST_RECOVER,
+    ST_FILE_PUT,
+    ST_FILE_HAS,
+    ST_FILE_GET,
+    ST_FILES_GC,
     ST_N
 };
 
@@ -68,6 +74,15 @@ static const char *const sql[ST_N] = {
     [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
                   "WHERE client = :client AND tag = :tag AND state < " DONE
                   " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
+    /* One job of the tag (/ctl cancel TAG JOB...), with the same rule. */
+    [ST_CANCEL_JOB_RUNNING] =
+        "SELECT job, engine FROM tasks "
+        "WHERE client = :client AND tag = :tag AND job = :job"
+        " AND state = " RUNNING " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
+    [ST_CANCEL_JOB] =
+        "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+        "WHERE client = :client AND tag = :tag AND job = :job"
+        " AND state < " DONE " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_REQUEUE] =
         "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = tries + ?2, "
         "seq = (SELECT max(seq) + 1 FROM tasks) "
@@ -82,6 +97,14 @@ static const char *const sql[ST_N] = {
         "SELECT state, count(*) FROM tasks WHERE state < " DELIVERED " GROUP BY state",
     [ST_RECOVER] =
         "UPDATE tasks SET state = " QUEUED ", engine = NULL WHERE state = " RUNNING,
+    /* A job's files, by sha256: kept while an unfinished task names them
+     * in its body ("files": {"NAME": "SHA256"}). */
+    [ST_FILE_PUT] = "INSERT OR IGNORE INTO files(hash, data) VALUES(:hash, :data)",
+    [ST_FILE_HAS] = "SELECT 1 FROM files WHERE hash = :hash",
+    [ST_FILE_GET] = "SELECT data FROM files WHERE hash = :hash",
+    [ST_FILES_GC] = "DELETE FROM files WHERE hash NOT IN (SELECT f.value FROM tasks,"
+                    " json_each(tasks.body, '$.files') f WHERE tasks.state < " DONE
+                    " AND json_valid(tasks.body))",
 };
 
 struct clab_store {
@@ -105,7 +128,9 @@ static const char schema[] =
     "  sent REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX IF NOT EXISTS tasks_state ON tasks(state, seq);"
     "CREATE INDEX IF NOT EXISTS tasks_client ON tasks(client, state, seq);"
-    "CREATE INDEX IF NOT EXISTS tasks_tag ON tasks(client, tag, state);";
+    "CREATE INDEX IF NOT EXISTS tasks_tag ON tasks(client, tag, state);"
+    "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
+    "  WITHOUT ROWID;";
 
 /* Schema version 1: every row has its tag. Stores written before (version
  * 0) got tag '' on every task, so cancel matched nothing there; the tag is
@@ -439,6 +464,43 @@ int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int6
     return 0;
 }
 
+int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
+                           int64_t upto, const json_t *jobs, json_t *running,
+                           long *queued, long *nrunning)
+{
+    sqlite3_stmt *ask = s->st[ST_CANCEL_JOB_RUNNING], *drop = s->st[ST_CANCEL_JOB];
+    size_t i;
+    json_t *j;
+    int rc = 0;
+    *queued = *nrunning = 0;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *job = json_string_value(j);
+        if (!job)
+            continue;
+        bind_cancel(ask, client, tag, upto);
+        bind_text(ask, ":job", job);
+        int was_running = 0;
+        if ((rc = sqlite3_step(ask)) == SQLITE_ROW) {
+            json_array_append_new(running, json_pack("{s:s, s:s}", "job", job, "engine",
+                                                     sqlite3_column_text(ask, 1)));
+            was_running = 1;
+        }
+        sqlite3_reset(ask);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_err(s, "cancel job");
+        bind_cancel(drop, client, tag, upto);
+        bind_text(drop, ":job", job);
+        if ((rc = run(s, drop, "cancel job")) != 0)
+            return rc;
+        if (sqlite3_changes(s->db) > 0) {
+            *nrunning += was_running;
+            *queued += !was_running;
+        }
+    }
+    return 0;
+}
+
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body)
 {
     sqlite3_stmt *st = s->st[ST_REQUEUE];
@@ -502,6 +564,48 @@ int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
             return rc;
     }
     return n;
+}
+
+int clab_store_file_put(clab_store_t *s, const char *hash, const void *data, size_t len)
+{
+    sqlite3_stmt *st = s->st[ST_FILE_PUT];
+    bind_text(st, ":hash", hash);
+    sqlite3_bind_blob(st, sqlite3_bind_parameter_index(st, ":data"), len ? data : "",
+                      (int)len, SQLITE_STATIC);
+    int rc = run(s, st, "file");
+    return rc ? rc : sqlite3_changes(s->db) > 0;
+}
+
+int clab_store_file_has(clab_store_t *s, const char *hash)
+{
+    sqlite3_stmt *st = s->st[ST_FILE_HAS];
+    bind_text(st, ":hash", hash);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(s, "file");
+}
+
+int clab_store_file_get(clab_store_t *s, const char *hash, char **data, size_t *len)
+{
+    sqlite3_stmt *st = s->st[ST_FILE_GET];
+    bind_text(st, ":hash", hash);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        if ((*data = malloc(*len + 1)) && *len)
+            memcpy(*data, sqlite3_column_blob(st, 0), *len);
+        rc = *data ? 0 : -ENOMEM;
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : db_err(s, "file");
+    }
+    sqlite3_reset(st);
+    return rc;
+}
+
+int clab_store_files_gc(clab_store_t *s)
+{
+    int rc = run(s, s->st[ST_FILES_GC], "files gc");
+    return rc ? rc : sqlite3_changes(s->db);
 }
 
 int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done)

@@ -77,6 +77,11 @@ int clab_store_finish(clab_store_t *s, const clab_store_result_t *r, char **clie
  * to stop. */
 int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int64_t upto,
                       json_t *running, long *queued, long *nrunning);
+/* The same for the jobs listed (an array of job ids) only: those of the
+ * client's tag, unfinished, within upto. */
+int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
+                           int64_t upto, const json_t *jobs, json_t *running,
+                           long *queued, long *nrunning);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);
@@ -89,6 +94,14 @@ int clab_store_delivered(clab_store_t *s, const char *client, const char *job);
  * marks them sent at `now`; *after advances. Returns how many. */
 int clab_store_undelivered(clab_store_t *s, const char *client, int64_t *after,
                            double sent_before, double now, size_t max, json_t *out);
+/* A job's file (a task's "files": {"NAME": "SHA256"}), by the hex sha256
+ * of its content: put it once (1 added, 0 known), whether it is there
+ * (1, 0), its content (0 with *data malloc'd, -ENOENT), and the files no
+ * unfinished task names any more forgotten (how many). */
+int clab_store_file_put(clab_store_t *s, const char *hash, const void *data, size_t len);
+int clab_store_file_has(clab_store_t *s, const char *hash);
+int clab_store_file_get(clab_store_t *s, const char *hash, char **data, size_t *len);
+int clab_store_files_gc(clab_store_t *s);
 /* Tasks by state. */
 int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done);
 

@@ -72,6 +72,7 @@ typedef struct {
     int silent;              /* said so in the log already */
     int cancel_running;      /* the controller cancelled the task in hand */
     clab_workers_t *workers; /* worker mode's long-lived experiments */
+    clab_files_t *files;     /* the job files tasks brought (files.h) */
     char endpoint[512];
     clab_reach_t *reach; /* why the controller cannot be reached, logged */
     /* When this engine's Slurm job ends (seconds since the epoch; 0: no
@@ -265,16 +266,44 @@ static void on_controller_hb(engine_t *e, const json_t *b)
     }
 }
 
+/* A task's files: the data that came with it are kept (files.h) and not
+ * carried in the queue; 1 when every file it names is here. One that is
+ * not (its data went with a task message lost on the way) is handed back
+ * at once, saying which ("need"): the controller sends it again, with
+ * them. */
+static int task_files(engine_t *e, json_t *task)
+{
+    json_t *data = json_object_get(task, "file_data"), *need = json_array();
+    int rc = data ? clab_files_take(e->files, data) : 0;
+    if (rc && rc != -EINVAL)
+        clab_err("job files of task %s not kept: %s",
+                 json_string_value(json_object_get(task, "job")), strerror(-rc));
+    json_object_del(task, "file_data");
+    int ok = clab_files_missing(e->files, json_object_get(task, "files"), need) == 0;
+    if (!ok) {
+        json_t *b = json_pack("{s:O, s:b, s:s, s:O}", "job", json_object_get(task, "job"),
+                              "given", 1, "incarnation", e->incarnation, "need", need);
+        clab_warn("task %s lacks %zu of its files: handed back",
+                  json_string_value(json_object_get(task, "job")), json_array_size(need));
+        if (b)
+            clab_proto_send(e->sock, NULL, 0, "takeback", b);
+        json_decref(b);
+    }
+    json_decref(need);
+    return ok;
+}
+
 static void on_message(engine_t *e, const clab_msg_t *m, int running)
 {
     json_t *b = m->body;
     if (strcmp(m->type, "task") == 0 && json_is_string(json_object_get(b, "job")) &&
         json_is_string(json_object_get(b, "experiment")) &&
         json_is_object(json_object_get(b, "params"))) {
-        json_array_append(e->queue, b);
         const char *epoch = json_string_value(json_object_get(b, "epoch"));
         e->dispatch = json_integer_value(json_object_get(b, "dispatch"));
         snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch ? epoch : "");
+        if (task_files(e, b))
+            json_array_append(e->queue, b);
     } else if (strcmp(m->type, "cancel") == 0 &&
                json_is_array(json_object_get(b, "jobs"))) {
         cancel_jobs(e, json_object_get(b, "jobs"), running);
@@ -375,6 +404,8 @@ static int run_one(engine_t *e)
         .engine_id = e->id,
         .host = e->host,
         .scratch_root = e->scratch,
+        .files = json_object_get(task, "files"),
+        .files_cache = e->files,
         .tick = tick,
         .tick_ud = e,
     };
@@ -602,9 +633,11 @@ static int run(const engine_options_t *o)
     e.queue = json_array();
     e.unacked = json_array();
     if ((rc = clab_workers_new(0, 0, &e.workers)) == 0 &&
+        (rc = clab_files_new(o->scratch, &e.files)) == 0 &&
         (rc = connect_controller(&e, o->cluster)) == 0)
         serve(&e);
     clab_workers_destroy(&e.workers);
+    clab_files_destroy(&e.files);
     clab_reach_destroy(&e.reach);
     if (e.sock)
         zmq_close(e.sock);

@@ -312,6 +312,7 @@ static int build_record(struct run *r, double w0, double m0, json_t **out)
     json_t *results = outcome(r, &in.exit_status);
     double m1 = clab_mono();
     in.extra_metadata = r->output.metadata;
+    in.records = r->output.records;
     in.output_head = r->output.head;
     in.output_head_len = r->output.head_len;
     if (r->output.traceback) {
@@ -362,7 +363,10 @@ int clab_run_experiment(const clab_run_spec_t *spec, json_t **out)
         r->params = text;
         if ((rc = make_scratch(r)))
             goto clean;
-        rc = spawn(r);
+        if (spec->files && clab_files_install(spec->files_cache, spec->files, r->scratch,
+                                              r->exception, sizeof r->exception) < 0)
+            r->cause = CAUSE_EXEC;
+        rc = r->cause == CAUSE_EXEC ? 1 : spawn(r);
         text[r->params_len++] = '\n';
         text[r->params_len] = '\0';
         if (rc < 0)

@@ -12,6 +12,7 @@
 #ifndef CLAB_RUNNER_H
 #define CLAB_RUNNER_H
 
+#include "files.h"
 #include "record.h"
 
 #include <jansson.h>
@@ -33,6 +34,11 @@ typedef struct {
     const char *scratch_root; /* parent of the scratch dirs; NULL: $TMPDIR or /tmp */
     size_t max_output;        /* stdout limit in bytes; 0: CLAB_MAX_OUTPUT */
     int framed;               /* worker mode (worker.h): the framed protocol */
+    /* The job's files ({"NAME": "SHA256"}; NULL: none), copied from
+     * files_cache into the point's scratch directory (a worker's: they
+     * are part of what the worker is). */
+    const json_t *files;
+    const clab_files_t *files_cache;
     /* Called at least every 100 ms while the experiment runs (the engine
      * sends heartbeats and notices cancels from it). A non-zero return
      * kills the experiment's process group and makes clab_run_experiment

@@ -39,11 +39,16 @@
 
 int clab_scratch_make(const char *root, char *out, size_t size)
 {
+    return clab_scratch_make_as(root, "clab", out, size);
+}
+
+int clab_scratch_make_as(const char *root, const char *prefix, char *out, size_t size)
+{
     if (!root || !*root)
         root = getenv("TMPDIR");
     if (!root || !*root)
         root = "/tmp";
-    int n = snprintf(out, size, "%s/clab-XXXXXX", root);
+    int n = snprintf(out, size, "%s/%s-XXXXXX", root, prefix);
     if (n < 0 || (size_t)n >= size)
         return -ENAMETOOLONG;
     if (!mkdtemp(out))

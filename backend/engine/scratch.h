@@ -13,6 +13,8 @@
 /* Makes a fresh scratch directory under root (NULL or "": $TMPDIR, else
  * /tmp) and writes its path to out. 0 or -errno. */
 int clab_scratch_make(const char *root, char *out, size_t size);
+/* The same, its name starting with prefix instead of "clab". */
+int clab_scratch_make_as(const char *root, const char *prefix, char *out, size_t size);
 /* Removes dir and all in it within a fraction of a second; the rest goes
  * on in a background thread that process exit waits for. */
 void clab_scratch_remove(const char *dir);

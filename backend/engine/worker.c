@@ -94,14 +94,18 @@ static void stop_gently(struct worker **list, size_t n, double grace)
         worker_free(list[i]);
 }
 
+/* What makes a worker: its experiment, arguments, protocol and files. */
 static char *make_key(const clab_run_spec_t *spec)
 {
     char *args = spec->arguments ? clab_json_dumps(spec->arguments) : strdup("[]");
+    char *files = spec->files ? clab_json_dumps(spec->files) : strdup("{}");
     char *key = NULL;
-    if (args && asprintf(&key, "%s\n%s%s", spec->experiment, args,
-                         spec->framed ? "\nframed" : "") < 0)
+    if (args && files &&
+        asprintf(&key, "%s\n%s%s\n%s", spec->experiment, args,
+                 spec->framed ? "\nframed" : "", files) < 0)
         key = NULL;
     free(args);
+    free(files);
     return key;
 }
 
@@ -139,6 +143,11 @@ static int start(clab_workers_t *w, const clab_run_spec_t *spec, char *key,
     wk->c = (clab_child_t)CLAB_CHILD_INIT;
     if ((rc = clab_scratch_make(spec->scratch_root, wk->scratch, sizeof wk->scratch)))
         goto fail;
+    if (spec->files &&
+        clab_files_install(spec->files_cache, spec->files, wk->scratch, why, size) < 0) {
+        rc = 1;
+        goto fail;
+    }
     char *env[] = {spec->framed ? "CLAB_WORKER=framed" : "CLAB_WORKER=1", tag, NULL};
     clab_child_how_t how = {.path = spec->experiment,
                             .arguments = spec->arguments,

@@ -429,6 +429,7 @@ int worker_record(struct worker_point *p, enum worker_answer a, double w0, doubl
     else
         failure(p, a, &in.exit_status);
     in.extra_metadata = p->output.metadata;
+    in.records = p->output.records;
     in.output_head = p->output.head;
     in.output_head_len = p->output.head_len;
     if ((rc = traceback(p, a, &in, &tb, &head)) == 0) {

@@ -7,6 +7,7 @@
  * notebook_i.h. */
 #include "notebook_i.h"
 #include "conninfo.h"
+#include "json.h"
 #include "log.h"
 #include "random.h"
 #include "sqlerr.h"
@@ -21,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -32,7 +33,8 @@
     "  params TEXT NOT NULL, timeout REAL NOT NULL,"                                     \
     "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
     "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
-    "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1);"
+    "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1,"                 \
+    "  bundle INTEGER);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema().
  * A set's id only grows (AUTOINCREMENT): it names the set's files in the
@@ -56,7 +58,14 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
-    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;";
+    "  docs INTEGER NOT NULL DEFAULT 0, ok_docs INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY(tag, kind, name)) WITHOUT ROWID;"
+    /* A job's files (submit's "files"): each content once, by its sha256,
+     * and each submit's names for them once (a bundle: {"NAME": "SHA256"}),
+     * which its jobs share (jobs.bundle). */
+    "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);";
 
 static const char jobs_schema[] =
     JOBS_TABLE("jobs") "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);";
@@ -107,6 +116,117 @@ static const char migrate_v5[] = "ALTER TABLE results ADD COLUMN ncols INTEGER;"
                                  "ALTER TABLE results ADD COLUMN csv TEXT;"
                                  "ALTER TABLE results ADD COLUMN tsv TEXT;";
 
+/* Version 5 notebooks named a job's repetition epyc.repeated.repetitions
+ * and epyc.repeated.i, which are not epyc's names: stored documents get
+ * epyc's (CLAB_NB_REPETITIONS, CLAB_NB_REP; the job's value wins over one
+ * the experiment gave under the new name), the metadata columns too, and
+ * the rows' cells, whose column order changes, are rendered again. Their
+ * columns did not count the documents that have each name (notebook.json
+ * renames and sizes by these): the counts are made from every document. */
+static const char migrate_v6_counts[] =
+    "ALTER TABLE columns ADD COLUMN docs INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE columns ADD COLUMN ok_docs INTEGER NOT NULL DEFAULT 0;";
+/* Jobs of version 2 to 5 gain the files they name (version 1 jobs got the
+ * column with jobs_v2). */
+static const char migrate_v6_jobs[] = "ALTER TABLE jobs ADD COLUMN bundle INTEGER;";
+static const char *const v6_renames[][2] = {
+    {"epyc.repeated.repetitions", CLAB_NB_REPETITIONS},
+    {"epyc.repeated.i", CLAB_NB_REP},
+};
+static const char migrate_v6_columns[] =
+    "UPDATE OR REPLACE columns SET name = 'epyc.experiment.repetitions'"
+    "  WHERE kind = 2 AND name = 'epyc.repeated.repetitions';"
+    "UPDATE OR REPLACE columns SET name = 'epyc.experiment.rep'"
+    "  WHERE kind = 2 AND name = 'epyc.repeated.i';";
+
+/* doc (a result document's text) with its metadata renamed, keys in their
+ * order; NULL when out of memory or not a document. */
+static char *v6_document(const char *text, size_t len)
+{
+    json_t *doc = clab_json_loadb(text, len, 0, NULL), *md2 = json_object(), *v;
+    json_t *md = json_object_get(doc, "metadata");
+    const char *k;
+    char *out = NULL;
+    int bad = !md2 || !json_is_object(md);
+    json_object_foreach(md, k, v)
+    {
+        const char *name = k;
+        for (size_t i = 0; i < sizeof v6_renames / sizeof *v6_renames; i++)
+            if (strcmp(k, v6_renames[i][0]) == 0)
+                name = v6_renames[i][1];
+        if (name == k && json_object_get(md2, k))
+            continue; /* renamed onto already: the job's value stays */
+        bad |= json_object_set(md2, name, v);
+    }
+    if (!bad && json_object_set(doc, "metadata", md2) == 0)
+        out = clab_json_dumps(doc);
+    json_decref(md2);
+    json_decref(doc);
+    return out;
+}
+
+/* Counts the names of every stored document into the columns (as ingest
+ * does, clab_nbp_count_names). */
+static int count_columns(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    int rc = clab_nbp_prepare(nb->db, "SELECT tag, ok, doc FROM results", &st);
+    rc = rc ? rc : clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &up);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *doc = clab_json_loadb((const char *)sqlite3_column_text(st, 2),
+                                      (size_t)sqlite3_column_bytes(st, 2), 0, NULL);
+        rc = doc ? clab_nbp_count_names(nb->db, up,
+                                        (const char *)sqlite3_column_text(st, 0),
+                                        sqlite3_column_int(st, 1), doc)
+                 : -EIO;
+        json_decref(doc);
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    return rc;
+}
+
+static int migrate_v6(clab_notebook_t *nb)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    json_t *tags = json_object();
+    int rc = tags ? 0 : -ENOMEM;
+    if (!rc && (rc = clab_nbp_prepare(nb->db,
+                                      "SELECT tag, n, doc FROM results"
+                                      " WHERE instr(doc, '\"epyc.repeated.') > 0",
+                                      &st)) == 0)
+        rc = clab_nbp_prepare(nb->db,
+                              "UPDATE results SET doc = :doc, ncols = NULL, csv = NULL,"
+                              " tsv = NULL WHERE tag = :tag AND n = :n",
+                              &up);
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        char *doc = v6_document((const char *)sqlite3_column_text(st, 2),
+                                (size_t)sqlite3_column_bytes(st, 2));
+        if (!doc) {
+            rc = -ENOMEM;
+            break;
+        }
+        sqlite3_bind_text(up, clab_nbp_at(up, ":doc"), doc, -1, free);
+        sqlite3_bind_value(up, clab_nbp_at(up, ":tag"), sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, clab_nbp_at(up, ":n"), sqlite3_column_int64(st, 1));
+        rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "v6");
+        sqlite3_reset(up);
+        if (!rc && json_object_set_new(tags, (const char *)sqlite3_column_text(st, 0),
+                                       json_true()))
+            rc = -ENOMEM;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    if (!rc && sqlite3_exec(nb->db, migrate_v6_columns, NULL, NULL, NULL) != SQLITE_OK)
+        rc = clab_nbp_sql_errno(nb->db, "v6 columns");
+    rc = rc ? rc : clab_nbp_fill_cells(nb);
+    const char *tag;
+    json_t *v;
+    json_object_foreach(tags, tag, v) if (!rc) rc = clab_nbp_recount(nb, tag);
+    json_decref(tags);
+    return rc ? rc : count_columns(nb);
+}
+
 int clab_nbp_sql_errno(sqlite3 *db, const char *what)
 {
     return clab_sqlite_errno(db, "notebook", what);
@@ -117,6 +237,11 @@ int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
     if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
         return clab_nbp_sql_errno(db, sql);
     return 0;
+}
+
+int clab_nbp_at(sqlite3_stmt *st, const char *name)
+{
+    return sqlite3_bind_parameter_index(st, name);
 }
 
 /* Every connection refuses a notebook that is a symbolic link (SQLite
@@ -195,7 +320,7 @@ static int user_version(sqlite3 *db, int *v)
     return rc;
 }
 
-/* Version 5 notebooks key a set by its tag alone, and the implicit rowid
+/* Notebooks before version 7 key a set by its tag alone, and the implicit rowid
  * that names the set's files in the mount is handed out again once the
  * newest set is deleted. The table is copied into one with an
  * AUTOINCREMENT id (tag UNIQUE), each set keeping its rowid as its id. The
@@ -217,21 +342,21 @@ static int sets_column(clab_buf_t *def, clab_buf_t *names, sqlite3_stmt *info)
     return rc;
 }
 
-static int migrate_v6(sqlite3 *db)
+static int migrate_v7_sets(sqlite3 *db)
 {
     sqlite3_stmt *info = NULL;
     clab_buf_t def = {0}, names = {0}, sql = {0};
     int rc = clab_nbp_prepare(db, "PRAGMA table_info(sets)", &info);
     rc = rc ? rc
-            : clab_buf_puts(&def, "CREATE TABLE sets_v6(id INTEGER PRIMARY KEY "
+            : clab_buf_puts(&def, "CREATE TABLE sets_v7(id INTEGER PRIMARY KEY "
                                   "AUTOINCREMENT");
     while (rc == 0 && (rc = sqlite3_step(info)) == SQLITE_ROW)
         rc = sets_column(&def, &names, info);
     if (rc != SQLITE_DONE)
         goto out;
     rc = clab_buf_printf(&sql,
-                         "%s);INSERT INTO sets_v6(id%s) SELECT rowid%s FROM sets;"
-                         "DROP TABLE sets;ALTER TABLE sets_v6 RENAME TO sets;",
+                         "%s);INSERT INTO sets_v7(id%s) SELECT rowid%s FROM sets;"
+                         "DROP TABLE sets;ALTER TABLE sets_v7 RENAME TO sets;",
                          def.data, names.data, names.data);
     if (!rc && sqlite3_exec(db, sql.data, NULL, NULL, NULL) != SQLITE_OK)
         rc = clab_nbp_sql_errno(db, "migrate sets");
@@ -245,26 +370,28 @@ out:
     return rc;
 }
 
+/* The migrations, in order: each runs on a notebook whose version is at
+ * least from and below to (some columns came with an earlier step for
+ * older notebooks: jobs_v2 makes the jobs table whole). */
+static const struct {
+    int from, to;
+    const char *sql;
+} migrations[] = {
+    {0, 1, migrate_v1}, {0, 2, jobs_v2},           {0, 2, migrate_v2},
+    {2, 3, migrate_v3}, {0, 4, migrate_v4_sets},   {2, 4, migrate_v4_jobs},
+    {0, 5, migrate_v5}, {0, 6, migrate_v6_counts}, {2, 6, migrate_v6_jobs},
+};
+
 /* The migrations of a notebook of `version`, in order, then the schema. */
 static int migrate(clab_notebook_t *nb, int existed, int version)
 {
     if (existed && version < SCHEMA_VERSION)
         clab_info("notebook: upgrading to schema version %d", SCHEMA_VERSION);
-    if ((existed && version < 1 &&
-         sqlite3_exec(nb->db, migrate_v1, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 2 &&
-         (sqlite3_exec(nb->db, jobs_v2, NULL, NULL, NULL) != SQLITE_OK ||
-          sqlite3_exec(nb->db, migrate_v2, NULL, NULL, NULL) != SQLITE_OK)) ||
-        (existed && version == 2 &&
-         sqlite3_exec(nb->db, migrate_v3, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 4 &&
-         sqlite3_exec(nb->db, migrate_v4_sets, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version >= 2 && version < 4 &&
-         sqlite3_exec(nb->db, migrate_v4_jobs, NULL, NULL, NULL) != SQLITE_OK) ||
-        (existed && version < 5 &&
-         sqlite3_exec(nb->db, migrate_v5, NULL, NULL, NULL) != SQLITE_OK))
-        return clab_nbp_sql_errno(nb->db, "migrate");
-    int rc = existed && version < 6 ? migrate_v6(nb->db) : 0;
+    for (size_t i = 0; existed && i < sizeof migrations / sizeof *migrations; i++)
+        if (version >= migrations[i].from && version < migrations[i].to &&
+            sqlite3_exec(nb->db, migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+            return clab_nbp_sql_errno(nb->db, "migrate");
+    int rc = existed && version < 7 ? migrate_v7_sets(nb->db) : 0;
     if (rc < 0)
         return rc;
     if (sqlite3_exec(nb->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
@@ -311,6 +438,8 @@ static int setup_schema(clab_notebook_t *nb)
             goto out;
     }
     if (existed && version < 5 && (rc = clab_nbp_fill_cells(nb)) < 0)
+        goto out;
+    if (existed && version < 6 && (rc = migrate_v6(nb)) < 0)
         goto out;
     if (version != SCHEMA_VERSION &&
         sqlite3_exec(nb->db, "PRAGMA user_version = " CLAB_NB_STR(SCHEMA_VERSION), NULL,

@@ -82,6 +82,10 @@ int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
 typedef struct {
     char tag[CLAB_TAG_MAX + 1];
     size_t points;
+    /* With "answer": "jobs", the job ids of the points added, in their
+     * order, repetitions one after another (a new reference for the
+     * caller); NULL otherwise. */
+    json_t *jobs;
 } clab_nb_added_t;
 /* The n jobs of one write, each as clab_notebook_submit does, in one
  * transaction: all of them or none. added[i] for job i; on -EEXIST (or any
@@ -91,25 +95,42 @@ int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs
 /* Appends to tasks up to max pending jobs with rowid > *after, as the
  * controller wants them ({job, tag, experiment, params, timeout}, plus
  * "arguments" when the job has any, "worker": true for a plain worker job
- * and "worker": "framed" for a framed one);
+ * and "worker": "framed" for a framed one, "files": {"NAME": "SHA256"}
+ * when it has files);
  * *after advances. Returns how many. */
 int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
                                 json_t *tasks);
+/* The content of the job file whose sha256 is hash (the tasks name their
+ * files so: "files": {"NAME": "SHA256"}), for the link to send: 0 with
+ * *data malloc'd, -ENOENT when no job has it. */
+int clab_notebook_file(clab_notebook_t *nb, const char *hash, char **data, size_t *len);
 /* Stores results from the controller, an array of {job, record}, in one
  * transaction. A job that is not pending (already stored, or unknown) is
  * skipped, so delivering twice stores once. Returns the number stored. */
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results);
 /* Makes tag the current set: -ENOENT when there is no such set. */
 int clab_notebook_select(clab_notebook_t *nb, const char *tag);
-/* /ctl cancel: every pending point of tag becomes a failed result with
- * exception `cancelled`. Returns how many, or -ENOENT for no such set.
- * Commits a page of points at a time, results of other jobs being stored
- * in between; submits, retry and delete wait for the whole cancel. */
+/* /ctl cancel: every pending point of tag becomes a failed result, the
+ * record epyc's cancelPendingResult writes (clab_record_cancelled). Returns how many, or
+ * -ENOENT for no such set. Commits a page of points at a time, results of other jobs
+ * being stored in between; submits, retry and delete wait for the whole cancel. */
 /* *upto (when not NULL) gets the notebook id of the newest job there was
  * when the cancel began: what the controller must cancel of the set, and
  * no job submitted after (a submit waits for the cancel, and ids only
  * grow), whatever order the cancel and that submit reach it in. */
 int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto);
+/* The most jobs one /ctl cancel may name. */
+#define CLAB_NB_CANCEL_JOBS_MAX 512
+/* /ctl cancel TAG JOB...: the named pending points of tag are cancelled as
+ * clab_notebook_cancel cancels them (epyc's cancelPendingResult), in one
+ * transaction; points named that finished already are left as they are.
+ * Returns how many were cancelled and appends their job ids to cancelled;
+ * -ENOENT when there is no such set (*bad SIZE_MAX) or jobs[*bad] is no
+ * job of it (then nothing is cancelled); -E2BIG for more than
+ * CLAB_NB_CANCEL_JOBS_MAX names. *upto as clab_notebook_cancel's. */
+int clab_notebook_cancel_jobs(clab_notebook_t *nb, const char *tag,
+                              const char *const *jobs, size_t n, int64_t *upto,
+                              size_t *bad, json_t *cancelled);
 /* /ctl retry: each failure of tag not retried yet gets a new pending job
  * with the same parameters and repetition (the failed file stays, as the
  * record of that attempt). Returns how many; -EACCES when tag is locked. */
@@ -165,7 +186,13 @@ int clab_nb_result(clab_nb_reader_t *r, const char *tag, long n, int ok, char **
  * when there is no such result. */
 int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, size_t *len,
                         double *stored);
-/* Result column names of a kind, sorted, as a new JSON array of strings. */
+/* Every name a part (kind) of the set's records has, or a pending point's
+ * parameters: a new object, name -> [documents that have it, successful
+ * ones among them] (0 and 0 for a name only pending points have). */
+int clab_nb_names(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
+/* The tables' column names of a kind, sorted, as a new JSON array of
+ * strings: parameters of every record and pending point, results and
+ * metadata of successful records. */
 int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **names);
 /* Results of tag with after < n <= upto (upto < 0: no bound) in completion
  * order: ok 1 successes, 0 failures, -1 all. */

@@ -72,21 +72,21 @@ static int set_update(clab_notebook_t *nb, const char *tag, const char *sql,
 /* Pending jobs read per page: the writer holds a page's ids, never the
  * whole set's (10^6 points must not mean 10^6 records in memory). */
 #define CANCEL_PAGE 512
+_Static_assert(CLAB_NB_CANCEL_JOBS_MAX <= CANCEL_PAGE,
+               "a cancel of named jobs is one page");
 
-/* One page of a cancel: the ids, job ids and experiments of up to
- * CANCEL_PAGE pending jobs after *after. */
+/* One page of a cancel: the ids and job ids of up to CANCEL_PAGE pending
+ * jobs after *after. */
 typedef struct {
     int64_t id[CANCEL_PAGE];
-    char *job[CANCEL_PAGE], *experiment[CANCEL_PAGE];
+    char *job[CANCEL_PAGE];
     int n;
 } cancel_page_t;
 
 static void page_clear(cancel_page_t *p)
 {
-    for (int i = 0; i < p->n; i++) {
+    for (int i = 0; i < p->n; i++)
         free(p->job[i]);
-        free(p->experiment[i]);
-    }
     p->n = 0;
 }
 
@@ -98,8 +98,7 @@ static int page_read(clab_notebook_t *nb, sqlite3_stmt *st, int64_t after,
     while (p->n < CANCEL_PAGE && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         p->id[p->n] = sqlite3_column_int64(st, 0);
         p->job[p->n] = strdup((const char *)sqlite3_column_text(st, 1));
-        p->experiment[p->n] = strdup((const char *)sqlite3_column_text(st, 2));
-        if (!p->job[p->n++] || !p->experiment[p->n - 1]) {
+        if (!p->job[p->n++]) {
             sqlite3_reset(st);
             return -ENOMEM;
         }
@@ -110,18 +109,15 @@ static int page_read(clab_notebook_t *nb, sqlite3_stmt *st, int64_t after,
                : clab_nbp_sql_errno(nb->db, "cancel");
 }
 
-/* Stores the page's failures through one record whose job and experiment
- * change from point to point: every failure of a cancel has the same
- * times. */
+/* Stores the page's failures through one record whose job changes from
+ * point to point: every failure of a cancel has the same time. */
 static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, double now)
 {
     json_t *md = json_object_get(json_object_get(item, "record"), "metadata");
     int rc = 0, n = 0;
     for (int i = 0; i < p->n && rc >= 0; i++) {
         if (json_object_set_new(item, "job", json_string(p->job[i])) ||
-            json_object_set_new(md, "clab.job", json_string(p->job[i])) ||
-            json_object_set_new(md, "epyc.experiment.classname",
-                                json_string(p->experiment[i])))
+            json_object_set_new(md, "clab.job", json_string(p->job[i])))
             return -ENOMEM;
         if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) > 0)
             n += rc;
@@ -129,8 +125,24 @@ static int page_ingest(clab_notebook_t *nb, cancel_page_t *p, json_t *item, doub
     return rc < 0 ? rc : n;
 }
 
-/* Records every pending job of tag as failed with `cancelled`, through the
- * same path as a delivered failure, so that every count and size stays
+/* The delivered item a cancel stores for each of its points: the record
+ * epyc's cancelPendingResult writes, its traceback naming the command;
+ * page_ingest sets its job. NULL when out of memory. */
+static json_t *cancel_item(const char *command)
+{
+    clab_record_info_t who = {.job = ""};
+    json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
+                             clab_record_cancelled(&who, command));
+    if (item && !json_object_get(item, "record")) {
+        json_decref(item);
+        item = NULL;
+    }
+    return item;
+}
+
+/* Records every pending job of tag as cancelled (the record epyc's
+ * cancelPendingResult writes), through the same path as a delivered
+ * failure, so that every count and size stays
  * right; a late result from an engine then finds the job done.
  * Each page is its own transaction: between two, results are stored and
  * the controller's link is served (one transaction over 10^6 points held
@@ -142,13 +154,12 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
 {
     sqlite3_stmt *st = NULL;
     cancel_page_t *p = calloc(1, sizeof *p);
-    clab_record_info_t who = {.experiment = "", .job = ""};
-    json_t *item = json_pack("{s:s, s:o*}", "job", "", "record",
-                             clab_record_failure(&who, CLAB_CANCELLED_EXCEPTION));
+    json_t *item =
+        cancel_item(lock ? "cancelled by /ctl finish" : "cancelled by /ctl cancel");
     int rc = -ENOMEM, n = 0, got = CANCEL_PAGE;
     int64_t after = 0;
     double now = clab_now();
-    if (!p || !item || !json_object_get(item, "record"))
+    if (!p || !item)
         goto out;
     while (got == CANCEL_PAGE) {
         if ((rc = clab_nbp_write_begin(nb)) < 0)
@@ -162,7 +173,7 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
             if (rc >= 0 &&
                 (rc = clab_nbp_prepare(
                      nb->db,
-                     "SELECT id, job, experiment FROM jobs WHERE tag = ?1"
+                     "SELECT id, job FROM jobs WHERE tag = ?1"
                      " AND state = " CLAB_NB_JOB_PENDING_SQL
                      " AND id > ?2 ORDER BY id LIMIT " CLAB_NB_STR(CANCEL_PAGE),
                      &st)) >= 0)
@@ -225,6 +236,77 @@ int clab_notebook_cancel(clab_notebook_t *nb, const char *tag, int64_t *upto)
     return with_upto(nb, tag, upto, 0, cancel_pending);
 }
 
+/* The pending ones of the jobs listed (each a job of the set, or -ENOENT
+ * with *bad its index) into p, each once; the caller's transaction. */
+static int listed_pending(clab_notebook_t *nb, const char *tag, const char *const *jobs,
+                          size_t n, cancel_page_t *p, size_t *bad)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nbp_prepare(
+        nb->db, "SELECT id, state FROM jobs WHERE job = :job AND tag = :tag", &st);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":job"), jobs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+        int step = sqlite3_step(st), seen = 0;
+        if (step == SQLITE_ROW && sqlite3_column_int(st, 1) == CLAB_NB_JOB_PENDING) {
+            for (int k = 0; k < p->n; k++)
+                seen |= p->id[k] == sqlite3_column_int64(st, 0);
+            if (!seen) {
+                p->id[p->n] = sqlite3_column_int64(st, 0);
+                rc = (p->job[p->n++] = strdup(jobs[i])) ? 0 : -ENOMEM;
+            }
+        } else if (step == SQLITE_DONE) {
+            *bad = i;
+            rc = -ENOENT;
+        } else if (step != SQLITE_ROW) {
+            rc = clab_nbp_sql_errno(nb->db, "cancel jobs");
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* One transaction: ctl_lock is held, and at most CANCEL_PAGE jobs are
+ * named. */
+static int cancel_listed(clab_notebook_t *nb, const char *tag, const char *const *jobs,
+                         size_t n, size_t *bad, json_t *cancelled)
+{
+    cancel_page_t *p = calloc(1, sizeof *p);
+    json_t *item = cancel_item("cancelled by /ctl cancel");
+    int rc = n > CLAB_NB_CANCEL_JOBS_MAX ? -E2BIG : !p || !item ? -ENOMEM : 0;
+    if (rc < 0 || (rc = clab_nbp_write_begin(nb)) < 0)
+        goto out;
+    if ((rc = set_exists(nb, tag)) == -ENOENT)
+        *bad = SIZE_MAX;
+    if (rc == 0)
+        rc = listed_pending(nb, tag, jobs, n, p, bad);
+    if (rc == 0)
+        rc = page_ingest(nb, p, item, clab_now());
+    for (int i = 0; rc >= 0 && i < p->n; i++)
+        json_array_append_new(cancelled, json_string(p->job[i]));
+    rc = clab_nbp_write_end(nb, rc);
+out:
+    if (p)
+        page_clear(p);
+    free(p);
+    json_decref(item);
+    return rc;
+}
+
+int clab_notebook_cancel_jobs(clab_notebook_t *nb, const char *tag,
+                              const char *const *jobs, size_t n, int64_t *upto,
+                              size_t *bad, json_t *cancelled)
+{
+    pthread_mutex_lock(&nb->ctl_lock);
+    int64_t newest = upto ? newest_job(nb) : 0;
+    int rc = newest < 0 ? (int)newest : cancel_listed(nb, tag, jobs, n, bad, cancelled);
+    if (upto)
+        *upto = newest;
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
+}
+
 int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text)
 {
     int rc = clab_nbp_write_begin(nb);
@@ -257,7 +339,7 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     if ((rc = clab_nbp_prepare(
              db,
              "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"
-             " j.rep, j.reps"
+             " j.rep, j.reps, j.bundle"
              " FROM results r"
              " JOIN jobs j ON j.job = r.job"
              " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
@@ -265,8 +347,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
              &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               " arguments, worker, rep, reps, bundle)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -304,6 +386,7 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 7, sqlite3_column_value(t->failed, 5));
     sqlite3_bind_value(t->job, 8, sqlite3_column_value(t->failed, 6));
     sqlite3_bind_value(t->job, 9, sqlite3_column_value(t->failed, 7));
+    sqlite3_bind_value(t->job, 10, sqlite3_column_value(t->failed, 8));
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -351,10 +434,17 @@ out:
 static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
 {
     (void)lock;
+    /* The set's files go with it unless another set's jobs name them. */
     static const char *const sql[] = {
-        "DELETE FROM results WHERE tag = ?1", "DELETE FROM jobs WHERE tag = ?1",
-        "DELETE FROM columns WHERE tag = ?1", "DELETE FROM sets WHERE tag = ?1",
-        "DELETE FROM meta WHERE key = 'current' AND value = ?1"};
+        "DELETE FROM results WHERE tag = ?1",
+        "DELETE FROM jobs WHERE tag = ?1",
+        "DELETE FROM columns WHERE tag = ?1",
+        "DELETE FROM sets WHERE tag = ?1",
+        "DELETE FROM meta WHERE key = 'current' AND value = ?1",
+        "DELETE FROM bundles WHERE ?1 IS NOT NULL AND id NOT IN"
+        " (SELECT bundle FROM jobs WHERE bundle IS NOT NULL)",
+        "DELETE FROM files WHERE ?1 IS NOT NULL AND hash NOT IN"
+        " (SELECT value FROM bundles, json_each(bundles.files))"};
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;

@@ -29,6 +29,13 @@
 #define CLAB_NB_JOB_DONE_SQL CLAB_NB_STR(CLAB_NB_JOB_DONE)
 #define CLAB_NB_JOB_RETRIED_SQL CLAB_NB_STR(CLAB_NB_JOB_RETRIED)
 
+/* The metadata names of a job's repetition, as epyc's RepeatedExperiment
+ * names them (repeatedexperiment.py): how many, and which one from 0.
+ * Notebooks of schema version 5 and older said epyc.repeated.repetitions
+ * and epyc.repeated.i (migrate_v6 in notebook.c renames them). */
+#define CLAB_NB_REPETITIONS "epyc.experiment.repetitions"
+#define CLAB_NB_REP "epyc.experiment.rep"
+
 /* A successful result's row of results.csv and .tsv (clab_table_cells)
  * and its column count, as stored with it. */
 typedef struct {
@@ -101,6 +108,9 @@ struct clab_nb_cursor {
 /* notebook.c */
 int clab_nbp_sql_errno(sqlite3 *db, const char *what);
 int clab_nbp_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+/* The index of st's named parameter name (":tag"), for sqlite3_bind_*:
+ * statements name what they bind, so that a bind reads as what it sets. */
+int clab_nbp_at(sqlite3_stmt *st, const char *name);
 int clab_nbp_open_db(const char *path, int flags, sqlite3 **out);
 int clab_nbp_meta_get(sqlite3 *db, const char *key, char *out, size_t size);
 int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
@@ -132,6 +142,17 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag);
 /* Stores the cells of every successful result that has none (notebooks
  * older than schema version 5). Inside a write transaction. */
 int clab_nbp_fill_cells(clab_notebook_t *nb);
+
+/* Counts the keys of a stored document's parts (doc: metadata,
+ * parameters, results) as names of its set (columns.docs, and ok_docs for
+ * a success) through up, a statement of CLAB_NBP_COUNT_NAME_SQL: what
+ * notebook.json renames and sizes by, and what the tables head. */
+#define CLAB_NBP_COUNT_NAME_SQL                                                          \
+    "INSERT INTO columns(tag, kind, name, docs, ok_docs)"                                \
+    " VALUES(:tag, :kind, :name, 1, :ok) ON CONFLICT(tag, kind, name)"                   \
+    " DO UPDATE SET docs = docs + 1, ok_docs = ok_docs + :ok RETURNING docs"
+int clab_nbp_count_names(sqlite3 *db, sqlite3_stmt *up, const char *tag, int ok,
+                         const json_t *doc);
 
 /* notebook_read.c */
 void clab_nbp_conn_close(conn_t *c);

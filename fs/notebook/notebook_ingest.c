@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The failure of a point whose epyc records are not results dicts. */
+#define MALFORMED_RECORDS "the record's epyc records are malformed"
+
 /* The length of s as a JSON string literal, quotes included. */
 int64_t clab_nbp_json_literal_len(const char *s, size_t len)
 {
@@ -53,18 +56,19 @@ static int64_t cells_bytes(const clab_buf_t *b, int ncols)
     return (int64_t)b->len - (ncols > 0 ? ncols - 1 : 0);
 }
 
-/* Binds the cells as parameters first.. of st; tsv NULL when it is the
- * same text as csv (most rows: nothing to quote, nothing to blank). */
-static void bind_cells(sqlite3_stmt *st, int first, const clab_nbp_cells_t *c)
+/* Binds the cells as :ncols, :csv and :tsv of st; tsv NULL when it is
+ * the same text as csv (most rows: nothing to quote, nothing to blank). */
+static void bind_cells(sqlite3_stmt *st, const clab_nbp_cells_t *c)
 {
-    sqlite3_bind_int(st, first, c->ncols);
-    sqlite3_bind_text(st, first + 1, c->csv.data ? c->csv.data : "", (int)c->csv.len,
-                      SQLITE_STATIC);
+    sqlite3_bind_int(st, clab_nbp_at(st, ":ncols"), c->ncols);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":csv"), c->csv.data ? c->csv.data : "",
+                      (int)c->csv.len, SQLITE_STATIC);
     if (c->tsv.len == c->csv.len &&
         (c->csv.len == 0 || memcmp(c->tsv.data, c->csv.data, c->csv.len) == 0))
-        sqlite3_bind_null(st, first + 2);
+        sqlite3_bind_null(st, clab_nbp_at(st, ":tsv"));
     else
-        sqlite3_bind_text(st, first + 2, c->tsv.data, (int)c->tsv.len, SQLITE_STATIC);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tsv"), c->tsv.data, (int)c->tsv.len,
+                          SQLITE_STATIC);
 }
 
 int clab_nbp_fill_cells(clab_notebook_t *nb)
@@ -77,16 +81,16 @@ int clab_nbp_fill_cells(clab_notebook_t *nb)
                               &st);
     rc = rc ? rc
             : clab_nbp_prepare(nb->db,
-                               "UPDATE results SET ncols = ?3, csv = ?4, tsv = ?5"
-                               " WHERE tag = ?1 AND n = ?2",
+                               "UPDATE results SET ncols = :ncols, csv = :csv,"
+                               " tsv = :tsv WHERE tag = :tag AND n = :n",
                                &up);
     while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if ((rc = doc_cells((const char *)sqlite3_column_text(st, 2),
                             (size_t)sqlite3_column_bytes(st, 2), &c)) < 0)
             break;
-        sqlite3_bind_value(up, 1, sqlite3_column_value(st, 0));
-        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 1));
-        bind_cells(up, 3, &c);
+        sqlite3_bind_value(up, clab_nbp_at(up, ":tag"), sqlite3_column_value(st, 0));
+        sqlite3_bind_int64(up, clab_nbp_at(up, ":n"), sqlite3_column_int64(st, 1));
+        bind_cells(up, &c);
         rc = sqlite3_step(up) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "cells");
         sqlite3_reset(up);
     }
@@ -110,10 +114,11 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
     int64_t csv = 0, tsv = 0, jsonl = 0, pend = 0, jobs = 0;
     clab_nbp_cells_t c = {0};
     int crc = 0,
-        rc = clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = ?1", &st);
+        rc =
+            clab_nbp_prepare(nb->db, "SELECT ok, doc FROM results WHERE tag = :tag", &st);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
         jsonl += (int64_t)len + 1;
@@ -133,10 +138,10 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         return clab_nbp_sql_errno(nb->db, "recount results");
     if ((rc = clab_nbp_prepare(nb->db,
                                "SELECT job, params FROM jobs"
-                               " WHERE tag = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
+                               " WHERE tag = :tag AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &st)) < 0)
         return rc;
-    sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         jobs += clab_nbp_json_literal_len((const char *)sqlite3_column_text(st, 0),
                                           (size_t)sqlite3_column_bytes(st, 0));
@@ -147,25 +152,26 @@ int clab_nbp_recount(clab_notebook_t *nb, const char *tag)
         return clab_nbp_sql_errno(nb->db, "recount jobs");
     if ((rc = clab_nbp_prepare(
              nb->db,
-             "UPDATE sets SET csv_cells = ?1, tsv_cells = ?2, jsonl_bytes = ?3,"
-             " pending_bytes = ?4, pending_jobs = ?5 WHERE tag = ?6",
+             "UPDATE sets SET csv_cells = :csv, tsv_cells = :tsv, jsonl_bytes = :jsonl,"
+             " pending_bytes = :pending_bytes, pending_jobs = :pending_jobs"
+             " WHERE tag = :tag",
              &st)) < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, csv);
-    sqlite3_bind_int64(st, 2, tsv);
-    sqlite3_bind_int64(st, 3, jsonl);
-    sqlite3_bind_int64(st, 4, pend);
-    sqlite3_bind_int64(st, 5, jobs);
-    sqlite3_bind_text(st, 6, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), csv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), tsv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), jsonl);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), pend);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"), jobs);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "recount");
     sqlite3_finalize(st);
     return rc;
 }
 
 /* The task of the row st is on: {job, tag, experiment, params, timeout},
- * plus arguments when there are any and worker only for a worker job
- * (true, or "framed"), so that a one-shot job's task is what it was before
- * worker mode. */
+ * plus arguments when there are any, worker only for a worker job (true,
+ * or "framed"), so that a one-shot job's task is what it was before worker
+ * mode, and files ({"NAME": "SHA256"}) for a job that has them. */
 static json_t *task_of(sqlite3_stmt *st)
 {
     json_t *params = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
@@ -183,6 +189,9 @@ static json_t *task_of(sqlite3_stmt *st)
         json_object_set_new(t, "worker", json_string("framed"));
     else if (t && worker)
         json_object_set_new(t, "worker", json_true());
+    const char *files = (const char *)sqlite3_column_text(st, 8);
+    if (t && files)
+        json_object_set_new(t, "files", json_loads(files, 0, NULL));
     return t;
 }
 
@@ -196,13 +205,14 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
         return rc;
     if ((rc = clab_nbp_prepare(
              r->db,
-             "SELECT id, job, tag, experiment, params, timeout, arguments, worker"
-             " FROM jobs WHERE id > ?1 AND state = " CLAB_NB_JOB_PENDING_SQL
-             " ORDER BY id LIMIT ?2",
+             "SELECT j.id, j.job, j.tag, j.experiment, j.params, j.timeout, j.arguments,"
+             " j.worker, b.files FROM jobs j LEFT JOIN bundles b ON b.id = j.bundle"
+             " WHERE j.id > :after AND j.state = " CLAB_NB_JOB_PENDING_SQL
+             " ORDER BY j.id LIMIT :max",
              &st)) < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, *after);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":after"), *after);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":max"), (sqlite3_int64)max);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         *after = sqlite3_column_int64(st, 0);
         json_t *t = task_of(st);
@@ -221,35 +231,86 @@ out:
     return rc;
 }
 
-static int add_columns(clab_notebook_t *nb, ingest_t *in, const char *tag, int kind,
-                       json_t *obj)
+/* Counts obj's keys as names of part kind of one more stored document (a
+ * successful one when ok): a name's first document makes it a column. */
+int clab_notebook_file(clab_notebook_t *nb, const char *hash, char **data, size_t *len)
+{
+    clab_nb_reader_t *r;
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nb_reader_open(nb, &r);
+    if (rc)
+        return rc;
+    if ((rc = clab_nbp_prepare(r->db, "SELECT data FROM files WHERE hash = :hash",
+                               &st)) == 0) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":hash"), hash, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *len = (size_t)sqlite3_column_bytes(st, 0);
+            rc = (*data = malloc(*len + 1)) ? 0 : -ENOMEM;
+            if (!rc && *len)
+                memcpy(*data, sqlite3_column_blob(st, 0), *len);
+        } else {
+            rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "file");
+        }
+    }
+    sqlite3_finalize(st);
+    clab_nb_reader_close(&r);
+    return rc;
+}
+
+/* Counts obj's keys as names of the set: how many it names for the first
+ * time, or -errno. */
+static int add_columns(sqlite3 *db, sqlite3_stmt *up, const char *tag, int kind, int ok,
+                       const json_t *obj)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
+    int added = 0;
+    json_object_foreach((json_t *)obj, key, v)
     {
-        sqlite3_bind_text(in->column, 1, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(in->column, 2, kind);
-        sqlite3_bind_text(in->column, 3, key, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(in->column);
-        sqlite3_reset(in->column);
-        if (rc != SQLITE_DONE)
-            return clab_nbp_sql_errno(nb->db, "column");
-        if (nb->on_column && sqlite3_changes(nb->db) > 0)
-            nb->on_column(nb->on_column_ud, tag);
+        sqlite3_bind_text(up, clab_nbp_at(up, ":tag"), tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(up, clab_nbp_at(up, ":kind"), kind);
+        sqlite3_bind_text(up, clab_nbp_at(up, ":name"), key, -1, SQLITE_STATIC);
+        sqlite3_bind_int(up, clab_nbp_at(up, ":ok"), ok);
+        /* RETURNING docs: 1 is a name this set had not seen. */
+        int rc = sqlite3_step(up);
+        int first = rc == SQLITE_ROW && sqlite3_column_int64(up, 0) == 1;
+        sqlite3_reset(up);
+        if (rc != SQLITE_ROW)
+            return clab_nbp_sql_errno(db, "column");
+        added += first;
     }
-    return 0;
+    return added;
 }
 
-/* What one ingested point adds to its set's counts. */
+int clab_nbp_count_names(sqlite3 *db, sqlite3_stmt *up, const char *tag, int ok,
+                         const json_t *doc)
+{
+    static const char *const part[3] = {"parameters", "results", "metadata"};
+    int rc = 0;
+    for (int k = 0; k < 3 && rc >= 0; k++)
+        rc = add_columns(db, up, tag, k, ok, json_object_get(doc, part[k]));
+    return rc < 0 ? rc : 0;
+}
+
+/* One point being stored: its job and set, the next result number, the
+ * job's repetition, who ran it, and what it adds to its set's counts. */
 typedef struct {
+    const char *tag, *job;
+    long n;
+    json_int_t rep, reps;
+    const json_t *stamp;
+    double now;
     long ok, failed;
     int64_t csv, tsv, jsonl;
-} delta_t;
+} point_t;
 
-static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
-                         const char *job, long n, int ok, json_t *params, json_t *results,
-                         json_t *meta, double now, delta_t *d)
+/* Stores one result document numbered pt->n (then the next), and counts
+ * its names (clab_nbp_columns_sql): the tables head parameters of every
+ * record (epyc's dataframe has them all) and the results and metadata of
+ * successes, which alone they list. */
+static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
+                         json_t *params, json_t *results, json_t *meta)
 {
     json_t *doc = json_pack("{s:O, s:O, s:O}", "metadata", meta, "parameters", params,
                             "results", results);
@@ -261,45 +322,53 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, const char *tag,
         free(text);
         return -ENOMEM;
     }
-    d->jsonl += (int64_t)strlen(text) + 1;
-    sqlite3_bind_text(in->insert, 1, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->insert, 2, n);
-    sqlite3_bind_int(in->insert, 3, ok);
-    sqlite3_bind_text(in->insert, 4, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(in->insert, 5, text, -1, free);
-    sqlite3_bind_double(in->insert, 6, now);
+    pt->jsonl += (int64_t)strlen(text) + 1;
+    sqlite3_stmt *st = in->insert;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), pt->tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":n"), pt->n++);
+    sqlite3_bind_int(st, clab_nbp_at(st, ":ok"), ok);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":job"), pt->job, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), text, -1, free);
+    sqlite3_bind_double(st, clab_nbp_at(st, ":stored"), pt->now);
     if (ok) {
-        d->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
-        d->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
-        bind_cells(in->insert, 7, &in->cells);
+        pt->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
+        pt->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
+        bind_cells(st, &in->cells);
     }
     int rc = sqlite3_step(in->insert);
     sqlite3_clear_bindings(in->insert);
     sqlite3_reset(in->insert);
     if (rc != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "result");
-    if (!ok)
-        return 0;
-    if ((rc = add_columns(nb, in, tag, CLAB_COL_PARAM, params)) < 0 ||
-        (rc = add_columns(nb, in, tag, CLAB_COL_RESULT, results)) < 0 ||
-        (rc = add_columns(nb, in, tag, CLAB_COL_META, meta)) < 0)
-        return rc;
+    pt->ok += ok;
+    pt->failed += !ok;
+    const json_t *parts[] = {
+        [CLAB_COL_PARAM] = params, [CLAB_COL_RESULT] = results, [CLAB_COL_META] = meta};
+    int added = 0;
+    for (int k = 0; k < 3; k++) {
+        if ((rc = add_columns(nb->db, in->column, pt->tag, k, ok, parts[k])) < 0)
+            return rc;
+        added += rc;
+    }
+    /* The mount drops what the kernel keeps of the set's tables' heads. */
+    if (added && nb->on_column)
+        nb->on_column(nb->on_column_ud, pt->tag);
     return 0;
 }
 
-/* The record's metadata as stored: with a job of several repetitions,
- * which one this is (epyc's RepeatedExperiment names). Added here rather
- * than by the engine so that every record of the job has them, whoever
- * made it (the engine, the controller, a cancel), and N.json and the
- * tables, both made from the stored document, agree. A new reference. */
-static json_t *stored_metadata(json_t *meta, sqlite3_stmt *job)
+/* A record's metadata as stored: with a job of several repetitions, which
+ * one this is (epyc's RepeatedExperiment names, CLAB_NB_REPETITIONS and
+ * CLAB_NB_REP). Added here rather than by the engine so that every record
+ * of the job has them, whoever made it (the engine, the controller, a
+ * cancel), and N.json and the tables, both made from the stored document,
+ * agree. A new reference. */
+static json_t *stored_metadata(const json_t *meta, const point_t *pt)
 {
-    json_int_t rep = sqlite3_column_int64(job, 2), reps = sqlite3_column_int64(job, 3);
-    if (reps <= 1)
-        return json_incref(meta);
-    json_t *m = json_copy(meta);
-    if (m && (json_object_set_new(m, "epyc.repeated.repetitions", json_integer(reps)) ||
-              json_object_set_new(m, "epyc.repeated.i", json_integer(rep)))) {
+    if (pt->reps <= 1)
+        return json_incref((json_t *)meta);
+    json_t *m = json_copy((json_t *)meta);
+    if (m && (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(pt->reps)) ||
+              json_object_set_new(m, CLAB_NB_REP, json_integer(pt->rep)))) {
         json_decref(m);
         m = NULL;
     }
@@ -315,7 +384,7 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
 {
     const char *k;
     json_t *v;
-    if (!json_is_object(stamp))
+    if (!json_is_object(stamp) || !meta)
         return meta;
     json_t *m = json_copy(meta);
     json_decref(meta);
@@ -340,14 +409,85 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
     return m;
 }
 
-/* The pending job jobid: its tag, its parameters (a new reference) and
- * their length, and *meta becomes the metadata to store (a new
- * reference). 1, 0 when the job is not pending, or -errno. */
-static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
-                       char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes,
-                       json_t **meta)
+/* Stores one result of the point with its metadata as stored. */
+static int insert_one(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
+                      json_t *params, json_t *results, const json_t *meta)
 {
-    sqlite3_bind_text(in->job, 1, jobid, -1, SQLITE_STATIC);
+    json_t *m = stamped_metadata(stored_metadata(meta, pt), pt->stamp);
+    int rc = m ? insert_result(nb, in, pt, ok, params, results, m) : -ENOMEM;
+    json_decref(m);
+    return rc;
+}
+
+/* The point's epyc records (record.h), one result each with its own
+ * parameters, results and metadata; elements that are not epyc results
+ * dicts fail the point instead, with the point's metadata. */
+static int insert_records(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                          const json_t *records, json_t *params, const json_t *meta)
+{
+    size_t i;
+    json_t *e;
+    int well_formed = json_array_size(records) > 0;
+    json_array_foreach(records, i, e) well_formed &=
+        json_is_object(json_object_get(e, "parameters")) &&
+        json_is_object(json_object_get(e, "results")) &&
+        json_is_object(json_object_get(e, "metadata"));
+    if (!well_formed) {
+        json_t *m = json_copy((json_t *)meta), *empty = json_object();
+        int rc = !m || !empty ||
+                         json_object_set_new(m, "epyc.experiment.status", json_false()) ||
+                         json_object_set_new(m, "epyc.experiment.exception",
+                                             json_string(MALFORMED_RECORDS))
+                     ? -ENOMEM
+                     : insert_one(nb, in, pt, 0, params, empty, m);
+        json_decref(m);
+        json_decref(empty);
+        return rc;
+    }
+    json_array_foreach(records, i, e)
+    {
+        int rc =
+            insert_one(nb, in, pt, json_is_true(json_object_get(e, "ok")),
+                       json_object_get(e, "parameters"), json_object_get(e, "results"),
+                       json_object_get(e, "metadata"));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The point's results (or its failure) as its record gives them. */
+static int insert_point(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                        const json_t *record, json_t *params)
+{
+    json_t *meta = json_object_get(record, "metadata");
+    json_t *results = json_object_get(record, "results"), *r;
+    size_t i;
+    int rc = 0;
+    if (!json_is_true(json_object_get(record, "ok")) || json_array_size(results) == 0) {
+        if (json_object_get(record, "records"))
+            return insert_records(nb, in, pt, json_object_get(record, "records"), params,
+                                  meta);
+        json_t *empty = json_object();
+        rc = empty ? insert_one(nb, in, pt, 0, params, empty, meta) : -ENOMEM;
+        json_decref(empty);
+        return rc;
+    }
+    json_array_foreach(results, i, r)
+    {
+        if (json_is_object(r) && (rc = insert_one(nb, in, pt, 1, params, r, meta)) < 0)
+            break;
+    }
+    return rc;
+}
+
+/* The pending job pt->job: its tag, repetition and parameters (a new
+ * reference) and their length. 1, 0 when the job is not pending, or
+ * -errno. */
+static int pending_job(clab_notebook_t *nb, ingest_t *in, point_t *pt,
+                       char tag[CLAB_TAG_MAX + 1], json_t **params, int64_t *params_bytes)
+{
+    sqlite3_bind_text(in->job, clab_nbp_at(in->job, ":job"), pt->job, -1, SQLITE_STATIC);
     int rc = sqlite3_step(in->job);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(in->job);
@@ -356,91 +496,72 @@ static int pending_job(clab_notebook_t *nb, ingest_t *in, const char *jobid,
     snprintf(tag, CLAB_TAG_MAX + 1, "%s", (const char *)sqlite3_column_text(in->job, 0));
     *params_bytes = sqlite3_column_bytes(in->job, 1);
     *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
-    *meta = stored_metadata(*meta, in->job);
+    pt->rep = sqlite3_column_int64(in->job, 2);
+    pt->reps = sqlite3_column_int64(in->job, 3);
     sqlite3_reset(in->job);
     if (!*params)
         *params = json_object();
-    if (!*meta) {
-        json_decref(*params);
-        return -ENOMEM;
-    }
-    return 1;
+    return *params ? 1 : -ENOMEM;
 }
 
-/* Stores one delivered result; 1 stored, 0 skipped. */
+/* The job is done and its set counts what it added. */
+static int count_point(clab_notebook_t *nb, ingest_t *in, const point_t *pt,
+                       int64_t params_bytes)
+{
+    sqlite3_bind_text(in->done, clab_nbp_at(in->done, ":job"), pt->job, -1,
+                      SQLITE_STATIC);
+    int rc = sqlite3_step(in->done);
+    sqlite3_reset(in->done);
+    if (rc != SQLITE_DONE)
+        return clab_nbp_sql_errno(nb->db, "job done");
+    sqlite3_stmt *st = in->counts;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), pt->tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":next_n"), pt->n);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":ok"), pt->ok);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":failed"), pt->failed);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":csv"), pt->csv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":tsv"), pt->tsv);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":jsonl"), pt->jsonl);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_bytes"), params_bytes + 1);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":pending_jobs"),
+                       clab_nbp_json_literal_len(pt->job, strlen(pt->job)));
+    sqlite3_bind_double(st, clab_nbp_at(st, ":now"), pt->now);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
+}
+
+/* Stores one delivered result; 1 stored, 0 skipped. A point is one N per
+ * result it gave (or one failure), and done once. */
 int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, double now)
 {
-    const char *jobid = json_string_value(json_object_get(item, "job"));
-    json_t *record = json_object_get(item, "record");
-    json_t *meta = json_object_get(record, "metadata");
-    json_t *results = json_object_get(record, "results");
+    const json_t *record = json_object_get(item, "record");
+    point_t pt = {.job = json_string_value(json_object_get(item, "job")),
+                  .stamp = json_object_get(item, "stamp"),
+                  .now = now};
     int ok = json_is_true(json_object_get(record, "ok"));
-    if (!jobid || !json_is_object(meta) || (ok && !json_is_array(results))) {
-        clab_warn("malformed result for job %s skipped", jobid ? jobid : "?");
+    if (!pt.job || !json_is_object(json_object_get(record, "metadata")) ||
+        (ok && !json_is_array(json_object_get(record, "results")) &&
+         !json_object_get(record, "records"))) {
+        clab_warn("malformed result for job %s skipped", pt.job ? pt.job : "?");
         return 0;
     }
     char tag[CLAB_TAG_MAX + 1];
     int64_t params_bytes = 0;
     json_t *params = NULL;
-    int rc = pending_job(nb, in, jobid, tag, &params, &params_bytes, &meta);
+    int rc = pending_job(nb, in, &pt, tag, &params, &params_bytes);
     if (rc <= 0)
         return rc;
-    if (!(meta = stamped_metadata(meta, json_object_get(item, "stamp")))) {
-        json_decref(params);
-        return -ENOMEM;
-    }
-
-    sqlite3_bind_text(in->next_n, 1, tag, -1, SQLITE_STATIC);
+    pt.tag = tag;
+    sqlite3_bind_text(in->next_n, clab_nbp_at(in->next_n, ":tag"), tag, -1,
+                      SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);
-    long n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
+    pt.n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
     sqlite3_reset(in->next_n);
-    if (n <= 0) {
-        json_decref(params);
-        json_decref(meta);
-        return clab_nbp_sql_errno(nb->db, "set of job");
-    }
-    delta_t d = {0};
-    rc = 0;
-    if (ok && json_array_size(results) > 0) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(results, i, r)
-        {
-            if (!json_is_object(r))
-                continue;
-            if ((rc = insert_result(nb, in, tag, jobid, n++, 1, params, r, meta, now,
-                                    &d)) < 0)
-                break;
-            d.ok++;
-        }
-    } else {
-        json_t *empty = json_object();
-        rc = insert_result(nb, in, tag, jobid, n++, 0, params, empty, meta, now, &d);
-        json_decref(empty);
-        d.failed = 1;
-    }
+    rc = pt.n > 0 ? insert_point(nb, in, &pt, record, params)
+                  : clab_nbp_sql_errno(nb->db, "set of job");
     json_decref(params);
-    json_decref(meta);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_text(in->done, 1, jobid, -1, SQLITE_STATIC);
-    rc = sqlite3_step(in->done);
-    sqlite3_reset(in->done);
-    if (rc != SQLITE_DONE)
-        return clab_nbp_sql_errno(nb->db, "job done");
-    sqlite3_bind_int64(in->counts, 1, n);
-    sqlite3_bind_int64(in->counts, 2, d.ok);
-    sqlite3_bind_int64(in->counts, 3, d.failed);
-    sqlite3_bind_text(in->counts, 4, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(in->counts, 5, d.csv);
-    sqlite3_bind_int64(in->counts, 6, d.tsv);
-    sqlite3_bind_int64(in->counts, 7, d.jsonl);
-    sqlite3_bind_int64(in->counts, 8, params_bytes + 1);
-    sqlite3_bind_int64(in->counts, 9, clab_nbp_json_literal_len(jobid, strlen(jobid)));
-    sqlite3_bind_double(in->counts, 10, now);
-    rc = sqlite3_step(in->counts);
-    sqlite3_reset(in->counts);
-    return rc == SQLITE_DONE ? 1 : clab_nbp_sql_errno(nb->db, "counts");
+    return rc < 0 ? rc : count_point(nb, in, &pt, params_bytes);
 }
 
 int clab_nbp_ingest_prepare(clab_notebook_t *nb)
@@ -449,28 +570,28 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
                                "SELECT tag, params, rep, reps FROM jobs"
-                               " WHERE job = ?1 AND state = " CLAB_NB_JOB_PENDING_SQL,
+                               " WHERE job = :job AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
-        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = ?1",
+        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = :tag",
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
                                "INSERT INTO results(tag, n, ok, job, doc, stored,"
-                               " ncols, csv, tsv) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                               " ?8, ?9)",
+                               " ncols, csv, tsv) VALUES(:tag, :n, :ok, :job, :doc,"
+                               " :stored, :ncols, :csv, :tsv)",
                                &in->insert)) < 0 ||
+        (rc = clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &in->column)) < 0 ||
         (rc = clab_nbp_prepare(
-             nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)",
-             &in->column)) < 0 ||
-        (rc = clab_nbp_prepare(
-             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = ?1",
+             nb->db, "UPDATE jobs SET state = " CLAB_NB_JOB_DONE_SQL " WHERE job = :job",
              &in->done)) < 0 ||
         (rc = clab_nbp_prepare(
              nb->db,
-             "UPDATE sets SET next_n = ?1, n_ok = n_ok + ?2, n_failed = n_failed + ?3,"
-             " n_done = n_done + 1, n_pending = n_pending - 1,"
-             " csv_cells = csv_cells + ?5, tsv_cells = tsv_cells + ?6,"
-             " jsonl_bytes = jsonl_bytes + ?7, pending_bytes = pending_bytes - ?8,"
-             " pending_jobs = pending_jobs - ?9, modified = ?10 WHERE tag = ?4",
+             "UPDATE sets SET next_n = :next_n, n_ok = n_ok + :ok,"
+             " n_failed = n_failed + :failed, n_done = n_done + 1,"
+             " n_pending = n_pending - 1, csv_cells = csv_cells + :csv,"
+             " tsv_cells = tsv_cells + :tsv, jsonl_bytes = jsonl_bytes + :jsonl,"
+             " pending_bytes = pending_bytes - :pending_bytes,"
+             " pending_jobs = pending_jobs - :pending_jobs, modified = :now"
+             " WHERE tag = :tag",
              &in->counts)) < 0)
         return rc;
     return 0;

@@ -24,7 +24,10 @@ static const char *const reader_sql[Q_COUNT] = {
     [Q_RESULT] = "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3",
     [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
                       " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
-    [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2 ORDER BY name",
+    /* The tables' columns: parameters of any record, results and metadata
+     * of successes (a failure's are only counted, for notebook.json). */
+    [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2"
+                  " AND (kind = 0 OR ok_docs > 0) ORDER BY name",
 };
 
 void clab_nbp_conn_close(conn_t *c)
@@ -249,6 +252,36 @@ int clab_nb_result_stat(clab_nb_reader_t *r, const char *tag, long n, int ok, si
         rc = rc == SQLITE_DONE ? -ENOENT : clab_nbp_sql_errno(r->db, "result stat");
     }
     sqlite3_reset(st);
+    return rc;
+}
+
+int clab_nb_names(clab_nb_reader_t *r, const char *tag, int kind, json_t **names)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = clab_nbp_prepare(r->db,
+                              "SELECT name, docs, ok_docs FROM columns"
+                              " WHERE tag = :tag AND kind = :kind",
+                              &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, clab_nbp_at(st, ":kind"), kind);
+    *names = json_object();
+    while (*names && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (json_object_set_new(*names, (const char *)sqlite3_column_text(st, 0),
+                                json_pack("[I, I]",
+                                          (json_int_t)sqlite3_column_int64(st, 1),
+                                          (json_int_t)sqlite3_column_int64(st, 2))))
+            rc = -ENOMEM;
+    rc = !*names             ? -ENOMEM
+         : rc == SQLITE_DONE ? 0
+         : rc < 0            ? rc
+                             : clab_nbp_sql_errno(r->db, "names");
+    sqlite3_finalize(st);
+    if (rc) {
+        json_decref(*names);
+        *names = NULL;
+    }
     return rc;
 }
 

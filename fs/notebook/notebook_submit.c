@@ -32,6 +32,8 @@ typedef struct {
     sqlite3_stmt *set, *job, *sizes;
     int64_t pend_bytes, pend_jobs;
     char *arguments; /* the job's arguments as JSON text; NULL when none */
+    int64_t bundle;  /* the submit's files (bundles.id); 0 when none */
+    json_t *jobs;    /* "answer": "jobs": the job ids by point; NULL otherwise */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -47,8 +49,8 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               " arguments, worker, rep, reps, bundle)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, :bundle)",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -74,7 +76,7 @@ static int submit_set(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
 }
 
 /* The pending job prefix-serial for point i of the space, repetition rep
- * of sub->repetitions. */
+ * of sub->repetitions; its id goes to jobs[rep * points + i] when asked. */
 static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t *sub,
                       const char *tag, const char *prefix, long serial, size_t i,
                       long rep)
@@ -100,9 +102,17 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
     sqlite3_bind_int(s->job, 7, (int)sub->worker);
     sqlite3_bind_int64(s->job, 8, rep);
     sqlite3_bind_int64(s->job, 9, sub->repetitions);
+    if (s->bundle)
+        sqlite3_bind_int64(s->job, clab_nbp_at(s->job, ":bundle"), s->bundle);
+    else
+        sqlite3_bind_null(s->job, clab_nbp_at(s->job, ":bundle"));
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
+    if (s->jobs &&
+        json_array_set_new(s->jobs, (size_t)rep * clab_space_size(sub->space) + i,
+                           json_string(jobid)))
+        return -ENOMEM;
     return 0;
 }
 
@@ -142,24 +152,24 @@ static int submit_sizes(clab_notebook_t *nb, submit_t *s, const char *tag)
     return 0;
 }
 
-/* The set's parameter names become its first columns at once, so that
- * results.csv and results.tsv have their header before the first row, as
- * epyc's notebooks know a set's parameters before its results. */
+/* The set's parameter names (every name a point of the space has) become
+ * its first columns at once, so that results.csv and results.tsv have
+ * their header before the first row, as epyc's notebooks know a set's
+ * parameters before its results. */
 static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
                           const char *tag)
 {
     sqlite3_stmt *st;
     int rc = clab_nbp_prepare(
-        nb->db, "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(?1, ?2, ?3)", &st);
+        nb->db,
+        "INSERT OR IGNORE INTO columns(tag, kind, name) VALUES(:tag, :kind, :name)", &st);
     if (rc)
         return rc;
-    const char *name;
-    json_t *v;
-    json_object_foreach((json_t *)sub->parameters, name, v)
-    {
-        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, CLAB_COL_PARAM);
-        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < clab_space_axes(sub->space); i++) {
+        sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, clab_nbp_at(st, ":kind"), CLAB_COL_PARAM);
+        sqlite3_bind_text(st, clab_nbp_at(st, ":name"),
+                          clab_space_axis_name(sub->space, i), -1, SQLITE_STATIC);
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "column");
         sqlite3_reset(st);
         if (rc)
@@ -169,11 +179,63 @@ static int submit_columns(clab_notebook_t *nb, const clab_submission_t *sub,
     return rc;
 }
 
+/* The submit's files: each content once in files (by its sha256), its
+ * names in a bundle of its own, which every job of it names. */
+static int submit_files(clab_notebook_t *nb, const clab_submission_t *sub, submit_t *s)
+{
+    sqlite3_stmt *file = NULL, *bundle = NULL;
+    json_t *names = json_object();
+    char *text = NULL;
+    int rc = names ? 0 : -ENOMEM;
+    rc = rc ? rc
+            : clab_nbp_prepare(
+                  nb->db, "INSERT OR IGNORE INTO files(hash, data) VALUES(:hash, :data)",
+                  &file);
+    rc = rc ? rc
+            : clab_nbp_prepare(nb->db, "INSERT INTO bundles(files) VALUES(:files)",
+                               &bundle);
+    for (size_t i = 0; i < sub->nfiles && !rc; i++) {
+        const clab_submit_file_t *f = &sub->files[i];
+        sqlite3_bind_text(file, clab_nbp_at(file, ":hash"), f->sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(file, clab_nbp_at(file, ":data"), f->data ? f->data : "",
+                          (int)f->len, SQLITE_STATIC);
+        rc = sqlite3_step(file) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "file");
+        sqlite3_reset(file);
+        if (!rc && json_object_set_new(names, f->name, json_string(f->sha256)))
+            rc = -ENOMEM;
+    }
+    if (!rc && !(text = clab_json_dumps(names)))
+        rc = -ENOMEM;
+    if (!rc) {
+        sqlite3_bind_text(bundle, clab_nbp_at(bundle, ":files"), text, -1, SQLITE_STATIC);
+        rc = sqlite3_step(bundle) == SQLITE_DONE ? 0
+                                                 : clab_nbp_sql_errno(nb->db, "bundle");
+        s->bundle = sqlite3_last_insert_rowid(nb->db);
+    }
+    free(text);
+    json_decref(names);
+    sqlite3_finalize(file);
+    sqlite3_finalize(bundle);
+    return rc;
+}
+
 /* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
     int rc = clab_nbp_set_locked(db, tag);
     return rc == -ENOENT ? 0 : rc < 0 ? rc : 1 + rc;
+}
+
+/* An array of n nulls, filled in by submit_job. */
+static json_t *null_array(size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_null())) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
 /* One job of a submission, inside its transaction. */
@@ -205,7 +267,12 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
         rc = rc < 0 ? rc : -ENOMEM;
         goto out;
     }
-    if ((rc = submit_prepare(nb->db, &s)) < 0 ||
+    if (sub->answer_jobs && !(s.jobs = null_array(sub->points))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((sub->nfiles && (rc = submit_files(nb, sub, &s)) < 0) ||
+        (rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
         (rc = submit_sizes(nb, &s, added->tag)) < 0 ||
@@ -218,6 +285,10 @@ out:
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
     free(s.arguments);
+    if (rc >= 0 && s.jobs)
+        added->jobs = s.jobs;
+    else
+        json_decref(s.jobs);
     return rc;
 }
 
@@ -241,10 +312,11 @@ out:
 int clab_notebook_submit(clab_notebook_t *nb, const clab_submission_t *sub,
                          char tag_out[CLAB_TAG_MAX + 1])
 {
-    clab_nb_added_t added;
+    clab_nb_added_t added = {0};
     clab_submission_t *one = (clab_submission_t *)sub;
     int rc = clab_notebook_submit_all(nb, &one, 1, &added, NULL);
     if (rc >= 0)
         snprintf(tag_out, CLAB_TAG_MAX + 1, "%s", added.tag);
+    json_decref(added.jobs);
     return rc;
 }

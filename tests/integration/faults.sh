@@ -26,7 +26,7 @@ d, n = sys.argv[1], int(sys.argv[2])
 jobs, points = [], []
 for sub in (d, os.path.join(d, "failed")):
     for name in os.listdir(sub):
-        if not name.endswith(".json"):
+        if not (name.endswith(".json") and name[:-5].isdigit()):
             continue
         doc = json.load(open(os.path.join(sub, name)))
         jobs.append(doc["metadata"]["clab.job"])
@@ -71,15 +71,19 @@ engine_pid() { pid_of "clab-engine --cluster $WORK/cluster/engine.json --id $1\$
 # Points that say when they start: logged TAG POINTS SLEEP submits i in
 # 0..POINTS-1 of exp/edge_logged.py, which appends "TAG i" to $STARTS as it
 # starts; started TAG counts those lines, running the experiments alive.
-# What ran on the engines is read there, not in a log.
+# What ran on the engines is read there, not in a log. The experiment is a
+# copy in $WORK: tests run in parallel, and pgrep -f on the one in the
+# source tree would count other tests' points too.
 STARTS=$WORK/starts
 : >"$STARTS"
+LOGGED=$WORK/edge_logged.py
+cp "$EXP/edge_logged.py" "$LOGGED"
 logged() {
-    submit "{\"experiment\": \"$EXP/edge_logged.py\", \"tag\": \"$1\",
+    submit "{\"experiment\": \"$LOGGED\", \"tag\": \"$1\",
              \"parameters\": {\"i\": {\"range\": [0, $2]}, \"sleep\": $3, \"log\": \"$STARTS\"}}"
 }
 started() { grep -c "^$1 " "$STARTS" || true; }
-running() { pgrep -f "$EXP/edge_logged.py" | wc -l; }
+running() { pgrep -f "$LOGGED" | wc -l; }
 
 # queued_at_controller [TAG]: tasks (of TAG) the embedded cluster's
 # controller still means to run, queued or running, from its queue.
@@ -111,7 +115,7 @@ engines_of() {
 import json, os, sys
 d = sys.argv[1]
 for n in sorted(os.listdir(d)):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         print(json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"])
 PY
 }

@@ -5,6 +5,10 @@ set -euo pipefail
 
 : "${CLAB_BUILD:?run through ctest, or set CLAB_BUILD to the build directory}"
 : "${CLAB_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# epyc 1.7.2, the reference the parity tests run, unchanged and outside
+# the project (its ORIGIN says so): EPYC_SRC, by default beside the clone.
+: "${EPYC_SRC:=$(cd "$CLAB_SRC/.." && pwd)/shared/epyc-1.7.2}"
+export EPYC_SRC
 CLABFS=$CLAB_BUILD/fs/clabfs
 CONTROLLER=$CLAB_BUILD/backend/clab-controller
 ENGINE=$CLAB_BUILD/backend/clab-engine
@@ -27,17 +31,25 @@ at_exit() { AT_EXIT+=("$1"); }
 log() { printf '%s\n' "$*" >&2; }
 
 # Sanitizer reports: scripts/test.sh's ASan + UBSan step sends them to
-# files (log_path in ASAN_OPTIONS / UBSAN_OPTIONS), daemons' included, and
-# integration tests run one at a time: a file that appears there while a
-# test runs is that test's failure. Without sanitizers there is none.
-SANITIZER_DIRS=()
-for _opts in "${ASAN_OPTIONS:-}" "${UBSAN_OPTIONS:-}"; do
+# files (log_path in ASAN_OPTIONS / UBSAN_OPTIONS), daemons' included. Tests
+# run in parallel, so each one adds its name and PID to log_path: every
+# program it starts inherits that, and a report file named so is this
+# test's failure (the step itself fails on any file there). Without
+# sanitizers there is none.
+SANITIZER_PREFIXES=()
+for _var in ASAN_OPTIONS UBSAN_OPTIONS; do
+    _opts=${!_var:-}
     _path=$(printf '%s\n' "$_opts" | tr ':' '\n' | sed -n 's/^log_path=//p' | tail -n 1)
-    [ -z "$_path" ] || SANITIZER_DIRS+=("$(dirname "$_path")")
+    [ -n "$_path" ] || continue
+    _path=$_path.$(basename "$0" .sh).$$
+    export "$_var=$_opts:log_path=$_path"
+    SANITIZER_PREFIXES+=("$_path")
 done
 sanitizer_reports() {
-    [ ${#SANITIZER_DIRS[@]} -eq 0 ] ||
-        find "${SANITIZER_DIRS[@]}" -maxdepth 1 -type f 2>/dev/null | sort -u
+    local p
+    for p in "${SANITIZER_PREFIXES[@]}"; do
+        find "$(dirname "$p")" -maxdepth 1 -type f -name "$(basename "$p").*" 2>/dev/null
+    done | sort -u
 }
 SANITIZER_BEFORE=$(sanitizer_reports)
 # new_sanitizer_reports: the report files written since the test began.
@@ -110,6 +122,25 @@ mount_lab() {
         "$CLABFS" --state "$STATE" "$@" "$MNT"
     fi
     wait_for 30 "connected" 'test "$(key "$MNT/status" connected)" = 1'
+}
+
+# unmount_lab: fusermount3 -u, then until the clabfs of $STATE has exited
+# (natively or under valgrind; its embedded cluster goes with it):
+# fusermount3 returns before clabfs has finished, and on a loaded machine a
+# check of the processes left right after it would find clabfs still there.
+unmount_lab() {
+    fusermount3 -u "$MNT"
+    wait_for 60 "clabfs of $STATE to exit" "! pgrep -f -- '--state $STATE ' >/dev/null"
+}
+
+# pid_gone PID: true once PID has exited. kill -9 returns before the process
+# is gone (one in the middle of an fsync dies after it), and a child of the
+# test not yet waited for stays a zombie, which kill -0 still finds.
+pid_gone() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    st=${st##*) }
+    [ "${st%% *}" = Z ]
 }
 
 # check_fraction SNAPSHOT: in one read of a status file, ready_fraction is

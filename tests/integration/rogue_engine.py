@@ -23,6 +23,9 @@ MODE:
 
 Prints one line per message the controller sent it ("task JOB", "cancel
 JOBS", "ack JOBS"), then "done". Exit 0 unless it could not connect.
+With CLAB_ROGUE_READY=FILE, hijack creates FILE once its connection's
+handshake is done (the controller routes ID to it from then on), and its
+JOB seconds count from there.
 Python (pyzmq, Debian's python3-zmq) because this is how an attacker with
 the file would do it: the issue's reproduction was a 40-line pyzmq script.
 """
@@ -36,7 +39,9 @@ import zmq
 PROTO = b"clab/1"
 
 
-def connect(conn, ident):
+def connect(conn, ident, monitor=False):
+    """The DEALER socket; with monitor, also a monitor of its handshake,
+    attached before it connects (so that the event cannot be missed)."""
     ctx = zmq.Context.instance()
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.IDENTITY, ident.encode())
@@ -44,8 +49,21 @@ def connect(conn, ident):
     s.curve_secretkey = conn["engine_secret"].encode()
     s.curve_publickey = conn["engine_public"].encode()
     s.curve_serverkey = conn["server_public"].encode()
+    mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED) if monitor else None
     s.connect(conn["engine_endpoint"])
-    return s
+    return (s, mon) if monitor else s
+
+
+def handshake(s, mon, seconds):
+    """Returns once the socket's ZMTP (CURVE) handshake has succeeded."""
+    from zmq.utils.monitor import recv_monitor_message
+    try:
+        if not mon.poll(int(seconds * 1000)):
+            raise SystemExit("no handshake with the controller in %d s" % seconds)
+        recv_monitor_message(mon)
+    finally:
+        s.disable_monitor()
+        mon.close()
 
 
 def send(s, kind, body):
@@ -99,7 +117,11 @@ def post(s, jobs, seen, answer=False):
 def main():
     path, ident, mode, jobs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     conn = json.load(open(path))
-    s = connect(conn, ident)
+    ready = os.environ.get("CLAB_ROGUE_READY") if mode == "hijack" else None
+    if ready:
+        s, mon = connect(conn, ident, monitor=True)
+    else:
+        s = connect(conn, ident)
     seen = []
     if mode == "claim":
         held = jobs + [{"job": j, "proof": "%032x" % i} for i, j in enumerate(jobs)]
@@ -116,6 +138,9 @@ def main():
     elif mode == "hijack":
         # Hold the id, say nothing of our own, and answer whatever tasks
         # the controller sends that engine meanwhile, for JOB[0] seconds.
+        if ready:
+            handshake(s, mon, 30)
+            open(ready, "w").close()
         listen(s, float(jobs[0]) if jobs else 5, seen, answer=True)
         s.close()
         for line in seen:

@@ -32,7 +32,7 @@ grep -q "unmounting $MNT" "$STATE/clabfs.log" || fail "no clean unmount in the l
 mount_lab --cluster "$cstate/cluster.json"
 wait_done cc 120
 check_exact cc 12
-fusermount3 -u "$MNT"
+unmount_lab
 
 assert_eq "stopped; the queue stays in $cstate" "$("$cc" stop --state "$cstate")" "stop output"
 "$cc" status --state "$cstate" >/dev/null && fail "status says running after stop"

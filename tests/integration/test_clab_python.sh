@@ -3,9 +3,9 @@
 # one-shot through a real mount: callables, a class written to epyc's
 # interface, one raising in do, a repeated experiment, the #! line with
 # --python, and real epyc when EPYC_SRC makes it importable. The rows and
-# failures must carry the results and the exception text. The engine reads
-# the result envelope once its sources know "clab.results"; until then the
-# envelope is stored as plain results, and that is what is checked.
+# failures must carry the results and the exception text: an epyc
+# experiment's as epyc stores it (str(exception)), a callable's with its
+# class; a repetition's own metadata is metadata.
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -19,9 +19,7 @@ log "== clab-python through pipes"
 
 EPYC=0
 if PYTHONPATH=${EPYC_SRC:-} "$PY" -c 'import epyc' 2>/dev/null; then EPYC=1; fi
-ENVELOPE=0
-if grep -rqsF '"clab.results"' "$CLAB_SRC/backend" "$CLAB_SRC/fs"; then ENVELOPE=1; fi
-log "epyc importable: $EPYC; engine reads envelopes: $ENVELOPE"
+log "epyc importable: $EPYC"
 
 mount_lab --engines 2
 job() { # TAG EXPERIMENT PARAMETERS
@@ -36,9 +34,9 @@ job shebang shebang '{"x": [4, 5]}'
 for t in boom lab raises rep shebang; do wait_done $t 300; done
 [ $EPYC = 0 ] || wait_done epyc 300
 
-"$PY" - "$MNT/results" "$ENVELOPE" "$EPYC" <<'PY' || fail "results of clab-python's sets"
+"$PY" - "$MNT/results" "$EPYC" <<'PY' || fail "results of clab-python's sets"
 import csv, glob, json, os, sys
-root, envelope, epyc = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1"
+root, epyc = sys.argv[1], sys.argv[2] == "1"
 
 def records(tag):
     return [json.loads(l) for l in open(os.path.join(root, tag, "results.jsonl"))]
@@ -51,60 +49,34 @@ def failed(tag):
 
 def check(tag, want, fails, classname, per_result=()):
     """want: x -> results of the point; fails: x -> exception text."""
-    if envelope:
-        got = rows(tag)
-        assert "clab.results" not in (got[0] if got else {}), got
-        # A result's own metadata (a repetition's) may be a result column
-        # or a metadata one; a result named like a metadata column is
-        # headed results.NAME.
-        col = lambda r, k: r[k] if k in r else r["results." + k]
-        seen = {}
-        for r in got:
-            x = int(r["x"])
-            seen.setdefault(x, []).append(sorted((k, col(r, k)) for k in want[x][0]))
-            assert r["epyc.experiment.classname"] == classname, r
-            for k in per_result:
-                col(r, k)
-        assert {x: sorted(v) for x, v in seen.items()} == \
-            {x: sorted(sorted((k, str(v)) for k, v in w.items()) for w in ws)
-             for x, ws in want.items()}, (tag, seen)
-        bad = {f["parameters"]["x"]: f["metadata"]["epyc.experiment.exception"] for f in failed(tag)}
-        assert bad == fails, (tag, bad)
-        for f in failed(tag):
-            m = f["metadata"]
-            assert m["epyc.experiment.exception"].split(":")[0] in m["epyc.experiment.traceback"], m
-    else:
-        # The envelope stored as plain results: clab.results and
-        # clab.exception are result values.
-        recs = records(tag)
-        assert all(r["metadata"]["epyc.experiment.status"] for r in recs), recs
-        ok, bad = {}, {}
-        for r in recs:
-            res, x = r["results"], r["parameters"]["x"]
-            if "clab.exception" in res:
-                bad[x] = res["clab.exception"]
-                assert res["clab.traceback"].startswith("Traceback"), res
-            else:
-                got = res["clab.results"]
-                got = got if isinstance(got, list) else [got]
-                ok[x] = [{k: g[k] for k in want[x][0]} for g in got]
-                assert res["clab.metadata"]["epyc.experiment.classname"] == classname, res
-                for g in got:
-                    for k in per_result:
-                        assert k in g, (k, g)
-            assert not any(k.startswith("clab.") for k in res.get("clab.metadata", {})), res
-        assert ok == want, (tag, ok, want)
-        assert bad == fails, (tag, bad, fails)
+    got = rows(tag)
+    # A result named like a metadata column is headed results.NAME.
+    col = lambda r, k: r[k] if k in r else r["results." + k]
+    seen = {}
+    for r in got:
+        x = int(r["x"])
+        seen.setdefault(x, []).append(sorted((k, col(r, k)) for k in want[x][0]))
+        assert r["epyc.experiment.classname"] == classname, r
+        for k in per_result:
+            assert k in r, (k, r)
+    assert {x: sorted(v) for x, v in seen.items()} == \
+        {x: sorted(sorted((k, str(v)) for k, v in w.items()) for w in ws)
+         for x, ws in want.items()}, (tag, seen)
+    bad = {f["parameters"]["x"]: f["metadata"]["epyc.experiment.exception"] for f in failed(tag)}
+    assert bad == fails, (tag, bad)
+    for f in failed(tag):
+        m = f["metadata"]
+        assert m["epyc.experiment.exception"].split()[0].rstrip(":") in m["epyc.experiment.traceback"], m
     print("%s: %d results, %d failures" % (tag, sum(len(w) for w in want.values()), len(fails)))
 
 check("boom", {x: [{"y": x * x}] for x in (0, 1, 3, 4)},
       {2: "ValueError: x is 2 and that is bad"}, "experiments.boom")
 check("lab", {x: [{"y": 2 * x * x}] for x in (1, 2, 3)}, {}, "experiments.Square",
       per_result=())
-check("raises", {}, {x: "ArithmeticError: cannot do x=%d" % x for x in (1, 2)},
-      "experiments.RaisesInDo")
+check("raises", {}, {x: "cannot do x=%d" % x for x in (1, 2)}, "experiments.RaisesInDo")
 check("rep", {3: [{"y": 9, "epyc.experiment.rep": i} for i in range(3)]}, {},
-      "experiments.Square", per_result=("epyc.experiment.start_time",))
+      "experiments.Square", per_result=("epyc.experiment.start_time", "epyc.experiment.rep",
+                                        "epyc.experiment.repetitions", "clab.elapsed_time"))
 check("shebang", {x: [{"y": x * x}] for x in (4, 5)}, {}, "experiments.square")
 if epyc:
     check("epyc", {x: [{"y": 3 * x * x}] for x in (1, 2)}, {}, "epyc_experiments.Square")

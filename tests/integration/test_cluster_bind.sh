@@ -4,6 +4,7 @@
 # nothing started); --bind IFACE:PORT makes the controller listen for
 # engines there (the clients' endpoint stays on 127.0.0.1) and the default
 # is this host's own address; `add` grows a local cluster.
+# ctest: resource sshd -- a throwaway sshd (tests/cluster/sshd.sh)
 . "$(dirname "$0")/lib.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"
 

@@ -5,6 +5,7 @@
 # other engines. SIGTERM (Slurm's --signal at walltime, scancel) stops an
 # engine mid-point: the point runs again elsewhere, with no try spent and
 # no failure, and the engine exits 0. One machine, a detached cluster.
+# ctest: serial -- an engine with 2 s left beside points of 3 s, and a kill timed by sleeps of 0.5 and 1 s
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 
@@ -73,7 +74,7 @@ for job in $held; do
 import json, os, sys
 d, job = sys.argv[1], sys.argv[2]
 for n in os.listdir(d):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         md = json.load(open(os.path.join(d, n)))["metadata"]
         if md["clab.job"] == job:
             assert md["clab.engine"] != "victim", "ran on victim"

@@ -6,6 +6,7 @@
 # in B with another controller's key is refused and never gets a task;
 # an experiment on A but missing on B fails its point with `experiment not found on
 # HOST`.
+# ctest: resource netns -- network namespaces and a veth pair (tests/cluster/netns.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"
@@ -53,7 +54,7 @@ hosts_of() { # KEY: the distinct values of a metadata key over a's results
 import json, os, sys
 d = sys.argv[1]
 print(" ".join(sorted({json.load(open(os.path.join(d, n)))["metadata"][sys.argv[2]]
-                       for n in os.listdir(d) if n.endswith(".json")})))
+                       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()})))
 PY
 }
 assert_eq "$NETNS_ADDR_B" "$(hosts_of clab.host)" "clab.host of the points B's engines ran"

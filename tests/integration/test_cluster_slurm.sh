@@ -6,6 +6,7 @@
 # the notebook and in the controller's queue) on the job's engines; `add
 # --jobs 2` splits 3 engines into jobs of 2 and 1; `stop` leaves no job in
 # squeue and no engine.
+# ctest: resource slurm -- Slurm daemons of its own (tests/cluster/slurm.sh), one test at a time
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"
@@ -64,7 +65,7 @@ python3 - "$MNT/results/sl" "$job" <<'PY' || fail "engines of the results"
 import json, os, sys
 d, job = sys.argv[1], sys.argv[2]
 eng = {json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"]
-       for n in os.listdir(d) if n.endswith(".json")}
+       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()}
 assert eng <= {"slurm-%s-0" % job, "slurm-%s-1" % job}, sorted(eng)
 PY
 
@@ -76,7 +77,7 @@ tasks=$(for j in $(tail -n 2 "$cstate/slurm.jobs"); do
 done | tr '\n' ' ')
 assert_eq "2 1 " "$tasks" "tasks of the added jobs"
 wait_for 60 "5 engines" 'test "$(key "$MNT/status" engines)" = 5'
-fusermount3 -u "$MNT"
+unmount_lab
 
 "$cc" stop --state "$cstate" >/dev/null
 slurm_no_jobs || fail "jobs left after stop: $(squeue -h)"

@@ -9,6 +9,7 @@
 #     finished points took 30 s: the point stays queued until an engine
 #     with time enough comes, then runs once, elsewhere.
 # Slurm's smallest limit is a minute, checked every 30 s: (1) takes 60-90 s.
+# ctest: resource slurm -- Slurm daemons of its own (tests/cluster/slurm.sh), one test at a time
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"
@@ -35,7 +36,7 @@ engine_of() {
 import json, os, sys
 d, i = sys.argv[1], int(sys.argv[2])
 for n in os.listdir(d):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         doc = json.load(open(os.path.join(d, n)))
         if doc["parameters"]["i"] == i:
             print(doc["metadata"]["clab.engine"])

@@ -5,6 +5,7 @@
 # server's key), and `stop` leaves no engine. The controller binds a veth
 # interface's address (--bind IFACE), as a login node's would, and gets
 # what follows -- on its command line.
+# ctest: resource sshd -- a throwaway sshd (tests/cluster/sshd.sh)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"
@@ -65,10 +66,10 @@ python3 - "$MNT/results/ss" <<'PY' || fail "engines of the results"
 import json, os, sys
 d = sys.argv[1]
 eng = [json.load(open(os.path.join(d, n)))["metadata"]["clab.engine"]
-       for n in os.listdir(d) if n.endswith(".json")]
+       for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()]
 assert set(eng) == {"clabhost-1", "clabhost-2"}, sorted(set(eng))
 PY
-fusermount3 -u "$MNT"
+unmount_lab
 
 "$cc" stop --state "$cstate" >/dev/null
 pgrep -f -- "--cluster $rdir/engine.json" >/dev/null && fail "ssh engines left after stop"

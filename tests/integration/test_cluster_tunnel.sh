@@ -4,6 +4,7 @@
 # the login node, with the controller on B's own loopback, its engines and
 # an sshd; clabfs runs in A's network stack (the mount stays in the test's
 # mount namespace: nsenter --net, not ip netns exec, which would hide it).
+# ctest: resource netns sshd -- network namespaces and a throwaway sshd (tests/cluster/)
 . "$(dirname "$0")/lib.sh"
 . "$CLAB_SRC/tests/cluster/netns.sh"
 . "$CLAB_SRC/tests/cluster/sshd.sh"
@@ -94,7 +95,7 @@ check_set "$tag2" 20
 # with -9.
 pid=$(clabfs_pid)
 fusermount3 -u "$MNT"
-wait_for 20 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
+wait_for 60 "clabfs to exit" "! kill -0 $pid 2>/dev/null"
 wait_for 10 "its ssh to exit" "! kill -0 $new 2>/dev/null"
 kill_remounted TERM
 wait_for 20 "clabfs to exit on SIGTERM" "! kill -0 $pid 2>/dev/null"

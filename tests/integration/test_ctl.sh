@@ -29,7 +29,9 @@ import json, os, sys
 d = sys.argv[1]
 for name in os.listdir(d):
     m = json.load(open(os.path.join(d, name)))["metadata"]
-    assert m["epyc.experiment.exception"] == "CancelledException: cancelled", m
+    assert m["epyc.experiment.exception"] == "Cancelled", m
+    assert m["epyc.experiment.traceback"] == "cancelled by /ctl cancel", m
+    assert "epyc.experiment.classname" not in m, m
     assert m["epyc.experiment.status"] is False
 PY
 # ... and at the cluster: the running point is killed, the queue holds
@@ -82,8 +84,7 @@ grep -q 'ctl: ENOENT: no result set "nosuch"' "$MNT/errors" || fail "/errors"
 
 # After a remount: the same sets and counts, nothing of c or d comes back
 # to the cluster, and a new set runs.
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 mount_lab --engines 1
 assert_eq "e
 keep" "$(ls "$MNT/results")" "sets after the remount"

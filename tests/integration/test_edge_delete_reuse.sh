@@ -18,8 +18,7 @@ check_exact next 8
 # The same across a remount: delete the newest set, unmount, mount, submit.
 sweep newest2 30 0.5
 echo 'delete newest2' >"$MNT/ctl"
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 mount_lab --engines 2
 sweep later 5 0.05
 wait_done later 30

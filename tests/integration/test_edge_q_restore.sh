@@ -45,8 +45,7 @@ check_exact s "$POINTS"
 assert_eq "$POINTS" "$(started s)" "points started before the restore"
 
 # Restore the copy in place of the notebook, the controller untouched.
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 rm -f "$STATE/notebook.db-wal" "$STATE/notebook.db-shm"
 cp "$WORK/copy/notebook.db" "$STATE/notebook.db"
 mount_lab --engines 2

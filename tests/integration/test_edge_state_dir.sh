@@ -39,7 +39,7 @@ engine.json 600
 engines 600
 server.key 600" "$(modes "$STATE/cluster")" "files in the embedded cluster's directory"
 fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f -- '--state $STATE' >/dev/null"
+wait_for 60 "clabfs to exit" "! pgrep -f -- '--state $STATE' >/dev/null"
 
 # refused NAME: with NAME planted, clabfs exits 1 with a message naming
 # it, mounts nothing and changes nothing in the state directory.

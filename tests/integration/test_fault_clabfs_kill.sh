@@ -22,7 +22,7 @@ d, t0, t1 = sys.argv[1:]
 n = 0
 for sub in (d, os.path.join(d, "failed")):
     for name in os.listdir(sub):
-        if name.endswith(".json"):
+        if name.endswith(".json") and name[:-5].isdigit():
             end = json.load(open(os.path.join(sub, name)))["metadata"]["epyc.experiment.end_time"]
             n += t0 < end < t1
 print(n)
@@ -48,8 +48,7 @@ log "$unmounted points of d ended while nothing was mounted"
 [ "$unmounted" -ge 3 ] || fail "only $unmounted points of d ended while nothing was mounted"
 
 # Embedded cluster, on a fresh state directory.
-fusermount3 -u "$MNT"
-wait_for 10 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 STATE=$WORK/state2
 mount_lab --engines 2
 sweep e 30 0.2

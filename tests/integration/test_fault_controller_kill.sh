@@ -2,6 +2,7 @@
 # kill -9 the controller mid-sweep: the mount keeps answering at once and
 # shows connected 0, a job submitted meanwhile is kept, and after a restart
 # on the same state directory both sets finish with every point once.
+# ctest: serial -- asserts that reads take under 2 s while the controller is down
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 

@@ -9,7 +9,7 @@ mount_lab --engines 2
 sweep r 30 0.3
 wait_results r 4
 fusermount3 -u "$MNT"
-wait_for 15 "clabfs and its cluster to exit" "! pgrep -f '$STATE' >/dev/null"
+wait_for 60 "clabfs and its cluster to exit" "! pgrep -f '$STATE' >/dev/null"
 grep -q "stopping on signal" "$STATE/cluster/controller.log" || fail "controller did not stop cleanly"
 mount_lab --engines 2
 assert_eq r "$(key "$MNT/status" current)" "current set after remount"

@@ -48,7 +48,7 @@ assert_eq 0 "$(key "$MNT/status" pending)" "pending"
 assert_eq 12 "$(key "$MNT/results/$tag/status" total)" "set total"
 
 # The listing: twelve results, numbered 1..12.
-assert_eq "$(seq 12 | sed 's/$/.json/' | sort)" "$(ls "$MNT/results/$tag" | grep '\.json$' | sort)" \
+assert_eq "$(seq 12 | sed 's/$/.json/' | sort)" "$(ls "$MNT/results/$tag" | grep '^[0-9]*\.json$' | sort)" \
     "result files"
 assert_eq "" "$(ls "$MNT/results/$tag/failed")" "failed/ listing"
 

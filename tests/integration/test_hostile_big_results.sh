@@ -6,13 +6,16 @@
 # large is refused by the client's socket, which would then never get them).
 . "$(dirname "$0")/lib.sh"
 
+# A copy in $WORK, so that pgrep -f finds this test's points only.
+BIG=$WORK/big_result.py
+cp "$EXP/hostile/big_result.py" "$BIG"
 start_cluster 2
 mount_lab --cluster "$WORK/cluster/cluster.json"
 wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
-submit "{\"experiment\": \"$EXP/hostile/big_result.py\", \"parameters\": {\"i\": {\"range\": [0, 6]}, \"marker\": \"$WORK/done\"}, \"tag\": \"big\"}"
+submit "{\"experiment\": \"$BIG\", \"parameters\": {\"i\": {\"range\": [0, 6]}, \"marker\": \"$WORK/done\"}, \"tag\": \"big\"}"
 # The points wait for done.go: unmount first, so that every result is
 # made while clabfs is away.
-wait_for 30 "both engines to hold a point" "test \$(pgrep -f '$EXP/hostile/big_result.py' | wc -l) -ge 2"
+wait_for 30 "both engines to hold a point" "test \$(pgrep -f '$BIG' | wc -l) -ge 2"
 fusermount3 -u "$MNT"
 touch "$WORK/done.go"
 wait_for 60 "all six points to finish" "test \$(ls '$WORK'/done.[0-9] 2>/dev/null | wc -l) = 6"
@@ -27,7 +30,7 @@ python3 - "$MNT/results/big" <<'PY' || fail "result contents"
 import json, os, sys
 d = sys.argv[1]
 seen = sorted(json.load(open(os.path.join(d, f)))["results"]["i"]
-              for f in os.listdir(d) if f.endswith(".json"))
+              for f in os.listdir(d) if f.endswith(".json") and f[:-5].isdigit())
 assert seen == list(range(6)), seen
 doc = json.load(open(os.path.join(d, "1.json")))
 assert len(doc["results"]["blob"]) == 13 * 1024 * 1024

@@ -34,7 +34,7 @@ genuine() {
     python3 - "$MNT/results/$1" "$(hostname)" <<'PY' || fail "the records of $1"
 import json, os, sys
 d, host = sys.argv[1], sys.argv[2]
-docs = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if n.endswith(".json")]
+docs = [json.load(open(os.path.join(d, n))) for n in os.listdir(d) if n.endswith(".json") and n[:-5].isdigit()]
 bad = [x for x in docs if x["results"] != {"i": x["parameters"]["i"], "ok": 1}]
 assert not bad, "%d forged of %d: %s" % (len(bad), len(docs), bad[0])
 for x in docs:
@@ -68,9 +68,12 @@ assert_eq 0 "$(queue_sql "SELECT count(*) FROM tasks WHERE engine = 'rogue-1' AN
 add_engine eng2
 wait_for 20 "eng2 to join" 'test "$(key "$MNT/status" engines)" = 2'
 kill -STOP "$(engine_pid eng2)"
-$ROGUE "$WORK/cluster/engine.json" eng2 hijack 4 >"$WORK/hijack.out" 2>&1 &
+CLAB_ROGUE_READY=$WORK/hijack.ready $ROGUE "$WORK/cluster/engine.json" eng2 hijack 4 \
+    >"$WORK/hijack.out" 2>&1 &
 hijack=$!
-sleep 0.5
+# Until the rogue's connection holds eng2's id: a fixed sleep was too
+# short on a loaded machine (the tasks went to the stopped eng2).
+wait_for 30 "the rogue to connect as eng2" "test -e '$WORK/hijack.ready'"
 sweep x 6 0.2
 wait $hijack || fail "rogue hijack: $(cat "$WORK/hijack.out")"
 grep -q '^task ' "$WORK/hijack.out" ||
@@ -82,7 +85,7 @@ python3 - "$MNT/results/x" <<'PY' || fail "the records of x"
 import json, os, sys
 d = sys.argv[1]
 for n in os.listdir(d):
-    if n.endswith(".json"):
+    if n.endswith(".json") and n[:-5].isdigit():
         doc = json.load(open(os.path.join(d, n)))
         assert doc["results"] == {"i": doc["parameters"]["i"], "ok": 1}, doc
 PY
@@ -94,7 +97,13 @@ wait_for 20 "w running on eng1" \
     "test \"\$(queue_sql \"SELECT count(*) FROM tasks WHERE tag = 'w' AND state = 1\")\" -ge 1"
 jobs=$(jobs_of w)
 kill -STOP "$(engine_pid eng1)"
-kill -9 "$(pid_of "clab-controller --state $WORK/cluster")"
+ctl=$(pid_of "clab-controller --state $WORK/cluster")
+kill -9 "$ctl"
+# The new controller only once the old one is gone and the lab saw it go
+# (started at once on a loaded machine, it found the state directory still
+# locked and stopped, while the lab still talked to the dying one).
+wait_for 15 "the killed controller to be gone" "pid_gone $ctl"
+wait_for 15 "connected 0" 'test "$(key "$MNT/status" connected)" = 0'
 "$CONTROLLER" --state "$WORK/cluster" >>"$WORK/controller.log" 2>&1 &
 PIDS+=($!)
 wait_for 15 "the controller back" 'test "$(key "$MNT/status" connected)" = 1'

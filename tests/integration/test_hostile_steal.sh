@@ -10,7 +10,12 @@ HOSTILE=$CLAB_BUILD/tests/tools/clab-hostile
 
 start_detached 1
 mount_lab --cluster "$WORK/cluster/cluster.json"
-sweep s 1 4
+# One point that runs until the test opens its gate (a point of fixed
+# length could end before the forged result is in, on a loaded machine).
+GATED=$WORK/gated.py
+cp "$EXP/gated.py" "$GATED"
+submit "{\"experiment\": \"$GATED\", \"tag\": \"s\",
+         \"parameters\": {\"i\": 0, \"gate\": \"$WORK/gate\"}}"
 task_row() { # the job's state and engine in the controller's queue
     python3 - "$WORK/cluster/controller.db" <<'PY'
 import sqlite3, sys
@@ -28,6 +33,7 @@ assert_eq acked "$(tail -n 1 "$WORK/steal.out")" "the controller's answer to the
 assert_eq "$job 1 eng1" "$(task_row)" "the task in the controller's queue after the forged result"
 assert_eq 0 "$(key "$MNT/results/s/status" results)" "results before eng1 has finished"
 
+: >"$WORK/gate"
 wait_done s 60
 check_exact s 1
 python3 - "$MNT/results/s/1.json" <<'PY' || fail "the stored result"
@@ -35,6 +41,6 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["metadata"]["clab.engine"] == "eng1", d["metadata"]["clab.engine"]
 assert "forged" not in d["results"], d["results"]
-assert d["results"]["ok"] == 1, d["results"]
+assert d["results"] == {"i": 0, "opened": True}, d["results"]
 PY
 log "PASS test_hostile_steal"

@@ -82,9 +82,11 @@ for name in names:
         bad = 1
         continue
     if want == 0:
-        # One "tag T / points N" pair per job of the write (JSON lines).
-        pairs = re.findall(rb"tag (\S+)\npoints (\d+)\n", answer)
-        if not pairs or b"".join(b"tag %s\npoints %s\n" % p for p in pairs) != answer:
+        # One "tag T / points N" pair per job of the write (JSON lines),
+        # with N "job ID" lines after it when the job asks ("answer").
+        pairs = re.findall(rb"tag (\S+)\npoints (\d+)\n((?:job \S+\n)*)", answer)
+        if not pairs or b"".join(b"tag %s\npoints %s\n%s" % p for p in pairs) != answer or \
+                any(p[2] and p[2].count(b"\n") != int(p[1]) for p in pairs):
             print("%s: read-back %r" % (name, answer))
             bad = 1
             continue
@@ -94,7 +96,7 @@ for name in names:
         if got_points != want_points:
             print("%s: points %d, the case says %d" % (name, got_points, want_points))
             bad = 1
-        for tag, points in pairs:
+        for tag, points, _ in pairs:
             tag = tag.decode()
             expected_sets[tag] = expected_sets.get(tag, 0) + int(points)
         if after != before:

@@ -84,8 +84,7 @@ logged d 2 0.05
 wait_done d 30
 
 # After a remount: still locked.
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 mount_lab --engines 1
 assert_eq "c=true d=false epyc.resultset.default=false keep=false other=false|the finished one" "$(locked)" \
     "notebook.json after the remount"

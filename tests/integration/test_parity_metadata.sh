@@ -2,7 +2,7 @@
 # epyc parity in the metadata: every record has epyc.experiment.setup_time
 # and epyc.experiment.teardown_time (0 for a plain executable, an
 # envelope's clab.metadata may set them), and a job with "repetitions" > 1
-# gives each repetition epyc.repeated.repetitions (N) and epyc.repeated.i
+# gives each repetition epyc.experiment.repetitions (N) and epyc.experiment.rep
 # (0-based), the same in N.json, results.csv and failed records.
 . "$(dirname "$0")/lib.sh"
 
@@ -34,9 +34,9 @@ from collections import Counter
 root = sys.argv[1]
 def docs(tag, sub=""):
     d = os.path.join(root, tag, sub)
-    return [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d)) if f.endswith(".json")]
+    return [json.load(open(os.path.join(d, f))) for f in sorted(os.listdir(d)) if f.endswith(".json") and f[:-5].isdigit()]
 S, T = "epyc.experiment.setup_time", "epyc.experiment.teardown_time"
-R, I = "epyc.repeated.repetitions", "epyc.repeated.i"
+R, I = "epyc.experiment.repetitions", "epyc.experiment.rep"
 
 rep = docs("rep")
 assert len(rep) == 6, len(rep)
@@ -79,7 +79,7 @@ wait_done envfail 60
 python3 - "$MNT/results/envfail/failed" <<'PY' || fail "retried repetitions"
 import json, os, sys
 d = sys.argv[1]
-idx = sorted(json.load(open(os.path.join(d, f)))["metadata"]["epyc.repeated.i"] for f in os.listdir(d))
+idx = sorted(json.load(open(os.path.join(d, f)))["metadata"]["epyc.experiment.rep"] for f in os.listdir(d))
 assert idx == [0, 0, 1, 1], idx
 PY
 log "PASS test_parity_metadata"

@@ -11,7 +11,7 @@ clabfs_pids() { pgrep -f "fs/clabfs .*$MNT\$" || true; }
 # unmount_and_wait: fusermount3 -u, then until clabfs and its cluster exit.
 unmount_and_wait() {
     fusermount3 -u "$MNT"
-    wait_for 20 "clabfs to exit" 'test -z "$(clabfs_pids)"'
+    wait_for 60 "clabfs to exit" 'test -z "$(clabfs_pids)"'
 }
 
 # mount_default: mounts without --state, in an environment made of the

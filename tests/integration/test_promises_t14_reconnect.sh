@@ -6,6 +6,7 @@
 # controller (an uncapped back-off from 0.1 s would be waiting 6.4 s by
 # then), a restarted controller is connected again within ~2 s with
 # --waiting-time 1. Jobs submitted meanwhile then run.
+# ctest: serial -- asserts a reconnect within 2.5 s of the controller's restart
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 

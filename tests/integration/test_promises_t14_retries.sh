@@ -47,7 +47,7 @@ assert_eq 0 "$(runs_under_engine r0)" "r0 runs to the end under an engine"
 # The default: a second lab (fresh state), the same loss, no failure; the
 # point ran to the end exactly once (the killed run never got there).
 fusermount3 -u "$MNT"
-wait_for 20 "the first lab to exit" '! pgrep -f "$STATE/" >/dev/null'
+wait_for 60 "the first lab to exit" '! pgrep -f "$STATE/" >/dev/null'
 STATE=$WORK/state2
 mount_lab --engines 1
 lose_engine_mid_point r3

@@ -109,7 +109,7 @@ assert len(out) == 2, out
 for line, n in zip(out, (100, 200)):
     tag = f"sir-N{n}"
     d = f"{results}/{tag}"
-    docs = [json.load(open(f"{d}/{f}")) for f in os.listdir(d) if f.endswith(".json")]
+    docs = [json.load(open(f"{d}/{f}")) for f in os.listdir(d) if f.endswith(".json") and f[:-5].isdigit()]
     assert len(docs) == 10 and all(doc["parameters"]["N"] == n for doc in docs)
     mean = sum(doc["results"]["final_size"] for doc in docs) / len(docs)
     assert line == f"{tag} results 10 failed 0 mean_final_size {mean:.6f}", (line, mean)

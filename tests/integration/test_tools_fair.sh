@@ -3,6 +3,7 @@
 # one point's time. With the default --prefetch 2 the controller used to
 # fill the first engine up to its prefetch before the second got anything,
 # so two 4 s points on two engines took 8 s, one after the other.
+# ctest: serial -- asserts wall time: 2 points of 4 s on 2 engines in under 6 s
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 

@@ -7,6 +7,7 @@
 # with its share, that held task is taken back and run there. Asserted from
 # the results' clab.engine and start/end times: no point waited on a busy
 # engine while another engine was idle, and every point ran exactly once.
+# ctest: serial -- asserts that no point waited over 1 s on a busy engine while another was idle
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults.sh"
 

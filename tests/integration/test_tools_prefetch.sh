@@ -35,14 +35,12 @@ wait_for 20 "the controller to be restarted" \
     "p=\$(pid_of 'clab-controller --state $STATE/cluster'); [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
 controller_args | grep -A1 -x -- '--prefetch' | tail -n 1 | grep -qx 5 ||
     fail "the restarted controller lost --prefetch 5: $(controller_args | tr '\n' ' ')"
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 
 # Without it, the controller keeps its own default.
 mount_lab --engines 1
 controller_args | grep -qx -- '--prefetch' && fail "--prefetch passed without being given"
-fusermount3 -u "$MNT"
-wait_for 15 "clabfs to exit" "! pgrep -f 'clabfs --state $STATE' >/dev/null"
+unmount_lab
 
 # With --cluster it does not apply: the mount works and stderr says so.
 start_cluster 1

@@ -42,7 +42,7 @@ cat >"$WORK/expect.py" <<'EOF'
 import json, os, sys
 d = os.environ["SET"]
 def numbered(sub):
-    names = [n for n in os.listdir(sub) if n.endswith(".json")]
+    names = [n for n in os.listdir(sub) if n.endswith(".json") and n[:-5].isdigit()]
     return sorted(int(n[:-5]) for n in names)
 ok = [(n, json.load(open(f"{d}/{n}.json"))) for n in numbered(d)]
 failed = [(n, json.load(open(f"{d}/failed/{n}.json"))) for n in numbered(f"{d}/failed")]

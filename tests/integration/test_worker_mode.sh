@@ -27,7 +27,7 @@ check() {
 import glob, json, os, sys
 d, code = sys.argv[1], sys.argv[2]
 ok, bad = [], []
-for f in glob.glob(os.path.join(d, "*.json")):
+for f in glob.glob(os.path.join(d, "[0-9]*.json")):
     doc = json.load(open(f))
     for r in doc["results"] if isinstance(doc["results"], list) else [doc["results"]]:
         ok.append(dict(r, **doc["metadata"], **doc["parameters"]))
@@ -124,7 +124,7 @@ log "== unmount leaves no worker behind"
 alive=$(workers)
 [ -n "$alive" ] || fail "no idle worker left to stop"
 fusermount3 -u "$MNT"
-wait_for 15 "every worker to exit" 'test -z "$(workers)"'
+wait_for 60 "every worker to exit" 'test -z "$(workers)"'
 for p in $alive; do
     ! kill -0 "$p" 2>/dev/null || fail "worker $p still alive after unmount"
 done

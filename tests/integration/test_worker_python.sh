@@ -30,7 +30,7 @@ import glob, json, os, sys
 root = sys.argv[1]
 
 def docs(tag, sub=""):
-    return [json.load(open(f)) for f in glob.glob(os.path.join(root, tag, sub, "*.json"))]
+    return [json.load(open(f)) for f in glob.glob(os.path.join(root, tag, sub, "[0-9]*.json"))]
 
 ok = docs("cached")
 assert len(ok) == 120 and not docs("cached", "failed"), len(ok)

@@ -32,7 +32,7 @@ import glob, json, os, sys
 d, code = sys.argv[1], sys.argv[2]
 def load(sub):
     out = {}
-    for f in glob.glob(os.path.join(d, sub, "*.json")):
+    for f in glob.glob(os.path.join(d, sub, "[0-9]*.json")):
         out[int(os.path.basename(f)[:-5])] = json.load(open(f))
     return out
 ok, bad = load(""), load("failed")

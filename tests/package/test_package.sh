@@ -78,7 +78,18 @@ export DEBIAN_FRONTEND=noninteractive
 version=$(sed -nE 's/^project\(clabfs VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt")
 arch=$(dpkg --print-architecture)
 deb=$src/build/packages/clabfs_${version}_${arch}.deb
-if ! check "scripts/package.sh builds the package" "$src/scripts/package.sh"; then
+# Built from a copy of the clone in a directory only root can enter (a
+# mktemp -d is 0700, as root's home is), run from there: nothing of the
+# build, lintian included, may need others to read it.
+clone=$tmp/clone
+mkdir "$clone"
+git -C "$src" ls-files -z --cached --others --exclude-standard |
+    (cd "$src" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
+    tar -C "$src" --null -T - -cf - | tar -C "$clone" -xf -
+check "the clone's copy is in a directory only its owner can enter" \
+    test "$(stat -c %a "$tmp")" = 700
+if ! check "scripts/package.sh builds the package from there" \
+    env CLAB_PACKAGE_DIR="$src/build/packages" bash -c "cd '$clone' && scripts/package.sh"; then
     exit 1
 fi
 check "build/packages holds clabfs_${version}_${arch}.deb" test -f "$deb"
@@ -116,6 +127,39 @@ mkdir -p "$tmp/py"
 printf 'def sq(p):\n    return {"y": p["x"] ** 2}\n' >"$tmp/py/sqmod.py"
 check "the installed clab-python runs a callable one-shot" \
     eval "echo '{\"x\": 3}' | clab-python sqmod:sq --path '$tmp/py' | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"clab.results\"] == {\"y\": 9}'"
+
+# The Python module: the system python3 imports it from the package, and
+# a ClusterLab of its own (a private clabfs, an embedded cluster) runs a
+# class defined in a script's __main__ (epyc or not: Debian has no epyc,
+# so the duck-typed interface, set(params).run()).
+check "python3 imports clabfs from /usr/lib/python3/dist-packages" \
+    eval "cd / && python3 -c 'import clabfs; assert clabfs.__file__ == \"/usr/lib/python3/dist-packages/clabfs/__init__.py\", clabfs.__file__'"
+cat >"$tmp/py/main_lab.py" <<'EOF'
+import sys
+from clabfs import ClusterLab
+
+class Square:
+    """An experiment written to epyc's interface, without epyc."""
+    def set(self, params):
+        self.p = params
+        return self
+    def do(self, params):
+        return {"y": params["x"] ** 2}
+    def run(self):
+        return {"parameters": dict(self.p), "results": self.do(self.p),
+                "metadata": {"epyc.experiment.status": True}}
+
+lab = ClusterLab(profile_dir=sys.argv[1], engines=2, timeout=60)
+lab["x"] = range(6)
+lab.runExperiment(Square())
+assert lab.wait(timeout=120), "not done"
+got = sorted((r["parameters"]["x"], r["results"]["y"]) for r in lab.results())
+assert got == [(x, x * x) for x in range(6)], got
+lab.close()
+print("ClusterLab ran", len(got), "points")
+EOF
+check "a ClusterLab of its own runs a class of __main__ with the installed programs" \
+    eval "cd '$tmp' && timeout 300 python3 '$tmp/py/main_lab.py' '$tmp/labstate'"
 
 # --- 3. the main job with the installed binaries --------------------------
 mkdir -p "$mnt" "$tmp/exp"
@@ -164,7 +208,7 @@ check "clabfs and its cluster stopped at unmount" test -z "$(our_pids)"
 
 # --- 4. man pages ---------------------------------------------------------
 pages=$(grep -E '^/usr/share/man/man[0-9]/' "$tmp/files" | grep -E '\.gz$')
-check "the package installs 6 man pages" test "$(echo "$pages" | wc -l)" = 6
+check "the package installs 7 man pages" test "$(echo "$pages" | wc -l)" = 7
 for page in $pages "$src"/packaging/man/*.[1-9]; do
     name=$(basename "$page" .gz)
     [[ $page == /usr/* ]] || name=packaging/man/$name
@@ -184,6 +228,8 @@ for name in clabfs clab-controller clab-engine clab-cluster clab-python; do
 done
 check "man -w 7 clabfs-experiment finds the installed page" \
     eval "man -w 7 clabfs-experiment | grep -q '^/usr/share/man/man7/clabfs-experiment.7.gz$'"
+check "man -w 3 clabfs.ClusterLab finds the installed page" \
+    eval "man -w 3 clabfs.ClusterLab | grep -q '^/usr/share/man/man3/clabfs.ClusterLab.3.gz$'"
 
 # --- 5. units -------------------------------------------------------------
 inst=$(systemd-escape --path "$mnt")

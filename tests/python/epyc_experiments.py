@@ -26,6 +26,18 @@ class RaisesInDo(epyc.Experiment):
         raise ArithmeticError("cannot do x=%s" % params["x"])
 
 
+class AddsVariance(epyc.Experiment):
+    """A parameter added in setUp (an epyc cookbook pattern) is part of the
+    record's parameters."""
+
+    def setUp(self, params):
+        super().setUp(params)
+        params["variance"] = 0.5
+
+    def do(self, params):
+        return {"y": params["x"] + params["variance"]}
+
+
 class Cached(epyc.Experiment):
     inits = 0
 

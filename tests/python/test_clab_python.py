@@ -51,6 +51,17 @@ def mask_times(d):
     return d
 
 
+def records(out):
+    """The one envelope of out, which must hold clab.records: the records,
+    their times checked and masked."""
+    [env] = envelopes(out)
+    assert list(env) == ["clab.records"], env
+    for r in env["clab.records"]:
+        assert sorted(r) == ["metadata", "parameters", "results"], r
+        mask_times(r["metadata"])
+    return env["clab.records"]
+
+
 def masked(env):
     mask_times(env.get("clab.metadata", {}))
     res = env.get("clab.results")
@@ -204,11 +215,13 @@ class Worker(unittest.TestCase):
         pts = [{"x": 1}, {"x": 2}, {"x": 1}]
         rc, out, err = run("experiments:Cached", pts, worker=True)
         self.assertEqual(rc, 0, err)
-        envs = [masked(e) for e in envelopes(out)]
-        pid = envs[0]["clab.results"]["pid"]
-        self.assertEqual(envs, [{
-            "clab.results": {"inits": 1, "setups": i + 1, "hit": i == 2, "cached": [1, 2, 2][i], "pid": pid},
-            "clab.metadata": dict({"epyc.experiment.classname": "experiments.Cached"}, **TIMES)}
+        recs = [records(line + "\n")[0] for line in out.splitlines()]
+        pid = recs[0]["results"]["pid"]
+        self.assertEqual(recs, [{
+            "parameters": pts[i],
+            "results": {"inits": 1, "setups": i + 1, "hit": i == 2, "cached": [1, 2, 2][i], "pid": pid},
+            "metadata": dict({"epyc.experiment.classname": "experiments.Cached",
+                              "epyc.experiment.status": True}, **TIMES)}
             for i in range(3)])
 
     def test_worker_answers_before_the_next_point_is_written(self):
@@ -275,57 +288,63 @@ class Framed(unittest.TestCase):
 
 
 class EpycInterface(unittest.TestCase):
-    """Classes written to epyc's interface without epyc: duck typing."""
+    """Classes written to epyc's interface without epyc: duck typing. What
+    run() returns becomes clab.records, the results dicts epyc's Lab would
+    store, each as run() made it."""
 
     def test_experiment(self):
         rc, out, err = run("experiments:Square", [{"x": 3, "k": 2}])
         self.assertEqual(rc, 0, err)
-        self.assertEqual([masked(e) for e in envelopes(out)], [{
-            "clab.results": {"y": 18},
-            "clab.metadata": dict({"epyc.experiment.classname": "experiments.Square"}, **TIMES)}])
+        self.assertEqual(records(out), [{
+            "parameters": {"x": 3, "k": 2}, "results": {"y": 18},
+            "metadata": dict({"epyc.experiment.classname": "experiments.Square",
+                              "epyc.experiment.status": True}, **TIMES)}])
 
     def test_raises_in_do(self):
         rc, out, err = run("experiments:RaisesInDo", [{"x": 3}])
         self.assertEqual(rc, 0, err)
-        [env] = envelopes(out)
-        tb = env.pop("clab.traceback")
-        self.assertEqual(env["clab.exception"], "ArithmeticError: cannot do x=3")
+        [r] = records(out)
+        meta = r["metadata"]
+        tb = meta.pop("epyc.experiment.traceback")
         self.assertIn("in do", tb)
         self.assertTrue(tb.endswith("ArithmeticError: cannot do x=3\n"), tb)
-        meta = env["clab.metadata"]
-        self.assertEqual(sorted(meta), ["epyc.experiment.classname", "epyc.experiment.end_time",
-                                        "epyc.experiment.setup_time", "epyc.experiment.start_time"])
+        # str(exception), as epyc stores it: no class name
+        self.assertEqual(meta, {"epyc.experiment.classname": "experiments.RaisesInDo",
+                                "epyc.experiment.start_time": "T", "epyc.experiment.setup_time": 0,
+                                "epyc.experiment.end_time": "T", "epyc.experiment.status": False,
+                                "epyc.experiment.exception": "cannot do x=3"})
+        self.assertEqual((r["parameters"], r["results"]), ({"x": 3}, {}))
 
     def test_raises_in_setup(self):
         _, out, _ = run("experiments:RaisesInSetUp", [{"x": 3}])
-        self.assertEqual(envelopes(out)[0]["clab.exception"], "OSError: no network")
+        self.assertEqual(records(out)[0]["metadata"]["epyc.experiment.exception"], "no network")
 
     def test_repeated(self):
         rc, out, err = run("experiments:repeated", [{"x": 2}])
         self.assertEqual(rc, 0, err)
-        [env] = envelopes(out)
-        for r in env["clab.results"]:
-            # each repetition carries its own times and index
-            self.assertTrue(ISO.match(r["epyc.experiment.start_time"]))
-        self.assertEqual(masked(env), {
-            "clab.results": [dict({"y": 4, "epyc.experiment.rep": i}, **TIMES) for i in range(3)],
-            "clab.metadata": {"epyc.experiment.classname": "experiments.Square",
-                              "epyc.experiment.repetitions": 3}})
+        self.assertEqual(records(out), [{
+            "parameters": {"x": 2}, "results": {"y": 4},
+            "metadata": dict({"epyc.experiment.classname": "experiments.Square",
+                              "epyc.experiment.status": True, "epyc.experiment.rep": i,
+                              "epyc.experiment.repetitions": 3}, **TIMES)} for i in range(3)])
 
-    def test_a_failed_repetition_fails_the_point(self):
+    def test_a_failed_repetition_is_a_record_beside_its_siblings(self):
         _, out, _ = run("experiments:partly_failing", [{"x": 2}])
-        [env] = envelopes(out)
-        self.assertEqual(env["clab.exception"], "RuntimeError: second run fails")
-        self.assertTrue(env["clab.traceback"].endswith("RuntimeError: second run fails\n"))
-        self.assertEqual(env["clab.metadata"]["epyc.experiment.rep"], 1)
-        self.assertNotIn("clab.results", env)
+        recs = records(out)
+        self.assertEqual([r["metadata"]["epyc.experiment.status"] for r in recs], [True, False, True])
+        self.assertEqual([r["results"] for r in recs], [{"calls": 1}, {}, {"calls": 3}])
+        self.assertEqual(recs[1]["metadata"]["epyc.experiment.exception"], "second run fails")
+        self.assertTrue(recs[1]["metadata"]["epyc.experiment.traceback"].endswith(
+            "RuntimeError: second run fails\n"))
+        self.assertEqual([r["metadata"]["epyc.experiment.rep"] for r in recs], [0, 1, 2])
 
     def test_garbled_run_fails_the_point_not_the_worker(self):
         rc, out, _ = run("experiments:Garbled", [{"x": 1}, {"x": 2}], worker=True)
         self.assertEqual(rc, 0)
         self.assertEqual(envelopes(out), [{"clab.metadata": {}, "clab.traceback": "",
-                                           "clab.exception": "TypeError: the experiment's results "
-                                                             "are int, not a dict"}] * 2)
+                                           "clab.exception": "TypeError: the experiment gave dict, "
+                                           "not an epyc results dict with dict parameters, "
+                                           "metadata and results"}] * 2)
 
 
 @unittest.skipUnless(has_epyc(), "epyc is not importable (set EPYC_SRC to an epyc source tree)")
@@ -335,53 +354,92 @@ class RealEpyc(unittest.TestCase):
     def test_experiment_one_shot(self):
         rc, out, err = run("epyc_experiments:Square", [{"x": 3, "k": 2}], env=self.env)
         self.assertEqual(rc, 0, err)
-        self.assertEqual([masked(e) for e in envelopes(out)], [{
-            "clab.results": {"y": 18},
-            "clab.metadata": dict({"epyc.experiment.classname": "epyc_experiments.Square"}, **TIMES)}])
+        self.assertEqual(records(out), [{
+            "parameters": {"x": 3, "k": 2}, "results": {"y": 18},
+            "metadata": dict({"epyc.experiment.classname": "epyc_experiments.Square",
+                              "epyc.experiment.status": True}, **TIMES)}])
 
     def test_raises_in_do(self):
         rc, out, err = run("epyc_experiments:RaisesInDo", [{"x": 3}], env=self.env)
         self.assertEqual(rc, 0, err)
-        [env] = envelopes(out)
-        self.assertEqual(env["clab.exception"], "ArithmeticError: cannot do x=3")
-        self.assertIn("epyc/experiment.py", env["clab.traceback"])
-        self.assertTrue(env["clab.traceback"].endswith("ArithmeticError: cannot do x=3\n"))
-        self.assertEqual(env["clab.metadata"]["epyc.experiment.classname"], "epyc_experiments.RaisesInDo")
-        self.assertNotIn("epyc.experiment.status", env["clab.metadata"])
+        [r] = records(out)
+        meta = r["metadata"]
+        self.assertEqual(meta["epyc.experiment.exception"], "cannot do x=3")
+        self.assertIn("epyc/experiment.py", meta["epyc.experiment.traceback"])
+        self.assertTrue(meta["epyc.experiment.traceback"].endswith("ArithmeticError: cannot do x=3\n"))
+        # epyc's own keys: a failure in do has no experiment or teardown time
+        self.assertEqual(sorted(meta), ["epyc.experiment.classname", "epyc.experiment.elapsed_time",
+                                        "epyc.experiment.end_time", "epyc.experiment.exception",
+                                        "epyc.experiment.setup_time", "epyc.experiment.start_time",
+                                        "epyc.experiment.status", "epyc.experiment.traceback"])
+
+    def test_set_up_adds_a_parameter(self):
+        rc, out, err = run("epyc_experiments:AddsVariance", [{"x": 1}], env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(records(out)[0]["parameters"], {"x": 1, "variance": 0.5})
 
     def test_worker_imports_once_and_keeps_state(self):
         pts = [{"x": 1}, {"x": 2}, {"x": 1}, {"x": 5}]
         rc, out, err = run("epyc_experiments:Cached", pts, worker=True, env=self.env)
         self.assertEqual(rc, 0, err)
-        envs = [masked(e) for e in envelopes(out)]
-        pid = envs[0]["clab.results"]["pid"]
-        self.assertEqual([e["clab.results"] for e in envs],
+        recs = [records(line + "\n")[0] for line in out.splitlines()]
+        pid = recs[0]["results"]["pid"]
+        self.assertEqual([r["results"] for r in recs],
                          [{"inits": 1, "setups": i + 1, "hit": i == 2, "pid": pid} for i in range(4)])
-        self.assertEqual(envs[0]["clab.metadata"],
-                         dict({"epyc.experiment.classname": "epyc_experiments.Cached"}, **TIMES))
 
     def test_repeated_experiment(self):
         rc, out, err = run("epyc_experiments:repeated", [{"x": 2}], env=self.env)
         self.assertEqual(rc, 0, err)
-        self.assertEqual([masked(e) for e in envelopes(out)], [{
-            "clab.results": [dict({"y": 4, "epyc.experiment.rep": i}, **TIMES) for i in range(3)],
-            "clab.metadata": {"epyc.experiment.classname": "epyc_experiments.Square",
-                              "epyc.experiment.repetitions": 3}}])
+        self.assertEqual(records(out), [{
+            "parameters": {"x": 2}, "results": {"y": 4},
+            "metadata": dict({"epyc.experiment.classname": "epyc_experiments.Square",
+                              "epyc.experiment.status": True, "epyc.experiment.rep": i,
+                              "epyc.experiment.repetitions": 3}, **TIMES)} for i in range(3)])
 
     def test_summary_experiment(self):
         rc, out, err = run("epyc_experiments:summary", [{"x": 2}], env=self.env)
         self.assertEqual(rc, 0, err)
-        self.assertEqual([masked(e) for e in envelopes(out)], [{
-            "clab.results": {"n_mean": 2.5, "n_median": 2.5, "n_variance": 1.25, "n_min": 1, "n_max": 4},
-            "clab.metadata": dict({"epyc.experiment.classname": "epyc.summaryexperiment.SummaryExperiment",
-                                   "epyc.summaryexperiment.repetitions": 4,
-                                   "epyc.summaryexperiment.successful_repetitions": 4}, **TIMES)}])
+        self.assertEqual(records(out), [{
+            "parameters": {"x": 2},
+            "results": {"n_mean": 2.5, "n_median": 2.5, "n_variance": 1.25, "n_min": 1, "n_max": 4},
+            "metadata": dict({"epyc.experiment.classname": "epyc.summaryexperiment.SummaryExperiment",
+                              "epyc.experiment.status": True,
+                              "epyc.summaryexperiment.repetitions": 4,
+                              "epyc.summaryexperiment.successful_repetitions": 4}, **TIMES)}])
 
-    def test_a_failed_repetition_fails_the_point(self):
+    def test_a_failed_repetition_is_a_record_beside_its_siblings(self):
         _, out, _ = run("epyc_experiments:partly_failing", [{"x": 2}], env=self.env)
-        [env] = envelopes(out)
-        self.assertEqual(env["clab.exception"], "RuntimeError: second run fails")
-        self.assertEqual(env["clab.metadata"]["epyc.experiment.rep"], 1)
+        recs = records(out)
+        self.assertEqual([r["metadata"]["epyc.experiment.status"] for r in recs], [True, False, True])
+        self.assertEqual(recs[1]["metadata"]["epyc.experiment.exception"], "second run fails")
+        self.assertEqual([r["metadata"]["epyc.experiment.rep"] for r in recs], [0, 1, 2])
+
+    def test_pickled_experiment_of_main(self):
+        """--pickle: an experiment pickled with cloudpickle from a script's
+        __main__ runs where the script's file is not (only the pickle and
+        epyc are there), after the --import imports."""
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "make.py")
+            with open(script, "w") as f:
+                f.write("import sys, cloudpickle, epyc\n"
+                        "class Cube(epyc.Experiment):\n"
+                        "    def do(self, p):\n"
+                        "        return {'y': p['x'] ** 3, 'pi': round(math.pi, 2)}\n"
+                        "with open(sys.argv[1], 'wb') as f:\n"
+                        "    cloudpickle.dump(epyc.RepeatedExperiment(Cube(), 2), f)\n")
+            pkl = os.path.join(d, "experiment.pkl")
+            e = dict(os.environ, PYTHONPATH=self.env["EPYC_SRC"])
+            subprocess.run([PY, script, pkl], env=e, check=True)
+            os.unlink(script)
+            for worker in (False, True):
+                p = subprocess.run([PY, SCRIPT, "--pickle", "experiment.pkl", "--import", "math"],
+                                   input=b'{"x": 2}\n', stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, cwd=d,
+                                   env=dict(e, **({"CLAB_WORKER": "1"} if worker else {})))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                recs = records(p.stdout.decode())
+                self.assertEqual([r["results"] for r in recs], [{"y": 8, "pi": 3.14}] * 2)
+                self.assertEqual(recs[0]["metadata"]["epyc.experiment.classname"], "__main__.Cube")
 
 
 class Loading(unittest.TestCase):
@@ -404,6 +462,15 @@ class Loading(unittest.TestCase):
                            message="cannot instantiate experiments:Scaled")
         self.check_refused("experiments:square", args=["--frobnicate"], message="unknown option --frobnicate")
         self.check_refused(None, message="MODULE:NAME is missing")
+        self.check_refused(None, args=["--pickle", "/nonexistent.pkl"],
+                           message="cannot read --pickle /nonexistent.pkl: No such file or directory")
+        self.check_refused("experiments:square", args=["--pickle", "x.pkl"],
+                           message="give MODULE:NAME or --pickle FILE, not both")
+        self.check_refused("experiments:square", args=["--import", "nomodule_here"],
+                           message="--import nomodule_here: ModuleNotFoundError: No module named "
+                                   "'nomodule_here'")
+        self.check_refused("experiments:square", args=["--import", "os:nothing_called_this"],
+                           message="--import os:nothing_called_this: AttributeError")
         self.check_refused("experiments:square", args=["--python", "/nonexistent/python"],
                            message="cannot run --python /nonexistent/python")
 

@@ -30,8 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EXP = os.path.join(HERE, "soak_exp.py")
 ROGUE = os.path.join(HERE, "..", "integration", "rogue_engine.py")
 CANCEL_GRACE = 5.0  # s after a cancel in which a start is still excused
-ALLOWED_FAIL = ("cancelled", "CancelledException: cancelled", "engine lost")
-CANCEL_REASONS = ALLOWED_FAIL[:2]
+ALLOWED_FAIL = ("Cancelled", "engine lost")
+CANCEL_REASONS = ALLOWED_FAIL[:1]
 CODA_STEPS = 15
 STALL = 30  # s without any run or result before a wait counts as stuck
 WAIT_CAP = 240  # s for all the waits of the check together
@@ -486,7 +486,7 @@ class Soak:
                 self.violate("set %s: ls %s: %s" % (tag, d, err.strip()))
                 continue
             for name in out.split():
-                if not name.endswith(".json"):
+                if not (name.endswith(".json") and name[:-5].isdigit()):
                     continue
                 rc, text, err = fs_read(os.path.join(d, name))
                 try:
@@ -625,8 +625,10 @@ class Soak:
         ends = [l.split()[1] for l in lines if l.startswith("end ")]
         worker = sum(1 for j in ends if j.startswith("w-"))
         strays = sum(1 for l in lines if l.startswith("stray "))
+        rogues = sum(1 for l in self.steps if " rogue engine " in l)
         return ("%d runs completed on engines, %d distinct jobs; %d runs on framed workers,"
-                " %d stray lines printed by them" % (len(ends), len(set(ends)), worker, strays))
+                " %d stray lines printed by them; %d rogue engines" % (
+                    len(ends), len(set(ends)), worker, strays, rogues))
 
 
 def db_query(path, sql, args=()):

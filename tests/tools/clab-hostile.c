@@ -448,6 +448,42 @@ static void client_garbage(hostile_t *h, const char *prefix)
     send_json(h, h->cli, "ack", json_pack("{s:o}", "jobs", many));
     scenario(h, "ack-unknown", n0);
 
+    /* Job files that are not what they are named, not base64 or not
+     * strings, and tasks naming files nobody sent or naming them wrong:
+     * nothing stored, the tasks refused (and the files said missing). */
+    n0 = h->sent;
+    static const char *const files[] = {
+        "{\"tasks\": [], \"files\": {\"00\": \"Zm9v\"}}",
+        "{\"tasks\": [], \"files\": "
+        "{\"c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960"
+        "714caef0c4f2\": \"YmFy\"}}",
+        "{\"tasks\": [], \"files\": {\"x\": \"!!\", \"y\": 5, \"z\": null}}",
+        "{\"tasks\": [], \"files\": [\"Zm9v\"]}",
+        "{\"tasks\": [{\"job\": \"hostile-f1\", \"experiment\": \"/bin/true\", "
+        "\"params\": {}, \"files\": {\"a\": "
+        "\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b"
+        "934ca495991b7852b856\"}}]}",
+        "{\"tasks\": [{\"job\": \"hostile-f2\", \"experiment\": \"/bin/true\", "
+        "\"params\": {}, \"files\": {\"a\": 1}}]}",
+        "{\"tasks\": [{\"job\": \"hostile-f3\", \"experiment\": \"/bin/true\", "
+        "\"params\": {}, \"files\": [\"a\"], \"file_data\": {\"aa\": \"Zm9v\"}}]}"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        send_msg(h, h->cli, "submit", files[i]);
+    scenario(h, "submit-files-garbage", n0);
+
+    /* Cancels of single jobs (/ctl cancel TAG JOB...), malformed or of
+     * jobs that are not this client's: nothing of anyone's changes. */
+    n0 = h->sent;
+    static const char *const cancels[] = {
+        "{\"tag\": \"t\", \"jobs\": \"x\"}",
+        "{\"tag\": \"t\", \"jobs\": [1, null, {}, []]}",
+        "{\"tag\": \"t\", \"upto\": \"x\", \"jobs\": [\"never-submitted\"]}",
+        "{\"tag\": 5, \"jobs\": [\"never-submitted\"]}",
+        "{\"jobs\": [\"never-submitted\"]}"};
+    for (size_t i = 0; i < sizeof cancels / sizeof *cancels; i++)
+        send_msg(h, h->cli, "cancel", cancels[i]);
+    scenario(h, "cancel-jobs-garbage", n0);
+
     /* Many malformed tasks in one message: each is logged and dropped. */
     n0 = h->sent;
     json_t *tasks = json_array();

@@ -90,7 +90,7 @@ static void test_rejections(void **state)
     assert_int_equal(pos, 2);
     assert_int_equal(run(f, "cancel", &pos), -EINVAL);
     assert_int_equal(pos, 6);
-    assert_int_equal(run(f, "cancel a b", &pos), -EINVAL);
+    assert_int_equal(run(f, "select a b", &pos), -EINVAL);
     assert_int_equal(pos, 9);
     assert_int_equal(run(f, "select -bad", &pos), -EINVAL);
     assert_int_equal(pos, 7);
@@ -316,6 +316,95 @@ static void test_describe_finish(void **state)
     clab_nb_reader_close(&rd);
 }
 
+/* The job id of tag's pending point x. */
+static void job_of(fixture_t *f, const char *tag, int x, char *out, size_t size)
+{
+    json_t *tasks = json_array(), *t;
+    int64_t after = 0;
+    size_t i;
+    out[0] = '\0';
+    assert_true(clab_notebook_pending_tasks(f->lab.nb, &after, 1000, tasks) > 0);
+    json_array_foreach(
+        tasks, i, t) if (!strcmp(json_string_value(json_object_get(t, "tag")), tag) &&
+                         json_integer_value(
+                             json_object_get(json_object_get(t, "params"), "x")) == x)
+        snprintf(out, size, "%s", json_string_value(json_object_get(t, "job")));
+    json_decref(tasks);
+    assert_true(out[0] != '\0');
+}
+
+/* cancel TAG JOB...: epyc's cancelPendingResult for single points. The
+ * named pending points are cancelled, a named point already finished is
+ * left as it is, a job of no point of the set is ENOENT at its name (and
+ * nothing is cancelled), a malformed name EINVAL; the link is told the
+ * jobs it must cancel at the controller. */
+static void test_cancel_jobs(void **state)
+{
+    fixture_t *f = *state;
+    char j1[64], j2[64], j3[64], b1[64], line[512];
+    long pos;
+    submit(f, "a");
+    submit(f, "b");
+    job_of(f, "a", 1, j1, sizeof j1);
+    job_of(f, "a", 2, j2, sizeof j2);
+    job_of(f, "a", 3, j3, sizeof j3);
+    job_of(f, "b", 1, b1, sizeof b1);
+    finish(f, "a", 2);
+
+    snprintf(line, sizeof line, "cancel a %s nosuch-1", j1);
+    assert_int_equal(run(f, line, &pos), -ENOENT);
+    assert_int_equal(pos, (long)(strlen("cancel a  ") + strlen(j1)));
+    snprintf(line, sizeof line, "cancel a %s", b1);
+    assert_int_equal(run(f, line, &pos), -ENOENT);
+    assert_int_equal(pos, 9);
+    assert_int_equal(run(f, "cancel a j/1", &pos), -EINVAL);
+    assert_int_equal(pos, 9);
+    assert_int_equal(run(f, "cancel nosuch j1", &pos), -ENOENT);
+    assert_int_equal(pos, 7);
+    counts_are(f, "a", 1, 0, 2);
+    assert_null(clab_lab_cancel_take(&f->lab));
+    assert_int_equal(f->woken, 0);
+
+    snprintf(line, sizeof line, "cancel a %s\t%s %s  %s ", j1, j2, j1, j1);
+    assert_int_equal(run(f, line, &pos), 0);
+    counts_are(f, "a", 1, 1, 1);
+    counts_are(f, "b", 0, 0, 3);
+    char xs[16];
+    assert_int_equal(pending_of(f, "a", xs, sizeof xs), 1);
+    assert_string_equal(xs, "3");
+    assert_int_equal(f->woken, 1);
+    json_t *cancels = clab_lab_cancel_take(&f->lab);
+    json_t *want =
+        json_pack("[{s:s, s:I, s:[s]}]", "tag", "a", "upto", (json_int_t)6, "jobs", j1);
+    assert_true(json_equal(cancels, want));
+    json_decref(want);
+    json_decref(cancels);
+    /* The cancelled point is epyc's cancelled record. */
+    clab_nb_reader_t *rd;
+    clab_nb_cursor_t *c;
+    clab_nb_row_t row;
+    assert_int_equal(clab_nb_reader_open(f->lab.nb, &rd), 0);
+    assert_int_equal(clab_nb_results(rd, "a", 0, 0, -1, &c), 0);
+    assert_int_equal(clab_nb_cursor_next(c, &row), 1);
+    json_t *doc = json_loadb(row.text, row.len, 0, NULL);
+    json_t *md = json_object_get(doc, "metadata");
+    assert_string_equal(json_string_value(json_object_get(md, "clab.job")), j1);
+    assert_string_equal(
+        json_string_value(json_object_get(md, "epyc.experiment.exception")), "Cancelled");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "parameters"), "x")), 1);
+    json_decref(doc);
+    clab_nb_cursor_close(&c);
+    clab_nb_reader_close(&rd);
+
+    /* Only finished points named: nothing to do, nothing to tell. */
+    snprintf(line, sizeof line, "cancel a %s", j2);
+    assert_int_equal(run(f, line, &pos), 0);
+    assert_null(clab_lab_cancel_take(&f->lab));
+    counts_are(f, "a", 1, 1, 1);
+    (void)j3;
+}
+
 static void test_cluster_state(void **state)
 {
     fixture_t *f = *state;
@@ -355,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verb_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_describe_finish, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,8 +171,8 @@ static void test_open_schema_client_id(void **state)
     sql_is(f,
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
-           "columns,jobs,meta,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "6");
+           "bundles,columns,files,jobs,meta,results,sets,sqlite_sequence");
+    sql_is(f, "PRAGMA user_version", "7");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -591,8 +591,14 @@ static void check_cancelled(fixture_t *f, json_t *tasks, int fail_x[3], int64_t 
         json_t *md = json_object_get(doc, "metadata");
         assert_string_equal(
             json_string_value(json_object_get(md, "epyc.experiment.exception")),
-            "CancelledException: cancelled");
+            "Cancelled");
         assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
+        /* epyc's cancelPendingResult writes no class name or start time. */
+        assert_null(json_object_get(md, "epyc.experiment.classname"));
+        assert_null(json_object_get(md, "epyc.experiment.start_time"));
+        assert_string_equal(
+            json_string_value(json_object_get(md, "epyc.experiment.traceback")),
+            "cancelled by /ctl cancel");
         const char *job = json_string_value(json_object_get(md, "clab.job"));
         size_t i = 1;
         while (i < 4 && strcmp(task_job(tasks, i), job) != 0)
@@ -781,7 +787,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "6");
+    sql_is(f, "PRAGMA user_version", "7");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -864,7 +870,8 @@ static void test_describe_finish(void **state)
 }
 
 /* A job of several repetitions: each record stored gets
- * epyc.repeated.repetitions and epyc.repeated.i, whoever made it (here a
+ * epyc.experiment.repetitions and epyc.experiment.rep (epyc's
+ * RepeatedExperiment names), whoever made it (here a
  * delivered success, a delivered failure and a cancel), and the metadata
  * columns name them; a retry keeps the index; one repetition adds none. */
 /* A result's clab.engine and clab.host are the controller's stamp (who
@@ -925,18 +932,18 @@ static void test_repetition_metadata(void **state)
     assert_int_equal(clab_notebook_cancel(f->nb, "r", NULL), 4);
     sql_is(f,
            "SELECT group_concat(x, ' ') FROM (SELECT json_extract(doc, '$.parameters.x')"
-           " || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"') || '/' ||"
-           " json_extract(doc, '$.metadata.\"epyc.repeated.repetitions\"') AS x"
+           " || ':' || json_extract(doc, '$.metadata.\"epyc.experiment.rep\"') || '/' ||"
+           " json_extract(doc, '$.metadata.\"epyc.experiment.repetitions\"') AS x"
            " FROM results WHERE tag = 'r' ORDER BY x)",
            "1:0/3 1:1/3 1:2/3 2:0/3 2:1/3 2:2/3");
     sql_is(f, "SELECT count(*) FROM results WHERE tag = 'r'", "6");
     sql_is(f,
            "SELECT group_concat(name) FROM columns WHERE tag = 'r' AND kind = 2"
-           " AND name LIKE 'epyc.repeated.%'",
-           "epyc.repeated.i,epyc.repeated.repetitions");
+           " AND name LIKE 'epyc.experiment.rep%'",
+           "epyc.experiment.rep,epyc.experiment.repetitions");
     sql_is(f,
            "SELECT count(*) FROM results WHERE tag = 'one' AND"
-           " json_extract(doc, '$.metadata.\"epyc.repeated.i\"') IS NULL",
+           " json_extract(doc, '$.metadata.\"epyc.experiment.rep\"') IS NULL",
            "1");
     assert_int_equal(clab_notebook_retry(f->nb, "r"), 5);
     /* The retried jobs are the failures' points and repetitions. */
@@ -945,7 +952,8 @@ static void test_repetition_metadata(void **state)
         "SELECT (SELECT group_concat(k) FROM (SELECT json_extract(params, '$.x') || ':'"
         " || rep || '/' || reps AS k FROM jobs WHERE tag = 'r' AND state = 0 ORDER BY"
         " k)) = (SELECT group_concat(k) FROM (SELECT json_extract(doc,"
-        " '$.parameters.x') || ':' || json_extract(doc, '$.metadata.\"epyc.repeated.i\"')"
+        " '$.parameters.x') || ':' || json_extract(doc, "
+        "'$.metadata.\"epyc.experiment.rep\"')"
         " || '/3' AS k FROM results WHERE tag = 'r' AND ok = 0 ORDER BY k))",
         "1");
 }
@@ -991,7 +999,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "6");
+    sql_is(f, "PRAGMA user_version", "7");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
@@ -999,6 +1007,228 @@ static void test_migrate_v3(void **state)
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
     sql_is(f, "SELECT locked || n_failed || n_pending FROM sets", "110");
+}
+
+/* An element of a record with epyc's records (record.h): x its
+ * parameter, status its success, y its result. */
+static json_t *element(int x, double v, int ok, int y)
+{
+    json_t *params = json_pack("{s:i}", "x", x);
+    if (v > 0)
+        json_object_set_new(params, "v", json_real(v));
+    json_t *md =
+        json_pack("{s:b, s:s}", "epyc.experiment.status", ok, "clab.engine", "e1");
+    if (!ok)
+        json_object_set_new(md, "epyc.experiment.exception", json_string("E"));
+    return json_pack("{s:b, s:o, s:o, s:o}", "ok", ok, "parameters", params, "results",
+                     ok ? json_pack("{s:i}", "y", y) : json_object(), "metadata", md);
+}
+
+/* A point whose record holds epyc's records (a RepeatedExperiment with a
+ * failed repetition, a setUp that added a parameter) is one N per
+ * record, successes and failures in their order, each with its own
+ * parameters and metadata (stamped with who ran it, given the job's
+ * repetition); the point is done once. Malformed elements fail the
+ * point instead. */
+static void test_records_ingest(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "e", "[1]", ", \"repetitions\": 2", tag);
+    json_t *tasks = all_tasks(f);
+    json_t *rec =
+        json_pack("{s:b, s:{s:s}, s:[o, o, o]}", "ok", 1, "metadata", "clab.job",
+                  task_job(tasks, 0), "records", element(1, 0.5, 1, 2),
+                  element(1, 0, 0, 0), element(1, 0, 1, 3));
+    json_t *item =
+        json_pack("{s:s, s:o, s:{s:s, s:s}}", "job", task_job(tasks, 0), "record", rec,
+                  "stamp", "clab.engine", "st", "clab.host", "sh");
+    json_t *bad = json_pack("{s:s, s:{s:b, s:{}, s:[i]}}", "job", task_job(tasks, 1),
+                            "record", "ok", 1, "metadata", "records", 7);
+    assert_int_equal(deliver(f, json_pack("[o, o]", item, bad)), 2);
+    json_decref(tasks);
+    sql_is(f,
+           "SELECT group_concat(x, ' ') FROM (SELECT n || ':' || ok || ':' ||"
+           " json_extract(doc, '$.parameters.x') || ':' ||"
+           " coalesce(json_extract(doc, '$.parameters.v'), '-') || ':' ||"
+           " coalesce(json_extract(doc, '$.results.y'), '-') || ':' ||"
+           " coalesce(json_extract(doc, '$.metadata.\"clab.engine\"'), '') || ':' ||"
+           " coalesce(json_extract(doc, '$.metadata.\"epyc.experiment.rep\"'), '-') AS x"
+           " FROM results WHERE tag = 'e' ORDER BY n)",
+           "1:1:1:0.5:2:st:0 2:0:1:-:-:st:0 3:1:1:-:3:st:0 4:0:1:-:-::1");
+    sql_is(f,
+           "SELECT json_extract(doc, '$.metadata.\"epyc.experiment.exception\"')"
+           " FROM results WHERE tag = 'e' AND n = 4",
+           "the record's epyc records are malformed");
+    sql_is(f,
+           "SELECT n_ok || ' ' || n_failed || ' ' || n_done || ' ' || n_pending"
+           " FROM sets WHERE tag = 'e'",
+           "2 2 2 0");
+    sql_is(f, "SELECT group_concat(name) FROM columns WHERE tag = 'e' AND kind = 0",
+           "v,x");
+    sql_is(
+        f,
+        "SELECT jsonl_bytes = (SELECT sum(length(doc) + 1) FROM results WHERE tag = 'e')"
+        " FROM sets WHERE tag = 'e'",
+        "1");
+}
+
+/* A job's files are stored once per submit, by their digest (once in all,
+ * whatever number of submits or points share them); every task of the
+ * job names them, its retries too; the link reads their data by digest;
+ * a deleted set takes away what no other job names. */
+static void test_files_stored_once(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    static const char
+        foo[] = "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
+        none[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    const char *files = ", \"files\": {\"experiment.pkl\": \"Zm9vYmFy\", \"e\": \"\"}";
+    char more[256];
+    snprintf(more, sizeof more, ", \"repetitions\": 2%s", files);
+    submit(f, "f", "[1, 2, 3]", more, tag);
+    submit(f, "g", "[1]", files, tag);
+    sql_is(f, "SELECT count(*) || ' ' || sum(length(data)) FROM files", "2 6");
+    sql_is(f, "SELECT count(*) FROM bundles", "2");
+    sql_is(f,
+           "SELECT count(DISTINCT bundle) || ' ' || count(*) FROM jobs WHERE tag = 'f'",
+           "1 6");
+    json_t *tasks = all_tasks(f),
+           *want = json_pack("{s:s, s:s}", "experiment.pkl", foo, "e", none);
+    assert_int_equal(json_array_size(tasks), 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_true(json_equal(json_object_get(json_array_get(tasks, i), "files"), want));
+    json_decref(want);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(clab_notebook_file(f->nb, foo, &data, &len), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(data, "foobar", 6);
+    free(data);
+    assert_int_equal(clab_notebook_file(f->nb, "00", &data, &len), -ENOENT);
+
+    /* A retried point names the same files. */
+    assert_int_equal(deliver(f, json_pack("[o]", failed_item(task_job(tasks, 0)))), 1);
+    json_decref(tasks);
+    assert_int_equal(clab_notebook_retry(f->nb, "f"), 1);
+    sql_is(f,
+           "SELECT count(DISTINCT bundle) || ' ' || count(*) FROM jobs WHERE tag = 'f'",
+           "1 7");
+    /* Deleting f keeps what g names; deleting g too frees them. */
+    assert_int_equal(clab_notebook_delete(f->nb, "f", NULL), 0);
+    sql_is(f, "SELECT count(*) || ' ' || (SELECT count(*) FROM bundles) FROM files",
+           "2 1");
+    assert_int_equal(clab_notebook_delete(f->nb, "g", NULL), 0);
+    sql_is(f, "SELECT count(*) || ' ' || (SELECT count(*) FROM bundles) FROM files",
+           "0 0");
+    /* A job without files names none. */
+    submit(f, "h", "[1]", "", tag);
+    tasks = all_tasks(f);
+    assert_null(json_object_get(json_array_get(tasks, 0), "files"));
+    json_decref(tasks);
+}
+
+/* "answer": "jobs": the submit says each point's job id, in the order of
+ * its points (explicit ones here), repetitions one after another, while
+ * the jobs are still dispatched in random order. */
+static void test_answer_jobs(void **state)
+{
+    fixture_t *f = *state;
+    const char *json =
+        "{\"experiment\": \"/bin/true\", \"tag\": \"a\", \"answer\": \"jobs\","
+        " \"repetitions\": 2, \"points\": [{\"x\": 5}, {\"x\": 3}, {\"x\": 4}]}";
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(clab_submission_parse(json, strlen(json), NULL, &sub, &err), 0);
+    assert_true(sub->answer_jobs);
+    clab_nb_added_t added = {0};
+    assert_int_equal(clab_notebook_submit_all(f->nb, &sub, 1, &added, NULL), 0);
+    clab_submission_destroy(&sub);
+    assert_int_equal(json_array_size(added.jobs), 6);
+    json_t *tasks = all_tasks(f);
+    for (size_t i = 0; i < 6; i++) {
+        const char *job = json_string_value(json_array_get(added.jobs, i));
+        size_t k = 0;
+        while (k < 6 && strcmp(task_job(tasks, k), job))
+            k++;
+        assert_true(k < 6);
+        static const int want[3] = {5, 3, 4};
+        assert_int_equal(task_x(tasks, k), want[i % 3]);
+    }
+    json_decref(tasks);
+    json_decref(added.jobs);
+}
+
+/* Runs sql on the notebook's file (the notebook closed meanwhile). */
+static void sql_run(fixture_t *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* A notebook of schema version 5 named a repetition epyc.repeated.i of
+ * epyc.repeated.repetitions and did not count its names' documents:
+ * opened, its documents, metadata columns (and their counts), cells and
+ * byte counts are those of version 6 (epyc.experiment.rep and
+ * epyc.experiment.repetitions), as if stored today; a value the
+ * experiment gave under a new name gives way to the job's. */
+static void test_migrate_v5_names(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    submit(f, "r", "[1, 2]", ", \"repetitions\": 2", tag);
+    json_t *tasks = all_tasks(f);
+    json_t *items = json_array();
+    for (size_t i = 0; i < 4; i++)
+        json_array_append_new(items, i == 3 ? failed_item(task_job(tasks, i))
+                                            : ok_item(task_job(tasks, i), 1));
+    json_object_set_new(
+        json_object_get(json_object_get(json_array_get(items, 0), "record"), "metadata"),
+        "epyc.experiment.rep", json_integer(7));
+    assert_int_equal(deliver(f, items), 4);
+    json_decref(tasks);
+    clab_notebook_destroy(&f->nb);
+    /* What version 6 stores, kept aside; then the same as version 5 had it. */
+    sql_run(
+        f,
+        "CREATE TABLE want AS SELECT tag, n, doc, ncols, csv, tsv FROM results;"
+        "CREATE TABLE want_sets AS SELECT * FROM sets;"
+        "CREATE TABLE want_columns AS SELECT * FROM columns;"
+        "UPDATE results SET doc = replace(doc, '\"epyc.experiment.rep\":0,"
+        "\"epyc.experiment.repetitions\":2', '\"epyc.experiment.rep\":7,"
+        "\"epyc.repeated.repetitions\":2,\"epyc.repeated.i\":0'),"
+        " csv = 'stale', tsv = NULL WHERE n = 1;"
+        "UPDATE results SET doc = replace(replace(doc,"
+        " '\"epyc.experiment.repetitions\":', '\"epyc.repeated.repetitions\":'),"
+        " '\"epyc.experiment.rep\":', '\"epyc.repeated.i\":'), csv = 'stale'"
+        " WHERE n > 1;"
+        "UPDATE columns SET name = replace(replace(name, 'epyc.experiment.repetitions',"
+        " 'epyc.repeated.repetitions'), 'epyc.experiment.rep', 'epyc.repeated.i');"
+        "UPDATE sets SET jsonl_bytes = 1;"
+        "ALTER TABLE columns DROP COLUMN docs;"
+        "ALTER TABLE columns DROP COLUMN ok_docs;"
+        "ALTER TABLE jobs DROP COLUMN bundle;"
+        "PRAGMA user_version = 5;");
+    sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
+    assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
+    sql_is(f, "PRAGMA user_version", "7");
+    sql_is(f, "SELECT count(*) FROM results WHERE instr(doc, 'epyc.repeated') > 0", "0");
+    sql_is(f,
+           "SELECT count(*) FROM results r JOIN want w USING (tag, n) WHERE r.doc IS NOT"
+           " w.doc OR r.ncols IS NOT w.ncols OR r.csv IS NOT w.csv OR r.tsv IS NOT w.tsv",
+           "0");
+    sql_is(f,
+           "SELECT count(*) FROM (SELECT * FROM columns EXCEPT SELECT * FROM want_columns"
+           " UNION ALL SELECT * FROM want_columns EXCEPT SELECT * FROM columns)",
+           "0");
+    sql_is(
+        f,
+        "SELECT s.jsonl_bytes = w.jsonl_bytes AND s.csv_cells = w.csv_cells FROM sets s"
+        " JOIN want_sets w USING (tag)",
+        "1");
 }
 
 int main(void)
@@ -1019,6 +1249,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_describe_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repetition_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v5_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_records_ingest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_jobs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* Set ids (schema version 6): a set's id names its files in the mount
+/* Set ids (schema version 7): a set's id names its files in the mount
  * (their inode numbers), so it is never handed out again, not even to the
- * same tag submitted after a delete; a notebook of version 5 (sets keyed
+ * same tag submitted after a delete; a notebook of version 5 or 6 (sets keyed
  * by tag, implicit rowids) is migrated keeping each set's rowid as its
  * id, every column, and columns another migration added to sets before
  * this one; the reader finds a set by its id. */
@@ -139,7 +139,7 @@ static void test_migrate_v5(void **state)
     assert_int_equal(sqlite3_exec(db, v5_sets, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "6");
+    sql_is(f, "PRAGMA user_version", "7");
     sql_is(
         f,
         "SELECT group_concat(id || ':' || tag || ':' || description || ':' || n_ok"
@@ -164,7 +164,7 @@ static void test_migrate_v5(void **state)
     /* Upgraded once: a second open changes nothing. */
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "6");
+    sql_is(f, "PRAGMA user_version", "7");
     sql_is(f, "SELECT group_concat(id, ',') FROM (SELECT id FROM sets ORDER BY id)",
            "1,2,5,8");
 }

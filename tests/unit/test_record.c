@@ -136,11 +136,45 @@ static void test_failure_of_a_point_not_run(void **state)
                 0);
     json_decref(rec);
 
-    /* The notebook's cancelled points have neither engine nor host. */
+    /* A point that never ran without an engine or a host. */
     clab_record_info_t bare = {.experiment = "/x/y", .job = "j3"};
-    rec = clab_record_failure(&bare, "cancelled");
+    rec = clab_record_failure(&bare, "no engine");
     check_keys(rec, 0);
     assert_string_equal(md_string(rec, "clab.host"), "");
+    json_decref(rec);
+}
+
+/* A cancelled point's record is what epyc's cancelPendingResult writes:
+ * status, end time, exception "Cancelled" (str() of its
+ * CancelledException) and a traceback, and clabfs's own names. */
+static void test_cancelled(void **state)
+{
+    (void)state;
+    clab_record_info_t who = {.experiment = "/x/y", .job = "j3"};
+    json_t *rec = clab_record_cancelled(&who, "cancelled by /ctl cancel");
+    json_t *md = json_object_get(rec, "metadata");
+    const char *key;
+    json_t *v;
+    char names[512] = "";
+    assert_true(json_is_false(json_object_get(rec, "ok")));
+    assert_null(json_object_get(rec, "results"));
+    json_object_foreach(md, key, v)
+    {
+        strcat(names, key);
+        strcat(names, " ");
+    }
+    assert_string_equal(names, "epyc.experiment.status epyc.experiment.end_time "
+                               "epyc.experiment.exception epyc.experiment.traceback "
+                               "clab.job clab.engine clab.host clab.exit_status ");
+    assert_true(json_is_false(json_object_get(md, "epyc.experiment.status")));
+    assert_string_equal(md_string(rec, "epyc.experiment.exception"), "Cancelled");
+    assert_string_equal(CLAB_CANCELLED_EXCEPTION, "Cancelled");
+    assert_string_equal(md_string(rec, "epyc.experiment.traceback"),
+                        "cancelled by /ctl cancel");
+    assert_string_equal(md_string(rec, "clab.job"), "j3");
+    assert_int_equal(strlen(md_string(rec, "epyc.experiment.end_time")),
+                     strlen("2026-11-26T20:54:43.566268Z"));
+    assert_int_equal(json_integer_value(json_object_get(md, "clab.exit_status")), -1);
     json_decref(rec);
 }
 
@@ -177,7 +211,7 @@ static int parse(const char *text, size_t max, json_t **res, char *why)
 static void test_parse_output(void **state)
 {
     (void)state;
-    char why[128];
+    char why[256];
     json_t *res;
     assert_int_equal(parse(" {\"a\": 1}\n", 3, &res, why), 0);
     assert_int_equal(json_array_size(res), 1);
@@ -218,7 +252,7 @@ static void test_parse_output(void **state)
 static void test_parse_relaxed(void **state)
 {
     (void)state;
-    char why[128];
+    char why[256];
     json_t *res, *rec = NULL;
     assert_int_equal(parse("{\"big\": 18446744073709551616, \"nan\": NaN, \"inf\": "
                            "Infinity, \"ninf\": -Infinity, \"over\": 1e400, \"z\": -0.0, "
@@ -240,7 +274,7 @@ static void test_parse_relaxed(void **state)
 static void test_invalid_output_traceback(void **state)
 {
     (void)state;
-    char why[128];
+    char why[256];
     clab_output_t o;
     json_t *rec = NULL;
     assert_int_equal(
@@ -295,13 +329,13 @@ static void test_invalid_output_traceback(void **state)
  * results are counted before parsing like plain output. */
 static int read(const char *text, size_t max, clab_output_t *o, char *why)
 {
-    return clab_record_read_output(text, strlen(text), max, o, why, 128);
+    return clab_record_read_output(text, strlen(text), max, o, why, 256);
 }
 
 static void test_envelope(void **state)
 {
     (void)state;
-    char why[128];
+    char why[256];
     clab_output_t o;
     assert_int_equal(read("{\"clab.results\": {\"y\": 2}, \"clab.metadata\": "
                           "{\"epyc.experiment.setup_time\": 0.5, \"clab.job\": \"x\", "
@@ -445,12 +479,117 @@ static void test_envelope_numbers_are_not_text(void **state)
     }
 }
 
+/* A point that gives full epyc records ("clab.records": epyc's results
+ * dicts, a RepeatedExperiment's one per repetition): each element keeps
+ * its own parameters, results and metadata (epyc's names and times, its
+ * own status, exception and traceback as epyc stores them), clabfs adds
+ * its clab.* names and its own clock as clab.start_time and
+ * clab.elapsed_time, and a clab.* name of the element's own is dropped.
+ * The point itself ran: the record is ok whatever its elements say. */
+static void test_records(void **state)
+{
+    (void)state;
+    char why[256];
+    clab_output_t o;
+    const char *text =
+        "{\"clab.records\": ["
+        "{\"parameters\": {\"x\": 1, \"v\": 0.5}, \"results\": {\"y\": 2},"
+        " \"metadata\": {\"epyc.experiment.status\": true, \"epyc.experiment.rep\": 0,"
+        " \"epyc.experiment.elapsed_time\": 4e-06, \"clab.job\": \"forged\"}},"
+        "{\"parameters\": {\"x\": 1}, \"results\": {},"
+        " \"metadata\": {\"epyc.experiment.status\": false, \"epyc.experiment.rep\": 1,"
+        " \"epyc.experiment.exception\": \"We failed\\n(on purpose)\","
+        " \"epyc.experiment.traceback\": \"Traceback (most recent call last):\\n\"}}]}";
+    assert_int_equal(read(text, 3, &o, why), 0);
+    assert_null(o.results);
+    assert_int_equal(json_array_size(o.records), 2);
+    clab_record_info_t in = {.experiment = "/e",
+                             .job = "j1",
+                             .engine_id = "e1",
+                             .host = "h1",
+                             .start = 0,
+                             .end = 2.5,
+                             .elapsed = 2.5,
+                             .exit_status = 0,
+                             .records = o.records};
+    json_t *rec = NULL;
+    assert_int_equal(clab_record_new(&in, NULL, &rec), 0);
+    assert_true(json_is_true(json_object_get(rec, "ok")));
+    assert_null(json_object_get(rec, "results"));
+    json_t *els = json_object_get(rec, "records");
+    assert_int_equal(json_array_size(els), 2);
+    json_t *e0 = json_array_get(els, 0), *e1 = json_array_get(els, 1);
+    assert_true(json_is_true(json_object_get(e0, "ok")));
+    assert_true(json_is_false(json_object_get(e1, "ok")));
+    json_t *want = json_loads("{\"x\": 1, \"v\": 0.5}", 0, NULL);
+    assert_true(json_equal(json_object_get(e0, "parameters"), want));
+    json_decref(want);
+    json_t *m0 = json_object_get(e0, "metadata"), *m1 = json_object_get(e1, "metadata");
+    const char *key;
+    json_t *v;
+    char names[512] = "";
+    json_object_foreach(m0, key, v)
+    {
+        strcat(names, key);
+        strcat(names, " ");
+    }
+    assert_string_equal(names, "epyc.experiment.status epyc.experiment.rep "
+                               "epyc.experiment.elapsed_time clab.job clab.engine "
+                               "clab.host clab.exit_status clab.start_time "
+                               "clab.elapsed_time ");
+    assert_string_equal(json_string_value(json_object_get(m0, "clab.job")), "j1");
+    assert_true(json_real_value(json_object_get(m0, "epyc.experiment.elapsed_time")) ==
+                4e-06);
+    assert_true(json_real_value(json_object_get(m0, "clab.elapsed_time")) == 2.5);
+    assert_string_equal(
+        json_string_value(json_object_get(m1, "epyc.experiment.exception")),
+        "We failed\n(on purpose)");
+    assert_string_equal(
+        json_string_value(json_object_get(m1, "epyc.experiment.traceback")),
+        "Traceback (most recent call last):\n");
+    json_decref(rec);
+    clab_output_clear(&o);
+
+    const char *bad[][2] = {
+        {"{\"clab.records\": []}",
+         "clab.records is not a non-empty array of epyc results dicts"},
+        {"{\"clab.records\": {}}",
+         "clab.records is not a non-empty array of epyc results dicts"},
+        {"{\"clab.records\": [{\"parameters\": {}, \"results\": {}}]}",
+         "clab.records[0] is not an epyc results dict (parameters, results and metadata "
+         "objects, metadata with a boolean epyc.experiment.status)"},
+        {"{\"clab.records\": [{\"parameters\": {}, \"results\": [], \"metadata\": "
+         "{\"epyc.experiment.status\": true}}]}",
+         "clab.records[0] is not an epyc results dict (parameters, results and metadata "
+         "objects, metadata with a boolean epyc.experiment.status)"},
+        {"{\"clab.records\": [{\"parameters\": {}, \"results\": {}, \"metadata\": "
+         "{\"epyc.experiment.status\": 1}}]}",
+         "clab.records[0] is not an epyc results dict (parameters, results and metadata "
+         "objects, metadata with a boolean epyc.experiment.status)"},
+        {"{\"clab.records\": [{}, {}, {}, {}]}", "output has 4 results (at most 3)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(read(bad[i][0], 3, &o, why), -EINVAL);
+        assert_null(o.records);
+        assert_string_equal(why, bad[i][1]);
+        clab_output_clear(&o);
+    }
+    /* A point that failed as a whole is a failure, records or not. */
+    assert_int_equal(
+        read("{\"clab.exception\": \"boom\", \"clab.records\": [{}]}", 3, &o, why),
+        -EINVAL);
+    assert_string_equal(why, "boom");
+    clab_output_clear(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_success),
         cmocka_unit_test(test_failure_text),
         cmocka_unit_test(test_failure_of_a_point_not_run),
+        cmocka_unit_test(test_cancelled),
+        cmocka_unit_test(test_records),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_parse_output),
         cmocka_unit_test(test_parse_relaxed),

@@ -2,6 +2,7 @@
  * contract end to end, with the small experiments in tests/experiments/runner.
  * Every run is also checked for leaked descriptors, zombies and scratch
  * directories left behind. */
+/* ctest: serial -- asserts the runner's tick cadence (no gap of 0.15 s) and wall times */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -347,6 +347,8 @@ static const struct {
     {"{\"x\": {\"linspace\": [\"a\", 1, 5]}}", "parameter \"x\": linspace takes"},
     {"{\"x\": {\"linspace\": [-1e308, 1e308, 3]}}", "parameter \"x\": linspace(-1e+308, "
                                                     "1e+308) overflows"},
+    {"{\"x\": {\"value\": 1, \"range\": [0, 2]}}", "parameter \"x\": an object must be"},
+    {"{\"x\": [1, {\"value\": 2, \"k\": 3}]}", "parameter \"x\": element 2 is an object"},
     /* The first wrong value in text order is the one reported. */
     {"{\"ok\": 1, \"b\": [], \"a\": null}", "parameter \"b\": empty axis"},
     {"{\"line\\nbreak\": null}", "parameter \"line\\nbreak\": null"},
@@ -495,6 +497,129 @@ static void test_max_point_bytes(void **state)
     }
 }
 
+/* Every point of sp as one JSON array, in index order. */
+static json_t *all_points(clab_space_t *sp)
+{
+    json_t *all = json_array();
+    for (size_t i = 0; i < clab_space_size(sp); i++)
+        json_array_append_new(all, clab_space_point(sp, i));
+    assert_null(clab_space_point(sp, clab_space_size(sp)));
+    return all;
+}
+
+static void points_are(clab_space_t *sp, const char *want_text)
+{
+    json_t *got = all_points(sp), *want = json_loads(want_text, 0, NULL);
+    char *g = json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!json_equal(got, want))
+        fail_msg("points %s, want %s", g, want_text);
+    free(g);
+    json_decref(got);
+    json_decref(want);
+}
+
+static clab_space_t *design_of(const char *params, clab_design_t design)
+{
+    json_t *p = json_loads(params, 0, NULL);
+    clab_space_t *sp = NULL;
+    clab_submit_error_t err;
+    int rc = clab_space_new_design(p, design, &sp, &err);
+    json_decref(p);
+    if (rc)
+        fail_msg("clab_space_new_design(%s) = %d: %s", params, rc, err.message);
+    return sp;
+}
+
+/* {"value": X} is one value of any JSON type, alone or in an axis, and
+ * never an axis itself; a value's copy is the space's own. */
+static void test_value_is_one_value(void **state)
+{
+    (void)state;
+    clab_space_t *sp = space_of("{\"a\": {\"value\": [1, 2]}, \"n\": {\"value\": null},"
+                                " \"o\": {\"value\": {\"k\": [true]}},"
+                                " \"x\": [{\"value\": [3]}, 4, {\"value\": {}}]}");
+    assert_int_equal(clab_space_size(sp), 3);
+    assert_int_equal(clab_space_axes(sp), 4);
+    points_are(sp, "[{\"a\": [1, 2], \"n\": null, \"o\": {\"k\": [true]}, \"x\": [3]},"
+                   " {\"a\": [1, 2], \"n\": null, \"o\": {\"k\": [true]}, \"x\": 4},"
+                   " {\"a\": [1, 2], \"n\": null, \"o\": {\"k\": [true]}, \"x\": {}}]");
+    assert_int_equal(clab_space_max_point_bytes(sp),
+                     strlen("{\"a\":[1,2],\"n\":null,\"o\":{\"k\":[true]},\"x\":[3]}"));
+    clab_space_destroy(&sp);
+}
+
+/* epyc's PointwiseDesign: axes longer than one value go in step, one-value
+ * axes (scalars too) are extended; the factorial design is the default. */
+static void test_pointwise(void **state)
+{
+    (void)state;
+    clab_space_t *sp = design_of("{\"a\": [1, 2, 3], \"b\": {\"range\": [10, 13]},"
+                                 " \"c\": \"k\", \"d\": [true]}",
+                                 CLAB_DESIGN_POINTWISE);
+    points_are(sp, "[{\"a\": 1, \"b\": 10, \"c\": \"k\", \"d\": true},"
+                   " {\"a\": 2, \"b\": 11, \"c\": \"k\", \"d\": true},"
+                   " {\"a\": 3, \"b\": 12, \"c\": \"k\", \"d\": true}]");
+    clab_space_destroy(&sp);
+    sp = design_of("{\"a\": 1, \"b\": [2]}", CLAB_DESIGN_POINTWISE);
+    points_are(sp, "[{\"a\": 1, \"b\": 2}]");
+    clab_space_destroy(&sp);
+    sp = design_of("{}", CLAB_DESIGN_POINTWISE);
+    points_are(sp, "[{}]");
+    clab_space_destroy(&sp);
+    sp = design_of("{\"a\": [1, 2], \"b\": [3, 4]}", CLAB_DESIGN_FACTORIAL);
+    assert_int_equal(clab_space_size(sp), 4);
+    clab_space_destroy(&sp);
+
+    json_t *p = json_loads("{\"a\": [1, 2, 3], \"b\": [1, 2], \"c\": 5}", 0, NULL);
+    clab_submit_error_t err = {0};
+    assert_int_equal(clab_space_new_design(p, CLAB_DESIGN_POINTWISE, &sp, &err), -EINVAL);
+    assert_null(sp);
+    assert_string_equal(err.message,
+                        "pointwise design: parameter \"b\" has 2 values and "
+                        "\"a\" has 3; axes longer than one value go in step");
+    json_decref(p);
+}
+
+/* An explicit list of points, run as given, in order: values are taken
+ * literally (an array is a value, {"range": ...} an object); the names are
+ * every point's names. */
+static void test_points(void **state)
+{
+    (void)state;
+    const char *text = "[{\"x\": 1, \"y\": [1, 2]}, {\"x\": {\"range\": [0, 9]}},"
+                       " {\"z\": null}]";
+    json_t *p = json_loads(text, 0, NULL);
+    clab_space_t *sp = NULL;
+    assert_int_equal(clab_space_new_points(p, &sp, NULL), 0);
+    json_array_clear(p); /* the space keeps its own */
+    json_decref(p);
+    assert_int_equal(clab_space_size(sp), 3);
+    assert_int_equal(clab_space_axes(sp), 3);
+    assert_string_equal(clab_space_axis_name(sp, 0), "x");
+    assert_string_equal(clab_space_axis_name(sp, 2), "z");
+    points_are(sp, text);
+    assert_int_equal(clab_space_max_point_bytes(sp), strlen("{\"x\":{\"range\":[0,9]}}"));
+    clab_space_destroy(&sp);
+
+    static const struct {
+        const char *points, *message;
+    } bad_points[] = {
+        {"[]", "points: no points (give at least one object)"},
+        {"{\"x\": 1}", "points must be an array of objects, not an object"},
+        {"[{\"x\": 1}, 2]", "points[1] must be an object, not an integer"},
+        {"[{\"\": 1}]", "points[0]: a parameter name must not be empty"},
+    };
+    for (size_t i = 0; i < sizeof bad_points / sizeof *bad_points; i++) {
+        clab_submit_error_t err = {0};
+        p = json_loads(bad_points[i].points, 0, NULL);
+        assert_int_equal(clab_space_new_points(p, &sp, &err), -EINVAL);
+        assert_null(sp);
+        assert_string_equal(err.message, bad_points[i].message);
+        assert_int_equal(clab_space_new_points(p, &sp, NULL), -EINVAL);
+        json_decref(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +640,9 @@ int main(void)
         cmocka_unit_test(test_shuffle_is_a_permutation),
         cmocka_unit_test(test_shuffle_is_uniform),
         cmocka_unit_test(test_max_point_bytes),
+        cmocka_unit_test(test_value_is_one_value),
+        cmocka_unit_test(test_pointwise),
+        cmocka_unit_test(test_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -441,6 +441,78 @@ static void test_cancel_upto(void **state)
     assert_int_equal(clab_store_take(s, "E1", NULL, &job, &body), 0);
 }
 
+/* A cancel of named jobs (epyc's cancelPendingResult at the cluster)
+ * takes only those of the client's tag that are not finished, a running
+ * one with its engine, and none submitted after the cancel began. */
+static void test_cancel_jobs(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    add_seq(s, "c1", "a", "t", 10, 1);
+    add_seq(s, "c1", "b", "t", 11, 1);
+    add_seq(s, "c1", "c", "t", 12, 1);
+    add_seq(s, "c1", "d", "t", 14, 1); /* submitted after the cancel began */
+    add_seq(s, "c1", "x", "u", 9, 1);  /* another tag */
+    add_seq(s, "c2", "y", "t", 9, 1);  /* another client */
+    take(s, "E1", "a");
+    json_t *jobs = json_pack("[s, s, s, s, s, s]", "a", "b", "d", "x", "y", "nosuch");
+    json_t *running = json_array();
+    long queued = -1, nrunning = -1;
+    assert_int_equal(
+        clab_store_cancel_jobs(s, "c1", "t", 13, jobs, running, &queued, &nrunning), 0);
+    assert_int_equal(nrunning, 1);
+    assert_int_equal(queued, 1); /* b */
+    json_t *want = json_pack("[{s:s, s:s}]", "job", "a", "engine", "E1");
+    assert_true(json_equal(running, want));
+    json_decref(want);
+    json_decref(running);
+    json_decref(jobs);
+    counts(s, 4, 0, 0); /* c, d, x, y */
+    take(s, "E1", "c");
+    take(s, "E1", "d");
+    take(s, "E1", "x");
+    take(s, "E1", "y");
+}
+
+/* A job's files, by their sha256: kept once whatever number of tasks
+ * name them, while any task that is not finished names them; a task
+ * finished, delivered or cancelled does not keep them. */
+static void test_files(void **state)
+{
+    clab_store_t *s = ((fixture_t *)*state)->s;
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(clab_store_file_put(s, "aa", "foo", 3), 1);
+    assert_int_equal(clab_store_file_put(s, "aa", "foo", 3), 0);
+    assert_int_equal(clab_store_file_put(s, "bb", "", 0), 1);
+    assert_int_equal(clab_store_file_has(s, "aa"), 1);
+    assert_int_equal(clab_store_file_has(s, "cc"), 0);
+    assert_int_equal(clab_store_file_get(s, "aa", &data, &len), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(data, "foo", 3);
+    free(data);
+    assert_int_equal(clab_store_file_get(s, "cc", &data, &len), -ENOENT);
+    clab_store_task_t t = {.client = "c1",
+                           .job = "a",
+                           .tag = "t",
+                           .body = "{\"job\":\"a\",\"experiment\":\"/bin/true\","
+                                   "\"params\":{},\"files\":{\"x.pkl\":\"aa\"}}"};
+    assert_int_equal(clab_store_add(s, &t), 1);
+    assert_int_equal(clab_store_files_gc(s), 1); /* bb: no task names it */
+    assert_int_equal(clab_store_file_has(s, "bb"), 0);
+    assert_int_equal(clab_store_file_has(s, "aa"), 1);
+    take(s, "E1", "a");
+    assert_int_equal(clab_store_files_gc(s), 0); /* running: still named */
+    char *client = NULL, *set = NULL;
+    int prev;
+    assert_int_equal(finish_with(s, "a", "{\"ok\":true,\"metadata\":{}}", NULL, 1.0,
+                                 &client, &set, &prev),
+                     1);
+    free(client);
+    free(set);
+    assert_int_equal(clab_store_files_gc(s), 1);
+    assert_int_equal(clab_store_file_has(s, "aa"), 0);
+}
+
 /* The stamp a result is stored with is delivered beside its record. */
 static void test_stamp_delivered(void **state)
 {
@@ -536,6 +608,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delivered_resubmitted_runs_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_upto, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamp_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_migrates_v1, setup, teardown),

@@ -113,8 +113,9 @@ static int run_case(const char *dir, const char *name)
         size_t plen, total = 0;
         char *points = read_file(path, &plen);
         for (clab_submission_t **s = subs; ok && *s; s++) {
-            ok = (*s)->experiment && json_is_object((*s)->parameters) && (*s)->space &&
-                 (*s)->repetitions >= 1;
+            ok = (*s)->experiment && (*s)->space && (*s)->repetitions >= 1 &&
+                 ((*s)->explicit_points ? !(*s)->parameters
+                                        : json_is_object((*s)->parameters));
             total += (*s)->points;
         }
         ok = ok && points && total == strtoull(points, NULL, 10);
@@ -402,10 +403,11 @@ static void test_messages(void **state)
 {
     expect_message(JOB("{}") ", \"tagg\": \"x\"}", -EINVAL,
                    "unexpected text after the JSON object (one job per write)");
-    expect_message("{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}",
-                   -EINVAL,
-                   "unknown field \"tagg\" (expected experiment, parameters, tag, "
-                   "description, repetitions, timeout, arguments, worker, if_exists)");
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}", -EINVAL,
+        "unknown field \"tagg\" (expected experiment, parameters, points, design, "
+        "tag, description, repetitions, timeout, arguments, worker, "
+        "if_exists, files, answer)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -435,8 +437,6 @@ static void test_messages(void **state)
         "the path without them");
     expect_message("{\"parameters\": {}}", -EINVAL,
                    "missing field \"experiment\" (the absolute path of the program)");
-    expect_message("{\"experiment\": \"/bin/true\"}", -EINVAL,
-                   "missing field \"parameters\" (an object such as {\"x\": [1, 2]})");
     expect_message(JOB("[1]"), -EINVAL,
                    "field \"parameters\" must be an object, not an array");
     expect_message(
@@ -562,8 +562,164 @@ static void test_precedence(void **state)
     /* Unknown fields before the type of known ones. */
     expect_message(
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
-        "unknown field \"x\" (expected experiment, parameters, tag, description, "
-        "repetitions, timeout, arguments, worker, if_exists)");
+        "unknown field \"x\" (expected experiment, parameters, points, design, tag, "
+        "description, repetitions, timeout, arguments, worker, if_exists, files, "
+        "answer)");
+}
+
+/* Designs and explicit points: what each refusal says and where its
+ * caret goes; an accepted job's points, names and design. */
+static void test_designs(void **state)
+{
+    (void)state;
+    const char *pw = "{\"experiment\": \"/bin/true\", \"design\": \"pointwise\","
+                     " \"parameters\": {\"a\": [1, 2, 3], \"b\": [1, 2]}}";
+    expect_message(pw, -EINVAL,
+                   "pointwise design: parameter \"b\" has 2 values and \"a\" has 3; axes "
+                   "longer than one value go in step");
+    expect_at(pw, -EINVAL, "\"parameters\"", 1, 52);
+    expect_at("{\"experiment\": \"/bin/true\", \"parameters\": {}, \"points\": [{}]}",
+              -EINVAL, "\"points\"", 1, 47);
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"points\": [{}]}", -EINVAL,
+        "give \"parameters\" or \"points\", not both");
+    expect_at("{\"experiment\": \"/bin/true\", \"points\": [{\"a\": 1}, 2]}", -EINVAL,
+              "\"points\"", 1, 29);
+    expect_message("{\"experiment\": \"/bin/true\", \"points\": [{\"a\": 1}, 2]}",
+                   -EINVAL, "points[1] must be an object, not an integer");
+    expect_message("{\"experiment\": \"/bin/true\", \"points\": [{}], \"design\": "
+                   "\"factorial\"}",
+                   -EINVAL,
+                   "field \"design\" applies to \"parameters\"; \"points\" run as given");
+    expect_message("{\"experiment\": \"/bin/true\", \"design\": \"Pointwise\", "
+                   "\"parameters\": {}}",
+                   -EINVAL, "field \"design\" must be \"factorial\" or \"pointwise\"");
+    expect_message("{\"experiment\": \"/bin/true\"}", -EINVAL,
+                   "missing field \"parameters\" (an object such as {\"x\": [1, 2]}, or "
+                   "\"points\")");
+
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    const char *ok = "{\"experiment\": \"/bin/true\", \"repetitions\": 2,"
+                     " \"points\": [{\"y\": [1]}, {\"x\": {\"value\": 2}}]}";
+    assert_int_equal(parse(ok, &sub, &err), 0);
+    assert_int_equal(sub->points, 4);
+    assert_true(sub->explicit_points);
+    assert_null(sub->parameters);
+    assert_int_equal(clab_space_axes(sub->space), 2);
+    json_t *p1 = clab_space_point(sub->space, 1),
+           *want = json_loads("{\"x\": {\"value\": 2}}", 0, NULL);
+    assert_true(json_equal(p1, want));
+    json_decref(p1);
+    json_decref(want);
+    clab_submission_destroy(&sub);
+    assert_int_equal(parse("{\"experiment\": \"/bin/true\", \"design\": \"pointwise\","
+                           " \"parameters\": {\"a\": [1, 2], \"b\": 0}}",
+                           &sub, &err),
+                     0);
+    assert_int_equal(sub->design, CLAB_DESIGN_POINTWISE);
+    assert_int_equal(sub->points, 2);
+    clab_submission_destroy(&sub);
+}
+
+/* "files": what each point finds in its scratch directory, base64 in the
+ * text. They do not count in the text limit (a 1 MiB pickle is 1.4 MiB of
+ * base64), only in their own: 16 files of at most 1 MiB together, decoded.
+ * Names are plain file names. */
+static void test_files(void **state)
+{
+    (void)state;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    const char *ok = "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                     " \"files\": {\"experiment.pkl\": \"Zm9vYmFy\", \"e\": \"\"}}";
+    assert_int_equal(parse(ok, &sub, &err), 0);
+    assert_int_equal(sub->nfiles, 2);
+    assert_string_equal(sub->files[0].name, "experiment.pkl");
+    assert_int_equal(sub->files[0].len, 6);
+    assert_memory_equal(sub->files[0].data, "foobar", 6);
+    assert_string_equal(
+        sub->files[0].sha256,
+        "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2");
+    assert_int_equal(sub->files[1].len, 0);
+    clab_submission_destroy(&sub);
+
+    static const struct {
+        const char *files, *message;
+        int rc;
+    } bad[] = {
+        {"[]",
+         "field \"files\" must be an object of file names and base64 texts, not an array",
+         -EINVAL},
+        {"{\"a/b\": \"\"}",
+         "files: \"a/b\" is not a file name ([A-Za-z0-9._-]{1,255}, not . or ..)",
+         -EINVAL},
+        {"{\"..\": \"\"}",
+         "files: \"..\" is not a file name ([A-Za-z0-9._-]{1,255}, not . or ..)",
+         -EINVAL},
+        {"{\"a\": 1}", "files: \"a\" must be a base64 text, not an integer", -EINVAL},
+        {"{\"a\": \"Zm9v\\n\"}", "files: \"a\" is not base64", -EINVAL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"files\": %s}",
+                 bad[i].files);
+        expect_message(text, bad[i].rc, bad[i].message);
+        expect_at(text, bad[i].rc, "\"files\"", 1, 47);
+    }
+    /* Too many, and too big; the text past its limit by the files alone
+     * is fine. */
+    char text[4096];
+    size_t len =
+        (size_t)sprintf(text, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                              " \"files\": {");
+    for (int i = 0; i <= CLAB_SUBMIT_MAX_FILES; i++)
+        len += (size_t)sprintf(text + len, "%s\"f%d\": \"\"", i ? ", " : "", i);
+    len += (size_t)sprintf(text + len, "}}");
+    expect_message(text, -EINVAL, "files: 17 files, over the limit of 16");
+    size_t n = CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 4 + 4; /* 1 MiB and 1 byte or 2 */
+    char *big = malloc(n + 200);
+    len = (size_t)sprintf(big, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                               " \"files\": {\"a\": \"");
+    memset(big + len, 'A', n);
+    len += n;
+    len += (size_t)sprintf(big + len, "\"}}");
+    clab_submit_limits_t lim = {.max_text = 200, .max_points = 10};
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), -E2BIG);
+    assert_string_equal(err.message, "files: 1048578 bytes, over the limit of 1048576");
+    n = CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 4; /* just under 1 MiB */
+    len = (size_t)sprintf(big, "{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                               " \"files\": {\"a\": \"");
+    memset(big + len, 'A', n);
+    len += n;
+    len += (size_t)sprintf(big + len, "\"}}");
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), 0);
+    assert_int_equal(sub->files[0].len, CLAB_SUBMIT_MAX_FILE_BYTES / 3 * 3);
+    clab_submission_destroy(&sub);
+    /* The rest of the text still has its limit. */
+    lim.max_text = 60;
+    assert_int_equal(clab_submission_parse(big, len, &lim, &sub, &err), -E2BIG);
+    assert_string_equal(err.message,
+                        "the job is 65 bytes without its files, over the limit of 60");
+    free(big);
+}
+
+/* "answer": "jobs" or nothing. */
+static void test_answer(void **state)
+{
+    (void)state;
+    clab_submission_t *sub = NULL;
+    clab_submit_error_t err;
+    assert_int_equal(parse("{\"experiment\": \"/bin/true\", \"parameters\": {},"
+                           " \"answer\": \"jobs\"}",
+                           &sub, &err),
+                     0);
+    assert_true(sub->answer_jobs);
+    clab_submission_destroy(&sub);
+    expect_message(
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"answer\": true}", -EINVAL,
+        "field \"answer\" must be \"jobs\"");
 }
 
 static void test_tag_valid(void **state)
@@ -643,6 +799,9 @@ int main(void)
         cmocka_unit_test(test_semantic_positions),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_designs),
+        cmocka_unit_test(test_files),
+        cmocka_unit_test(test_answer),
         cmocka_unit_test(test_tag_valid),
         cmocka_unit_test(test_task_limit),
     };

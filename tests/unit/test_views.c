@@ -487,6 +487,111 @@ static void test_notebook_json(void **state)
     free(text);
 }
 
+/* Delivers one result per pending point of tag: results named like a
+ * parameter (x) and like a metadata key (clab.job), and a record of
+ * epyc's cancel (metadata named like no result). */
+static void complete_clashing(fixture_t *f, const char *tag)
+{
+    json_t *tasks = json_array(), *batch = json_array(), *t;
+    int64_t after = 0;
+    size_t i;
+    assert_true(clab_notebook_pending_tasks(f->lab.nb, &after, 100, tasks) > 0);
+    json_array_foreach(tasks, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "tag")), tag))
+            continue;
+        const char *job = json_string_value(json_object_get(t, "job"));
+        json_t *x = json_object_get(json_object_get(t, "params"), "x");
+        json_array_append_new(
+            batch, json_pack("{s:s, s:{s:b, s:{s:s, s:b}, s:[{s:O, s:s, s:n, s:{s:i}}]}}",
+                             "job", job, "record", "ok", 1, "metadata", "clab.job", job,
+                             "epyc.experiment.status", 1, "results", "x", x, "clab.job",
+                             "mine", "z", "o", "k", 1));
+    }
+    assert_true(clab_notebook_add_results(f->lab.nb, batch) > 0);
+    json_decref(tasks);
+    json_decref(batch);
+}
+
+/* epyc refuses a notebook whose set has a field name twice (numpy: "field
+ * 'x' occurs more than once"): notebook.json names a result named like a
+ * parameter or a metadata key as the tables head it (results.NAME), in
+ * every set, its size still exact; N.json keeps the plain names. Each set
+ * also has results/TAG/notebook.json, a notebook of that set alone (and
+ * epyc's default set), current there; a pending point's null and object
+ * values are written as epyc can type them. */
+static void test_notebook_json_names(void **state)
+{
+    fixture_t *f = *state;
+    char tag[CLAB_TAG_MAX + 1];
+    size_t len;
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"parameters\": {\"x\": [1, 2]}, \"tag\": "
+           "\"c\"}",
+           tag);
+    submit(f,
+           "{\"experiment\": \"/bin/true\", \"tag\": \"v\", \"parameters\": {\"x\": "
+           "[1, 2], \"n\": {\"value\": null}, \"o\": {\"value\": {\"a\": [null]}}}}",
+           tag);
+    complete_clashing(f, "c");
+    char *text = check_view(f, "/notebook.json", &len);
+    json_t *j = parse_epyc(text, len);
+    assert_non_null(j);
+    free(text);
+    json_t *c = json_object_get(json_object_get(j, "resultsets"), "c");
+    json_t *r0 = json_array_get(json_object_get(c, "results"), 0);
+    json_t *want = json_pack("{s:O, s:s, s:n, s:[s, i]}", "results.x",
+                             json_object_get(json_object_get(r0, "parameters"), "x"),
+                             "results.clab.job", "mine", "z", "o", "k", 1);
+    assert_true(json_equal(json_object_get(r0, "results"), want));
+    json_decref(want);
+    assert_non_null(json_object_get(json_object_get(r0, "metadata"), "clab.job"));
+    /* The pending point of v as epyc types it: null read back from NaN,
+     * the object as its flat list. */
+    json_t *pend = json_object_get(json_object_get(json_object_get(j, "resultsets"), "v"),
+                                   "pending-results");
+    const char *job;
+    json_t *params;
+    json_object_foreach(pend, job, params)
+    {
+        assert_true(json_is_null(json_object_get(params, "n")));
+        want = json_pack("[s, [n]]", "a");
+        assert_true(json_equal(json_object_get(params, "o"), want));
+        json_decref(want);
+    }
+    json_decref(j);
+
+    text = read_path(f, "/results/c/1.json", 4096, &len);
+    j = json_loadb(text, len, 0, NULL);
+    assert_non_null(json_object_get(json_object_get(j, "results"), "x"));
+    json_decref(j);
+    free(text);
+
+    text = check_view(f, "/results/c/notebook.json", &len);
+    j = parse_epyc(text, len);
+    assert_non_null(j);
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(j, "current")), "c");
+    json_t *sets = json_object_get(j, "resultsets");
+    assert_int_equal(json_object_size(sets), 2);
+    assert_non_null(json_object_get(sets, "epyc.resultset.default"));
+    c = json_object_get(sets, "c");
+    assert_int_equal(json_array_size(json_object_get(c, "results")), 2);
+    assert_non_null(json_object_get(
+        json_object_get(json_array_get(json_object_get(c, "results"), 1), "results"),
+        "results.clab.job"));
+    json_decref(j);
+    text = check_view(f, "/results/v/notebook.json", &len);
+    j = parse_epyc(text, len);
+    assert_int_equal(json_object_size(json_object_get(j, "resultsets")), 2);
+    assert_int_equal(
+        json_object_size(json_object_get(
+            json_object_get(json_object_get(j, "resultsets"), "v"), "pending-results")),
+        2);
+    json_decref(j);
+    free(text);
+}
+
 typedef struct {
     fixture_t *f;
     int delay_ms;
@@ -703,10 +808,11 @@ static void test_listings(void **state)
     assert_int_equal(ok, 600 - 600 / 7 - (600 % 7 > 3));
     static const char *const fixed[] = {
         ".",      "..",      "results.csv", "results.tsv", "results.jsonl",
-        "status", "pending", "experiment",  "description", "failed"};
+        "status", "pending", "experiment",  "description", "notebook.json",
+        "failed"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         assert_string_equal(l->names[i], fixed[i]);
-    assert_int_equal(l->n, 10 + ok);
+    assert_int_equal(l->n, 11 + ok);
     /* failed/ and the root. */
     memset(l, 0, sizeof *l);
     l->room = 1000;
@@ -869,6 +975,8 @@ static void test_migration(void **state)
         " job TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
         "INSERT INTO results SELECT * FROM results0; DROP TABLE results0;"
         "CREATE INDEX results_ok ON results(tag, ok, n);"
+        "ALTER TABLE columns DROP COLUMN docs;"
+        "ALTER TABLE columns DROP COLUMN ok_docs;"
         "PRAGMA user_version = 0;"
         "COMMIT;";
     assert_int_equal(sqlite3_exec(db, old, NULL, NULL, NULL), SQLITE_OK);
@@ -1116,6 +1224,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sizes_and_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notebook_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notebook_json_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listing_then_lookups, setup, teardown),
