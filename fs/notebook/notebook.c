@@ -331,6 +331,10 @@ static int sets_column(clab_buf_t *def, clab_buf_t *names, sqlite3_stmt *info)
     const char *name = (const char *)sqlite3_column_text(info, 1);
     const char *type = (const char *)sqlite3_column_text(info, 2);
     const char *dflt = (const char *)sqlite3_column_text(info, 4);
+    /* A table that has its id already (an INTEGER PRIMARY KEY is the
+     * rowid, copied as the id) keeps it. */
+    if (strcmp(name, "id") == 0)
+        return 0;
     int rc = clab_buf_printf(names, ", \"%s\"", name);
     if (strcmp(name, "tag") == 0)
         return rc ? rc : clab_buf_puts(def, ", tag TEXT NOT NULL UNIQUE");

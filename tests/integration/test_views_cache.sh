@@ -64,8 +64,8 @@ mtime0=$(stat -c %Y.%y "$dir")
 submit "{\"experiment\": \"$EXP/sum.py\", \"tag\": \"c\",
          \"parameters\": {\"a\": {\"range\": [0, 10]}, \"b\": 1}}"
 cat "$dir/wait" >/dev/null
-assert_eq $((N + 10)) "$(ls "$dir" | grep -c '\.json$')" "results ls lists after the reopen"
-assert_eq $((N + 10)) "$(ls -l "$dir" | grep -c '\.json$')" "results ls -l lists after the reopen"
+assert_eq $((N + 10)) "$(ls "$dir" | grep -c '[0-9]\.json$')" "results ls lists after the reopen"
+assert_eq $((N + 10)) "$(ls -l "$dir" | grep -c '[0-9]\.json$')" "results ls -l lists after the reopen"
 size1=$(stat -c %s "$dir/results.csv")
 [ "$size1" -gt "$size0" ] || fail "stat of results.csv after the reopen: $size1 (was $size0)"
 assert_eq "$size1" "$(cat "$dir/results.csv" | wc -c)" "stat and cat of results.csv"

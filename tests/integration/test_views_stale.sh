@@ -50,6 +50,6 @@ new_ino=$(stat -c %i "$set_dir")
 [ "$(stat -c %i "$set_dir/1.json")" != "$old_result" ] || fail "1.json kept its inode number"
 assert_eq 5 "$(key "$set_dir/status" results)" "the new set's results"
 assert_eq "ENOENT,ENOENT,ENOENT,ENOENT" "$(ask)" "the held old set after delete and resubmit"
-assert_eq 5 "$(ls "$set_dir" | grep -c '\.json$')" "results listed by the tag's path"
+assert_eq 5 "$(ls "$set_dir" | grep -c '[0-9]\.json$')" "results listed by the tag's path"
 exec {HOLDER[1]}>&-
 log "PASS test_views_stale"
