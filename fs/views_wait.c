@@ -165,16 +165,24 @@ static void finish(clab_wait_t *h, int rc, const clab_buf_t *text, double mtime)
     clab_view_t *v = h->v;
     if (rc >= 0)
         rc = wait_done(v, text, mtime);
-    if (rc < 0) {
-        w->answer(h->token, NULL, rc);
-    } else {
-        /* Whole now: its bytes no longer change. */
+    char *copy = NULL;
+    if (rc >= 0) {
+        /* Whole now: its bytes no longer change. The answer is sent from a
+         * copy: once the kernel has the reply, the reader may close the
+         * file and its release free the view before writev(2) returns
+         * here (and ASan reads the iovec after the call). */
         off_t end = h->off + (off_t)h->size;
         if (end > v->size)
             end = v->size;
         ssize_t n = h->off < end ? (ssize_t)(end - h->off) : 0;
-        w->answer(h->token, n ? v->buf.data + h->off : NULL, n);
+        if (n && !(copy = malloc((size_t)n)))
+            rc = -ENOMEM;
+        else if (n)
+            memcpy(copy, v->buf.data + h->off, (size_t)n);
+        rc = rc < 0 ? rc : (int)n;
     }
+    w->answer(h->token, copy, rc);
+    free(copy);
     clab_waiters_leave(w->limits, h->uid);
     pthread_mutex_lock(&w->lock);
     w->held--;
