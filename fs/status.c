@@ -2,6 +2,7 @@
 #include "status.h"
 #include "buf.h"
 #include "log.h"
+#include "rate.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,35 +12,43 @@
  * seconds its pending points will take at that rate (-1 when unknown:
  * nothing pending, or nothing finished lately) and its first submit as
  * ISO 8601 UTC ("" when there is no set). Kept by the notebook as results
- * are stored, so a read costs no scan. */
+ * are stored, so a read costs no scan. changed: when the clock alone last
+ * changed it (0: never). */
 typedef struct {
     double rate;
     long eta;
     char started[32];
+    double changed;
 } progress_t;
 
-static void progress(clab_nb_reader_t *r, const clab_set_info_t *info, progress_t *p)
+static void progress(clab_nb_reader_t *r, const clab_set_info_t *info, double now,
+                     progress_t *p)
 {
     *p = (progress_t){.eta = -1};
     if (!info->tag[0])
         return;
-    /* A finished set's rate is that of the minute up to its last change,
-     * not one that decays as time passes: its record then reads the same
-     * until something happens to it, as its mtime says (so /wait and
-     * results/TAG/wait return what status says, and rsync copies it
-     * once). A running set's is the last minute's: a stalled sweep's rate
-     * falls to 0 and its eta to -. */
-    p->rate = clab_nb_rate(r, info, info->pending > 0 ? clab_now() : info->modified);
+    time_t t = (time_t)info->created;
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(p->started, sizeof p->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* The minute is the one up to the set's last change (a result stored,
+     * a submit), not up to the read: the record then reads the same from
+     * one change to the next, as its mtime and size say, and /wait returns
+     * what status says. A running set that finished nothing for a whole
+     * minute is the one change the clock makes: its rate is 0 and its eta
+     * - from then on, and its mtime says when. */
+    double idle = info->modified + CLAB_RATE_WINDOW + 1;
+    if (info->pending > 0 && now >= idle) {
+        p->changed = idle;
+        return;
+    }
+    p->rate = clab_nb_rate(r, info, info->modified);
     if (info->pending > 0 && p->rate > 0) {
         double left = info->pending / p->rate;
         p->eta = (long)left;
         if (p->eta < left) /* rounded up: 0 only when nothing is left */
             p->eta++;
     }
-    time_t t = (time_t)info->created;
-    struct tm tm;
-    if (gmtime_r(&t, &tm))
-        strftime(p->started, sizeof p->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* The progress as the record's last keys, after every older one, so that
@@ -85,7 +94,7 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
         finished + info.pending ? (double)finished / (finished + info.pending) : 1.0;
     long total = info.done + info.pending;
     progress_t prog;
-    progress(r, &info, &prog);
+    progress(r, &info, clab_now(), &prog);
     if (flags & CLAB_STATUS_JSON) {
         json_t *o = json_pack(
             "{s:i, s:i, s:o, s:f, s:I, s:I, s:I}", "engines", engines, "connected",
@@ -115,11 +124,13 @@ int clab_status_render(clab_lab_t *lab, clab_nb_reader_t *r, const char *tag,
         rc = rc ? rc : progress_text(out, &prog);
     }
     /* As new as its newest part: the set's counts, the cluster, the choice
-     * of the current set. */
+     * of the current set, the set's progress. */
     double changed = clab_lab_status_changed(lab);
     *mtime = info.modified > changed ? info.modified : changed;
     if (requested > *mtime)
         *mtime = requested;
+    if (prog.changed > *mtime)
+        *mtime = prog.changed;
     clab_set_info_clear(&info);
     return rc;
 }

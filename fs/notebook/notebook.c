@@ -613,6 +613,10 @@ int clab_nbp_write_end(clab_notebook_t *nb, int rc)
                                     NULL) != SQLITE_OK)
         clab_warn("notebook: synchronous = NORMAL: %s", sqlite3_errmsg(nb->db));
     nb->durable = 0;
+    for (size_t k = 0; rc >= 0 && k < nb->in.rate_n; k++)
+        clab_rate_add(nb->rate, nb->in.rate_sets[k], nb->in.rate_now, 1);
+    nb->in.rate_sets = NULL;
+    nb->in.rate_n = 0;
     pthread_mutex_unlock(&nb->lock);
     if (rc >= 0) {
         /* After the commit, so that a woken reader sees the change. */

@@ -50,6 +50,14 @@ typedef struct {
     sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
     clab_nbp_cells_t cells;
     int64_t set_id; /* the set of the point stored last, for the rate */
+    /* The sets of the points clab_notebook_add_results stored, one per
+     * point, and when: counted in the rate by clab_nbp_write_end once
+     * committed (a rolled-back batch finished nothing) and before the
+     * waiters wake (a wait answered at the commit says what status says
+     * after it). */
+    const int64_t *rate_sets;
+    size_t rate_n;
+    double rate_now;
 } ingest_t;
 
 /* Point queries every reader makes, prepared once per connection: stat and

@@ -614,8 +614,7 @@ void clab_nbp_ingest_finalize(ingest_t *in)
  * controller then forgets them; an OS crash must not take them back. */
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
 {
-    /* The sets of the points stored, counted in the rate once committed:
-     * a rolled-back batch finished nothing. */
+    /* The sets of the points stored, for the rate (ingest_t.rate_sets). */
     int64_t *sets = calloc(json_array_size(results) + 1, sizeof *sets);
     if (!sets)
         return -ENOMEM;
@@ -633,9 +632,10 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
             sets[stored] = nb->in.set_id;
         stored += rc;
     }
+    nb->in.rate_sets = sets;
+    nb->in.rate_n = (size_t)stored;
+    nb->in.rate_now = now;
     rc = clab_nbp_write_end(nb, rc < 0 ? rc : stored);
-    for (int k = 0; rc > 0 && k < stored; k++)
-        clab_rate_add(nb->rate, sets[k], now, 1);
 out:
     free(sets);
     return rc;

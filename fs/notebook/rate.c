@@ -57,8 +57,8 @@ static rate_set_t *find(clab_rate_t *r, int64_t id)
 
 /* The entry of set id, made when it has none, or past RATE_SETS taken over
  * from a set idle for longer than the window; NULL when out of memory. A
- * finished set's status shows the rate of its last minute (status.c), so
- * entries are kept while there are few. */
+ * set's status reads its window up to its last change, however long ago
+ * (status.c), so entries are kept while there are few. */
 static rate_set_t *entry(clab_rate_t *r, int64_t id, int64_t now_s)
 {
     rate_set_t *e = find(r, id);

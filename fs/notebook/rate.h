@@ -3,7 +3,7 @@
  * (clab_notebook_add_results), so that a status read costs a lookup and a
  * sum of 60 counters, never a scan of the set's results. A remount starts
  * it empty: the rate counts what this mount stored. The window may end at
- * any time up to now (status.c ends a finished set's at its last change). */
+ * any time up to now: status.c ends it at the set's last change. */
 #ifndef CLAB_RATE_H
 #define CLAB_RATE_H
 

@@ -4,8 +4,9 @@
 # first submit, ISO 8601 UTC), as the last keys of /status,
 # results/TAG/status and in status.json. Mid-sweep the rate is above 0 and
 # the eta a number that agrees with pending / rate; a later submit to the
-# tag leaves started alone; once the set is done the eta is -. With no set
-# at all, /status says rate 0, eta - and started -.
+# tag leaves started alone; once the set is done the eta is -, and the
+# record stays the same while nothing happens to the set. With no set at
+# all, /status says rate 0, eta - and started -.
 . "$(dirname "$0")/lib.sh"
 
 mount_lab --engines 6
@@ -70,6 +71,14 @@ assert_eq "- $started" "$(key "$MNT/results/p/status" eta) $(key "$MNT/results/p
     "eta and started of the finished set"
 awk '$1 == "rate" && $2 + 0 > 0 { ok = 1 } END { exit !ok }' "$MNT/results/p/status" ||
     fail "rate within a minute of the last point is not above 0"
+# The rate is the minute's up to the set's last change: a finished set's
+# record reads the same later, as its mtime says, and its wait returns it.
+cp "$MNT/results/p/status" "$WORK/end"
+m=$(stat -c %Y "$MNT/results/p/status")
+sleep 1.1
+assert_eq "$(cat "$WORK/end")" "$(cat "$MNT/results/p/status")" "the finished set's status a second later"
+assert_eq "$m" "$(stat -c %Y "$MNT/results/p/status")" "its mtime a second later"
+assert_eq "$(cat "$WORK/end")" "$(timeout 10 cat "$MNT/results/p/wait")" "its wait"
 python3 - "$MNT/status.json" "$started" <<'PY' || fail "status.json of the finished set"
 import json, sys
 s = json.load(open(sys.argv[1]))
