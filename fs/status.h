@@ -1,7 +1,8 @@
 /* The status record: the cluster (engines, connected), the current set or
  * a given one (results, failed, pending, the ready fraction) and, for one
- * set, its total and whether it is done; as `key value` lines or as one
- * JSON object, which for the lab also counts the FUSE requests answered. /status,
+ * set, its total and whether it is done; then the set's progress (rate,
+ * eta, started); as `key value` lines or as one JSON object, which for the
+ * lab also counts the FUSE requests answered. /status,
  * /status.json, /results/TAG/status and, once the set is done, /results/TAG/wait render
  * it. */
 #ifndef CLAB_STATUS_H

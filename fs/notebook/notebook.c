@@ -491,8 +491,10 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;
-    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_ingest_prepare(nb)) < 0)
+    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_ingest_prepare(nb)) < 0 ||
+        (rc = clab_rate_new(&nb->rate)) < 0)
         goto fail;
+    nb->opened = clab_now();
     rc = clab_nbp_meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
         char hex[33];
@@ -517,6 +519,7 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     for (int i = 0; i < nb->npool; i++)
         clab_nbp_conn_close(nb->pool[i]);
     clab_nbp_ingest_finalize(&nb->in);
+    clab_rate_destroy(&nb->rate);
     sqlite3_close(nb->db);
     pthread_mutex_destroy(&nb->lock);
     pthread_mutex_destroy(&nb->ctl_lock);
@@ -610,6 +613,10 @@ int clab_nbp_write_end(clab_notebook_t *nb, int rc)
                                     NULL) != SQLITE_OK)
         clab_warn("notebook: synchronous = NORMAL: %s", sqlite3_errmsg(nb->db));
     nb->durable = 0;
+    for (size_t k = 0; rc >= 0 && k < nb->in.rate_n; k++)
+        clab_rate_add(nb->rate, nb->in.rate_sets[k], nb->in.rate_now, 1);
+    nb->in.rate_sets = NULL;
+    nb->in.rate_n = 0;
     pthread_mutex_unlock(&nb->lock);
     if (rc >= 0) {
         /* After the commit, so that a woken reader sees the change. */

@@ -39,7 +39,7 @@ typedef struct {
     long pending;      /* points not finished */
     int64_t id;        /* the set's id: never handed out again, grows with creation */
     long last_n;       /* the largest result number so far, 0 when none */
-    double created;    /* CLOCK_REALTIME seconds */
+    double created;    /* CLOCK_REALTIME seconds: the first submit, kept by later ones */
     double modified;   /* last submission to the set or result stored in it */
     /* Byte counts for sizing the views without rendering them:
      * csv_cells/tsv_cells: the CSV/TSV text of every cell of every
@@ -174,6 +174,9 @@ int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info
  * there is none, as after the set was deleted, even if its tag was
  * submitted again since (ids are never reused). */
 int clab_nb_set_by_id(clab_nb_reader_t *r, int64_t id, clab_set_info_t *info);
+/* The set's points finished per second over the last minute, at now, from
+ * the counts this mount stored (rate.h): no query. */
+double clab_nb_rate(clab_nb_reader_t *r, const clab_set_info_t *info, double now);
 void clab_set_info_clear(clab_set_info_t *info);
 /* Calls fn for each set with an id > after, in id order; stops
  * early when fn returns non-zero and returns that. */

@@ -8,6 +8,7 @@
 
 #include "notebook.h"
 #include "buf.h"
+#include "rate.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -48,6 +49,15 @@ typedef struct {
 typedef struct {
     sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
     clab_nbp_cells_t cells;
+    int64_t set_id; /* the set of the point stored last, for the rate */
+    /* The sets of the points clab_notebook_add_results stored, one per
+     * point, and when: counted in the rate by clab_nbp_write_end once
+     * committed (a rolled-back batch finished nothing) and before the
+     * waiters wake (a wait answered at the commit says what status says
+     * after it). */
+    const int64_t *rate_sets;
+    size_t rate_n;
+    double rate_now;
 } ingest_t;
 
 /* Point queries every reader makes, prepared once per connection: stat and
@@ -91,6 +101,9 @@ struct clab_notebook {
     pthread_mutex_t gen_lock;
     pthread_cond_t changed;
     uint64_t gen;
+    /* The sets' recent pace, from the results stored since the open. */
+    clab_rate_t *rate;
+    double opened;
 };
 
 struct clab_nb_reader {

@@ -557,6 +557,7 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
                       SQLITE_STATIC);
     rc = sqlite3_step(in->next_n);
     pt.n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
+    in->set_id = rc == SQLITE_ROW ? sqlite3_column_int64(in->next_n, 1) : 0;
     sqlite3_reset(in->next_n);
     rc = pt.n > 0 ? insert_point(nb, in, &pt, record, params)
                   : clab_nbp_sql_errno(nb->db, "set of job");
@@ -572,7 +573,7 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
                                "SELECT tag, params, rep, reps FROM jobs"
                                " WHERE job = :job AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
-        (rc = clab_nbp_prepare(nb->db, "SELECT next_n FROM sets WHERE tag = :tag",
+        (rc = clab_nbp_prepare(nb->db, "SELECT next_n, id FROM sets WHERE tag = :tag",
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
                                "INSERT INTO results(tag, n, ok, job, doc, stored,"
@@ -613,9 +614,13 @@ void clab_nbp_ingest_finalize(ingest_t *in)
  * controller then forgets them; an OS crash must not take them back. */
 int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
 {
+    /* The sets of the points stored, for the rate (ingest_t.rate_sets). */
+    int64_t *sets = calloc(json_array_size(results) + 1, sizeof *sets);
+    if (!sets)
+        return -ENOMEM;
     int rc = clab_nbp_write_begin_durable(nb), stored = 0;
     if (rc)
-        return rc;
+        goto out;
     double now = clab_now();
     size_t i;
     json_t *item;
@@ -623,7 +628,15 @@ int clab_notebook_add_results(clab_notebook_t *nb, const json_t *results)
     {
         if ((rc = clab_nbp_ingest_one(nb, &nb->in, item, now)) < 0)
             break;
+        if (rc > 0)
+            sets[stored] = nb->in.set_id;
         stored += rc;
     }
-    return clab_nbp_write_end(nb, rc < 0 ? rc : stored);
+    nb->in.rate_sets = sets;
+    nb->in.rate_n = (size_t)stored;
+    nb->in.rate_now = now;
+    rc = clab_nbp_write_end(nb, rc < 0 ? rc : stored);
+out:
+    free(sets);
+    return rc;
 }

@@ -187,6 +187,14 @@ int clab_nb_set_by_id(clab_nb_reader_t *r, int64_t id, clab_set_info_t *info)
     return set_query(r, st, info);
 }
 
+double clab_nb_rate(clab_nb_reader_t *r, const clab_set_info_t *info, double now)
+{
+    /* Counting began at the set's first submit, or at the open for a set
+     * older than this mount, whose earlier points the window never saw. */
+    double since = info->created > r->nb->opened ? info->created : r->nb->opened;
+    return clab_rate_get(r->nb->rate, info->id, since, now);
+}
+
 int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
                  int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
 {

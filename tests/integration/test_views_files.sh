@@ -27,7 +27,9 @@ chmod +x "$WORK/exp.sh"
 # status_json_is FILE EXPECTED-JSON: the file is one JSON object on one
 # line, equal to EXPECTED in keys, values and types (1.0 is not 1), but
 # for "requests": the FUSE requests answered so far, by operation, and
-# their total (issue 22).
+# their total (issue 22); and the progress (issue 25: rate, eta, started),
+# compared when EXPECTED has them, else only typed (test_progress_status
+# checks their values).
 status_json_is() {
     python3 - "$1" "$2" <<'PY' || fail "$1 is not $2"
 import json, sys
@@ -35,6 +37,13 @@ data = open(sys.argv[1], "rb").read()
 assert data.endswith(b"\n") and data.count(b"\n") == 1, data
 got, want = json.loads(data), json.loads(sys.argv[2])
 req = got.pop("requests")
+prog = {k: got.pop(k) for k in ("rate", "eta", "started")}
+assert type(prog["rate"]) is float and prog["rate"] >= 0, prog
+assert prog["eta"] is None or type(prog["eta"]) is int, prog
+assert prog["started"] is None or type(prog["started"]) is str, prog
+for k in set(prog) & set(want):
+    assert prog[k] == want[k] and type(prog[k]) is type(want[k]), (prog, want)
+    del want[k]
 assert all(type(v) is int and v >= 0 for v in req.values()), req
 assert req["total"] == sum(v for k, v in req.items() if k != "total") > 0, req
 assert {"lookup", "getattr", "readdirplus", "open", "read"} <= set(req), req
@@ -47,8 +56,9 @@ wait_for 30 "2 engines" 'test "$(key "$MNT/status" engines)" = 2'
 # Before any set: no current one, and nothing finished of nothing pending
 # is ready (fraction 1).
 status_json_is "$MNT/status.json" \
-    '{"connected": 1, "current": null, "engines": 2, "failed": 0, "pending": 0, "ready_fraction": 1.0, "results": 0}'
-assert_eq "$(printf 'engines 2\nconnected 1\ncurrent -\nready_fraction 1.000000\nresults 0\nfailed 0\npending 0')" \
+    '{"connected": 1, "current": null, "engines": 2, "failed": 0, "pending": 0, "ready_fraction": 1.0, "results": 0,
+      "rate": 0.0, "eta": null, "started": null}'
+assert_eq "$(printf 'engines 2\nconnected 1\ncurrent -\nready_fraction 1.000000\nresults 0\nfailed 0\npending 0\nrate 0.000000\neta -\nstarted -')" \
     "$(cat "$MNT/status")" "/status before any set"
 set_dir=$MNT/results/t
 description='honest files: "quoted", commas, ünïcode'

@@ -110,19 +110,21 @@ dpkg -L clabfs | sort >"$tmp/files"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 unset CLAB_BINDIR CLABFS_STATE CLAB_CLUSTER_STATE
 cd "$tmp"
-for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python clab-wait; do
     check "command -v $prog is /usr/bin/$prog" test "$(command -v $prog)" = "/usr/bin/$prog"
 done
-for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python clab-wait; do
     check "$prog --help exits 0" eval "$prog --help >/dev/null"
 done
-for prog in clabfs clab-controller clab-engine clab-cluster clab-python; do
+for prog in clabfs clab-controller clab-engine clab-cluster clab-python clab-wait; do
     check "$prog --version says $prog $version" \
         eval "$prog --version | grep -q '^$prog $version\\b'"
 done
 
 check "clab-python runs under Debian's python3" \
     test "$(head -n 1 /usr/bin/clab-python)" = "#!/usr/bin/python3"
+check "clab-wait runs under Debian's python3" \
+    test "$(head -n 1 /usr/bin/clab-wait)" = "#!/usr/bin/python3"
 mkdir -p "$tmp/py"
 printf 'def sq(p):\n    return {"y": p["x"] ** 2}\n' >"$tmp/py/sqmod.py"
 check "the installed clab-python runs a callable one-shot" \
@@ -195,6 +197,8 @@ timeout 120 cat "$mnt/results/pkg/wait" >"$tmp/wait.out"
 check "results/pkg/wait returns" test $? = 0
 check "results/pkg/wait: 12 done, 12 results, none failed or pending" \
     eval "grep -qx 'results 12' $tmp/wait.out && grep -qx 'failed 0' $tmp/wait.out && grep -qx 'pending 0' $tmp/wait.out"
+check "the installed clab-wait says pkg is done with no failure (exit 0)" \
+    eval "clab-wait --timeout 60 --mount '$mnt' pkg | tail -n 1 | grep -q '^pkg: 12/12 done, 0 failed, '"
 cp "$mnt/results/pkg/results.csv" "$tmp/results.csv"
 check "results.csv has a header and exactly 12 rows" test "$(wc -l <"$tmp/results.csv")" = 13
 check "every row has z = x * y, and all 12 points are there" eval "awk -F, '
@@ -208,7 +212,7 @@ check "clabfs and its cluster stopped at unmount" test -z "$(our_pids)"
 
 # --- 4. man pages ---------------------------------------------------------
 pages=$(grep -E '^/usr/share/man/man[0-9]/' "$tmp/files" | grep -E '\.gz$')
-check "the package installs 7 man pages" test "$(echo "$pages" | wc -l)" = 7
+check "the package installs 8 man pages" test "$(echo "$pages" | wc -l)" = 8
 for page in $pages "$src"/packaging/man/*.[1-9]; do
     name=$(basename "$page" .gz)
     [[ $page == /usr/* ]] || name=packaging/man/$name
@@ -222,7 +226,7 @@ for page in $pages "$src"/packaging/man/*.[1-9]; do
     done
     check "$name has every section${missing:+ (missing:$missing)}" test -z "$missing"
 done
-for name in clabfs clab-controller clab-engine clab-cluster clab-python; do
+for name in clabfs clab-controller clab-engine clab-cluster clab-python clab-wait; do
     check "man -w $name finds the installed page" \
         eval "man -w $name | grep -q '^/usr/share/man/man1/$name.1.gz$'"
 done
