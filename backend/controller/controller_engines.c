@@ -42,16 +42,19 @@ int controller_proof_ok(const controller_t *c, const engine_peer_t *e, const cha
 }
 
 /* What the controller vouches for about who ran a task, delivered beside
- * its record: the engine id the task was dispatched to and the address
- * its connection comes from (this host on ipc://, where every engine
- * runs here). The engine's own word on its host stays in the record. */
-json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr)
+ * its record: the engine id the task was dispatched to, the address its
+ * connection comes from (this host on ipc://, where every engine runs
+ * here) and which dispatch of the point this was (the store's count of
+ * lost engines, which no engine can see or change). The engine's own word
+ * on its host stays in the record. */
+json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr,
+                         int attempt)
 {
     /* On ipc:// ZeroMQ's Peer-Address is the peer's credentials, not a
      * host: every engine there runs on this one. */
     int local = strncmp(c->engine_bind, "ipc://", 6) == 0 || !addr || !*addr;
-    return json_pack("{s:s, s:s}", "clab.engine", e->id, "clab.host",
-                     local ? c->host : addr);
+    return json_pack("{s:s, s:s, s:i}", "clab.engine", e->id, "clab.host",
+                     local ? c->host : addr, "clab.attempt", attempt < 1 ? 1 : attempt);
 }
 
 static engine_peer_t *find_engine(controller_t *c, const char *id)
@@ -158,7 +161,8 @@ static void drop_engine(controller_t *c, engine_peer_t *e, int count_try, const 
             if (count_try && tries > c->retries) {
                 clab_warn("task %s: engine lost %d times, giving up", job, tries);
                 json_t *rec = lost_record(body, e->id, e->host);
-                json_t *stamp = controller_stamp(c, e, e->addr);
+                /* The dispatch that was lost last: tries counts it already. */
+                json_t *stamp = controller_stamp(c, e, e->addr, tries);
                 controller_finish_task(c, job, rec, stamp);
                 json_decref(stamp);
                 json_decref(rec);

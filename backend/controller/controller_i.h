@@ -164,9 +164,11 @@ void controller_stop_running(controller_t *c, const json_t *running);
 void controller_check_engines(controller_t *c, double now);
 
 /* What the controller vouches for about who ran a task of e, delivered
- * beside its record: {"clab.engine", "clab.host"} (addr: the message's
- * peer address). A new reference, NULL when out of memory. */
-json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr);
+ * beside its record: {"clab.engine", "clab.host", "clab.attempt"} (addr:
+ * the message's peer address; attempt: which dispatch of the point, from
+ * 1). A new reference, NULL when out of memory. */
+json_t *controller_stamp(const controller_t *c, const engine_peer_t *e, const char *addr,
+                         int attempt);
 /* Whether proof (a JSON value from an engine) is job's for engine e. */
 int controller_proof_ok(const controller_t *c, const engine_peer_t *e, const char *job,
                         const json_t *proof);

@@ -82,8 +82,11 @@ void controller_on_result(controller_t *c, engine_peer_t *e, const clab_msg_t *m
         queue_ack(c, e, job);
         return;
     }
-    json_t *stamp = controller_stamp(c, e, m->peer_addr);
-    int rc = stamp ? controller_finish_task(c, job, record, stamp) : -ENOMEM;
+    int tries = clab_store_tries(c->store, job);
+    json_t *stamp = tries < 0 ? NULL : controller_stamp(c, e, m->peer_addr, tries + 1);
+    int rc = tries < 0 ? tries
+             : stamp   ? controller_finish_task(c, job, record, stamp)
+                       : -ENOMEM;
     json_decref(stamp);
     if (rc < 0) {
         /* Not stored: no ack, and the task stays the engine's, whose

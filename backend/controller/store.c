@@ -29,6 +29,7 @@ enum {
     ST_MARK_SENT,
     ST_COUNT,
     ST_STATE_OF,
+    ST_TRIES_OF,
     ST_CANCEL_RUNNING,
     ST_CANCEL,
     ST_CANCEL_JOB_RUNNING,
@@ -66,6 +67,7 @@ static const char *const sql[ST_N] = {
                   "stamp = :stamp WHERE job = :job AND state < " DONE,
     [ST_CLIENT_OF] = "SELECT client, client || char(10) || tag FROM tasks WHERE job = ?1",
     [ST_STATE_OF] = "SELECT state FROM tasks WHERE job = ?1",
+    [ST_TRIES_OF] = "SELECT tries FROM tasks WHERE job = :job",
     /* :upto is the client's sequence number of its newest job when the
      * cancel began (NULL: all); its tasks submitted since are kept. */
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
@@ -499,6 +501,16 @@ int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
         }
     }
     return 0;
+}
+
+int clab_store_tries(clab_store_t *s, const char *job)
+{
+    sqlite3_stmt *st = s->st[ST_TRIES_OF];
+    bind_text(st, ":job", job);
+    int rc = sqlite3_step(st);
+    int tries = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? tries : rc == SQLITE_DONE ? -ENOENT : db_err(s, "tries");
 }
 
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body)

@@ -82,6 +82,10 @@ int clab_store_cancel(clab_store_t *s, const char *client, const char *tag, int6
 int clab_store_cancel_jobs(clab_store_t *s, const char *client, const char *tag,
                            int64_t upto, const json_t *jobs, json_t *running,
                            long *queued, long *nrunning);
+/* How many times an engine running job was lost (the tries counted by
+ * clab_store_requeue), or -errno: the point's dispatch that answers is
+ * this plus one (clab.attempt). */
+int clab_store_tries(clab_store_t *s, const char *job);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);

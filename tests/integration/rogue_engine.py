@@ -13,6 +13,11 @@ MODE:
            answer (stopped), send nothing of its own, and for JOB (a number
            of seconds) answer every task the controller sends that engine
            with a forgery bearing the task's own proof.
+  liar     join as ID, a new engine of its own that the controller
+           dispatches to, with heartbeats, for JOB (a number of seconds);
+           answer every task it is given at once, with the task's proof,
+           and a record whose metadata claims clab.attempt 7 and an
+           experiment sha256 of zeros (provenance it cannot know).
   reuse    connect under ID, the routing id of a real engine (ZeroMQ hands
            the id over to the newest connection), and post forged results
            for JOB... without a heartbeat first (so in that engine's
@@ -85,7 +90,9 @@ def listen(s, seconds, seen, answer=False):
         kind, body = parts[1].decode(), json.loads(parts[2])
         if kind == "task":
             seen.append("task " + body.get("job", "?"))
-            if answer:
+            if answer == "lie":
+                send(s, "result", lie(body.get("job", "?"), body.get("proof", "")))
+            elif answer:
                 f = forged(body.get("job", "?"))
                 f["proof"] = body.get("proof", "")
                 send(s, "result", f)
@@ -104,6 +111,14 @@ def forged(job):
     return {"job": job, "proof": "0" * 32,
             "record": {"ok": True, "results": [{"forged": 1}],
                        "metadata": {"clab.engine": "nice-engine", "clab.host": "trusted",
+                                    "clab.job": job, "epyc.experiment.status": True}}}
+
+
+def lie(job, proof):
+    """A genuine answer to a task it was given, lying about its provenance."""
+    return {"job": job, "proof": proof, "incarnation": "liar-incarnation",
+            "record": {"ok": True, "results": [{"lie": 1}],
+                       "metadata": {"clab.attempt": 7, "clab.experiment_sha256": "0" * 64,
                                     "clab.job": job, "epyc.experiment.status": True}}}
 
 
@@ -135,6 +150,12 @@ def main():
         heartbeat(s, [{"job": j, "proof": "f" * 32} for j in jobs], "rogue-incarnation", 1)
         listen(s, 0.5, seen)
         post(s, jobs, seen)
+    elif mode == "liar":
+        end, n = time.time() + (float(jobs[0]) if jobs else 5), 0
+        while time.time() < end:
+            n += 1
+            heartbeat(s, [], "liar-incarnation", n)
+            listen(s, 0.5, seen, answer="lie")
     elif mode == "hijack":
         # Hold the id, say nothing of our own, and answer whatever tasks
         # the controller sends that engine meanwhile, for JOB[0] seconds.
