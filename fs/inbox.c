@@ -5,6 +5,7 @@
 #include "ctl.h"
 #include "json.h"
 #include "log.h"
+#include "provenance.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -118,6 +119,12 @@ static int accept_text(clab_inbox_t *in)
         return reject(in, &err);
     }
     int rc = (added = calloc((size_t)n, sizeof *added)) ? 0 : -ENOMEM;
+    /* Once per submit, before the notebook's transaction: it reads files
+     * (.git, clab-python's module) that the notebook's lock need not wait
+     * for. */
+    for (int i = 0; i < n && rc == 0; i++)
+        if (!(subs[i]->provenance = clab_provenance_new(subs[i])))
+            rc = -ENOMEM;
     rc = rc ? rc : clab_notebook_submit_all(lab->nb, subs, (size_t)n, added, &failed);
     if (rc < 0) {
         rc = notebook_reject(in, rc, subs[failed], added ? added[failed].tag : "");

@@ -4,6 +4,7 @@
  * every refusal names the byte of the caller's text it is about. */
 #include "submit_i.h"
 #include "json.h"
+#include "sha256.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -439,6 +440,11 @@ static int parse_job(const ctx_t *c, const clab_submit_limits_t *lim, size_t b, 
         (rc = check_task_size(c, sub, (long)f.params_at)) ||
         (rc = check_executable(c, sub->experiment, f.exp_at)))
         goto fail;
+    /* Once per submit, here, where the file was just checked: the identity
+     * every record of it carries (clab.experiment_sha256). A file that can
+     * be run but not read has none, and its records have no such key. */
+    if (clab_sha256_file(sub->experiment, sub->sha256) < 0)
+        sub->sha256[0] = '\0';
     if (!sub->explicit_points)
         sub->parameters = json_incref(f.params);
     json_decref(f.root);
@@ -536,6 +542,7 @@ void clab_submission_destroy(clab_submission_t **sub)
     free(s->tag);
     free(s->description);
     json_decref(s->arguments);
+    json_decref(s->provenance);
     for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i].name);
         free(s->files[i].data);

@@ -59,6 +59,7 @@ typedef struct {
 
 typedef struct {
     char *experiment;   /* absolute path, checked to be an executable regular file */
+    char sha256[65];    /* of the experiment as read at parse, hex; "" unreadable */
     json_t *parameters; /* the object as given; NULL with explicit points */
     clab_space_t *space;
     char *tag;         /* NULL when none was given */
@@ -80,6 +81,9 @@ typedef struct {
     clab_submit_file_t *files; /* "files", nfiles of them */
     size_t nfiles;
     size_t files_text; /* bytes of their base64 text in the job's text */
+    /* Who submitted what from where (provenance.c), filled in at accept;
+     * NULL when none was made. */
+    json_t *provenance;
 } clab_submission_t;
 
 /* Parses and validates a whole job text (need not be NUL-terminated).

@@ -47,6 +47,7 @@ typedef enum {
     CLAB_NODE_PENDING,
     CLAB_NODE_EXPERIMENT,
     CLAB_NODE_DESCRIPTION,
+    CLAB_NODE_PROVENANCE,        /* /results/TAG/provenance */
     CLAB_NODE_SET_NOTEBOOK_JSON, /* /results/TAG/notebook.json */
     CLAB_NODE_FAILED,            /* /results/TAG/failed */
     CLAB_NODE_RESULT,            /* /results/TAG/N.json */
@@ -84,7 +85,11 @@ typedef enum {
  * whether it is done (else of the current set), as JSON (else text). */
 typedef enum { CLAB_STATUS_SET = 1, CLAB_STATUS_JSON = 2 } clab_status_flags_t;
 
-typedef enum { CLAB_SET_EXPERIMENT, CLAB_SET_DESCRIPTION } clab_set_text_t;
+typedef enum {
+    CLAB_SET_EXPERIMENT,
+    CLAB_SET_DESCRIPTION,
+    CLAB_SET_PROVENANCE,
+} clab_set_text_t;
 
 /* What a file written to collects (inbox.h). */
 typedef enum { CLAB_INBOX_SUBMIT, CLAB_INBOX_CTL } clab_inbox_kind_t;

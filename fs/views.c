@@ -9,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "epyc.h"
+#include "provenance.h"
 #include "status.h"
 #include "table.h"
 
@@ -22,6 +23,19 @@
 
 /* Small files. */
 
+/* One submit's provenance, after a blank line from the one before. */
+static int render_provenance(void *ud, const char *doc, size_t len)
+{
+    clab_buf_t *b = ud;
+    json_t *j = clab_json_loadb(doc, len, 0, NULL);
+    int rc = j ? 0 : -EIO;
+    if (!rc && b->len)
+        rc = clab_buf_add(b, "\n", 1);
+    rc = rc ? rc : clab_provenance_render(j, b);
+    json_decref(j);
+    return rc;
+}
+
 static int render_set_text(clab_view_t *v)
 {
     clab_set_info_t info;
@@ -30,7 +44,9 @@ static int render_set_text(clab_view_t *v)
         return rc;
     const char *text =
         v->info->arg == CLAB_SET_EXPERIMENT ? info.experiment : info.description;
-    if (text[0])
+    if (v->info->arg == CLAB_SET_PROVENANCE)
+        rc = clab_nb_provenance(v->reader, v->node.tag, render_provenance, &v->buf);
+    else if (text[0])
         rc = clab_buf_printf(&v->buf, "%s\n", text);
     v->mtime = info.modified;
     clab_set_info_clear(&info);

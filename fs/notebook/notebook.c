@@ -22,7 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
+/* The version that gave jobs their experiment's sha256 (provenance, issue
+ * 25). Its own number so that a merge with another step to 8 renumbers
+ * this one alone (and SCHEMA_VERSION). */
+#define PROVENANCE_VERSION 8
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -34,7 +38,7 @@
     "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
     "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
     "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1,"                 \
-    "  bundle INTEGER);"
+    "  bundle INTEGER, sha256 TEXT);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema().
  * A set's id only grows (AUTOINCREMENT): it names the set's files in the
@@ -65,7 +69,13 @@ static const char schema[] =
      * which its jobs share (jobs.bundle). */
     "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
     "  WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);"
+    /* Each submit's provenance (provenance.c) as a JSON object, kept when
+     * it differs from the set's last (PROVENANCE_VERSION; a new table
+     * needs no migration step). */
+    "CREATE TABLE IF NOT EXISTS provenance(id INTEGER PRIMARY KEY, tag TEXT NOT NULL,"
+    "  doc TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS provenance_tag ON provenance(tag, id);";
 
 static const char jobs_schema[] =
     JOBS_TABLE("jobs") "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);";
@@ -374,6 +384,12 @@ out:
     return rc;
 }
 
+/* Provenance (PROVENANCE_VERSION): each job gains its experiment's sha256
+ * as hashed at submit; jobs submitted before have none (NULL), and their
+ * records no clab.experiment_sha256. Version 1 jobs got the column with
+ * jobs_v2. */
+static const char migrate_provenance_jobs[] = "ALTER TABLE jobs ADD COLUMN sha256 TEXT;";
+
 /* The migrations, in order: each runs on a notebook whose version is at
  * least from and below to (some columns came with an earlier step for
  * older notebooks: jobs_v2 makes the jobs table whole). */
@@ -381,9 +397,17 @@ static const struct {
     int from, to;
     const char *sql;
 } migrations[] = {
-    {0, 1, migrate_v1}, {0, 2, jobs_v2},           {0, 2, migrate_v2},
-    {2, 3, migrate_v3}, {0, 4, migrate_v4_sets},   {2, 4, migrate_v4_jobs},
-    {0, 5, migrate_v5}, {0, 6, migrate_v6_counts}, {2, 6, migrate_v6_jobs},
+    {0, 1, migrate_v1},
+    {0, 2, jobs_v2},
+    {0, 2, migrate_v2},
+    {2, 3, migrate_v3},
+    {0, 4, migrate_v4_sets},
+    {2, 4, migrate_v4_jobs},
+    {0, 5, migrate_v5},
+    {0, 6, migrate_v6_counts},
+    {2, 6, migrate_v6_jobs},
+    /* Provenance (issue 25): renumber with PROVENANCE_VERSION on a merge. */
+    {2, PROVENANCE_VERSION, migrate_provenance_jobs},
 };
 
 /* The migrations of a notebook of `version`, in order, then the schema. */

@@ -170,6 +170,10 @@ void clab_nb_reader_close(clab_nb_reader_t **r);
 /* The current set's tag: 0, or -ENOENT when nothing was submitted yet. */
 int clab_nb_current(clab_nb_reader_t *r, char tag[CLAB_TAG_MAX + 1]);
 int clab_nb_set_info(clab_nb_reader_t *r, const char *tag, clab_set_info_t *info);
+/* Calls fn with each provenance document (JSON text) of tag's submits,
+ * oldest first, until it returns non-zero (returned). 0 or -errno. */
+int clab_nb_provenance(clab_nb_reader_t *r, const char *tag,
+                       int (*fn)(void *ud, const char *doc, size_t len), void *ud);
 /* The same for the set whose id is id (its tag in info->tag): -ENOENT when
  * there is none, as after the set was deleted, even if its tag was
  * submitted again since (ids are never reused). */

@@ -339,7 +339,7 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     if ((rc = clab_nbp_prepare(
              db,
              "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"
-             " j.rep, j.reps, j.bundle"
+             " j.rep, j.reps, j.bundle, j.sha256"
              " FROM results r"
              " JOIN jobs j ON j.job = r.job"
              " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
@@ -347,8 +347,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
              &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps, bundle)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                               " arguments, worker, rep, reps, bundle, sha256)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -387,6 +387,8 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 8, sqlite3_column_value(t->failed, 6));
     sqlite3_bind_value(t->job, 9, sqlite3_column_value(t->failed, 7));
     sqlite3_bind_value(t->job, 10, sqlite3_column_value(t->failed, 8));
+    /* The submit's identity: a retry is not hashed again (README). */
+    sqlite3_bind_value(t->job, 11, sqlite3_column_value(t->failed, 9));
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -439,6 +441,7 @@ static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
         "DELETE FROM results WHERE tag = ?1",
         "DELETE FROM jobs WHERE tag = ?1",
         "DELETE FROM columns WHERE tag = ?1",
+        "DELETE FROM provenance WHERE tag = ?1",
         "DELETE FROM sets WHERE tag = ?1",
         "DELETE FROM meta WHERE key = 'current' AND value = ?1",
         "DELETE FROM bundles WHERE ?1 IS NOT NULL AND id NOT IN"

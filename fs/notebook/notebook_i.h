@@ -35,6 +35,8 @@
  * Notebooks of schema version 5 and older said epyc.repeated.repetitions
  * and epyc.repeated.i (migrate_v6 in notebook.c renames them). */
 #define CLAB_NB_REPETITIONS "epyc.experiment.repetitions"
+/* The experiment file's sha256 as the mount hashed it at submit. */
+#define CLAB_NB_EXPERIMENT_SHA256 "clab.experiment_sha256"
 #define CLAB_NB_REP "epyc.experiment.rep"
 
 /* A successful result's row of results.csv and .tsv (clab_table_cells)

@@ -299,6 +299,7 @@ typedef struct {
     const char *tag, *job;
     long n;
     json_int_t rep, reps;
+    char sha256[65]; /* the experiment's, as hashed at submit; "" unknown */
     const json_t *stamp;
     double now;
     long ok, failed;
@@ -356,19 +357,25 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
     return 0;
 }
 
-/* A record's metadata as stored: with a job of several repetitions, which
- * one this is (epyc's RepeatedExperiment names, CLAB_NB_REPETITIONS and
- * CLAB_NB_REP). Added here rather than by the engine so that every record
- * of the job has them, whoever made it (the engine, the controller, a
- * cancel), and N.json and the tables, both made from the stored document,
- * agree. A new reference. */
+/* A record's metadata as stored: the experiment's sha256 as hashed at
+ * submit (clab.experiment_sha256, whatever the record says: an engine
+ * cannot know which file the mount read), and with a job of several
+ * repetitions, which one this is (epyc's RepeatedExperiment names,
+ * CLAB_NB_REPETITIONS and CLAB_NB_REP). Added here rather than by the
+ * engine so that every record of the job has them, whoever made it (the
+ * engine, the controller, a cancel), and N.json and the tables, both made
+ * from the stored document, agree. A new reference. */
 static json_t *stored_metadata(const json_t *meta, const point_t *pt)
 {
-    if (pt->reps <= 1)
-        return json_incref((json_t *)meta);
     json_t *m = json_copy((json_t *)meta);
-    if (m && (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(pt->reps)) ||
-              json_object_set_new(m, CLAB_NB_REP, json_integer(pt->rep)))) {
+    if (!m)
+        return NULL;
+    json_object_del(m, CLAB_NB_EXPERIMENT_SHA256);
+    if ((pt->sha256[0] &&
+         json_object_set_new(m, CLAB_NB_EXPERIMENT_SHA256, json_string(pt->sha256))) ||
+        (pt->reps > 1 &&
+         (json_object_set_new(m, CLAB_NB_REPETITIONS, json_integer(pt->reps)) ||
+          json_object_set_new(m, CLAB_NB_REP, json_integer(pt->rep))))) {
         json_decref(m);
         m = NULL;
     }
@@ -376,10 +383,11 @@ static json_t *stored_metadata(const json_t *meta, const point_t *pt)
 }
 
 /* The metadata as the controller vouches for it: the stamp delivered
- * beside the record (who ran it: clab.engine, clab.host) replaces what
- * the record says of itself, and the engine's own word on its host is
- * kept as clab.host_reported. Records without a stamp (a cancel made
- * here) keep theirs. Takes meta, returns a new reference or NULL. */
+ * beside the record (who ran it: clab.engine, clab.host, and which
+ * dispatch: clab.attempt) replaces what the record says of itself, and
+ * the engine's own word on its host is kept as clab.host_reported.
+ * Records without a stamp (a cancel made here) keep theirs. Takes meta,
+ * returns a new reference or NULL. */
 static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
 {
     const char *k;
@@ -391,6 +399,7 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
     if (!m)
         return NULL;
     json_object_del(m, "clab.host_reported"); /* the engine's to say only here */
+    json_object_del(m, "clab.attempt");       /* the controller's to say only */
     json_t *reported = json_object_get(m, "clab.host");
     if (json_is_string(reported) &&
         json_object_set(m, "clab.host_reported", reported) < 0) {
@@ -400,7 +409,7 @@ static json_t *stamped_metadata(json_t *meta, const json_t *stamp)
     json_object_foreach((json_t *)stamp, k, v)
     {
         /* Only clabfs's own names: the controller says who, not what. */
-        if (strncmp(k, "clab.", 5) == 0 && json_is_string(v) &&
+        if (strncmp(k, "clab.", 5) == 0 && (json_is_string(v) || json_is_integer(v)) &&
             json_object_set(m, k, v)) {
             json_decref(m);
             return NULL;
@@ -498,6 +507,8 @@ static int pending_job(clab_notebook_t *nb, ingest_t *in, point_t *pt,
     *params = json_loads((const char *)sqlite3_column_text(in->job, 1), 0, NULL);
     pt->rep = sqlite3_column_int64(in->job, 2);
     pt->reps = sqlite3_column_int64(in->job, 3);
+    const unsigned char *sha = sqlite3_column_text(in->job, 4);
+    snprintf(pt->sha256, sizeof pt->sha256, "%s", sha ? (const char *)sha : "");
     sqlite3_reset(in->job);
     if (!*params)
         *params = json_object();
@@ -570,7 +581,7 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     ingest_t *in = &nb->in;
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT tag, params, rep, reps FROM jobs"
+                               "SELECT tag, params, rep, reps, sha256 FROM jobs"
                                " WHERE job = :job AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, "SELECT next_n, id FROM sets WHERE tag = :tag",

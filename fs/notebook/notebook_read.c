@@ -195,6 +195,24 @@ double clab_nb_rate(clab_nb_reader_t *r, const clab_set_info_t *info, double now
     return clab_rate_get(r->nb->rate, info->id, since, now);
 }
 
+int clab_nb_provenance(clab_nb_reader_t *r, const char *tag,
+                       int (*fn)(void *ud, const char *doc, size_t len), void *ud)
+{
+    sqlite3_stmt *st;
+    int rc = clab_nbp_prepare(
+        r->db, "SELECT doc FROM provenance WHERE tag = :tag ORDER BY id", &st);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = fn(ud, (const char *)sqlite3_column_text(st, 0),
+                     (size_t)sqlite3_column_bytes(st, 0))) != 0)
+            break;
+    rc = rc == SQLITE_DONE ? 0 : rc < 0 ? rc : clab_nbp_sql_errno(r->db, "provenance");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int clab_nb_sets(clab_nb_reader_t *r, int64_t after,
                  int (*fn)(void *ud, int64_t id, const char *tag), void *ud)
 {

@@ -49,8 +49,9 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps, bundle)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, :bundle)",
+                               " arguments, worker, rep, reps, bundle, sha256)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, :bundle,"
+                               " nullif(:sha256, ''))",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -106,6 +107,8 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
         sqlite3_bind_int64(s->job, clab_nbp_at(s->job, ":bundle"), s->bundle);
     else
         sqlite3_bind_null(s->job, clab_nbp_at(s->job, ":bundle"));
+    sqlite3_bind_text(s->job, clab_nbp_at(s->job, ":sha256"), sub->sha256, -1,
+                      SQLITE_STATIC);
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
@@ -219,6 +222,36 @@ static int submit_files(clab_notebook_t *nb, const clab_submission_t *sub, submi
     return rc;
 }
 
+/* The submit's provenance, unless the set's last one says the same: a
+ * set extended from the same files lists it once, one extended after the
+ * experiment (or its commit) changed lists both, oldest first. */
+static int submit_provenance(clab_notebook_t *nb, const clab_submission_t *sub,
+                             const char *tag)
+{
+    sqlite3_stmt *st;
+    /* Keys in their order, which is the file's (clab_json_dumps sorts). */
+    char *doc = sub->provenance ? json_dumps(sub->provenance, JSON_COMPACT) : NULL;
+    if (!sub->provenance)
+        return 0;
+    int rc =
+        doc ? clab_nbp_prepare(
+                  nb->db,
+                  "INSERT INTO provenance(tag, doc) SELECT :tag, :doc WHERE :doc IS NOT"
+                  " (SELECT doc FROM provenance WHERE tag = :tag ORDER BY id DESC"
+                  " LIMIT 1)",
+                  &st)
+            : -ENOMEM;
+    if (rc) {
+        free(doc);
+        return rc;
+    }
+    sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), doc, -1, free);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : clab_nbp_sql_errno(nb->db, "provenance");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* 1 when the set exists, 2 when it is locked too, 0 when not, or -errno. */
 static int set_exists(sqlite3 *db, const char *tag)
 {
@@ -274,6 +307,7 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
     if ((sub->nfiles && (rc = submit_files(nb, sub, &s)) < 0) ||
         (rc = submit_prepare(nb->db, &s)) < 0 ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
+        (rc = submit_provenance(nb, sub, added->tag)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
         (rc = submit_sizes(nb, &s, added->tag)) < 0 ||
         (rc = submit_columns(nb, sub, added->tag)) < 0)

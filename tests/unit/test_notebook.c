@@ -13,6 +13,7 @@
 #include "json.h"
 #include "notebook.h"
 #include "nb_fixture.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -25,14 +26,25 @@
  * with D one digit: its N.json text and its cells. CSV quotes "a,b", TSV
  * does not: x, s and k are 1 + 5 + 1 bytes of CSV, 1 + 3 + 1 of TSV. */
 #define OK_DOC                                                                           \
-    "{\"metadata\":{\"k\":1},\"parameters\":{\"x\":%d},\"results\":{\"s\":\"a,b\"}}"
-#define OK_DOC_LEN 63
-#define OK_CSV 7
-#define OK_TSV 5
+    "{\"metadata\":{\"clab.experiment_sha256\":\"%s\",\"k\":1},\"parameters\":{\"x\":%"  \
+    "d},"                                                                                \
+    "\"results\":{\"s\":\"a,b\"}}"
+#define OK_DOC_LEN 155 /* with clab.experiment_sha256: 92 bytes */
+#define OK_CSV 71
+#define OK_TSV 69
 /* A failure as delivered: no cells, an empty results object. */
 #define FAIL_DOC                                                                         \
-    "{\"metadata\":{\"e\":\"boom\",\"k\":1},\"parameters\":{\"x\":%d},\"results\":{}}"
-#define FAIL_DOC_LEN 65
+    "{\"metadata\":{\"clab.experiment_sha256\":\"%s\",\"e\":\"boom\",\"k\":1},"          \
+    "\"parameters\":{\"x\":%d},\"results\":{}}"
+/* The sha256 of the experiment, /bin/true, which every record carries. */
+static const char *true_sha(void)
+{
+    static char sha[CLAB_SHA256_HEX];
+    if (!sha[0])
+        assert_int_equal(clab_sha256_file("/bin/true", sha), 0);
+    return sha;
+}
+#define FAIL_DOC_LEN 157
 /* A pending point {"x":D} and its newline; a job id j<16 hex>-S (or r...)
  * with a one-digit serial S as a JSON string literal. */
 #define PENDING_LEN 8
@@ -171,8 +183,8 @@ static void test_open_schema_client_id(void **state)
     sql_is(f,
            "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
            " WHERE type = 'table' ORDER BY name)",
-           "bundles,columns,files,jobs,meta,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "7");
+           "bundles,columns,files,jobs,meta,provenance,results,sets,sqlite_sequence");
+    sql_is(f, "PRAGMA user_version", "8");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -324,14 +336,14 @@ static void test_pending(void **state)
 static void doc_is(fixture_t *f, const char *tag, long n, int ok, int x)
 {
     clab_nb_reader_t *r;
-    char *doc = NULL, want[128];
+    char *doc = NULL, want[256];
     size_t len = 0;
     assert_int_equal(clab_nb_reader_open(f->nb, &r), 0);
     assert_int_equal(clab_nb_result(r, tag, n, ok, &doc, &len), x < 0 ? -ENOENT : 0);
     clab_nb_reader_close(&r);
     if (x < 0)
         return;
-    snprintf(want, sizeof want, ok ? OK_DOC : FAIL_DOC, x);
+    snprintf(want, sizeof want, ok ? OK_DOC : FAIL_DOC, true_sha(), x);
     assert_int_equal(len, ok ? OK_DOC_LEN : FAIL_DOC_LEN);
     assert_string_equal(doc, want);
     free(doc);
@@ -361,7 +373,8 @@ static void keys_are(clab_nb_reader_t *r, int ok, long after, long upto, const c
  * the columns (from successes only: the failure's "e" is not one). */
 static void check_stored(fixture_t *f)
 {
-    static const char *const cols[3] = {"[\"x\"]", "[\"s\"]", "[\"k\"]"};
+    static const char *const cols[3] = {"[\"x\"]", "[\"s\"]",
+                                        "[\"clab.experiment_sha256\",\"k\"]"};
     clab_nb_reader_t *r;
     size_t len;
     double stored;
@@ -510,8 +523,8 @@ static void test_cursor_pages(void **state)
         int got = 0;
         assert_int_equal(clab_nb_results(r, "t", 1, after, -1, &c), 0);
         while (got < 3 && clab_nb_cursor_next(c, &row) == 1) {
-            char want[128];
-            snprintf(want, sizeof want, OK_DOC, task_x(tasks, (size_t)after));
+            char want[256];
+            snprintf(want, sizeof want, OK_DOC, true_sha(), task_x(tasks, (size_t)after));
             assert_int_equal(row.key, after + 1);
             assert_int_equal(row.len, OK_DOC_LEN);
             assert_memory_equal(row.text, want, row.len);
@@ -787,7 +800,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "7");
+    sql_is(f, "PRAGMA user_version", "8");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -999,7 +1012,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "7");
+    sql_is(f, "PRAGMA user_version", "8");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
@@ -1211,10 +1224,11 @@ static void test_migrate_v5_names(void **state)
         "ALTER TABLE columns DROP COLUMN docs;"
         "ALTER TABLE columns DROP COLUMN ok_docs;"
         "ALTER TABLE jobs DROP COLUMN bundle;"
+        "ALTER TABLE jobs DROP COLUMN sha256;"
         "PRAGMA user_version = 5;");
     sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "7");
+    sql_is(f, "PRAGMA user_version", "8");
     sql_is(f, "SELECT count(*) FROM results WHERE instr(doc, 'epyc.repeated') > 0", "0");
     sql_is(f,
            "SELECT count(*) FROM results r JOIN want w USING (tag, n) WHERE r.doc IS NOT"

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "notebook.h"
 #include "nb_fixture.h"
+#include "sha256.h"
 #include "table.h"
 
 #include <sqlite3.h>
@@ -96,15 +97,18 @@ static void test_cells_stored(void **state)
     deliver(f, tasks, 1, "{\"b\": false, \"n\": null, \"s\": \"x\\ny\"}");
     /* Keys in any order: cells are in column (name) order. */
     /* Points are shuffled: x (one digit) is left out. */
-    sql_is(f, "SELECT ncols || '|' || substr(csv, 2) FROM results WHERE n = 1",
-           "6|,TRUE,1.5,\"a,b\",a\tb,\"q\"\"t\"");
-    sql_is(f, "SELECT substr(tsv, 2) FROM results WHERE n = 1",
-           "\tTRUE\t1.5\ta,b\ta b\tq\"t");
+    /* Every record carries its experiment's sha256 (/bin/true's). */
+    char sha[CLAB_SHA256_HEX], want[256];
+    assert_int_equal(clab_sha256_file("/bin/true", sha), 0);
+    snprintf(want, sizeof want, "7|,TRUE,1.5,\"a,b\",%s,a\tb,\"q\"\"t\"", sha);
+    sql_is(f, "SELECT ncols || '|' || substr(csv, 2) FROM results WHERE n = 1", want);
+    snprintf(want, sizeof want, "\tTRUE\t1.5\ta,b\t%s\ta b\tq\"t", sha);
+    sql_is(f, "SELECT substr(tsv, 2) FROM results WHERE n = 1", want);
     assert_int_equal(rows_agree(f, "c", CLAB_TABLE_CSV), 2);
     assert_int_equal(rows_agree(f, "c", CLAB_TABLE_TSV), 2);
     /* A later result with one more column: the older rows lack it. */
     deliver(f, tasks, 2, "{\"b\": true, \"n\": 2, \"s\": \"z\", \"t\": [1]}");
-    sql_is(f, "SELECT ncols FROM results WHERE n = 1", "6");
+    sql_is(f, "SELECT ncols FROM results WHERE n = 1", "7");
     assert_int_equal(rows_agree(f, "c", CLAB_TABLE_CSV), 1);
     assert_int_equal(rows_agree(f, "c", CLAB_TABLE_TSV), 1);
     json_decref(tasks);
@@ -155,7 +159,7 @@ static void test_migrate_v4(void **state)
     assert_int_equal(sqlite3_exec(db, v4_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "7");
+    sql_is(f, "PRAGMA user_version", "8");
     sql_is(f, "SELECT ncols || '|' || csv FROM results WHERE n = 1", "3|1,-0.0,\"a,b\"");
     sql_is(f, "SELECT tsv FROM results WHERE n = 1", "1\t-0.0\ta,b");
     sql_is(f, "SELECT quote(ncols) || quote(csv) FROM results WHERE n = 2", "NULLNULL");

@@ -13,6 +13,7 @@
 
 #include "inbox.h"
 #include "json.h"
+#include "sha256.h"
 #include "log.h"
 #include "tree.h"
 #include "views.h"
@@ -254,19 +255,21 @@ static void test_sizes_and_reads(void **state)
     assert_int_equal(info.results, 600);
     /* Header, one line per success plus one more line break in each label. */
     assert_int_equal(count_lines(csv, len), 1 + 2 * 600);
-    const char *header = "s,x,arr,extra,flag,label,none,obj,y,clab.exit_status,clab.job,"
+    const char *header = "s,x,arr,extra,flag,label,none,obj,y,clab.exit_status,"
+                         "clab.experiment_sha256,clab.job,"
                          "epyc.experiment.classname,epyc.experiment.start_time,"
                          "epyc.experiment.status\n";
     assert_memory_equal(csv, header, strlen(header));
     /* The first success, cell by cell. */
     const char *row = csv + strlen(header);
     long x = strtol(row + strlen("\"p,q\","), NULL, 10);
-    char y[40], want[512];
+    char y[40], want[512], sha[CLAB_SHA256_HEX];
     clab_fmt_double(y, (double)x * 0.1, 0);
+    assert_int_equal(clab_sha256_file("/bin/true", sha), 0);
     snprintf(want, sizeof want,
              "\"p,q\",%ld,\"[1,2.5,\"\"x\"\"]\",,%s,\"a,\"\"b\"\"\nc\td\",,\"{\"\"k\"\":%"
-             "ld}\",%s,0,j",
-             x, x % 2 ? "TRUE" : "FALSE", x, y);
+             "ld}\",%s,0,%s,j",
+             x, x % 2 ? "TRUE" : "FALSE", x, y, sha);
     assert_memory_equal(row, want, strlen(want));
     free(csv);
     char *tsv = check_view(f, "/results/v/results.tsv", &len);
@@ -275,8 +278,8 @@ static void test_sizes_and_reads(void **state)
     x = strtol(row + strlen("p,q\t"), NULL, 10);
     clab_fmt_double(y, (double)x * 0.1, 0);
     snprintf(want, sizeof want,
-             "p,q\t%ld\t[1,2.5,\"x\"]\t\t%s\ta,\"b\" c d\t\t{\"k\":%ld}\t%s\t0\tj", x,
-             x % 2 ? "TRUE" : "FALSE", x, y);
+             "p,q\t%ld\t[1,2.5,\"x\"]\t\t%s\ta,\"b\" c d\t\t{\"k\":%ld}\t%s\t0\t%s\tj", x,
+             x % 2 ? "TRUE" : "FALSE", x, y, sha);
     assert_memory_equal(row, want, strlen(want));
     free(tsv);
     char *jsonl = check_view(f, "/results/v/results.jsonl", &len);
@@ -807,12 +810,11 @@ static void test_listings(void **state)
     }
     assert_int_equal(ok, 600 - 600 / 7 - (600 % 7 > 3));
     static const char *const fixed[] = {
-        ".",      "..",      "results.csv", "results.tsv", "results.jsonl",
-        "status", "pending", "experiment",  "description", "notebook.json",
-        "failed"};
+        ".",       "..",         "results.csv", "results.tsv", "results.jsonl", "status",
+        "pending", "experiment", "description", "provenance",  "notebook.json", "failed"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         assert_string_equal(l->names[i], fixed[i]);
-    assert_int_equal(l->n, 11 + ok);
+    assert_int_equal(l->n, 12 + ok);
     /* failed/ and the root. */
     memset(l, 0, sizeof *l);
     l->room = 1000;
@@ -1178,7 +1180,7 @@ static void test_inos(void **state)
     static const struct {
         const char *dir;
         int entries;
-    } dirs[] = {{"/results/s", 9 + 3}, {"/results/s/failed", 1}, {"/results", 1}};
+    } dirs[] = {{"/results/s", 10 + 3}, {"/results/s/failed", 1}, {"/results", 1}};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         agree_t a = {f, dirs[i].dir, 0};
         clab_node_t dir = node_of(f, dirs[i].dir);
