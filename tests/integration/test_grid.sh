@@ -56,7 +56,7 @@ assert_eq "" "$(ls "$MNT/results/$tag/failed")" "failed/ listing"
 csv=$MNT/results/$tag/results.csv
 assert_eq 13 "$(wc -l <"$csv")" "results.csv lines"
 header=$(head -n 1 "$csv")
-assert_eq "a,b,sleep,label,sum,tag,clab.engine,clab.exit_status,clab.host,clab.host_reported,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.setup_time,epyc.experiment.start_time,epyc.experiment.status,epyc.experiment.teardown_time" \
+assert_eq "a,b,sleep,label,sum,tag,clab.attempt,clab.engine,clab.exit_status,clab.experiment_sha256,clab.host,clab.host_reported,clab.job,epyc.experiment.classname,epyc.experiment.elapsed_time,epyc.experiment.end_time,epyc.experiment.experiment_time,epyc.experiment.setup_time,epyc.experiment.start_time,epyc.experiment.status,epyc.experiment.teardown_time" \
     "$header" "results.csv header"
 # Columns 1,2 are a,b; the label column is quoted ("x, ""y""") so count
 # from the front only.
@@ -74,7 +74,8 @@ d, exp = sys.argv[1], sys.argv[2]
 want = {"epyc.experiment.classname", "epyc.experiment.start_time", "epyc.experiment.end_time",
         "epyc.experiment.elapsed_time", "epyc.experiment.experiment_time",
         "epyc.experiment.status", "clab.job", "clab.engine", "clab.host", "clab.exit_status",
-        "clab.host_reported", "epyc.experiment.setup_time", "epyc.experiment.teardown_time"}
+        "clab.host_reported", "epyc.experiment.setup_time", "epyc.experiment.teardown_time",
+        "clab.attempt", "clab.experiment_sha256"}
 host = os.uname().nodename
 jobs = set()
 for n in range(1, 13):
@@ -93,6 +94,6 @@ for n in range(1, 13):
 assert len(jobs) == 12
 PY
 
-# Both engines did work.
-assert_eq 2 "$(tail -n +2 "$csv" | awk -F, '{ print $8 }' | sort -u | wc -l)" "engines used"
+# Both engines did work (field 9: clab.engine, after clab.attempt; the label is two).
+assert_eq 2 "$(tail -n +2 "$csv" | awk -F, '{ print $9 }' | sort -u | wc -l)" "engines used"
 log "PASS test_grid"

@@ -127,6 +127,16 @@ provenance_is a "$SHA2" yes "$first"
 submit "{\"experiment\": \"$EXPFILE\", \"tag\": \"a\",
          \"parameters\": {\"i\": 10, \"sleep\": 0}}"
 provenance_is a "$SHA2" yes "$first"
+# clab-python: the module it imports (a dotted name under --path), its
+# sha256, and the commit of the module's repository, not clab-python's.
+mkdir -p "$REPO/pkg"
+printf 'def f(p):\n    return {"y": 1}\n' >"$REPO/pkg/model.py"
+submit "{\"experiment\": \"$CLAB_SRC/scripts/clab-python\", \"tag\": \"py\",
+         \"arguments\": [\"pkg.model:f\", \"--path\", \"$REPO\"],
+         \"parameters\": {\"i\": 1}}"
+assert_eq "module $REPO/pkg/model.py|module_sha256 $(sha256sum "$REPO/pkg/model.py" | cut -d' ' -f1)|git_repository $REPO|git_commit $COMMIT" \
+    "$(grep -E '^(module|module_sha256|git_repository|git_commit) ' "$MNT/results/py/provenance" | paste -sd'|')" \
+    "clab-python's provenance"
 # Outside any repository: dashes.
 mkdir -p "$WORK/plain"
 cp "$EXP/sleepy.py" "$WORK/plain/exp.py"
