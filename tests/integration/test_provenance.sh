@@ -127,6 +127,13 @@ provenance_is a "$SHA2" yes "$first"
 submit "{\"experiment\": \"$EXPFILE\", \"tag\": \"a\",
          \"parameters\": {\"i\": 10, \"sleep\": 0}}"
 provenance_is a "$SHA2" yes "$first"
+# Points that never ran (cancelled) carry the sha256, and no attempt.
+submit "{\"experiment\": \"$EXPFILE\", \"tag\": \"c\",
+         \"parameters\": {\"i\": {\"range\": [0, 4]}, \"sleep\": 30}}"
+echo "cancel c" >"$MNT/ctl"
+wait_done c 30
+assert_eq "4 - $SHA2" "$(records "$MNT/results/c" | awk '$1 == "-" && $2 == sha { n++ } END { print n + 0 " - " sha }' sha="$SHA2")" \
+    "cancelled records of c"
 # clab-python: the module it imports (a dotted name under --path), its
 # sha256, and the commit of the module's repository, not clab-python's.
 mkdir -p "$REPO/pkg"
