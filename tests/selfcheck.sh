@@ -22,7 +22,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 # name | file | exact text | replacement | ctest regex of the tests that
 # must catch it. Text and replacement use \n for newlines.
 MUTANTS=(
-    "cancel-noop|backend/controller/controller_clients.c|        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1);|        (void)upto; /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
+    "cancel-noop|backend/controller/controller_clients.c|        cancel_tag(c, cl->id, tag, json_is_integer(upto) ? json_integer_value(upto) : -1,|        (void)upto; (void)jobs; if (0) cancel_tag(c, cl->id, tag, -1, /* mutant: cancel reaches nothing */|integration\.(test_edge_cancel|test_ctl)$"
     "ready-fraction-ignores-failures|fs/status.c|    long finished = info.done;|    long finished = info.results;|integration\.(test_failures|test_grid)$"
     "metadata-key-misspelled|backend/common/record.c|(md, \"epyc.experiment.status\", json_boolean(ok))|(md, \"epyc.experiment.stauts\", json_boolean(ok))|unit\.test_record$|integration\.test_promises_experiment$"
     "status-json-wrong-value|fs/status.c|\"pending\", (json_int_t)info.pending)|\"pending\", (json_int_t)info.pending + 1)|integration\.(test_views_files|test_grid)$"
@@ -33,11 +33,11 @@ MUTANTS=(
     "deadline-ignored|backend/controller/controller_dispatch.c|*skip = too_long(c, e);|*skip = NULL; (void)too_long; /* mutant: deadlines ignored */|integration\.test_cluster_deadline$"
     "sigterm-experiment-fails|backend/engine/engine.c|    return clab_stop_requested != 0;|    return 0; /* mutant: an experiment signalled with its engine fails */|integration\.test_cluster_deadline$"
     "cancel-one-transaction|fs/notebook/notebook_ctl.c|#define CANCEL_PAGE 512|#define CANCEL_PAGE 1000000 /* mutant: a whole cancel in one transaction */|integration\.test_edge_cancel_big$"
-    "cancel-upto-ignored|backend/controller/controller_clients.c|json_is_integer(upto) ? json_integer_value(upto) : -1);|-1); /* mutant: a cancel takes every task of its tag */|integration\.test_edge_cancel_race$"
-    "claims-without-proof|backend/controller/controller_engines.c|        int proven = proof_ok(c, e, job, json_object_get(j, \"proof\"));|        int proven = 1; /* mutant: any listed job may be claimed */|integration\.test_hostile_rogue$"
+    "cancel-upto-ignored|backend/controller/controller_clients.c|json_is_integer(upto) ? json_integer_value(upto) : -1,|-1, /* mutant: a cancel takes every task of its tag */|integration\.test_edge_cancel_race$"
+    "claims-without-proof|backend/controller/controller_engines.c|        int proven = controller_proof_ok(c, e, job, json_object_get(j, \"proof\"));|        int proven = 1; /* mutant: any listed job may be claimed */|integration\.test_hostile_rogue$"
     "incarnation-unchecked|backend/controller/controller_engines.c|    if (strcmp(inc ? inc : \"\", e->incarnation) == 0)|    if (1) /* mutant: anyone may speak for an engine */|integration\.test_hostile_rogue$"
     "lost-tasks-kept|backend/engine/engine.c|    if (epoch && json_is_integer(sent) &&|    if (0 \&\& epoch \&\& json_is_integer(sent) \&\& /* mutant: a lost task message is never noticed */|integration\.test_hostile_rogue$"
-    "stamp-ignored|fs/notebook/notebook_ingest.c|    if (!json_is_object(stamp))|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
+    "stamp-ignored|fs/notebook/notebook_ingest.c|    if (!json_is_object(stamp) || !meta)|    if (1) /* mutant: the record says who ran it */|integration\.(test_hostile_rogue|test_grid)$"
     "no-invalidation|fs/fuse_ops.c|    fs->lab->send_changes = clab_fusep_send_changes;|    fs->lab->send_changes = NULL; /* mutant: the kernel keeps what changed */|integration\.test_views_cache$"
     "interrupt-ignored|fs/fuse_ops.c|    if (clab_waits_interrupt(data)) {|    if (0 \&\& clab_waits_interrupt(data)) { /* mutant: Ctrl-C waits for the set */|integration\.(test_views_wait|test_views_waiters)$"
     "child-never-restarted|fs/child.c|    ch->restart_at = now + ch->backoff;|    ch->restart_at = now + 1e9; /* mutant: a dead child stays dead */|integration\.(test_cluster_tunnel|test_promises_t14_retries)$"
