@@ -87,6 +87,8 @@ wait "$ADAPT_PID" || rc=$?
 ADAPT_PID=
 assert_eq 0 "$rc" "exit status of adapt on SIGTERM"
 assert_eq 1 "$(njobs)" "Slurm jobs after adapt stopped (left as they are)"
+"$cc" status --state "$cstate" >"$WORK/status.out" || fail "status: not running"
+grep -q "^adapt .*stopped on signal" "$WORK/status.out" || fail "status: $(cat "$WORK/status.out")"
 kept=$(squeue -h -o '%i')
 
 # ---- a running point keeps its job, even with --idle 0 ---------------------
