@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -65,7 +65,10 @@ static const char schema[] =
      * which its jobs share (jobs.bundle). */
     "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
     "  WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);"
+    /* Deleted sets whose rows are still being freed (notebook_free.c),
+     * by the id the set had; version 8. */
+    "CREATE TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY, tag TEXT NOT NULL);";
 
 static const char jobs_schema[] =
     JOBS_TABLE("jobs") "CREATE INDEX IF NOT EXISTS jobs_pending ON jobs(tag, state, id);";
@@ -410,7 +413,12 @@ static int setup_schema(clab_notebook_t *nb)
 {
     sqlite3_stmt *st = NULL;
     int version = 0, existed = 0, rc;
-    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
+    /* Before the first table: a new notebook gives the pages of deleted
+     * sets back to the file system (an older one is vacuumed into this
+     * mode by clab_nbp_free_setup). */
+    if (sqlite3_exec(nb->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(nb->db,
                      nb->sync == CLAB_NB_SYNC_FULL ? "PRAGMA synchronous = FULL"
@@ -473,6 +481,8 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nb->changed, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&nb->free_lock, NULL);
+    pthread_cond_init(&nb->free_cond, NULL);
     const char *sync = getenv("CLAB_NOTEBOOK_SYNC");
     nb->sync = !sync                         ? CLAB_NB_SYNC_RESULTS
                : strcmp(sync, "normal") == 0 ? CLAB_NB_SYNC_NORMAL
@@ -491,7 +501,8 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;
-    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_ingest_prepare(nb)) < 0)
+    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_free_setup(nb)) < 0 ||
+        (rc = clab_nbp_ingest_prepare(nb)) < 0)
         goto fail;
     rc = clab_nbp_meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
     if (rc == -ENOENT) {
@@ -500,7 +511,7 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
         snprintf(nb->client_id, sizeof nb->client_id, "clabfs-%s", hex);
         rc = clab_nbp_meta_set(nb->db, "client_id", nb->client_id);
     }
-    if (rc < 0)
+    if (rc < 0 || (rc = clab_nbp_free_start(nb)) < 0)
         goto fail;
     *out = nb;
     return 0;
@@ -514,6 +525,7 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     clab_notebook_t *nb = *pnb;
     if (!nb)
         return;
+    clab_nbp_free_stop(nb);
     for (int i = 0; i < nb->npool; i++)
         clab_nbp_conn_close(nb->pool[i]);
     clab_nbp_ingest_finalize(&nb->in);
@@ -523,6 +535,8 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     pthread_mutex_destroy(&nb->pool_lock);
     pthread_mutex_destroy(&nb->gen_lock);
     pthread_cond_destroy(&nb->changed);
+    pthread_mutex_destroy(&nb->free_lock);
+    pthread_cond_destroy(&nb->free_cond);
     free(nb->path);
     free(nb);
     *pnb = NULL;
