@@ -109,6 +109,7 @@ static const char *const sql[ST_N] = {
 struct clab_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_N];
+    int vacuumed; /* the open transaction gave pages back: checkpoint after it */
 };
 
 /* auto_vacuum before the first table, so that a new store gives freed
@@ -311,11 +312,19 @@ int clab_store_begin(clab_store_t *s)
 
 int clab_store_commit(clab_store_t *s)
 {
+    int vacuumed = s->vacuumed;
+    s->vacuumed = 0;
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) {
         int rc = db_err(s, "commit");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
+    /* The file shrinks only when a checkpoint copies the vacuum into it:
+     * without one, a quiet controller would wait for 1,000 more pages of
+     * WAL (SQLite's automatic checkpoint) before giving the space back. */
+    if (vacuumed &&
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL))
+        clab_warn("store: checkpoint: %s", sqlite3_errmsg(s->db));
     return 0;
 }
 
@@ -647,6 +656,7 @@ int clab_store_vacuum(clab_store_t *s, int pages)
     snprintf(text, sizeof text, "PRAGMA incremental_vacuum(%d)", pages);
     if (freed > 0 && sqlite3_exec(s->db, text, NULL, NULL, NULL))
         return db_err(s, "incremental_vacuum");
+    s->vacuumed |= freed > 0;
     return freed;
 }
 
