@@ -588,6 +588,11 @@ static int turn(controller_t *c)
         c->last_periodic = now;
         controller_check_engines(c, now);
         controller_check_clients(c, now);
+        /* The pages of delivered and cancelled tasks go back to the file
+         * system, at most VACUUM_PAGES a second so that a commit window
+         * stays short. */
+        if (clab_store_vacuum(c->store, VACUUM_PAGES) < 0)
+            clab_warn("store: incremental vacuum failed");
     }
     if (now >= c->files_gc_at) {
         /* Job files no unfinished task names: a scan of the queue, so

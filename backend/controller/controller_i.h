@@ -26,6 +26,7 @@
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01     /* seconds a transaction may stay open */
 #define FILES_GC_INTERVAL 60.0 /* seconds between two forgettings of job files */
+#define VACUUM_PAGES 2048      /* free pages given back per second, at most */
 
 /* Where taking a held task back for an idle engine stands. */
 enum takeback {

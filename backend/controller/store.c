@@ -1,6 +1,10 @@
-/* SQLite behind the controller's queue. Prepared statements are made once;
- * the schema keeps one row per job id for ever (a tombstone once
- * delivered) so that submission stays idempotent. */
+/* SQLite behind the controller's queue. Prepared statements are made once.
+ * A task's row lives until its result is delivered or it is cancelled,
+ * then it is deleted (schema version 3: before, a tombstone stayed for
+ * ever and a lab that ran and deleted sweeps only grew); the pages it
+ * held go back to the file system (auto_vacuum = INCREMENTAL,
+ * clab_store_vacuum). A client that submits a forgotten job again gets it
+ * run again, as a revived tombstone did. */
 #include "store.h"
 #include "conninfo.h"
 #include "json.h"
@@ -17,7 +21,6 @@
 
 enum {
     ST_ADD,
-    ST_REVIVE,
     ST_NEXT,
     ST_MARK_RUNNING,
     ST_CLAIM,
@@ -51,9 +54,6 @@ enum {
 static const char *const sql[ST_N] = {
     [ST_ADD] = "INSERT OR IGNORE INTO tasks(job, client, state, body, tag, cseq) "
                "VALUES(:job, :client, " QUEUED ", :body, :tag, :cseq)",
-    [ST_REVIVE] = "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = 0, "
-                  "record = NULL, sent = 0, seq = (SELECT max(seq) + 1 FROM tasks) "
-                  "WHERE job = ?1 AND client = ?2 AND state = " DELIVERED,
     /* ?1: NULL, or a JSON array of sets (client, newline, tag) to pass over. */
     [ST_NEXT] = "SELECT seq, job, body FROM tasks WHERE state = " QUEUED
                 " AND (?1 IS NULL OR client || char(10) || tag NOT IN "
@@ -73,7 +73,7 @@ static const char *const sql[ST_N] = {
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
                           "WHERE client = :client AND tag = :tag AND state = " RUNNING
                           " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
-    [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+    [ST_CANCEL] = "DELETE FROM tasks "
                   "WHERE client = :client AND tag = :tag AND state < " DONE
                   " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     /* One job of the tag (/ctl cancel TAG JOB...), with the same rule. */
@@ -82,15 +82,14 @@ static const char *const sql[ST_N] = {
         "WHERE client = :client AND tag = :tag AND job = :job"
         " AND state = " RUNNING " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_CANCEL_JOB] =
-        "UPDATE tasks SET state = " DELIVERED ", record = NULL "
+        "DELETE FROM tasks "
         "WHERE client = :client AND tag = :tag AND job = :job"
         " AND state < " DONE " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
     [ST_REQUEUE] =
         "UPDATE tasks SET state = " QUEUED ", engine = NULL, tries = tries + ?2, "
         "seq = (SELECT max(seq) + 1 FROM tasks) "
         "WHERE job = ?1 AND state = " RUNNING " RETURNING tries, body",
-    [ST_DELIVERED] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
-                     "WHERE job = ?1 AND client = ?2 AND state = " DONE,
+    [ST_DELIVERED] = "DELETE FROM tasks WHERE job = ?1 AND client = ?2 AND state = " DONE,
     [ST_UNDELIVERED] =
         "SELECT seq, job, record, stamp FROM tasks WHERE client = ?1 AND state = " DONE
         " AND seq > ?2 AND sent < ?3 ORDER BY seq LIMIT ?4",
@@ -112,10 +111,16 @@ static const char *const sql[ST_N] = {
 struct clab_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_N];
+    int vacuumed; /* the open transaction gave pages back: checkpoint after it */
 };
 
+/* auto_vacuum before the first table, so that a new store gives freed
+ * pages back (an older one is vacuumed into it once, by vacuum_mode);
+ * the WAL is cut back to 4 MiB once a checkpoint has emptied it. */
 static const char schema[] =
+    "PRAGMA auto_vacuum = INCREMENTAL;"
     "PRAGMA journal_mode = WAL;"
+    "PRAGMA journal_size_limit = 4194304;"
     "PRAGMA synchronous = NORMAL;"
     "CREATE TABLE IF NOT EXISTS tasks("
     "  seq INTEGER PRIMARY KEY,"
@@ -155,6 +160,13 @@ static const char add_cseq_stamp[] = "BEGIN IMMEDIATE;"
                                      "PRAGMA user_version = 2;"
                                      "COMMIT;";
 
+/* Schema version 3: delivered and cancelled tasks are deleted, not kept;
+ * the tombstones of older stores go. */
+static const char drop_tombstones[] = "BEGIN IMMEDIATE;"
+                                      "DELETE FROM tasks WHERE state = " DELIVERED ";"
+                                      "PRAGMA user_version = 3;"
+                                      "COMMIT;";
+
 /* The migrations, in order: each brings a store of version < to up to it;
  * one that adds a column is skipped (the version set) when the column is
  * there already, so that a store whose user_version was reset opens. */
@@ -166,6 +178,7 @@ static const struct {
 } migrations[] = {
     {.to = 1, .sql = repair_tags, .what = "repair tags"},
     {.to = 2, .sql = add_cseq_stamp, .what = "add cseq and stamp", .adds = "cseq"},
+    {.to = 3, .sql = drop_tombstones, .what = "drop tombstones"},
 };
 
 static int has_column(clab_store_t *s, const char *column)
@@ -202,6 +215,25 @@ static int migrate(clab_store_t *s, int version)
         }
     }
     return 0;
+}
+
+/* A store made before version 3 has no auto_vacuum: it changes only with
+ * a VACUUM, which rewrites the file once (outside any transaction). */
+static int vacuum_mode(clab_store_t *s)
+{
+    sqlite3_stmt *st = NULL;
+    int mode = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode == 2)
+        return 0;
+    clab_info("store: vacuuming once, so that finished tasks give space back");
+    return sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL,
+                        NULL)
+               ? db_err(s, "vacuum")
+               : 0;
 }
 
 static int schema_version(clab_store_t *s)
@@ -246,7 +278,7 @@ int clab_store_open(const char *path, clab_store_t **out)
         rc = db_err(s, "user_version");
         goto fail;
     }
-    if ((rc = migrate(s, version)) < 0)
+    if ((rc = migrate(s, version)) < 0 || (rc = vacuum_mode(s)) < 0)
         goto fail;
     for (int i = 0; i < ST_N; i++) {
         if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
@@ -282,11 +314,19 @@ int clab_store_begin(clab_store_t *s)
 
 int clab_store_commit(clab_store_t *s)
 {
+    int vacuumed = s->vacuumed;
+    s->vacuumed = 0;
     if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) {
         int rc = db_err(s, "commit");
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
+    /* The file shrinks only when a checkpoint copies the vacuum into it:
+     * without one, a quiet controller would wait for 1,000 more pages of
+     * WAL (SQLite's automatic checkpoint) before giving the space back. */
+    if (vacuumed &&
+        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL))
+        clab_warn("store: checkpoint: %s", sqlite3_errmsg(s->db));
     return 0;
 }
 
@@ -333,27 +373,21 @@ int clab_store_recover(clab_store_t *s)
 int clab_store_add(clab_store_t *s, const clab_store_task_t *t)
 {
     sqlite3_stmt *st = s->st[ST_ADD];
-    const char *job = t->job, *client = t->client;
-    bind_text(st, ":job", job);
-    bind_text(st, ":client", client);
+    bind_text(st, ":job", t->job);
+    bind_text(st, ":client", t->client);
     bind_text(st, ":body", t->body);
     bind_text(st, ":tag", t->tag ? t->tag : "");
     bind_positive(st, ":cseq", t->cseq);
+    /* A job delivered or cancelled was deleted: submitted again by its own
+     * client, it is queued again, since that client lost what it
+     * acknowledged (an OS crash took its last commits, or its notebook was
+     * restored from a backup) and holds the job as pending: only running it
+     * again finishes it. This cannot count a point twice: the notebook
+     * resubmits only jobs it holds as pending, reads them after every
+     * result it stored (so never one whose result it has), and stores a
+     * job's result once, the first time; a late copy finds the job done
+     * and is dropped. A job still in the queue is known: 0. */
     int rc = run(s, st, "add");
-    if (rc || sqlite3_changes(s->db) > 0)
-        return rc ? rc : 1;
-    /* Known. A tombstone (delivered or cancelled) resubmitted by its own
-     * client means that client lost what it acknowledged (an OS crash took
-     * its last commits, or its notebook was restored from a backup) and
-     * holds the job as pending again: only running it again finishes it.
-     * This cannot count a point twice: the notebook resubmits only jobs it
-     * holds as pending, reads them after every result it stored (so never
-     * one whose result it has), and stores a job's result once, the first
-     * time; a late copy finds the job done and is dropped. */
-    st = s->st[ST_REVIVE];
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, client, -1, SQLITE_STATIC);
-    rc = run(s, st, "revive");
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
 
@@ -618,6 +652,24 @@ int clab_store_files_gc(clab_store_t *s)
 {
     int rc = run(s, s->st[ST_FILES_GC], "files gc");
     return rc ? rc : sqlite3_changes(s->db);
+}
+
+int clab_store_vacuum(clab_store_t *s, int pages)
+{
+    char text[64];
+    sqlite3_stmt *st = NULL;
+    int freed = 0;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        freed = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (freed > pages)
+        freed = pages;
+    snprintf(text, sizeof text, "PRAGMA incremental_vacuum(%d)", pages);
+    if (freed > 0 && sqlite3_exec(s->db, text, NULL, NULL, NULL))
+        return db_err(s, "incremental_vacuum");
+    s->vacuumed |= freed > 0;
+    return freed;
 }
 
 int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done)

@@ -89,8 +89,8 @@ int clab_store_tries(clab_store_t *s, const char *job);
 /* Puts a running task back in the queue and counts a try; returns the tries
  * so far or -ENOENT. *body gets the task (malloc'd) when body is not NULL. */
 int clab_store_requeue(clab_store_t *s, const char *job, int count_try, char **body);
-/* The client has stored the result: forget the record, keep a tombstone
- * so that the job id stays known (see clab_store_add). */
+/* The client has stored the result: the task is deleted (a client that
+ * submits the job again gets it run again, see clab_store_add). */
 int clab_store_delivered(clab_store_t *s, const char *client, const char *job);
 /* Appends up to max undelivered results of client with seq > *after that
  * were last sent before `sent_before` to out as {"job","record"} objects
@@ -106,6 +106,9 @@ int clab_store_file_put(clab_store_t *s, const char *hash, const void *data, siz
 int clab_store_file_has(clab_store_t *s, const char *hash);
 int clab_store_file_get(clab_store_t *s, const char *hash, char **data, size_t *len);
 int clab_store_files_gc(clab_store_t *s);
+/* Gives up to pages free pages back to the file system (incremental
+ * vacuum), in the caller's transaction: how many, or -errno. */
+int clab_store_vacuum(clab_store_t *s, int pages);
 /* Tasks by state. */
 int clab_store_counts(clab_store_t *s, long *queued, long *running, long *done);
 

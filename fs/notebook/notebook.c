@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 /* The version that gave jobs their experiment's sha256 (provenance, issue
  * 25). Its own number so that a merge with another step to 8 renumbers
  * this one alone (and SCHEMA_VERSION). */
-#define PROVENANCE_VERSION 8
+#define PROVENANCE_VERSION 9
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -70,6 +70,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS bundles(id INTEGER PRIMARY KEY, files TEXT NOT NULL);"
+    /* Deleted sets whose rows are still being freed (notebook_free.c),
+     * by the id the set had; version 8 (provenance is 9). */
+    "CREATE TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY, tag TEXT NOT NULL);"
     /* Each submit's provenance (provenance.c) as a JSON object, kept when
      * it differs from the set's last (PROVENANCE_VERSION; a new table
      * needs no migration step). */
@@ -434,7 +437,12 @@ static int setup_schema(clab_notebook_t *nb)
 {
     sqlite3_stmt *st = NULL;
     int version = 0, existed = 0, rc;
-    if (sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
+    /* Before the first table: a new notebook gives the pages of deleted
+     * sets back to the file system (an older one is vacuumed into this
+     * mode by clab_nbp_free_setup). */
+    if (sqlite3_exec(nb->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(nb->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(nb->db,
                      nb->sync == CLAB_NB_SYNC_FULL ? "PRAGMA synchronous = FULL"
@@ -497,6 +505,8 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&nb->changed, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&nb->free_lock, NULL);
+    pthread_cond_init(&nb->free_cond, NULL);
     const char *sync = getenv("CLAB_NOTEBOOK_SYNC");
     nb->sync = !sync                         ? CLAB_NB_SYNC_RESULTS
                : strcmp(sync, "normal") == 0 ? CLAB_NB_SYNC_NORMAL
@@ -515,8 +525,8 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
     if ((rc = clab_nbp_open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                &nb->db)) < 0)
         goto fail;
-    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_ingest_prepare(nb)) < 0 ||
-        (rc = clab_rate_new(&nb->rate)) < 0)
+    if ((rc = setup_schema(nb)) < 0 || (rc = clab_nbp_free_setup(nb)) < 0 ||
+        (rc = clab_nbp_ingest_prepare(nb)) < 0 || (rc = clab_rate_new(&nb->rate)) < 0)
         goto fail;
     nb->opened = clab_now();
     rc = clab_nbp_meta_get(nb->db, "client_id", nb->client_id, sizeof nb->client_id);
@@ -526,7 +536,7 @@ int clab_notebook_open(const char *path, clab_notebook_t **out)
         snprintf(nb->client_id, sizeof nb->client_id, "clabfs-%s", hex);
         rc = clab_nbp_meta_set(nb->db, "client_id", nb->client_id);
     }
-    if (rc < 0)
+    if (rc < 0 || (rc = clab_nbp_free_start(nb)) < 0)
         goto fail;
     *out = nb;
     return 0;
@@ -540,6 +550,7 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     clab_notebook_t *nb = *pnb;
     if (!nb)
         return;
+    clab_nbp_free_stop(nb);
     for (int i = 0; i < nb->npool; i++)
         clab_nbp_conn_close(nb->pool[i]);
     clab_nbp_ingest_finalize(&nb->in);
@@ -550,6 +561,8 @@ void clab_notebook_destroy(clab_notebook_t **pnb)
     pthread_mutex_destroy(&nb->pool_lock);
     pthread_mutex_destroy(&nb->gen_lock);
     pthread_cond_destroy(&nb->changed);
+    pthread_mutex_destroy(&nb->free_lock);
+    pthread_cond_destroy(&nb->free_cond);
     free(nb->path);
     free(nb);
     *pnb = NULL;

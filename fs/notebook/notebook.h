@@ -149,8 +149,17 @@ int clab_notebook_finish(clab_notebook_t *nb, const char *tag, int64_t *upto);
 int clab_nb_set_locked(clab_nb_reader_t *r, const char *tag);
 /* /ctl delete: the set and all it holds are gone; the newest remaining set
  * becomes current if it was. Cancel it at the controller, up to *upto
- * (as clab_notebook_cancel's). */
+ * (as clab_notebook_cancel's). The set vanishes in one short transaction;
+ * its rows are freed afterwards, a batch at a time, by the notebook's own
+ * thread (clab_notebook_free_step), and its tag may be submitted again at
+ * once. */
 int clab_notebook_delete(clab_notebook_t *nb, const char *tag, int64_t *upto);
+/* One step of the background freeing: a batch of a deleted set's rows, or
+ * once none is left, a batch of free pages given back to the file system.
+ * 1 when it did something (call again), 0 when there is nothing left to
+ * free, or -errno. The notebook's thread calls it; tests call it to
+ * finish the freeing themselves. */
+int clab_notebook_free_step(clab_notebook_t *nb);
 
 /* Called by the ingest, inside its transaction, when a result gives set
  * tag a column it had not (the header of its tables changes): fn must only

@@ -433,21 +433,19 @@ out:
     return clab_nbp_write_end(nb, rc);
 }
 
+/* The set vanishes at once: it moves into doomed, and its rows (results,
+ * jobs, names, files) are freed afterwards by the notebook's thread
+ * (notebook_free.c), so a delete of 10^6 points is one short transaction
+ * and leaves no 10^6-row WAL behind. */
 static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
 {
     (void)lock;
-    /* The set's files go with it unless another set's jobs name them. */
     static const char *const sql[] = {
-        "DELETE FROM results WHERE tag = ?1",
-        "DELETE FROM jobs WHERE tag = ?1",
-        "DELETE FROM columns WHERE tag = ?1",
+        "INSERT INTO doomed(id, tag) SELECT id, tag FROM sets WHERE tag = ?1",
         "DELETE FROM provenance WHERE tag = ?1",
         "DELETE FROM sets WHERE tag = ?1",
         "DELETE FROM meta WHERE key = 'current' AND value = ?1",
-        "DELETE FROM bundles WHERE ?1 IS NOT NULL AND id NOT IN"
-        " (SELECT bundle FROM jobs WHERE bundle IS NOT NULL)",
-        "DELETE FROM files WHERE ?1 IS NOT NULL AND hash NOT IN"
-        " (SELECT value FROM bundles, json_each(bundles.files))"};
+    };
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
@@ -472,7 +470,10 @@ static int delete_set(clab_notebook_t *nb, const char *tag, int lock)
                  ? 0
                  : clab_nbp_sql_errno(nb->db, "delete");
 out:
-    return clab_nbp_write_end(nb, rc);
+    rc = clab_nbp_write_end(nb, rc);
+    if (rc >= 0)
+        clab_nbp_free_kick(nb);
+    return rc;
 }
 
 /* Under ctl_lock: neither may run between two pages of a cancel. */

@@ -106,6 +106,12 @@ struct clab_notebook {
     /* The sets' recent pace, from the results stored since the open. */
     clab_rate_t *rate;
     double opened;
+    /* The freeing thread (notebook_free.c): woken by a delete (kick) and
+     * told to end (stop) under free_lock. */
+    pthread_t freer;
+    int freer_started, free_kick, free_stop;
+    pthread_mutex_t free_lock;
+    pthread_cond_t free_cond;
 };
 
 struct clab_nb_reader {
@@ -136,6 +142,15 @@ int clab_nbp_set_locked(sqlite3 *db, const char *tag);
  * (else rolls back), wakes the waiters and returns rc or the commit's
  * error. */
 int clab_nbp_write_begin(clab_notebook_t *nb);
+/* notebook_free.c: incremental vacuum for a notebook made before it (at
+ * open, after the schema); the freeing thread's start, wake-up and end;
+ * the synchronous freeing of a deleted set that had tag, before the tag is
+ * submitted again. */
+int clab_nbp_free_setup(clab_notebook_t *nb);
+int clab_nbp_free_start(clab_notebook_t *nb);
+void clab_nbp_free_kick(clab_notebook_t *nb);
+void clab_nbp_free_stop(clab_notebook_t *nb);
+int clab_nbp_free_tag(clab_notebook_t *nb, const char *tag);
 int clab_nbp_write_end(clab_notebook_t *nb, int rc);
 /* The same, for a transaction whose commit must survive an OS crash or a
  * power loss once write_end returns (synchronous = FULL: the WAL is synced

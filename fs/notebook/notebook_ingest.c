@@ -208,6 +208,7 @@ int clab_notebook_pending_tasks(clab_notebook_t *nb, int64_t *after, size_t max,
              "SELECT j.id, j.job, j.tag, j.experiment, j.params, j.timeout, j.arguments,"
              " j.worker, b.files FROM jobs j LEFT JOIN bundles b ON b.id = j.bundle"
              " WHERE j.id > :after AND j.state = " CLAB_NB_JOB_PENDING_SQL
+             " AND j.tag IN (SELECT tag FROM sets)" /* not a deleted set's */
              " ORDER BY j.id LIMIT :max",
              &st)) < 0)
         goto out;
@@ -570,6 +571,12 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
     pt.n = rc == SQLITE_ROW ? (long)sqlite3_column_int64(in->next_n, 0) : 0;
     in->set_id = rc == SQLITE_ROW ? sqlite3_column_int64(in->next_n, 1) : 0;
     sqlite3_reset(in->next_n);
+    /* A late result of a deleted set, whose jobs are not freed yet: no
+     * set takes it (notebook_free.c). */
+    if (rc == SQLITE_DONE) {
+        json_decref(params);
+        return 0;
+    }
     rc = pt.n > 0 ? insert_point(nb, in, &pt, record, params)
                   : clab_nbp_sql_errno(nb->db, "set of job");
     json_decref(params);

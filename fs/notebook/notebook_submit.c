@@ -330,9 +330,14 @@ int clab_notebook_submit_all(clab_notebook_t *nb, clab_submission_t *const *subs
                              size_t n, clab_nb_added_t *added, size_t *failed)
 {
     double now = clab_now();
+    int rc = 0;
     pthread_mutex_lock(&nb->ctl_lock);
-    int rc = clab_nbp_write_begin(nb);
-    if (rc)
+    /* A tag deleted a moment ago may still have rows being freed: they go
+     * first, in batches, so that the new set starts empty. */
+    for (size_t i = 0; i < n && rc >= 0; i++)
+        if (subs[i]->tag && (rc = clab_nbp_free_tag(nb, subs[i]->tag)) < 0 && failed)
+            *failed = i;
+    if (rc < 0 || (rc = clab_nbp_write_begin(nb)) != 0)
         goto out;
     for (size_t i = 0; i < n && rc == 0; i++)
         if ((rc = submit_one(nb, subs[i], &added[i], now)) < 0 && failed)

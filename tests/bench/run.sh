@@ -6,7 +6,7 @@
 # about speed: a figure that cannot be measured is an n/a row, not a
 # failure.
 #
-#   tests/bench/run.sh [--full] [--out FILE.csv] [--keep] [--kept-set DIR]
+#   tests/bench/run.sh [--full] [--out FILE.csv] [--keep] [--kept-set DIR] [--space]
 #
 # Quick (default) runs in a few minutes on 2 cores; --full uses the sizes
 # of the issue (10^6 results, 200 engines) and takes much longer. It builds
@@ -18,6 +18,7 @@
 # --kept-set DIR: only the harvest and listing figures, on a set of
 # BENCH_HARVEST noop results made once in the state directory DIR and
 # kept there; each run mounts a copy (to compare two builds on one set).
+# --space: only the space-given-back figures (BENCH_SPACE points).
 set -uo pipefail
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,6 +28,7 @@ FULL=0
 KEEP=0
 OUT=
 KEPT_SET=
+SPACE_ONLY=0
 while [ $# -gt 0 ]; do
     case $1 in
     --full) FULL=1 ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --out=*) OUT=${1#--out=} ;;
     --kept-set) KEPT_SET=$2; shift ;;
+    --space) SPACE_ONLY=1 ;;
     --kept-set=*) KEPT_SET=${1#--kept-set=} ;;
     -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
@@ -63,10 +66,12 @@ done
 if [ $FULL = 1 ]; then
     : "${BENCH_BASE_POINTS:=10000}" "${BENCH_SLOW_POINTS:=3000}"
     : "${BENCH_SET:=100000}" "${BENCH_HARVEST:=1000000}" "${BENCH_ACD:=1000000}"
+    : "${BENCH_SPACE:=1000000}"
     : "${BENCH_DISPATCH_ENGINES:=200}" "${BENCH_DISPATCH_POINTS:=20000}"
 else
     : "${BENCH_BASE_POINTS:=2000}" "${BENCH_SLOW_POINTS:=1000}"
     : "${BENCH_SET:=10000}" "${BENCH_HARVEST:=100000}" "${BENCH_ACD:=100000}"
+    : "${BENCH_SPACE:=100000}"
     : "${BENCH_DISPATCH_ENGINES:=50}" "${BENCH_DISPATCH_POINTS:=5000}"
 fi
 : "${BENCH_PY_POINTS:=$BENCH_SET}"
@@ -578,6 +583,77 @@ bench_acd() {
     done
 }
 
+# Bytes of the databases of state directory $1 (notebook.db and the
+# controller's store, found wherever it is), with their WAL and shared
+# memory files (all) or alone (db).
+space_bytes() {
+    local names=(-name 'notebook.db*' -o -name 'controller.db*')
+    [ "$2" = db ] && names=(-name notebook.db -o -name controller.db)
+    find "$1" -type f \( "${names[@]}" \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# wait_still STATE SECONDS: until the databases of STATE stop changing
+# for 2 s (bounded by SECONDS); 1 on the bound.
+wait_still() {
+    local end=$((SECONDS + $2)) last=-1 same=0 b
+    while [ $SECONDS -lt "$end" ]; do
+        b=$(space_bytes "$1" all)
+        if [ "$b" = "$last" ]; then same=$((same + 1)); else same=0; last=$b; fi
+        [ $same -ge 20 ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# Space given back (issue 23): a fresh lab (embedded controller, no
+# engines: every point stays queued there) measured empty after an
+# unmount; then BENCH_SPACE points accepted (and handed to the
+# controller), cancelled and deleted; the notebook's WAL sampled every
+# 50 ms from the delete until both databases are back within 1 MiB of the
+# empty lab's (or stop shrinking); the state after an unmount against the
+# empty lab's. Logs are not counted.
+bench_space() {
+    local n=$BENCH_SPACE mnt=$WORK/space st=$WORK/space-state empty left t0 t1 sampler
+    log "space given back: $n points accepted, cancelled and deleted on a fresh lab"
+    if ! mount_lab "$mnt" "$st" --engines 0; then
+        row "state after delete of $n points" "" "" "n/a: the lab did not mount (see $WORK)" ""
+        return
+    fi
+    unmount_lab "$mnt" "$LAB_PID"
+    empty=$(space_bytes "$st" all)
+    mount_lab "$mnt" "$st" --engines 0 || return
+    printf '{"experiment": "%s", "tag": "space", "parameters": {"i": {"range": [0, %d]}}}\n' \
+        "$NOOP" "$n" >"$mnt/submit"
+    wait_still "$st" $((n / 2000 + 60))
+    echo 'cancel space' >"$mnt/ctl"
+    log "space: $(space_bytes "$st" all) bytes with the set, $empty empty"
+    rm -f "$WORK/wal-peak"
+    (
+        peak=0
+        while :; do
+            b=$(stat -c %s "$st/notebook.db-wal" 2>/dev/null || echo 0)
+            [ "$b" -gt "$peak" ] && peak=$b && echo "$peak" >"$WORK/wal-peak"
+            sleep 0.05
+        done
+    ) &
+    sampler=$!
+    t0=$(now)
+    echo 'delete space' >"$mnt/ctl"
+    wait_until $((n / 1000 + 120)) "test \$(space_bytes '$st' db) -le $((empty + 1048576))" ||
+        wait_still "$st" 60
+    t1=$(now)
+    kill "$sampler"
+    wait "$sampler" 2>/dev/null
+    unmount_lab "$mnt" "$LAB_PID"
+    left=$(space_bytes "$st" all)
+    row "delete of $n points: its space back in the databases (background freeing)" "" "" \
+        "$(elapsed "$t0" "$t1")" "s"
+    row "state after delete of $n points (bytes above an empty lab, unmounted)" "" "" \
+        "$((left - empty))" "bytes"
+    row "notebook WAL peak during delete of $n points and its freeing" "" "" \
+        "$(cat "$WORK/wal-peak" 2>/dev/null || echo 0)" "bytes"
+}
+
 hwm_of() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
 
 # clabfs's peak RSS so far (VmHWM only grows: each mark includes the ones
@@ -735,6 +811,13 @@ main() {
     local t_start=$SECONDS
     install_missing
     machine
+    if [ $SPACE_ONLY = 1 ]; then
+        bench_space
+        info "wall time" "$((SECONDS - t_start)) s"
+        echo
+        $PY "$here/bench.py" table "$ROWS" "$OUT" "$INFO"
+        return
+    fi
     if [ -n "$KEPT_SET" ]; then
         bench_kept_set
         info "wall time" "$((SECONDS - t_start)) s"
@@ -763,6 +846,7 @@ main() {
         bench_latency
         mark_hwm "ls and latency"
         bench_acd
+        bench_space
         bench_waiters
         mark_hwm "$BENCH_WAITERS blocked readers of wait"
         LAB_PID=$main_pid bench_rss

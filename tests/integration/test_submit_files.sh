@@ -92,8 +92,9 @@ assert nb.execute("SELECT count(*) FROM bundles").fetchone() == (3,)
 ctl = sqlite3.connect(os.path.join(state, "cluster", "controller.db"))
 n, = ctl.execute("SELECT count(*) FROM files").fetchone()
 assert n <= 3, n
+# (Delivered tasks are deleted: the queue may be empty by now.)
 longest, = ctl.execute("SELECT max(length(body)) FROM tasks").fetchone()
-assert longest < 2000, longest
+assert longest is None or longest < 2000, longest
 print("files: every point had them; stored once; controller keeps %d" % n)
 PY
 

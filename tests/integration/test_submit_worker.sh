@@ -6,7 +6,9 @@
 # values are refused with EINVAL and recorded in /errors with a caret.
 . "$(dirname "$0")/lib.sh"
 
-mount_lab --engines 1
+# No engine: the tasks stay in the controller's queue to be read there (a
+# task is deleted once its result is delivered).
+mount_lab --engines 0
 
 submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1, 2, 3]}, \"tag\": \"w\", \"arguments\": [\"m:f\", \"--path\", \"/a b\", \"\"], \"worker\": true}"
 submit "{\"experiment\": \"$EXP/trivial.sh\", \"parameters\": {\"x\": [1, 2]}, \"tag\": \"p\", \"arguments\": [], \"worker\": false}"

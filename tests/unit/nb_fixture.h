@@ -55,6 +55,15 @@ static inline void sql_is(fixture_t *f, const char *sql, const char *want)
     sqlite3_close(db);
 }
 
+/* The background freeing of deleted sets, finished here and now. */
+static inline void free_all(fixture_t *f)
+{
+    int rc;
+    while ((rc = clab_notebook_free_step(f->nb)) > 0)
+        ;
+    assert_int_equal(rc, 0);
+}
+
 static inline void info_of(fixture_t *f, const char *tag, clab_set_info_t *info)
 {
     clab_nb_reader_t *r;

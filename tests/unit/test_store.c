@@ -1,7 +1,7 @@
 /* Unit tests for the controller's queue (backend/controller/store.c) on a temporary
  * SQLite file: idempotent submission, the order tasks are handed out in,
  * claims after a restart, results recorded once, cancellation, retries,
- * delivery tombstones and the resend window. */
+ * delivered tasks forgotten and the resend window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,8 +235,9 @@ static void test_cancel(void **state)
     assert_int_equal(clab_store_take(s, "E1", NULL, &job, &body), 0);
     /* The client sends a cancelled job again only when it holds it as
      * pending (it lost the cancel: a notebook restored from a backup), and
-     * then only running it finishes it: it is queued again. */
-    add(s, "c2", "a", "", 0); /* not c2's */
+     * then only running it finishes it: it is queued again (the cancel
+     * deleted it, so no client is told no; job ids are each client's
+     * own, random, never another's). */
     add(s, "c1", "a", "", 1);
     take(s, "E1", "a");
 }
@@ -315,7 +316,7 @@ static void test_requeue_counts_tries(void **state)
     assert_int_equal(clab_store_requeue(s, "nope", 1, NULL), -ENOENT);
 }
 
-static void test_delivered_leaves_tombstone(void **state)
+static void test_delivered_is_forgotten(void **state)
 {
     clab_store_t *s = ((fixture_t *)*state)->s;
     add(s, "c1", "a", "", 1);
@@ -329,6 +330,10 @@ static void test_delivered_leaves_tombstone(void **state)
     json_t *out = json_array();
     assert_int_equal(clab_store_undelivered(s, "c1", &after, 1e9, 2.0, 10, out), 0);
     json_decref(out);
+    /* Forgotten: its client submitting it again has it run again. */
+    add(s, "c1", "a", "", 1);
+    add(s, "c1", "a", "", 0);
+    counts(s, 1, 0, 0);
 }
 
 static int undelivered(clab_store_t *s, int64_t *after, double before, double now,
@@ -390,8 +395,6 @@ static void test_delivered_resubmitted_runs_again(void **state)
     take(s, "E1", "a");
     finish(s, "a", 1.0, "c1", CLAB_TASK_RUNNING);
     assert_int_equal(clab_store_delivered(s, "c1", "a"), 0);
-    counts(s, 1, 0, 0);
-    add(s, "c2", "a", "t", 0);
     counts(s, 1, 0, 0);
     add(s, "c1", "a", "t", 1);
     add(s, "c1", "a", "t", 0);
@@ -570,6 +573,85 @@ static void test_open_migrates_v1(void **state)
     take(f->s, "E1", "b");
 }
 
+static long long sql_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+#define DB_BYTES "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"
+
+/* A cancelled set's tasks and the delivered ones are deleted, and the
+ * incremental vacuum brings the file back within 64 KiB of a new one's. */
+static void test_cancel_gives_space_back(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(sql_int(f->path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    long long empty = sql_int(f->path, DB_BYTES);
+    char job[32];
+    assert_int_equal(clab_store_begin(f->s), 0);
+    for (int i = 0; i < 4000; i++) {
+        snprintf(job, sizeof job, "j%d", i);
+        add(f->s, "c1", job, "t", 1);
+    }
+    for (int i = 0; i < 100; i++) {
+        snprintf(job, sizeof job, "j%d", i);
+        take(f->s, "E1", job);
+        finish(f->s, job, 1.0, "c1", CLAB_TASK_RUNNING);
+        assert_int_equal(clab_store_delivered(f->s, "c1", job), 0);
+    }
+    take(f->s, "E1", "j100");
+    assert_int_equal(clab_store_commit(f->s), 0);
+    assert_true(sql_int(f->path, DB_BYTES) > empty + 256 * 1024);
+    json_t *running = json_array();
+    long queued = -1, nrunning = -1;
+    assert_int_equal(clab_store_cancel(f->s, "c1", "t", -1, running, &queued, &nrunning),
+                     0);
+    assert_int_equal(queued, 3899);
+    assert_int_equal(nrunning, 1);
+    json_decref(running);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM tasks"), 0);
+    int n;
+    while ((n = clab_store_vacuum(f->s, 64)) > 0)
+        ;
+    assert_int_equal(n, 0);
+    assert_int_equal(sql_int(f->path, "PRAGMA freelist_count"), 0);
+    assert_true(sql_int(f->path, DB_BYTES) <= empty + 64 * 1024);
+}
+
+/* A store of version 2 loses its tombstones and is vacuumed into
+ * incremental mode; its unfinished tasks stay. */
+static void test_open_drops_tombstones(void **state)
+{
+    fixture_t *f = *state;
+    add(f->s, "c1", "a", "t", 1);
+    add(f->s, "c1", "b", "t", 1);
+    clab_store_destroy(&f->s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE tasks SET state = 3 WHERE job = 'a';"
+                                  " PRAGMA auto_vacuum = NONE; VACUUM;"
+                                  " PRAGMA user_version = 2",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sql_int(f->path, "PRAGMA auto_vacuum"), 0);
+    assert_int_equal(clab_store_open(f->path, &f->s), 0);
+    assert_int_equal(sql_int(f->path, "PRAGMA auto_vacuum"), 2);
+    assert_int_equal(sql_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM tasks"), 1);
+    take(f->s, "E1", "b");
+}
+
 static void test_recover_and_reopen(void **state)
 {
     fixture_t *f = *state;
@@ -603,11 +685,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel_by_tag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_repairs_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requeue_counts_tries, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_delivered_leaves_tombstone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivered_is_forgotten, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undelivered_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivered_resubmitted_runs_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recover_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_gives_space_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_drops_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_upto, setup, teardown),
