@@ -142,7 +142,9 @@ int clab_notebook_recompute(clab_notebook_t *nb, const char *tag);
 
 /* Reuse (notebook_reuse.c). The experiment identity of sub into out (65
  * bytes): the sha256 of the experiment file, and with a module known to
- * its provenance (clab-python's module or pickle) one sha256 over both.
+ * its provenance (clab-python's module or pickle) or files shipped with
+ * the job, one sha256 over the file's, the module's and the files' (names
+ * and contents' sha256).
  * 1, or 0 and "" when it has none (unreadable file; clab-python whose
  * module was not found): such points match nothing. */
 int clab_nb_reuse_identity(const clab_submission_t *sub, char out[65]);

@@ -339,9 +339,8 @@ static int retry_prepare(sqlite3 *db, retry_t *t)
     if ((rc = clab_nbp_prepare(db, t->which, &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps, bundle, sha256, rkey)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                               " ?12)",
+                               " arguments, worker, rep, reps, bundle, sha256)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                                &t->job)) < 0 ||
         (rc = clab_nbp_prepare(
              db, "UPDATE jobs SET state = " CLAB_NB_JOB_RETRIED_SQL " WHERE job = ?1",
@@ -382,8 +381,9 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 10, sqlite3_column_value(t->failed, 8));
     /* The submit's identity: a retry is not hashed again (README). */
     sqlite3_bind_value(t->job, 11, sqlite3_column_value(t->failed, 9));
-    /* Its key too: a success of the new job is found by later reuse. */
-    sqlite3_bind_value(t->job, 12, sqlite3_column_value(t->failed, 10));
+    /* No reuse key (rkey NULL): the file is not hashed again, and one
+     * edited since the submit would have its results found under the old
+     * identity. */
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -395,7 +395,7 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
 /* Failures whose job is done and has not been retried yet. */
 #define RETRY_SELECT(cond, group)                                                        \
     "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"               \
-    " j.rep, j.reps, j.bundle, j.sha256, j.rkey"                                         \
+    " j.rep, j.reps, j.bundle, j.sha256"                                                 \
     " FROM results r"                                                                    \
     " JOIN jobs j ON j.job = r.job"                                                      \
     " WHERE r.tag = ?1 AND " cond " AND j.state = " CLAB_NB_JOB_DONE_SQL group           \

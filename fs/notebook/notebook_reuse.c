@@ -19,6 +19,32 @@ static int is_clab_python(const char *experiment)
     return strcmp(base ? base + 1 : experiment, "clab-python") == 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const clab_submit_file_t *const *)a)->name,
+                  (*(const clab_submit_file_t *const *)b)->name);
+}
+
+/* The submit's files, by name, into s: what each point finds in its
+ * scratch directory is part of what it computes. */
+static int hash_files(const clab_submission_t *sub, clab_sha256_t *s)
+{
+    const clab_submit_file_t **files = calloc(sub->nfiles + 1, sizeof *files);
+    if (!files)
+        return -ENOMEM;
+    for (size_t i = 0; i < sub->nfiles; i++)
+        files[i] = &sub->files[i];
+    qsort(files, sub->nfiles, sizeof *files, by_name);
+    for (size_t i = 0; i < sub->nfiles; i++) {
+        /* A name holds no NUL: it ends each name unambiguously. */
+        clab_sha256_update(s, "\n", 1);
+        clab_sha256_update(s, files[i]->name, strlen(files[i]->name) + 1);
+        clab_sha256_update(s, files[i]->sha256, strlen(files[i]->sha256));
+    }
+    free(files);
+    return 0;
+}
+
 int clab_nb_reuse_identity(const clab_submission_t *sub, char out[CLAB_SHA256_HEX])
 {
     const char *module =
@@ -35,14 +61,16 @@ int clab_nb_reuse_identity(const clab_submission_t *sub, char out[CLAB_SHA256_HE
         module = NULL;
     if (is_clab_python(sub->experiment) && !module)
         return 0;
-    if (!module) {
+    if (!module && !sub->nfiles) {
         snprintf(out, CLAB_SHA256_HEX, "%s", sub->sha256);
         return 1;
     }
     clab_sha256_init(&s);
     clab_sha256_update(&s, sub->sha256, strlen(sub->sha256));
     clab_sha256_update(&s, "\n", 1);
-    clab_sha256_update(&s, module, strlen(module));
+    clab_sha256_update(&s, module ? module : "-", strlen(module ? module : "-"));
+    if (hash_files(sub, &s) < 0)
+        return 0; /* out of memory: no identity, no reuse */
     clab_sha256_final(&s, digest);
     clab_hex(digest, CLAB_SHA256_LEN, out);
     return 1;

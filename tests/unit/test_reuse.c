@@ -52,6 +52,35 @@ static void test_key_canonical(void **state)
     assert_string_equal(c, "");
 }
 
+/* The identity: the file's sha256 alone, or with shipped files one sha256
+ * over it and each file's name and content. */
+static void test_identity(void **state)
+{
+    (void)state;
+    const char *jobs[] = {
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}}",
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"files\": {\"a\": "
+        "\"eA==\"}}",
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"files\": {\"a\": "
+        "\"eQ==\"}}",
+        "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"files\": {\"b\": "
+        "\"eA==\"}}",
+    };
+    char ids[4][65];
+    for (int i = 0; i < 4; i++) {
+        clab_submission_t *sub = NULL;
+        clab_submit_error_t err;
+        assert_int_equal(
+            clab_submission_parse(jobs[i], strlen(jobs[i]), NULL, &sub, &err), 0);
+        assert_int_equal(clab_nb_reuse_identity(sub, ids[i]), 1);
+        if (i == 0)
+            assert_string_equal(ids[0], sub->sha256);
+        clab_submission_destroy(&sub);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+    }
+}
+
 static void submit(fixture_t *f, const char *tag, const char *xs, int reuse)
 {
     clab_submission_t *sub = NULL;
@@ -126,12 +155,16 @@ static void test_reuse_fills(void **state)
     assert_int_equal(clab_notebook_recompute(f->nb, "b"), 0);
     sql_is(f, "SELECT count(*) FROM jobs WHERE tag = 'b' AND state = 0", "4");
     sql_is(f, "SELECT count(*) FROM results WHERE tag = 'b'", "2");
+    /* Recomputed jobs have no key: they are not hashed again. */
+    sql_is(f, "SELECT count(*) FROM jobs WHERE tag = 'b' AND state = 0 AND rkey IS NULL",
+           "2");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_canonical),
+        cmocka_unit_test(test_identity),
         cmocka_unit_test_setup_teardown(test_reuse_fills, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
