@@ -589,8 +589,8 @@ bench_acd() {
 bench_reuse() {
     local n=$BENCH_REUSE stored lo=$((BENCH_HARVEST + 1)) kind out us plain=""
     [ -n "$HV_TAG" ] || { row "reuse" "" "" "n/a: no harvest set" ""; return; }
-    stored=$(key "$MNT/status" results)
-    log "reuse: $n points against $stored stored results"
+    stored=$(key "$MNT/results/$HV_TAG/status" results)
+    log "reuse: $n points against the $stored results of $HV_TAG (and the lab's others)"
     for kind in plain miss hit; do
         local range="[$lo, $((lo + n))]" more=""
         [ $kind = plain ] || more=', "reuse": true'
@@ -603,7 +603,7 @@ bench_reuse() {
         [ -n "$us" ] || us="n/a: ${out#error }"
         case $kind in
         plain) plain=$us ;;
-        miss) row "submit with reuse, no point matches ($n points, $stored stored results)" \
+        miss) row "submit with reuse, no point matches ($n points; $stored results in $HV_TAG and more)" \
             "the same submit without reuse" "$plain" "$us" "us/point" ;;
         hit) row "submit with reuse, every point filled from a stored result ($n points)" \
             "the same submit without reuse" "$plain" "$us" "us/point" ;;
