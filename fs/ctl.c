@@ -171,6 +171,16 @@ static int ctl_retry(clab_lab_t *lab, const ctl_args_t *a, clab_submit_error_t *
     return rc;
 }
 
+/* The set's reused points run again (a new job each, new N). */
+static int ctl_recompute(clab_lab_t *lab, const ctl_args_t *a, clab_submit_error_t *err)
+{
+    const char *tag = a->tag;
+    int rc = ctl_outcome(clab_notebook_recompute(lab->nb, tag), tag, "recompute", err);
+    if (rc == 0)
+        clab_lab_wake(lab);
+    return rc;
+}
+
 static int ctl_delete(clab_lab_t *lab, const ctl_args_t *a, clab_submit_error_t *err)
 {
     const char *tag = a->tag;
@@ -218,6 +228,7 @@ static const struct {
     {.verb = "select", .run = ctl_select, .rest = REST_NONE, .set = SET_KEPT},
     {.verb = "cancel", .run = ctl_cancel, .rest = REST_WORDS, .set = SET_CHANGED},
     {.verb = "retry", .run = ctl_retry, .rest = REST_NONE, .set = SET_CHANGED},
+    {.verb = "recompute", .run = ctl_recompute, .rest = REST_NONE, .set = SET_CHANGED},
     {.verb = "delete", .run = ctl_delete, .rest = REST_NONE, .set = SET_REMOVED},
     {.verb = "describe", .run = ctl_describe, .rest = REST_TEXT, .set = SET_CHANGED},
     {.verb = "finish", .run = ctl_finish, .rest = REST_NONE, .set = SET_CHANGED},
@@ -272,8 +283,8 @@ static int ctl_find(const char *line, size_t verb, size_t verb_len,
     if (c < n)
         return (int)c;
     snprintf(err->message, sizeof err->message,
-             "unknown command \"%.*s\": write select, cancel, retry, delete, describe "
-             "or finish, then a tag",
+             "unknown command \"%.*s\": write select, cancel, retry, recompute, delete, "
+             "describe or finish, then a tag",
              (int)(verb_len > 64 ? 64 : verb_len), line + verb);
     return fail(err, EINVAL, (long)verb);
 }

@@ -78,6 +78,9 @@ typedef struct {
     /* "answer": "jobs": the answer lists each point's job id, in the order
      * of the points, repetitions one after another. */
     int answer_jobs;
+    /* "reuse": true: points matching a successful result of the lab are
+     * filled from it at submit instead of being run (notebook_reuse.c). */
+    int reuse;
     clab_submit_file_t *files; /* "files", nfiles of them */
     size_t nfiles;
     size_t files_text; /* bytes of their base64 text in the job's text */

@@ -322,6 +322,16 @@ static int check_answer(const field_t *f, const json_t *v)
     return 0;
 }
 
+/* "reuse": a boolean, so that a typo (1, "yes") is refused rather than
+ * read as one or the other. */
+static int check_reuse(const field_t *f, const json_t *v)
+{
+    if (!json_is_boolean(v))
+        return refuse_type(f, "reuse", "true or false", v);
+    f->sub->reuse = json_is_true(v);
+    return 0;
+}
+
 /* The fields of the JSON form, checked in this order (the SPEC's
  * precedence: what the job is before how it runs). missing: the refusal
  * when the field is absent (NULL: optional); absent: the check runs
@@ -347,6 +357,7 @@ static const struct {
     {.name = "if_exists", .check = check_if_exists},
     {.name = "files", .check = check_files},
     {.name = "answer", .check = check_answer},
+    {.name = "reuse", .check = check_reuse},
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 

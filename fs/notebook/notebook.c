@@ -22,11 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 /* The version that gave jobs their experiment's sha256 (provenance, issue
  * 25). Its own number so that a merge with another step to 8 renumbers
  * this one alone (and SCHEMA_VERSION). */
 #define PROVENANCE_VERSION 9
+/* The version that gave jobs and results their reuse key (rkey, issue 25,
+ * notebook_reuse.c). Its own number, like PROVENANCE_VERSION: a merge with
+ * another step renumbers this one (and SCHEMA_VERSION) alone. */
+#define REUSE_VERSION 10
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -38,7 +42,7 @@
     "  state INTEGER NOT NULL DEFAULT " CLAB_NB_JOB_PENDING_SQL ","                      \
     "  arguments TEXT, worker INTEGER NOT NULL DEFAULT 0,"                               \
     "  rep INTEGER NOT NULL DEFAULT 0, reps INTEGER NOT NULL DEFAULT 1,"                 \
-    "  bundle INTEGER, sha256 TEXT);"
+    "  bundle INTEGER, sha256 TEXT, rkey TEXT);"
 
 /* A fresh notebook; older ones are brought up to date by setup_schema().
  * A set's id only grows (AUTOINCREMENT): it names the set's files in the
@@ -57,9 +61,12 @@ static const char schema[] =
     "  pending_jobs INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
-    "  doc TEXT NOT NULL, stored REAL, ncols INTEGER, csv TEXT, tsv TEXT,"
+    "  doc TEXT NOT NULL, stored REAL, ncols INTEGER, csv TEXT, tsv TEXT, rkey TEXT,"
     "  PRIMARY KEY(tag, n)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
+    /* Reuse (REUSE_VERSION): successful results by their key, one index
+     * probe per point of a submit with "reuse"; failures have none. */
+    "CREATE INDEX IF NOT EXISTS results_rkey ON results(rkey) WHERE rkey IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS columns("
     "  tag TEXT NOT NULL, kind INTEGER NOT NULL, name TEXT NOT NULL,"
     "  docs INTEGER NOT NULL DEFAULT 0, ok_docs INTEGER NOT NULL DEFAULT 0,"
@@ -393,6 +400,14 @@ out:
  * jobs_v2. */
 static const char migrate_provenance_jobs[] = "ALTER TABLE jobs ADD COLUMN sha256 TEXT;";
 
+/* Reuse (REUSE_VERSION): jobs and successful results gain their reuse
+ * key. Older ones have none (NULL): their results are never reused, as
+ * the key needs the arguments and identity hashed as a submit does, and a
+ * record's parameters are not always the submitted ones. Version 1 jobs
+ * got the column with jobs_v2. */
+static const char migrate_reuse_jobs[] = "ALTER TABLE jobs ADD COLUMN rkey TEXT;";
+static const char migrate_reuse_results[] = "ALTER TABLE results ADD COLUMN rkey TEXT;";
+
 /* The migrations, in order: each runs on a notebook whose version is at
  * least from and below to (some columns came with an earlier step for
  * older notebooks: jobs_v2 makes the jobs table whole). */
@@ -411,6 +426,9 @@ static const struct {
     {2, 6, migrate_v6_jobs},
     /* Provenance (issue 25): renumber with PROVENANCE_VERSION on a merge. */
     {2, PROVENANCE_VERSION, migrate_provenance_jobs},
+    /* Reuse (issue 25): renumber with REUSE_VERSION on a merge. */
+    {2, REUSE_VERSION, migrate_reuse_jobs},
+    {0, REUSE_VERSION, migrate_reuse_results},
 };
 
 /* The migrations of a notebook of `version`, in order, then the schema. */

@@ -135,6 +135,25 @@ int clab_notebook_cancel_jobs(clab_notebook_t *nb, const char *tag,
  * with the same parameters and repetition (the failed file stays, as the
  * record of that attempt). Returns how many; -EACCES when tag is locked. */
 int clab_notebook_retry(clab_notebook_t *nb, const char *tag);
+/* /ctl recompute: each point of tag filled by reuse (clab.reused_from)
+ * and not recomputed yet gets a new pending job with the same parameters
+ * (the reused file stays). Returns how many; -EACCES when tag is locked. */
+int clab_notebook_recompute(clab_notebook_t *nb, const char *tag);
+
+/* Reuse (notebook_reuse.c). The experiment identity of sub into out (65
+ * bytes): the sha256 of the experiment file, and with a module known to
+ * its provenance (clab-python's module or pickle) or files shipped with
+ * the job, one sha256 over the file's, the module's and the files' (names
+ * and contents' sha256).
+ * 1, or 0 and "" when it has none (unreadable file; clab-python whose
+ * module was not found): such points match nothing. */
+int clab_nb_reuse_identity(const clab_submission_t *sub, char out[65]);
+/* A point's reuse key into out (65 bytes): one sha256 over the identity,
+ * the arguments and the parameters as canonical JSON texts (keys sorted,
+ * compact: clab_json_dumps; NULL arguments are "null"), and rep/reps when
+ * reps > 1. 1, or 0 and "" without an identity. */
+int clab_nb_reuse_key(const char *identity, const char *arguments, const char *params,
+                      long rep, long reps, char out[65]);
 /* /ctl describe: the set's description becomes text. -ENOENT for no such
  * set. */
 int clab_notebook_describe(clab_notebook_t *nb, const char *tag, const char *text);

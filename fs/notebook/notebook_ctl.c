@@ -326,6 +326,7 @@ int clab_notebook_finish(clab_notebook_t *nb, const char *tag, int64_t *upto)
 
 /* The statements of one retry, and what it has added so far. */
 typedef struct {
+    const char *which; /* the SELECT of the results whose jobs run again */
     sqlite3_stmt *failed, *job, *old, *sizes;
     char hex[17];
     long serial;
@@ -335,16 +336,7 @@ typedef struct {
 static int retry_prepare(sqlite3 *db, retry_t *t)
 {
     int rc;
-    /* Failures whose job is done and has not been retried yet. */
-    if ((rc = clab_nbp_prepare(
-             db,
-             "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"
-             " j.rep, j.reps, j.bundle, j.sha256"
-             " FROM results r"
-             " JOIN jobs j ON j.job = r.job"
-             " WHERE r.tag = ?1 AND r.ok = 0 AND j.state = " CLAB_NB_JOB_DONE_SQL
-             " ORDER BY r.n",
-             &t->failed)) < 0 ||
+    if ((rc = clab_nbp_prepare(db, t->which, &t->failed)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
                                " arguments, worker, rep, reps, bundle, sha256)"
@@ -389,6 +381,9 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     sqlite3_bind_value(t->job, 10, sqlite3_column_value(t->failed, 8));
     /* The submit's identity: a retry is not hashed again (README). */
     sqlite3_bind_value(t->job, 11, sqlite3_column_value(t->failed, 9));
+    /* No reuse key (rkey NULL): the file is not hashed again, and one
+     * edited since the submit would have its results found under the old
+     * identity. */
     sqlite3_bind_value(t->old, 1, sqlite3_column_value(t->failed, 0));
     if (sqlite3_step(t->job) != SQLITE_DONE || sqlite3_step(t->old) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "retry");
@@ -397,9 +392,18 @@ static int retry_one(clab_notebook_t *nb, retry_t *t, const char *tag)
     return 0;
 }
 
-static int retry_failed(clab_notebook_t *nb, const char *tag)
+/* Failures whose job is done and has not been retried yet. */
+#define RETRY_SELECT(cond, group)                                                        \
+    "SELECT r.job, r.doc, j.experiment, j.timeout, j.arguments, j.worker,"               \
+    " j.rep, j.reps, j.bundle, j.sha256"                                                 \
+    " FROM results r"                                                                    \
+    " JOIN jobs j ON j.job = r.job"                                                      \
+    " WHERE r.tag = ?1 AND " cond " AND j.state = " CLAB_NB_JOB_DONE_SQL group           \
+    " ORDER BY min(r.n)"
+
+static int retry_failed(clab_notebook_t *nb, const char *tag, const char *which)
 {
-    retry_t t = {0};
+    retry_t t = {.which = which};
     int rc = clab_nbp_write_begin(nb);
     if (rc)
         return rc;
@@ -479,8 +483,24 @@ out:
 /* Under ctl_lock: neither may run between two pages of a cancel. */
 int clab_notebook_retry(clab_notebook_t *nb, const char *tag)
 {
+    /* One row per failure (tag and n name it). */
+    static const char which[] = RETRY_SELECT("r.ok = 0", " GROUP BY r.n");
     pthread_mutex_lock(&nb->ctl_lock);
-    int rc = retry_failed(nb, tag);
+    int rc = retry_failed(nb, tag, which);
+    pthread_mutex_unlock(&nb->ctl_lock);
+    return rc;
+}
+
+/* A retry of the points filled by reuse: their jobs become retried (not
+ * recomputed twice) and their files stay, as a retry's failures do. One
+ * job per point, however many results it reused. */
+int clab_notebook_recompute(clab_notebook_t *nb, const char *tag)
+{
+    static const char which[] = RETRY_SELECT(
+        "r.ok = 1 AND json_extract(r.doc, '$.metadata.\"clab.reused_from\"') IS NOT NULL",
+        " GROUP BY r.job");
+    pthread_mutex_lock(&nb->ctl_lock);
+    int rc = retry_failed(nb, tag, which);
     pthread_mutex_unlock(&nb->ctl_lock);
     return rc;
 }

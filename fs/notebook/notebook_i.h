@@ -184,6 +184,13 @@ int clab_nbp_fill_cells(clab_notebook_t *nb);
 int clab_nbp_count_names(sqlite3 *db, sqlite3_stmt *up, const char *tag, int ok,
                          const json_t *doc);
 
+/* notebook_reuse.c: the probe of one submit's lookups, and the fill of
+ * job (pending, inside the submit's transaction) from the results of the
+ * first job holding rkey. 1 filled (the job is done), 0 no match. */
+int clab_nbp_reuse_prepare(sqlite3 *db, sqlite3_stmt **probe);
+int clab_nbp_reuse_fill(clab_notebook_t *nb, sqlite3_stmt *probe, const char *rkey,
+                        const char *job, double now);
+
 /* notebook_read.c */
 void clab_nbp_conn_close(conn_t *c);
 

@@ -301,6 +301,7 @@ typedef struct {
     long n;
     json_int_t rep, reps;
     char sha256[65]; /* the experiment's, as hashed at submit; "" unknown */
+    char rkey[65];   /* the job's reuse key; "" none (notebook_reuse.c) */
     const json_t *stamp;
     double now;
     long ok, failed;
@@ -336,6 +337,9 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
         pt->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
         pt->tsv += cells_bytes(&in->cells.tsv, in->cells.ncols);
         bind_cells(st, &in->cells);
+        /* Successes alone are found by reuse: a failure never matches. */
+        if (pt->rkey[0])
+            sqlite3_bind_text(st, clab_nbp_at(st, ":rkey"), pt->rkey, -1, SQLITE_STATIC);
     }
     int rc = sqlite3_step(in->insert);
     sqlite3_clear_bindings(in->insert);
@@ -510,6 +514,8 @@ static int pending_job(clab_notebook_t *nb, ingest_t *in, point_t *pt,
     pt->reps = sqlite3_column_int64(in->job, 3);
     const unsigned char *sha = sqlite3_column_text(in->job, 4);
     snprintf(pt->sha256, sizeof pt->sha256, "%s", sha ? (const char *)sha : "");
+    const unsigned char *rkey = sqlite3_column_text(in->job, 5);
+    snprintf(pt->rkey, sizeof pt->rkey, "%s", rkey ? (const char *)rkey : "");
     sqlite3_reset(in->job);
     if (!*params)
         *params = json_object();
@@ -588,15 +594,15 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
     ingest_t *in = &nb->in;
     int rc;
     if ((rc = clab_nbp_prepare(nb->db,
-                               "SELECT tag, params, rep, reps, sha256 FROM jobs"
+                               "SELECT tag, params, rep, reps, sha256, rkey FROM jobs"
                                " WHERE job = :job AND state = " CLAB_NB_JOB_PENDING_SQL,
                                &in->job)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, "SELECT next_n, id FROM sets WHERE tag = :tag",
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
                                "INSERT INTO results(tag, n, ok, job, doc, stored,"
-                               " ncols, csv, tsv) VALUES(:tag, :n, :ok, :job, :doc,"
-                               " :stored, :ncols, :csv, :tsv)",
+                               " ncols, csv, tsv, rkey) VALUES(:tag, :n, :ok, :job,"
+                               " :doc, :stored, :ncols, :csv, :tsv, :rkey)",
                                &in->insert)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &in->column)) < 0 ||
         (rc = clab_nbp_prepare(

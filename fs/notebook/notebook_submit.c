@@ -31,9 +31,13 @@ static void fresh_tag(char *out)
 typedef struct {
     sqlite3_stmt *set, *job, *sizes;
     int64_t pend_bytes, pend_jobs;
-    char *arguments; /* the job's arguments as JSON text; NULL when none */
-    int64_t bundle;  /* the submit's files (bundles.id); 0 when none */
-    json_t *jobs;    /* "answer": "jobs": the job ids by point; NULL otherwise */
+    char *arguments;     /* the job's arguments as JSON text; NULL when none */
+    int64_t bundle;      /* the submit's files (bundles.id); 0 when none */
+    json_t *jobs;        /* "answer": "jobs": the job ids by point; NULL otherwise */
+    char identity[65];   /* the experiment's (notebook_reuse.c); "" none */
+    sqlite3_stmt *probe; /* "reuse": the lookup; NULL otherwise */
+    double now;
+    int64_t reused; /* points filled by reuse */
 } submit_t;
 
 static int submit_prepare(sqlite3 *db, submit_t *s)
@@ -49,9 +53,9 @@ static int submit_prepare(sqlite3 *db, submit_t *s)
              &s->set)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "INSERT INTO jobs(job, tag, experiment, params, timeout,"
-                               " arguments, worker, rep, reps, bundle, sha256)"
+                               " arguments, worker, rep, reps, bundle, sha256, rkey)"
                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, :bundle,"
-                               " nullif(:sha256, ''))",
+                               " nullif(:sha256, ''), nullif(:rkey, ''))",
                                &s->job)) < 0 ||
         (rc = clab_nbp_prepare(db,
                                "UPDATE sets SET pending_bytes = pending_bytes + ?1,"
@@ -82,12 +86,15 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
                       const char *tag, const char *prefix, long serial, size_t i,
                       long rep)
 {
-    char jobid[64];
+    char jobid[64], rkey[65];
     json_t *point = clab_space_point(sub->space, i);
     char *params = point ? clab_json_dumps(point) : NULL;
     json_decref(point);
     if (!params)
         return -ENOMEM;
+    /* Every job has its key, reuse or not: its results are then found by
+     * the submits with "reuse" that come later. */
+    clab_nb_reuse_key(s->identity, s->arguments, params, rep, sub->repetitions, rkey);
     int len = snprintf(jobid, sizeof jobid, "%s-%ld", prefix, serial);
     s->pend_bytes += (int64_t)strlen(params) + 1;
     s->pend_jobs += clab_nbp_json_literal_len(jobid, (size_t)len);
@@ -109,9 +116,17 @@ static int submit_job(clab_notebook_t *nb, submit_t *s, const clab_submission_t 
         sqlite3_bind_null(s->job, clab_nbp_at(s->job, ":bundle"));
     sqlite3_bind_text(s->job, clab_nbp_at(s->job, ":sha256"), sub->sha256, -1,
                       SQLITE_STATIC);
+    sqlite3_bind_text(s->job, clab_nbp_at(s->job, ":rkey"), rkey, -1, SQLITE_STATIC);
     if (sqlite3_step(s->job) != SQLITE_DONE)
         return clab_nbp_sql_errno(nb->db, "job");
     sqlite3_reset(s->job);
+    /* Inserted pending first, then stored as done in the same transaction:
+     * the link never sees it pending, so it is never sent. */
+    int rc =
+        s->probe && rkey[0] ? clab_nbp_reuse_fill(nb, s->probe, rkey, jobid, s->now) : 0;
+    if (rc < 0)
+        return rc;
+    s->reused += rc;
     if (s->jobs &&
         json_array_set_new(s->jobs, (size_t)rep * clab_space_size(sub->space) + i,
                            json_string(jobid)))
@@ -275,7 +290,7 @@ static json_t *null_array(size_t n)
 static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
                       clab_nb_added_t *added, double now)
 {
-    submit_t s = {0};
+    submit_t s = {.now = now};
     char prefix[40], hex[17];
     int rc = 0;
     if (sub->tag)
@@ -304,8 +319,10 @@ static int submit_one(clab_notebook_t *nb, const clab_submission_t *sub,
         rc = -ENOMEM;
         goto out;
     }
+    clab_nb_reuse_identity(sub, s.identity);
     if ((sub->nfiles && (rc = submit_files(nb, sub, &s)) < 0) ||
         (rc = submit_prepare(nb->db, &s)) < 0 ||
+        (sub->reuse && (rc = clab_nbp_reuse_prepare(nb->db, &s.probe)) < 0) ||
         (rc = submit_set(nb, &s, sub, added->tag, now)) < 0 ||
         (rc = submit_provenance(nb, sub, added->tag)) < 0 ||
         (rc = submit_jobs(nb, &s, sub, added->tag, prefix)) < 0 ||
@@ -318,6 +335,7 @@ out:
     sqlite3_finalize(s.set);
     sqlite3_finalize(s.job);
     sqlite3_finalize(s.sizes);
+    sqlite3_finalize(s.probe);
     free(s.arguments);
     if (rc >= 0 && s.jobs)
         added->jobs = s.jobs;

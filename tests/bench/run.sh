@@ -67,11 +67,13 @@ if [ $FULL = 1 ]; then
     : "${BENCH_BASE_POINTS:=10000}" "${BENCH_SLOW_POINTS:=3000}"
     : "${BENCH_SET:=100000}" "${BENCH_HARVEST:=1000000}" "${BENCH_ACD:=1000000}"
     : "${BENCH_SPACE:=1000000}"
+    : "${BENCH_REUSE:=100000}"
     : "${BENCH_DISPATCH_ENGINES:=200}" "${BENCH_DISPATCH_POINTS:=20000}"
 else
     : "${BENCH_BASE_POINTS:=2000}" "${BENCH_SLOW_POINTS:=1000}"
     : "${BENCH_SET:=10000}" "${BENCH_HARVEST:=100000}" "${BENCH_ACD:=100000}"
     : "${BENCH_SPACE:=100000}"
+    : "${BENCH_REUSE:=10000}"
     : "${BENCH_DISPATCH_ENGINES:=50}" "${BENCH_DISPATCH_POINTS:=5000}"
 fi
 : "${BENCH_PY_POINTS:=$BENCH_SET}"
@@ -652,6 +654,40 @@ bench_space() {
         "$((left - empty))" "bytes"
     row "notebook WAL peak during delete of $n points and its freeing" "" "" \
         "$(cat "$WORK/wal-peak" 2>/dev/null || echo 0)" "bytes"
+# Reuse (issue 25): one submit of BENCH_REUSE points with "reuse": true
+# against the lab's stored results (the harvest set: 10^5 quick, 10^6
+# full), in microseconds per point, beside the same submit without reuse:
+# points that match nothing (the lookup alone: one index probe each) and
+# points that all match the harvest set (each filled from its result).
+# Each set is deleted at once, before its points run.
+bench_reuse() {
+    local n=$BENCH_REUSE stored lo=$((BENCH_HARVEST + 1)) kind out us plain=""
+    [ -n "$HV_TAG" ] || { row "reuse" "" "" "n/a: no harvest set" ""; return; }
+    stored=$(key "$MNT/results/$HV_TAG/status" results)
+    log "reuse: $n points against the $stored results of $HV_TAG (and the lab's others)"
+    for kind in plain miss hit; do
+        local range="[$lo, $((lo + n))]" more=""
+        [ $kind = plain ] || more=', "reuse": true'
+        [ $kind = hit ] && range="[0, $n]"
+        # An idle lab: the deleted set before this one is cancelled at the
+        # controller and its results are in, so nothing but the submit
+        # holds the notebook's writer while it is timed.
+        wait_until 60 "test \"\$(key '$MNT/status' pending)\" = 0" || true
+        sleep 1
+        out=$(timeout 600 $PY "$here/bench.py" write "$MNT/submit" \
+            "$(printf '{"experiment": "%s", "tag": "re%s", "parameters": {"i": {"range": %s}}%s}' \
+                "$NOOP" "$kind" "$range" "$more")")
+        us=$(awk -v n="$n" '$1 == "seconds" { printf "%.2f", $2 * 1e6 / n }' <<<"$out")
+        printf 'delete re%s\n' "$kind" >"$MNT/ctl" 2>/dev/null || true
+        [ -n "$us" ] || us="n/a: ${out#error }"
+        case $kind in
+        plain) plain=$us ;;
+        miss) row "submit with reuse, no point matches ($n points; $stored results in $HV_TAG and more)" \
+            "the same submit without reuse" "$plain" "$us" "us/point" ;;
+        hit) row "submit with reuse, every point filled from a stored result ($n points)" \
+            "the same submit without reuse" "$plain" "$us" "us/point" ;;
+        esac
+    done
 }
 
 hwm_of() { awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null; }
@@ -847,6 +883,7 @@ main() {
         mark_hwm "ls and latency"
         bench_acd
         bench_space
+        bench_reuse
         bench_waiters
         mark_hwm "$BENCH_WAITERS blocked readers of wait"
         LAB_PID=$main_pid bench_rss

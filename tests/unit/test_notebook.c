@@ -185,7 +185,7 @@ static void test_open_schema_client_id(void **state)
         "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
         " WHERE type = 'table' ORDER BY name)",
         "bundles,columns,doomed,files,jobs,meta,provenance,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -801,7 +801,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -1013,7 +1013,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
@@ -1228,10 +1228,13 @@ static void test_migrate_v5_names(void **state)
         "ALTER TABLE columns DROP COLUMN ok_docs;"
         "ALTER TABLE jobs DROP COLUMN bundle;"
         "ALTER TABLE jobs DROP COLUMN sha256;"
+        "ALTER TABLE jobs DROP COLUMN rkey;"
+        "DROP INDEX results_rkey;"
+        "ALTER TABLE results DROP COLUMN rkey;"
         "PRAGMA user_version = 5;");
     sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     sql_is(f, "SELECT count(*) FROM results WHERE instr(doc, 'epyc.repeated') > 0", "0");
     sql_is(f,
            "SELECT count(*) FROM results r JOIN want w USING (tag, n) WHERE r.doc IS NOT"

@@ -99,7 +99,7 @@ static void test_delete_gives_space_back(void **state)
 {
     fixture_t *f = *state;
     sql_is(f, "PRAGMA auto_vacuum", "2");
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     long long empty = db_bytes(f);
     submit(f, "a", 6000);
     assert_int_equal(deliver_some(f, 3000), 3000);
@@ -186,6 +186,9 @@ static void test_old_notebook_migrated(void **state)
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE jobs DROP COLUMN sha256;"
+                                  " ALTER TABLE jobs DROP COLUMN rkey;"
+                                  " DROP INDEX results_rkey;"
+                                  " ALTER TABLE results DROP COLUMN rkey;"
                                   " PRAGMA auto_vacuum = NONE; VACUUM;"
                                   " PRAGMA user_version = 7",
                                   NULL, NULL, NULL),
@@ -194,7 +197,7 @@ static void test_old_notebook_migrated(void **state)
     sql_is(f, "PRAGMA auto_vacuum", "0");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
     sql_is(f, "PRAGMA auto_vacuum", "2");
-    sql_is(f, "PRAGMA user_version", "9");
+    sql_is(f, "PRAGMA user_version", "10");
     assert_int_equal(sql_int(f, "SELECT count(*) FROM jobs WHERE tag = 'a'"), 10);
 }
 

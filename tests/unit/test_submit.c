@@ -407,7 +407,7 @@ static void test_messages(void **state)
         "{\"experiment\": \"/bin/true\", \"parameters\": {}, \"tagg\": \"x\"}", -EINVAL,
         "unknown field \"tagg\" (expected experiment, parameters, points, design, "
         "tag, description, repetitions, timeout, arguments, worker, "
-        "if_exists, files, answer)");
+        "if_exists, files, answer, reuse)");
     expect_message(JOB("{\"ok\": 1, \"beta\": []}"), -EINVAL,
                    "parameter \"beta\": empty axis");
     expect_message("{\"experiment\": \"/nonexistent/x\", \"parameters\": {}}", -ENOENT,
@@ -564,7 +564,7 @@ static void test_precedence(void **state)
         "{\"experiment\": 1, \"parameters\": 2, \"x\": 3}", -EINVAL,
         "unknown field \"x\" (expected experiment, parameters, points, design, tag, "
         "description, repetitions, timeout, arguments, worker, if_exists, files, "
-        "answer)");
+        "answer, reuse)");
 }
 
 /* Designs and explicit points: what each refusal says and where its
