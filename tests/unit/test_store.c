@@ -618,11 +618,16 @@ static void test_cancel_gives_space_back(void **state)
     assert_int_equal(queued, 3899);
     assert_int_equal(nrunning, 1);
     json_decref(running);
-    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM tasks"), 0);
+    /* Marked at once, deleted by the vacuum's batches. */
+    assert_int_equal(
+        sql_int(f->path, "SELECT count(*) FROM tasks WHERE state < " CLAB_STRINGIFY(
+                             CLAB_TASK_DELIVERED)),
+        0);
     int n;
     while ((n = clab_store_vacuum(f->s, 64)) > 0)
         ;
     assert_int_equal(n, 0);
+    assert_int_equal(sql_int(f->path, "SELECT count(*) FROM tasks"), 0);
     assert_int_equal(sql_int(f->path, "PRAGMA freelist_count"), 0);
     assert_true(sql_int(f->path, DB_BYTES) <= empty + 64 * 1024);
 }
