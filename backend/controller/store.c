@@ -1,10 +1,7 @@
-/* SQLite behind the controller's queue. Prepared statements are made once.
- * A task's row lives until its result is delivered or it is cancelled,
- * then it is deleted (schema version 3: before, a tombstone stayed for
- * ever and a lab that ran and deleted sweeps only grew); the pages it
- * held go back to the file system (auto_vacuum = INCREMENTAL,
- * clab_store_vacuum). A client that submits a forgotten job again gets it
- * run again, as a revived tombstone did. */
+/* SQLite behind the controller's queue; prepared statements made once. A
+ * delivered task's row is deleted, a cancelled one marked and deleted in
+ * batches (clab_store_vacuum), and their pages go back to the file system
+ * (auto_vacuum = INCREMENTAL; schema 3, before which tombstones stayed). */
 #include "store.h"
 #include "conninfo.h"
 #include "json.h"
@@ -50,12 +47,10 @@ enum {
 #define RUNNING CLAB_STRINGIFY(CLAB_TASK_RUNNING)
 #define DONE CLAB_STRINGIFY(CLAB_TASK_DONE)
 #define DELIVERED CLAB_STRINGIFY(CLAB_TASK_DELIVERED)
-/* Cancelled tasks deleted per clab_store_vacuum call. */
-#define PURGE_ROWS 8192
+#define PURGE_ROWS 8192 /* cancelled tasks deleted per clab_store_vacuum */
 
 static const char *const sql[ST_N] = {
-    /* A cancelled task not yet purged (state DELIVERED) is queued again,
-     * as a deleted one would be inserted again; a live one is left. */
+    /* A marked (cancelled) task is queued again, as a deleted one is. */
     [ST_ADD] =
         "INSERT INTO tasks(job, client, state, body, tag, cseq) "
         "VALUES(:job, :client, " QUEUED ", :body, :tag, :cseq) "
@@ -82,9 +77,8 @@ static const char *const sql[ST_N] = {
     [ST_CANCEL_RUNNING] = "SELECT job, engine FROM tasks "
                           "WHERE client = :client AND tag = :tag AND state = " RUNNING
                           " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
-    /* Marked, not deleted: deleting 10^5 rows with their bodies holds the
-     * loop for seconds (over the clients' heartbeat timeout under ASan);
-     * clab_store_vacuum deletes the marked rows in bounded batches. */
+    /* Marked: deleting 10^5 rows with their bodies held the loop past the
+     * clients' heartbeat timeout; clab_store_vacuum deletes them in batches. */
     [ST_CANCEL] = "UPDATE tasks SET state = " DELIVERED ", record = NULL "
                   "WHERE client = :client AND tag = :tag AND state < " DONE
                   " AND (:upto IS NULL OR cseq IS NULL OR cseq <= :upto)",
@@ -151,9 +145,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS files(hash TEXT PRIMARY KEY, data BLOB NOT NULL)"
     "  WITHOUT ROWID;";
 
-/* Schema version 1: every row has its tag. Stores written before (version
- * 0) got tag '' on every task, so cancel matched nothing there; the tag is
- * also in the task's body, where it is taken back from, once. */
+/* Schema version 1: every row has its tag (version 0 stored ''; cancel
+ * matched nothing), taken back once from the task's body. */
 static const char repair_tags[] =
     "BEGIN IMMEDIATE;"
     "UPDATE tasks SET tag = json_extract(body, '$.tag') "
@@ -161,10 +154,8 @@ static const char repair_tags[] =
     "PRAGMA user_version = 1;"
     "COMMIT;";
 
-/* Schema version 2: a task keeps its client's sequence number (cseq: the
- * notebook's id of the job), so that a cancel takes only the tasks that
- * were submitted before it began, whatever order the two messages arrive
- * in; and a result keeps the stamp of who ran it, as the controller knows
+/* Schema version 2: a task's cseq (the notebook's job id) bounds a cancel to
+ * the tasks submitted before it began; a result keeps the stamp of who ran
  * it (engine id, peer address), delivered beside the record. */
 static const char add_cseq_stamp[] = "BEGIN IMMEDIATE;"
                                      "ALTER TABLE tasks ADD COLUMN cseq INTEGER;"
@@ -333,9 +324,8 @@ int clab_store_commit(clab_store_t *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
-    /* The file shrinks only when a checkpoint copies the vacuum into it:
-     * without one, a quiet controller would wait for 1,000 more pages of
-     * WAL (SQLite's automatic checkpoint) before giving the space back. */
+    /* The file shrinks only when a checkpoint copies the vacuum into it, or
+     * a quiet controller would wait for 1,000 pages of WAL to give it back. */
     if (vacuumed &&
         sqlite3_exec(s->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL))
         clab_warn("store: checkpoint: %s", sqlite3_errmsg(s->db));
@@ -390,15 +380,11 @@ int clab_store_add(clab_store_t *s, const clab_store_task_t *t)
     bind_text(st, ":body", t->body);
     bind_text(st, ":tag", t->tag ? t->tag : "");
     bind_positive(st, ":cseq", t->cseq);
-    /* A job delivered or cancelled was deleted: submitted again by its own
-     * client, it is queued again, since that client lost what it
-     * acknowledged (an OS crash took its last commits, or its notebook was
-     * restored from a backup) and holds the job as pending: only running it
-     * again finishes it. This cannot count a point twice: the notebook
-     * resubmits only jobs it holds as pending, reads them after every
-     * result it stored (so never one whose result it has), and stores a
-     * job's result once, the first time; a late copy finds the job done
-     * and is dropped. A job still in the queue is known: 0. */
+    /* A job delivered or cancelled and submitted again by its client is
+     * queued again: the client lost what it acknowledged (an OS crash, a
+     * restored backup) and only a run finishes it. No point counts twice:
+     * the notebook resubmits only jobs it holds as pending and stores a
+     * job's result once. A job still in the queue is known: 0. */
     int rc = run(s, st, "add");
     return rc ? rc : sqlite3_changes(s->db) > 0;
 }
