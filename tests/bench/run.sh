@@ -654,6 +654,8 @@ bench_space() {
         "$((left - empty))" "bytes"
     row "notebook WAL peak during delete of $n points and its freeing" "" "" \
         "$(cat "$WORK/wal-peak" 2>/dev/null || echo 0)" "bytes"
+}
+
 # Reuse (issue 25): one submit of BENCH_REUSE points with "reuse": true
 # against the lab's stored results (the harvest set: 10^5 quick, 10^6
 # full), in microseconds per point, beside the same submit without reuse:
