@@ -615,7 +615,9 @@ wait_still() {
 # empty lab's (or stop shrinking); the state after an unmount against the
 # empty lab's. Logs are not counted.
 bench_space() {
-    local n=$BENCH_SPACE mnt=$WORK/space st=$WORK/space-state empty left t0 t1 sampler
+    # mount_lab sets LAB_PID: local, so that the main lab's stays for the
+    # figures after this one (waiters, peak RSS, the remount).
+    local n=$BENCH_SPACE mnt=$WORK/space st=$WORK/space-state empty left t0 t1 sampler LAB_PID
     log "space given back: $n points accepted, cancelled and deleted on a fresh lab"
     if ! mount_lab "$mnt" "$st" --engines 0; then
         row "state after delete of $n points" "" "" "n/a: the lab did not mount (see $WORK)" ""
