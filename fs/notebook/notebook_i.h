@@ -52,6 +52,10 @@ typedef struct {
     sqlite3_stmt *job, *next_n, *insert, *column, *done, *counts;
     clab_nbp_cells_t cells;
     int64_t set_id; /* the set of the point stored last, for the rate */
+    /* Set by clab_nbp_reuse_fill around its ingest: the records are the
+     * notebook's own, and their clab.reused_from is its word. From the
+     * link, a record's clab.reused_from is a claim, and is dropped. */
+    int reuse_fill;
     /* The sets of the points clab_notebook_add_results stored, one per
      * point, and when: counted in the rate by clab_nbp_write_end once
      * committed (a rolled-back batch finished nothing) and before the

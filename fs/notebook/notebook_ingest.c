@@ -303,6 +303,7 @@ typedef struct {
     char sha256[65]; /* the experiment's, as hashed at submit; "" unknown */
     char rkey[65];   /* the job's reuse key; "" none (notebook_reuse.c) */
     const json_t *stamp;
+    int reuse_fill; /* the notebook's own records (ingest_t.reuse_fill) */
     double now;
     long ok, failed;
     int64_t csv, tsv, jsonl;
@@ -376,6 +377,8 @@ static json_t *stored_metadata(const json_t *meta, const point_t *pt)
     if (!m)
         return NULL;
     json_object_del(m, CLAB_NB_EXPERIMENT_SHA256);
+    if (!pt->reuse_fill)
+        json_object_del(m, "clab.reused_from");
     if ((pt->sha256[0] &&
          json_object_set_new(m, CLAB_NB_EXPERIMENT_SHA256, json_string(pt->sha256))) ||
         (pt->reps > 1 &&
@@ -556,6 +559,7 @@ int clab_nbp_ingest_one(clab_notebook_t *nb, ingest_t *in, const json_t *item, d
     const json_t *record = json_object_get(item, "record");
     point_t pt = {.job = json_string_value(json_object_get(item, "job")),
                   .stamp = json_object_get(item, "stamp"),
+                  .reuse_fill = in->reuse_fill,
                   .now = now};
     int ok = json_is_true(json_object_get(record, "ok"));
     if (!pt.job || !json_is_object(json_object_get(record, "metadata")) ||

@@ -181,7 +181,9 @@ int clab_nbp_reuse_fill(clab_notebook_t *nb, sqlite3_stmt *probe, const char *rk
      * takes each record as it is. */
     item = json_pack("{s:s, s:{s:b, s:{}, s:[], s:O}}", "job", job, "record", "ok", 1,
                      "metadata", "results", "records", records);
+    nb->in.reuse_fill = 1;
     rc = item ? clab_nbp_ingest_one(nb, &nb->in, item, now) : -ENOMEM;
+    nb->in.reuse_fill = 0;
 out:
     json_decref(item);
     json_decref(records);

@@ -119,6 +119,7 @@ def lie(job, proof):
     return {"job": job, "proof": proof, "incarnation": "liar-incarnation",
             "record": {"ok": True, "results": [{"lie": 1}],
                        "metadata": {"clab.attempt": 7, "clab.experiment_sha256": "0" * 64,
+                                    "clab.reused_from": "a/1",
                                     "clab.job": job, "epyc.experiment.status": True}}}
 
 

@@ -105,6 +105,9 @@ wait_done l 30
 records "$MNT/results/l" >"$WORK/l.records"
 assert_eq 3 "$(grep -c "^1 $SHA liar-1\$" "$WORK/l.records")" \
     "the liar's records, with the controller's attempt and the mount's sha256: $(cat "$WORK/l.records")"
+# Only the mount says a point was reused: the liar's claim is not stored.
+assert_eq 0 "$(grep -l '"clab.reused_from"' "$MNT"/results/l/[0-9]*.json 2>/dev/null | wc -l)" \
+    "records of l that claim to be reused"
 wait "$liar" || true
 
 # (4) The experiment edited after its commit: the work tree is dirty, and
