@@ -78,8 +78,7 @@ submit "{\"experiment\": \"$EXPFILE\", \"tag\": \"k\",
          \"parameters\": {\"i\": {\"range\": [0, 8]}, \"sleep\": 1.5}}"
 wait_for 30 "both engines to run a point of k" "test \"\$(pgrep -fc '$EXPFILE')\" -ge 2"
 kill -9 "$(engine_pid eng1)"
-wait_for 30 "the controller to drop eng1" \
-    "grep -q 'engine eng1 .* left: no heartbeat' '$WORK/controller.log'"
+wait_for 30 "the controller to drop eng1" 'test "$(key "$MNT/status" engines)" = 1'
 wait_done k 120
 check_exact k 8
 records "$MNT/results/k" >"$WORK/k.records"
@@ -93,8 +92,7 @@ grep -q "^2 $SHA eng2\$" "$WORK/k.records" ||
 # record it sends. eng2 is stopped and dropped first, so that every point
 # goes to the liar.
 kill -9 "$(engine_pid eng2)"
-wait_for 30 "the controller to drop eng2" \
-    "grep -q 'engine eng2 .* left: no heartbeat' '$WORK/controller.log'"
+wait_for 30 "the controller to drop eng2" 'test "$(key "$MNT/status" engines)" = 0'
 $ROGUE "$WORK/cluster/engine.json" liar-1 liar 12 >"$WORK/liar.out" 2>&1 &
 liar=$!
 PIDS+=($liar)
