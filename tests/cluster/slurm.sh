@@ -214,3 +214,18 @@ slurm_stop() {
     SLURM_DIR=
 }
 
+# slurm_test_cluster NAME: what a Slurm test on a mount starts with, after
+# lib.sh: /dev/fuse (or skip), the programs of this build, clab-cluster as
+# $cc, the cluster's state $cstate=$WORK/NAME (its queue $DB) stopped at
+# the end, and Slurm started (or skip when it cannot run here).
+slurm_test_cluster() {
+    [ -e /dev/fuse ] || { log "SKIP: no /dev/fuse"; exit 77; }
+    export CLAB_BINDIR=$CLAB_BUILD/backend
+    cc=$CLAB_SRC/scripts/clab-cluster
+    cstate=$WORK/$1
+    DB=$cstate/controller.db
+    at_exit '"$cc" stop --state "$cstate" >/dev/null 2>&1'
+    local rc=0
+    slurm_start "$WORK/slurm" || rc=$?
+    [ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
+}

@@ -11,14 +11,7 @@
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"
 
-[ -e /dev/fuse ] || { log "SKIP: no /dev/fuse"; exit 77; }
-export CLAB_BINDIR=$CLAB_BUILD/backend
-cc=$CLAB_SRC/scripts/clab-cluster
-cstate=$WORK/slurm-cluster
-at_exit '"$cc" stop --state "$cstate" >/dev/null 2>&1'
-rc=0
-slurm_start "$WORK/slurm" || rc=$?
-[ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
+slurm_test_cluster slurm-cluster
 
 # The refusal first: nothing may start, not even the state directory.
 rc=0

@@ -12,17 +12,9 @@
 . "$(dirname "$0")/faults.sh"
 . "$CLAB_SRC/tests/cluster/slurm.sh"
 
-[ -e /dev/fuse ] || { log "SKIP: no /dev/fuse"; exit 77; }
-export CLAB_BINDIR=$CLAB_BUILD/backend
-cc=$CLAB_SRC/scripts/clab-cluster
-cstate=$WORK/adapt-cluster
-DB=$cstate/controller.db
 ADAPT_PID=
 at_exit '[ -z "$ADAPT_PID" ] || kill -TERM "$ADAPT_PID" 2>/dev/null'
-at_exit '"$cc" stop --state "$cstate" >/dev/null 2>&1'
-rc=0
-slurm_start "$WORK/slurm" || rc=$?
-[ $rc = 0 ] || { [ $rc = 77 ] && exit 77; fail "slurm_start: $rc"; }
+slurm_test_cluster adapt-cluster
 cluster_own_iface clabz$(($$ % 100000)) 236 || fail "ip link add"
 
 njobs() { squeue -h -o '%i' 2>/dev/null | wc -l; }
