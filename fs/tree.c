@@ -540,7 +540,7 @@ static int add_results(list_ctx_t *l, clab_node_kind_t k, long after)
 {
     clab_nb_cursor_t *cur;
     clab_node_t c = child_of(l, k);
-    int rc = clab_nb_results(l->r, l->dir->tag, nodes[k].arg, after, -1, &cur);
+    int rc = clab_nb_sizes(l->r, l->dir->tag, nodes[k].arg, after, &cur);
     if (rc < 0)
         return rc;
     clab_nb_row_t row;

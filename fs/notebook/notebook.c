@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 /* The version that gave jobs their experiment's sha256 (provenance, issue
  * 25). Its own number so that a merge with another step to 8 renumbers
  * this one alone (and SCHEMA_VERSION). */
@@ -31,6 +31,10 @@
  * notebook_reuse.c). Its own number, like PROVENANCE_VERSION: a merge with
  * another step renumbers this one (and SCHEMA_VERSION) alone. */
 #define REUSE_VERSION 10
+/* The version that stored each result's byte length (len) beside it, with
+ * the listing index that covers it (issue 22: an ls -l of a set reads the
+ * index alone, not every document). */
+#define LEN_VERSION 11
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
  * the controller): AUTOINCREMENT makes them only grow, so a job submitted
@@ -62,8 +66,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS results("
     "  tag TEXT NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL, job TEXT NOT NULL,"
     "  doc TEXT NOT NULL, stored REAL, ncols INTEGER, csv TEXT, tsv TEXT, rkey TEXT,"
-    "  PRIMARY KEY(tag, n)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS results_ok ON results(tag, ok, n);"
+    "  len INTEGER, PRIMARY KEY(tag, n)) WITHOUT ROWID;"
+    /* A listing of results/TAG or failed/ (and a stat of N.json) reads
+     * this index alone: each file's size (len + 1) and time. */
+    "CREATE INDEX IF NOT EXISTS results_list ON results(tag, ok, n, len, stored);"
     /* Reuse (REUSE_VERSION): successful results by their key, one index
      * probe per point of a submit with "reuse"; failures have none. */
     "CREATE INDEX IF NOT EXISTS results_rkey ON results(rkey) WHERE rkey IS NOT NULL;"
@@ -408,6 +414,12 @@ static const char migrate_provenance_jobs[] = "ALTER TABLE jobs ADD COLUMN sha25
 static const char migrate_reuse_jobs[] = "ALTER TABLE jobs ADD COLUMN rkey TEXT;";
 static const char migrate_reuse_results[] = "ALTER TABLE results ADD COLUMN rkey TEXT;";
 
+/* Lengths (LEN_VERSION): the column and the index that replaces
+ * results_ok; the lengths are filled once every document is final
+ * (setup_schema, after migrate_v6 rewrote some). */
+static const char migrate_len[] =
+    "ALTER TABLE results ADD COLUMN len INTEGER; DROP INDEX IF EXISTS results_ok;";
+
 /* The migrations, in order: each runs on a notebook whose version is at
  * least from and below to (some columns came with an earlier step for
  * older notebooks: jobs_v2 makes the jobs table whole). */
@@ -429,6 +441,7 @@ static const struct {
     /* Reuse (issue 25): renumber with REUSE_VERSION on a merge. */
     {2, REUSE_VERSION, migrate_reuse_jobs},
     {0, REUSE_VERSION, migrate_reuse_results},
+    {0, LEN_VERSION, migrate_len},
 };
 
 /* The migrations of a notebook of `version`, in order, then the schema. */
@@ -495,6 +508,12 @@ static int setup_schema(clab_notebook_t *nb)
         goto out;
     if (existed && version < 6 && (rc = migrate_v6(nb)) < 0)
         goto out;
+    if (existed && version < LEN_VERSION &&
+        sqlite3_exec(nb->db, "UPDATE results SET len = length(CAST(doc AS BLOB))", NULL,
+                     NULL, NULL) != SQLITE_OK) {
+        rc = clab_nbp_sql_errno(nb->db, "lengths");
+        goto out;
+    }
     if (version != SCHEMA_VERSION &&
         sqlite3_exec(nb->db, "PRAGMA user_version = " CLAB_NB_STR(SCHEMA_VERSION), NULL,
                      NULL, NULL) != SQLITE_OK)

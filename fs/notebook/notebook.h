@@ -233,11 +233,16 @@ int clab_nb_columns(clab_nb_reader_t *r, const char *tag, int kind, json_t **nam
  * order: ok 1 successes, 0 failures, -1 all. */
 int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, long upto,
                     clab_nb_cursor_t **out);
-/* Pending points of tag with a notebook id > after, in id order. */
+/* The results of tag (ok 1 or 0) with N > after, in order of N, without
+ * their text: each row's len is its N.json's length (no newline), read
+ * from the listing index alone. */
+int clab_nb_sizes(clab_nb_reader_t *r, const char *tag, int ok, long after,
+                  clab_nb_cursor_t **out);
 /* The successful results of tag with after < N <= upto (upto < 0: all), in
  * order of N, with their stored cells for fmt (a clab_table_format_t). */
 int clab_nb_table_rows(clab_nb_reader_t *r, const char *tag, int fmt, long after,
                        long upto, clab_nb_cursor_t **out);
+/* Pending points of tag with a notebook id > after, in id order. */
 int clab_nb_pending(clab_nb_reader_t *r, const char *tag, long after,
                     clab_nb_cursor_t **out);
 /* 1 with the row, 0 at the end, -errno. */

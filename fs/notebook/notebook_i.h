@@ -128,6 +128,7 @@ struct clab_nb_cursor {
     sqlite3_stmt *st;
     int pending;
     int table; /* clab_nb_table_rows: columns 3 and 4 are ncols and cells */
+    int sizes; /* clab_nb_sizes: column 1 is the length, no text */
 };
 
 /* notebook.c */

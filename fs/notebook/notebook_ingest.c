@@ -326,13 +326,15 @@ static int insert_result(clab_notebook_t *nb, ingest_t *in, point_t *pt, int ok,
         free(text);
         return -ENOMEM;
     }
-    pt->jsonl += (int64_t)strlen(text) + 1;
+    size_t len = strlen(text);
+    pt->jsonl += (int64_t)len + 1;
     sqlite3_stmt *st = in->insert;
     sqlite3_bind_text(st, clab_nbp_at(st, ":tag"), pt->tag, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, clab_nbp_at(st, ":n"), pt->n++);
     sqlite3_bind_int(st, clab_nbp_at(st, ":ok"), ok);
     sqlite3_bind_text(st, clab_nbp_at(st, ":job"), pt->job, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), text, -1, free);
+    sqlite3_bind_text(st, clab_nbp_at(st, ":doc"), text, (int)len, free);
+    sqlite3_bind_int64(st, clab_nbp_at(st, ":len"), (sqlite3_int64)len);
     sqlite3_bind_double(st, clab_nbp_at(st, ":stored"), pt->now);
     if (ok) {
         pt->csv += cells_bytes(&in->cells.csv, in->cells.ncols);
@@ -605,8 +607,8 @@ int clab_nbp_ingest_prepare(clab_notebook_t *nb)
                                &in->next_n)) < 0 ||
         (rc = clab_nbp_prepare(nb->db,
                                "INSERT INTO results(tag, n, ok, job, doc, stored,"
-                               " ncols, csv, tsv, rkey) VALUES(:tag, :n, :ok, :job,"
-                               " :doc, :stored, :ncols, :csv, :tsv, :rkey)",
+                               " ncols, csv, tsv, rkey, len) VALUES(:tag, :n, :ok,"
+                               " :job, :doc, :stored, :ncols, :csv, :tsv, :rkey, :len)",
                                &in->insert)) < 0 ||
         (rc = clab_nbp_prepare(nb->db, CLAB_NBP_COUNT_NAME_SQL, &in->column)) < 0 ||
         (rc = clab_nbp_prepare(

@@ -22,8 +22,8 @@ static const char *const reader_sql[Q_COUNT] = {
     [Q_SET_INFO] = "SELECT " SET_COLUMNS " FROM sets WHERE tag = :tag",
     [Q_SET_BY_ID] = "SELECT " SET_COLUMNS " FROM sets WHERE id = :id",
     [Q_RESULT] = "SELECT doc FROM results WHERE tag = ?1 AND n = ?2 AND ok = ?3",
-    [Q_RESULT_STAT] = "SELECT length(CAST(doc AS BLOB)), stored FROM results"
-                      " WHERE tag = ?1 AND n = ?2 AND ok = ?3",
+    [Q_RESULT_STAT] = "SELECT len, stored FROM results"
+                      " WHERE tag = ?1 AND ok = ?3 AND n = ?2",
     /* The tables' columns: parameters of any record, results and metadata
      * of successes (a failure's are only counted, for notebook.json). */
     [Q_COLUMNS] = "SELECT name FROM columns WHERE tag = ?1 AND kind = ?2"
@@ -372,6 +372,21 @@ int clab_nb_results(clab_nb_reader_t *r, const char *tag, int ok, long after, lo
     return 0;
 }
 
+int clab_nb_sizes(clab_nb_reader_t *r, const char *tag, int ok, long after,
+                  clab_nb_cursor_t **out)
+{
+    int rc = cursor_new(r,
+                        "SELECT n, len, stored FROM results INDEXED BY results_list"
+                        " WHERE tag = ?1 AND ok = ?2 AND n > ?3 AND n <= ?4 ORDER BY n",
+                        out);
+    if (rc)
+        return rc;
+    bind_range((*out)->st, tag, after, -1);
+    sqlite3_bind_int((*out)->st, 2, ok);
+    (*out)->sizes = 1;
+    return 0;
+}
+
 int clab_nb_table_rows(clab_nb_reader_t *r, const char *tag, int fmt, long after,
                        long upto, clab_nb_cursor_t **out)
 {
@@ -417,8 +432,12 @@ int clab_nb_cursor_next(clab_nb_cursor_t *c, clab_nb_row_t *row)
     memset(row, 0, sizeof *row);
     row->ncols = -1;
     row->key = (long)sqlite3_column_int64(c->st, 0);
-    row->text = (const char *)sqlite3_column_text(c->st, 1);
-    row->len = (size_t)sqlite3_column_bytes(c->st, 1);
+    if (c->sizes) {
+        row->len = (size_t)sqlite3_column_int64(c->st, 1);
+    } else {
+        row->text = (const char *)sqlite3_column_text(c->st, 1);
+        row->len = (size_t)sqlite3_column_bytes(c->st, 1);
+    }
     if (c->pending) {
         row->job = (const char *)sqlite3_column_text(c->st, 2);
         row->job_len = (size_t)sqlite3_column_bytes(c->st, 2);

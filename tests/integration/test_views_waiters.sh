@@ -6,6 +6,7 @@
 # once, Ctrl-C (timeout -s INT) ends one blocked read at once, and when the
 # set finishes every reader returns its status. With -s (one thread for
 # all requests) waits work too.
+# ctest: serial -- asserts milliseconds (/status under 2 s beside 2,000 waiters, SIGINT under 1.8 s); it failed once here run beside a whole CI run
 . "$(dirname "$0")/lib.sh"
 
 N=2000

@@ -185,7 +185,7 @@ static void test_open_schema_client_id(void **state)
         "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
         " WHERE type = 'table' ORDER BY name)",
         "bundles,columns,doomed,files,jobs,meta,provenance,results,sets,sqlite_sequence");
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "PRAGMA journal_mode", "wal");
     sql_is(f, "SELECT value FROM meta WHERE key = 'client_id'", id);
 
@@ -350,23 +350,37 @@ static void doc_is(fixture_t *f, const char *tag, long n, int ok, int x)
     free(doc);
 }
 
-/* The keys a results cursor of t gives, as "1,2,3". */
+/* The keys a results cursor of t gives, as "1,2,3". A listing's cursor
+ * (clab_nb_sizes, ok 1 or 0 to the end) gives the same rows, each with
+ * its document's length and time but no text. */
 static void keys_are(clab_nb_reader_t *r, int ok, long after, long upto, const char *want)
 {
-    clab_nb_cursor_t *c;
-    clab_nb_row_t row;
+    clab_nb_cursor_t *c, *sizes = NULL;
+    clab_nb_row_t row, size;
     char got[64] = "";
     int rc;
     assert_int_equal(clab_nb_results(r, "t", ok, after, upto, &c), 0);
+    if (ok >= 0 && upto < 0)
+        assert_int_equal(clab_nb_sizes(r, "t", ok, after, &sizes), 0);
     while ((rc = clab_nb_cursor_next(c, &row)) == 1) {
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s%ld", *got ? "," : "",
                  row.key);
         assert_true(row.stored > 0);
         assert_int_equal(row.len, strlen(row.text));
         assert_null(row.job);
+        if (sizes) {
+            assert_int_equal(clab_nb_cursor_next(sizes, &size), 1);
+            assert_int_equal(size.key, row.key);
+            assert_int_equal(size.len, row.len);
+            assert_true(size.stored == row.stored);
+            assert_null(size.text);
+        }
     }
     assert_int_equal(rc, 0);
+    if (sizes)
+        assert_int_equal(clab_nb_cursor_next(sizes, &size), 0);
     clab_nb_cursor_close(&c);
+    clab_nb_cursor_close(&sizes);
     assert_string_equal(got, want);
 }
 
@@ -801,7 +815,7 @@ static void test_migrate_v1_ids(void **state)
     assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY id)", "7,9");
     sql_is(f, "SELECT count(*) FROM sqlite_master WHERE name = 'jobs_pending'", "1");
     sql_is(f, "SELECT group_concat(locked) FROM sets", "0");
@@ -1013,7 +1027,7 @@ static void test_migrate_v3(void **state)
     assert_int_equal(sqlite3_exec(db, v3_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "SELECT locked || description FROM sets", "0kept");
     sql_is(f, "SELECT rep || '/' || reps FROM jobs", "0/1");
     assert_int_equal(clab_notebook_finish(f->nb, "old", NULL), 1);
@@ -1231,11 +1245,22 @@ static void test_migrate_v5_names(void **state)
         "ALTER TABLE jobs DROP COLUMN rkey;"
         "DROP INDEX results_rkey;"
         "ALTER TABLE results DROP COLUMN rkey;"
+        "DROP INDEX results_list;"
+        "ALTER TABLE results DROP COLUMN len;"
+        "CREATE INDEX results_ok ON results(tag, ok, n);"
         "PRAGMA user_version = 5;");
     sql_is(f, "SELECT count(*) FROM results WHERE doc LIKE '%epyc.repeated.i%'", "4");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "SELECT count(*) FROM results WHERE instr(doc, 'epyc.repeated') > 0", "0");
+    /* Each length is the rewritten document's, and the listing index
+     * replaced the old one. */
+    sql_is(f, "SELECT count(*) FROM results WHERE len IS NOT length(CAST(doc AS BLOB))",
+           "0");
+    sql_is(f,
+           "SELECT group_concat(name) FROM sqlite_master WHERE type = 'index'"
+           " AND name IN ('results_ok', 'results_list')",
+           "results_list");
     sql_is(f,
            "SELECT count(*) FROM results r JOIN want w USING (tag, n) WHERE r.doc IS NOT"
            " w.doc OR r.ncols IS NOT w.ncols OR r.csv IS NOT w.csv OR r.tsv IS NOT w.tsv",

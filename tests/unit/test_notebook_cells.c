@@ -159,7 +159,7 @@ static void test_migrate_v4(void **state)
     assert_int_equal(sqlite3_exec(db, v4_schema, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "SELECT ncols || '|' || csv FROM results WHERE n = 1", "3|1,-0.0,\"a,b\"");
     sql_is(f, "SELECT tsv FROM results WHERE n = 1", "1\t-0.0\ta,b");
     sql_is(f, "SELECT quote(ncols) || quote(csv) FROM results WHERE n = 2", "NULLNULL");

@@ -99,7 +99,7 @@ static void test_delete_gives_space_back(void **state)
 {
     fixture_t *f = *state;
     sql_is(f, "PRAGMA auto_vacuum", "2");
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     long long empty = db_bytes(f);
     submit(f, "a", 6000);
     assert_int_equal(deliver_some(f, 3000), 3000);
@@ -189,6 +189,8 @@ static void test_old_notebook_migrated(void **state)
                                   " ALTER TABLE jobs DROP COLUMN rkey;"
                                   " DROP INDEX results_rkey;"
                                   " ALTER TABLE results DROP COLUMN rkey;"
+                                  " DROP INDEX results_list;"
+                                  " ALTER TABLE results DROP COLUMN len;"
                                   " PRAGMA auto_vacuum = NONE; VACUUM;"
                                   " PRAGMA user_version = 7",
                                   NULL, NULL, NULL),
@@ -197,7 +199,7 @@ static void test_old_notebook_migrated(void **state)
     sql_is(f, "PRAGMA auto_vacuum", "0");
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
     sql_is(f, "PRAGMA auto_vacuum", "2");
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     assert_int_equal(sql_int(f, "SELECT count(*) FROM jobs WHERE tag = 'a'"), 10);
 }
 

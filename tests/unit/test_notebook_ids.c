@@ -139,7 +139,7 @@ static void test_migrate_v5(void **state)
     assert_int_equal(sqlite3_exec(db, v5_sets, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(
         f,
         "SELECT group_concat(id || ':' || tag || ':' || description || ':' || n_ok"
@@ -164,7 +164,7 @@ static void test_migrate_v5(void **state)
     /* Upgraded once: a second open changes nothing. */
     clab_notebook_destroy(&f->nb);
     assert_int_equal(clab_notebook_open(f->db, &f->nb), 0);
-    sql_is(f, "PRAGMA user_version", "10");
+    sql_is(f, "PRAGMA user_version", "11");
     sql_is(f, "SELECT group_concat(id, ',') FROM (SELECT id FROM sets ORDER BY id)",
            "1,2,5,8");
 }

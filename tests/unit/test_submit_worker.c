@@ -322,7 +322,7 @@ static void test_migrate_v2(void **state)
                            -1, &st, NULL),
         SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 10);
+    assert_int_equal(sqlite3_column_int(st, 0), 11);
     assert_string_equal((const char *)sqlite3_column_text(st, 1),
                         "-0 [\"m:f\",\"--path\",\"/x y\"]1");
     sqlite3_finalize(st);
