@@ -166,6 +166,7 @@ cleanup() {
     trap - EXIT INT TERM
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount "${MOUNTS[i]}"; done
     stop_groups TERM "${PGIDS[@]}"
+    stop_pids CONT "${PIDS[@]}" # engines bench_away stopped end on TERM too
     stop_pids TERM "${PIDS[@]}"
     all=("${PIDS[@]}" $(group_members "${PGIDS[@]}"))
     for _ in $(seq 100); do all_gone "${all[@]}" && break; sleep 0.1; done
@@ -739,9 +740,11 @@ bench_dispatch() {
     # has joined (the controller lists them in STATE/engines).
     local t0 reg
     t0=$(date +%s.%N)
+    DISPATCH_ENGINES=()
     for i in $(seq "$n"); do
         "$ENGINE" --cluster "$conn" --id "eng$i" >>"$WORK/dengine.log" 2>&1 &
         PIDS+=($!)
+        DISPATCH_ENGINES+=($!)
     done
     if wait_until 120 "[ \"\$(wc -l 2>/dev/null <'$cs/engines' || echo 0)\" -ge $n ]"; then
         reg=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.2f}')")
@@ -787,13 +790,15 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 tasks_where() { sqlite3 -readonly "$1/controller.db" "SELECT count(*) FROM tasks WHERE $2" 2>/dev/null; }
 
 # Reconnection after a long absence: results pile up at the controller
-# while no clabfs is mounted, then stream in after the remount. A set of N
-# is submitted and clabfs unmounted once the controller holds every task
-# (a few results may have been stored by then); once every point is done
-# at the controller, the remount is timed to the last result readable,
-# and clabfs's peak RSS taken through it.
+# while no clabfs is mounted, then stream in after the remount. The
+# engines are stopped (SIGSTOP) while a set of N is submitted, and clabfs
+# unmounted once the controller holds every task, so that none is stored
+# before; the engines go on, and once every point is done at the
+# controller the remount is timed to the last result readable, with
+# clabfs's peak RSS through it and the results stored per second.
 bench_away() {
     local cs=$1 n=$2 t0 t1 waiting
+    kill -STOP "${DISPATCH_ENGINES[@]}" 2>/dev/null
     printf '{"experiment": "%s", "tag": "away", "parameters": {"i": {"range": [0, %d]}}}\n' \
         "$NOOP" "$n" >"$WORK/dmnt/submit" ||
         { row "results stored after a remount" "" "" "n/a: submit failed" "s"; return; }
@@ -807,6 +812,7 @@ bench_away() {
         return
     fi
     unmount_lab "$WORK/dmnt" "$LAB_PID"
+    kill -CONT "${DISPATCH_ENGINES[@]}" 2>/dev/null
     if ! wait_until $((n / 20 + 120)) "[ \"\$(tasks_where '$cs' \"tag = 'away' AND state < 2\")\" = 0 ]"; then
         row "results stored after a remount" "" "" "n/a: the $n points did not finish at the controller" "s"
         return
@@ -822,6 +828,9 @@ bench_away() {
     fi
     t1=$(now)
     row "$f" "" "" "$(elapsed "$t0" "$t1")" "s"
+    row "results stored per second after that remount ($waiting waiting)" "" "" \
+        "$(awk -v n="$waiting" -v t="$(elapsed "$t0" "$t1")" 'BEGIN { printf "%.0f", n / t }')" \
+        "results/s"
     row "peak RSS, clabfs through that remount" "" "" "$(hwm_of "$LAB_PID")" "MiB"
 }
 
