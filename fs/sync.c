@@ -26,6 +26,10 @@
 #define SUBMIT_WINDOW 40         /* batches sent and not yet answered */
 #define SUBMIT_REPLY_TIMEOUT 5.0 /* s without `accepted`: the batch goes again */
 #define SUBMIT_REWIND_GAP 1.0    /* s between two rewinds at least */
+/* Results stored (and acknowledged) per turn at most: one controller page,
+ * so that a backlog streams in page by page, each acknowledged as soon as
+ * it is stored, which is what the controller's credit waits for. */
+#define STORE_BATCH 1000
 
 /* A batch in flight. */
 typedef struct {
@@ -292,7 +296,9 @@ static void *run(void *ud)
         }
         clab_msg_t m;
         json_t *results = json_array();
-        for (int k = 0; k < 1000 && (rc = clab_client_recv(c, &m)) != -EAGAIN; k++) {
+        for (int k = 0; k < 1000 && json_array_size(results) < STORE_BATCH &&
+                        (rc = clab_client_recv(c, &m)) != -EAGAIN;
+             k++) {
             if (rc < 0)
                 continue;
             if (clab_client_observe(c, &m))

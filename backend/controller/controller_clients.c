@@ -46,6 +46,7 @@ static json_t *on_hello(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     cl->resending = RESEND_ALL;
     cl->resend_after = 0;
+    cl->unacked = 0; /* a new session: nothing of the last one is on its way */
     clab_info("client %s connected", cl->id);
     return json_pack("{s:s, s:o}", "epoch", c->epoch, "engines",
                      controller_engines_json(c));
@@ -221,8 +222,15 @@ static json_t *on_ack(controller_t *c, client_t *cl, const clab_msg_t *m)
 {
     json_t *jobs = json_object_get(m->body, "jobs"), *j;
     size_t i;
+    long n = 0;
     json_array_foreach(jobs, i, j) if (json_is_string(j))
+    {
         clab_store_delivered(c->store, cl->id, json_string_value(j));
+        n++;
+    }
+    /* Credit back (never below none: acks of a session before ours). */
+    cl->unacked = n < cl->unacked ? cl->unacked - n : 0;
+    cl->last_progress = clab_mono();
     return NULL;
 }
 

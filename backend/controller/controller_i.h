@@ -23,6 +23,9 @@
 
 #define MAX_PREFETCH CLAB_PROTO_MAX_PREFETCH
 #define MAX_BATCH 1000
+/* Undelivered results a client may have been sent again and not yet
+ * acknowledged: two pages, so that one is stored while the next travels. */
+#define RESEND_CREDIT (2 * MAX_BATCH)
 #define MAX_TASK_BYTES (1024 * 1024)
 #define COMMIT_WINDOW 0.01     /* seconds a transaction may stay open */
 #define FILES_GC_INTERVAL 60.0 /* seconds between two forgettings of job files */
@@ -86,6 +89,11 @@ typedef struct {
     int64_t resend_after; /* cursor while re-sending undelivered results */
     enum resend_mode resending;
     json_t *outgoing; /* results finished this turn, sent after commit */
+    /* Credit: results sent and not acknowledged yet. Undelivered results
+     * are paged out again only while fewer than RESEND_CREDIT are, so that
+     * a client back from a long absence takes them at its own pace. */
+    long unacked;
+    double last_progress; /* the last ack, or the first send with none out */
 } client_t;
 
 typedef struct {

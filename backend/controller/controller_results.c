@@ -149,11 +149,15 @@ out:
 }
 
 /* Results sent to a client that has not acknowledged them in a while went
- * astray (it restarted, or the link dropped): send them again. */
+ * astray (it restarted, or the link dropped): send them again. A client
+ * that acknowledged nothing for as long lost them, or its acks: its
+ * credit starts afresh, or it would never be sent anything again. */
 void controller_check_clients(controller_t *c, double now)
 {
     for (size_t i = 0; i < c->nclients; i++) {
         client_t *cl = &c->clients[i];
+        if (cl->unacked > 0 && now - cl->last_progress >= c->resend_interval)
+            cl->unacked = 0;
         if (cl->resending == RESEND_NONE &&
             now - cl->last_seen < 3 * c->resend_interval) {
             cl->resending = RESEND_STALE;
@@ -168,7 +172,7 @@ void controller_resend(controller_t *c)
     double now = clab_now();
     for (size_t i = 0; i < c->nclients; i++) {
         client_t *cl = &c->clients[i];
-        if (cl->resending == RESEND_NONE)
+        if (cl->resending == RESEND_NONE || cl->unacked >= RESEND_CREDIT)
             continue;
         double before = cl->resending == RESEND_ALL ? now + 1 : now - c->resend_interval;
         if (!cl->outgoing)
@@ -180,12 +184,17 @@ void controller_resend(controller_t *c)
     }
 }
 
-static int send_results(controller_t *c, client_t *cl, clab_buf_t *b)
+static int send_results(controller_t *c, client_t *cl, clab_buf_t *b, size_t n)
 {
     clab_buf_puts(b, "]}");
     int rc = clab_proto_send_text(c->clients_sock, cl->id, strlen(cl->id), "results",
                                   b->data, b->len);
     b->len = 0;
+    if (rc == 0) {
+        if (cl->unacked == 0)
+            cl->last_progress = clab_mono();
+        cl->unacked += (long)n;
+    }
     return rc;
 }
 
@@ -202,7 +211,7 @@ static void flush_client(controller_t *c, client_t *cl)
             continue;
         if (inbatch &&
             (b.len + item.len + 2 > RESULTS_MSG_BYTES || inbatch == MAX_BATCH)) {
-            rc = send_results(c, cl, &b);
+            rc = send_results(c, cl, &b, inbatch);
             inbatch = 0;
         }
         clab_buf_puts(&b, inbatch ? "," : "{\"results\":[");
@@ -210,7 +219,7 @@ static void flush_client(controller_t *c, client_t *cl)
         inbatch++;
     }
     if (!rc && inbatch)
-        rc = send_results(c, cl, &b);
+        rc = send_results(c, cl, &b, inbatch);
     if (rc)
         /* Kept in the store; resent when the client is back. */
         clab_debug("results to client %s: %s", cl->id, strerror(-rc));
