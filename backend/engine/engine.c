@@ -147,15 +147,21 @@ static void heartbeat(engine_t *e, int force)
 }
 
 /* Takes job's result off the unacknowledged list; 1 when it was there. */
+/* Where job is in a list of tasks or kept results, or -1. */
+static long index_of(const json_t *list, const json_t *job)
+{
+    for (size_t k = 0; k < json_array_size(list); k++)
+        if (json_equal(json_object_get(json_array_get(list, k), "job"), job))
+            return (long)k;
+    return -1;
+}
+
 static int forget_result(engine_t *e, const json_t *job)
 {
-    for (size_t k = 0; k < json_array_size(e->unacked); k++) {
-        if (json_equal(json_object_get(json_array_get(e->unacked, k), "job"), job)) {
-            json_array_remove(e->unacked, k);
-            return 1;
-        }
-    }
-    return 0;
+    long k = index_of(e->unacked, job);
+    if (k >= 0)
+        json_array_remove(e->unacked, (size_t)k);
+    return k >= 0;
 }
 
 /* Drops cancelled tasks from the local queue; the running one (index 0
@@ -191,17 +197,15 @@ static void cancel_jobs(engine_t *e, json_t *jobs, int running)
  * out of our heartbeats, and the controller queues it again from those). */
 static void give_back(engine_t *e, const json_t *job, int running)
 {
-    size_t k = 0, n = json_array_size(e->queue);
-    while (k < n && !json_equal(json_object_get(json_array_get(e->queue, k), "job"), job))
-        k++;
-    int given = k < n && (k > 0 || !running);
+    long k = index_of(e->queue, job);
+    int given = k >= 0 && (k > 0 || !running);
     json_t *b = json_pack("{s:O, s:b, s:s}", "job", job, "given", given, "incarnation",
                           e->incarnation);
     int rc = b ? clab_proto_send(e->sock, NULL, 0, "takeback", b) : -ENOMEM;
     json_decref(b);
     if (given && rc == 0) {
         clab_info("task %s given back to the controller", json_string_value(job));
-        json_array_remove(e->queue, k);
+        json_array_remove(e->queue, (size_t)k);
     }
 }
 
@@ -302,7 +306,14 @@ static void on_message(engine_t *e, const clab_msg_t *m, int running)
         const char *epoch = json_string_value(json_object_get(b, "epoch"));
         e->dispatch = json_integer_value(json_object_get(b, "dispatch"));
         snprintf(e->dispatch_epoch, sizeof e->dispatch_epoch, "%s", epoch ? epoch : "");
-        if (task_files(e, b))
+        /* A task we hold already (the controller sent it again: it
+         * thought it lost with us) runs once: queued, it is there; done,
+         * its result goes again instead of a second run. */
+        const json_t *job = json_object_get(b, "job");
+        long done = index_of(e->unacked, job);
+        if (done >= 0)
+            send_result(e, json_array_get(e->unacked, (size_t)done));
+        else if (index_of(e->queue, job) < 0 && task_files(e, b))
             json_array_append(e->queue, b);
     } else if (strcmp(m->type, "cancel") == 0 &&
                json_is_array(json_object_get(b, "jobs"))) {

@@ -5,7 +5,8 @@
 # nonsense cancels, broken and odd tasks, and a task over the 64 MiB
 # message limit. The engine drops what does not fit, is back after the
 # oversized task (libzmq drops that connection for good, so the engine
-# must connect afresh), answers a good task, keeps its heartbeats.
+# must connect afresh), answers a good task (sent twice: it runs once),
+# keeps its heartbeats.
 # End states: the fake controller's own observations (tests/tools/
 # clab-hostile.c prints them, one line per result received, by job id),
 # the engine process alive, the relative
@@ -17,7 +18,9 @@
 HOSTILE=$CLAB_BUILD/tests/tools/clab-hostile
 [ -x "$HOSTILE" ] || fail "$HOSTILE not built (tests/tools is not in the build)"
 
-"$HOSTILE" fake-controller --out "$WORK/fake.json" --experiment "$EXP/trivial.sh" \
+# The good task is sleepy.py's, logging each run; it comes twice.
+"$HOSTILE" fake-controller --out "$WORK/fake.json" --experiment "$EXP/sleepy.py" \
+    --params "{\"i\": 1, \"sleep\": 0.3, \"log\": \"$WORK/runs\"}" \
     >"$WORK/fake.out" 2>"$WORK/fake.log" &
 fake_pid=$!
 PIDS+=($fake_pid)
@@ -38,6 +41,8 @@ cat "$WORK/fake.out" >&2
 grep -q '^fake controller: heartbeats again after the oversized task$' "$WORK/fake.out" ||
     fail "no heartbeats after the oversized task"
 grep -q '^fake controller: the good task came back ok$' "$WORK/fake.out" || fail "good task"
+# Sent twice while the engine held it, it ran once.
+assert_eq 1 "$(wc -l <"$WORK/runs")" "runs of the good task, sent twice"
 kill -0 "$victim_pid" 2>/dev/null || fail "the engine died facing a hostile controller"
 grep -q '^fake controller: the engine is still alive' "$WORK/fake.out" ||
     fail "no heartbeat after the good task"

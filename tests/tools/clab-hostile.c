@@ -30,13 +30,13 @@
  *                [--timeout S]
  *       connects as a client and submits one task; exit 0 when the
  *       controller accepted it, 3 when nothing was heard within S seconds.
- *   clab-hostile fake-controller --out FILE --experiment PATH
+ *   clab-hostile fake-controller --out FILE --experiment PATH [--params JSON]
  *       the other way round: listens as a controller (fresh CURVE keys,
  *       written with its endpoint to the engine connection file FILE), waits for
  *       an engine started on FILE, throws malformed frames, unknown
  *       messages, broken and oversized tasks at it, then gives it one good
- *       task for PATH: exit 0 when the engine answers it and still sends
- *       heartbeats afterwards.
+ *       task for PATH (with JSON as its parameters), sent twice: exit 0
+ *       when the engine answers it and still sends heartbeats afterwards.
  *   clab-hostile --cluster FILE [--engine-file FILE] attack [--experiment PATH]
  *       as a client and as an engine (without --engine-file, the
  *       --cluster file must be one from before the split, whose one key
@@ -97,7 +97,8 @@ static void usage(FILE *f)
             "       clab-hostile --engine-file FILE steal --job JOB [--timeout S]\n"
             "       clab-hostile --cluster FILE [--engine-file FILE] attack "
             "[--experiment PATH]\n"
-            "       clab-hostile fake-controller --out FILE --experiment PATH\n");
+            "       clab-hostile fake-controller --out FILE --experiment PATH "
+            "[--params JSON]\n");
 }
 
 /* A DEALER on endpoint with the client key pair of h->ci, or (as_engine)
@@ -1020,7 +1021,7 @@ static void fake_garbage(fake_t *f, const char *prefix)
     printf("fake controller: %lu malformed or odd message(s) sent\n", f->sent);
 }
 
-static int fake_controller(const char *out, const char *experiment)
+static int fake_controller(const char *out, const char *experiment, const char *params)
 {
     clab_conninfo_t ci = {0};
     fake_t f = {0};
@@ -1066,10 +1067,15 @@ static int fake_controller(const char *out, const char *experiment)
         goto out;
     }
     printf("fake controller: heartbeats again after the oversized task\n");
-    json_t *task = json_pack("{s:s, s:s, s:{s:s}}", "job", f.want_job, "experiment",
-                             experiment, "params", "probe", "fake");
+    json_t *p =
+        params ? json_loads(params, 0, NULL) : json_pack("{s:s}", "probe", "fake");
+    json_t *task = json_pack("{s:s, s:s, s:o}", "job", f.want_job, "experiment",
+                             experiment, "params", p ? p : json_object());
     char *text = clab_json_dumps(task);
     json_decref(task);
+    /* Twice, as a controller that thought it lost with the engine sends it
+     * again: the engine runs it once (the test counts its runs). */
+    fake_msg(&f, "task", text, strlen(text));
     fake_msg(&f, "task", text, strlen(text));
     free(text);
     double end = clab_mono() + 30;
@@ -1219,7 +1225,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "keygen") == 0)
         return keygen();
     if (strcmp(cmd, "fake-controller") == 0 && out_file && h.experiment)
-        return fake_controller(out_file, h.experiment);
+        return fake_controller(out_file, h.experiment, h.params);
     /* A file from before the split holds the one key pair for both. */
     if (strcmp(cmd, "attack") == 0 && !engine_file)
         engine_file = conn;
