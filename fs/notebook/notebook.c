@@ -31,9 +31,7 @@
  * notebook_reuse.c). Its own number, like PROVENANCE_VERSION: a merge with
  * another step renumbers this one (and SCHEMA_VERSION) alone. */
 #define REUSE_VERSION 10
-/* The version that stored each result's byte length (len) beside it, with
- * the listing index that covers it (issue 22: an ls -l of a set reads the
- * index alone, not every document). */
+/* Each result's byte length (len) and the listing index over it (issue 22). */
 #define LEN_VERSION 11
 
 /* The jobs table. Its ids are the link's cursor (ids up to it were sent to
@@ -414,9 +412,8 @@ static const char migrate_provenance_jobs[] = "ALTER TABLE jobs ADD COLUMN sha25
 static const char migrate_reuse_jobs[] = "ALTER TABLE jobs ADD COLUMN rkey TEXT;";
 static const char migrate_reuse_results[] = "ALTER TABLE results ADD COLUMN rkey TEXT;";
 
-/* Lengths (LEN_VERSION): the column and the index that replaces
- * results_ok; the lengths are filled once every document is final
- * (setup_schema, after migrate_v6 rewrote some). */
+/* Lengths (LEN_VERSION): the column, filled once every document is final
+ * (setup_schema, after migrate_v6), and results_list for results_ok. */
 static const char migrate_len[] =
     "ALTER TABLE results ADD COLUMN len INTEGER; DROP INDEX IF EXISTS results_ok;";
 
