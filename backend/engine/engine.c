@@ -146,7 +146,6 @@ static void heartbeat(engine_t *e, int force)
     json_decref(body);
 }
 
-/* Takes job's result off the unacknowledged list; 1 when it was there. */
 /* Where job is in a list of tasks or kept results, or -1. */
 static long index_of(const json_t *list, const json_t *job)
 {
@@ -156,6 +155,7 @@ static long index_of(const json_t *list, const json_t *job)
     return -1;
 }
 
+/* Takes job's result off the unacknowledged list; 1 when it was there. */
 static int forget_result(engine_t *e, const json_t *job)
 {
     long k = index_of(e->unacked, job);
