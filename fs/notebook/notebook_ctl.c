@@ -187,6 +187,7 @@ static int cancel_pending(clab_notebook_t *nb, const char *tag, int lock)
         if ((rc = clab_nbp_write_end(nb, rc)) < 0)
             break;
         n += rc;
+        clab_nbp_make_way(nb); /* the link's results, before the next page */
     }
 out:
     sqlite3_finalize(st);
@@ -202,7 +203,7 @@ static int64_t newest_job(clab_notebook_t *nb)
 {
     sqlite3_stmt *st = NULL;
     int64_t id = 0;
-    pthread_mutex_lock(&nb->lock);
+    clab_nbp_lock(nb);
     int rc = clab_nbp_prepare(nb->db,
                               "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'", &st);
     if (rc == 0) {

@@ -137,7 +137,7 @@ static int quiet_end(clab_notebook_t *nb, int rc)
 
 static int quiet_begin(clab_notebook_t *nb)
 {
-    pthread_mutex_lock(&nb->lock);
+    clab_nbp_lock(nb);
     if (sqlite3_exec(nb->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
         return 0;
     int rc = clab_nbp_sql_errno(nb->db, "free begin");

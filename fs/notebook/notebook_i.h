@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,8 +90,9 @@ struct clab_notebook {
     clab_nb_sync_t sync;
     int durable; /* the open transaction is durable: synchronous back to NORMAL */
     ingest_t in;
-    sqlite3 *db; /* the writer */
-    pthread_mutex_t lock;
+    sqlite3 *db;          /* the writer */
+    pthread_mutex_t lock; /* taken with clab_nbp_lock, which counts the waiters */
+    atomic_int lock_waiters;
     /* Held by a submit and by each /ctl command for all its transactions:
      * a cancel commits page by page (so that results keep being stored),
      * and no point may be added to its set until it is done. Taken before
@@ -143,10 +145,20 @@ int clab_nbp_meta_set(sqlite3 *db, const char *key, const char *value);
 /* 1 when tag is locked (ctl finish), 0 when not, -ENOENT when there is no
  * such set, or -errno. */
 int clab_nbp_set_locked(sqlite3 *db, const char *tag);
-/* The writer: one transaction at a time. write_end commits when rc >= 0
- * (else rolls back), wakes the waiters and returns rc or the commit's
- * error. */
+/* notebook_writer.c. The writer: one transaction at a time. write_end
+ * commits when rc >= 0 (else rolls back), wakes the waiters and returns rc
+ * or the commit's error. */
 int clab_nbp_write_begin(clab_notebook_t *nb);
+int clab_nbp_write_end(clab_notebook_t *nb, int rc);
+/* The same, for a transaction whose commit must survive an OS crash or a
+ * power loss once write_end returns (synchronous = FULL: the WAL is synced
+ * at the commit, and with it every commit before). */
+int clab_nbp_write_begin_durable(clab_notebook_t *nb);
+/* nb->lock, counting those that wait for it. */
+void clab_nbp_lock(clab_notebook_t *nb);
+/* Between two transactions of a long job, without the lock: returns once
+ * every thread that waited for it has had it (at most 200 ms). */
+void clab_nbp_make_way(clab_notebook_t *nb);
 /* notebook_free.c: incremental vacuum for a notebook made before it (at
  * open, after the schema); the freeing thread's start, wake-up and end;
  * the synchronous freeing of a deleted set that had tag, before the tag is
@@ -156,11 +168,6 @@ int clab_nbp_free_start(clab_notebook_t *nb);
 void clab_nbp_free_kick(clab_notebook_t *nb);
 void clab_nbp_free_stop(clab_notebook_t *nb);
 int clab_nbp_free_tag(clab_notebook_t *nb, const char *tag);
-int clab_nbp_write_end(clab_notebook_t *nb, int rc);
-/* The same, for a transaction whose commit must survive an OS crash or a
- * power loss once write_end returns (synchronous = FULL: the WAL is synced
- * at the commit, and with it every commit before). */
-int clab_nbp_write_begin_durable(clab_notebook_t *nb);
 
 /* notebook_ingest.c */
 int clab_nbp_ingest_prepare(clab_notebook_t *nb);
