@@ -464,6 +464,9 @@ static void set_time(struct timespec *ts, double t)
         ts->tv_nsec = 0;
 }
 
+/* glibc's opendir reads at most 1 MiB at a time, whatever st_blksize says. */
+#define DIR_BLKSIZE (1 << 20)
+
 /* Every file is the mount owner's: asked once, not for each of the
  * 100,000 entries of a listing. */
 static pthread_once_t owner_once = PTHREAD_ONCE_INIT;
@@ -486,6 +489,10 @@ void clab_tree_attr(const clab_node_t *node, off_t size, double mtime, struct st
     st->st_mode = clab_node_info(node->kind)->mode;
     if (clab_node_is_dir(node)) {
         st->st_nlink = 2;
+        /* readdir(3) sizes its buffer by the directory's block size: one
+         * getdents64 then takes thousands of entries, so a listing of
+         * 10^5 results costs a few FUSE requests instead of hundreds. */
+        st->st_blksize = DIR_BLKSIZE;
     } else {
         st->st_nlink = 1;
         st->st_blksize = 4096;

@@ -2,7 +2,8 @@
 # The kernel keeps what never changes (issue 22): a settled set's listing,
 # its files' attributes and its tables' pages, so a second `ls -l`, `stat`
 # or `cat` of them sends (almost) no FUSE request, counted by the requests
-# in /status.json; a set that runs is asked each time. What reopens a
+# in /status.json, and the first listing takes one readdirplus per
+# thousands of entries; a set that runs is asked each time. What reopens a
 # settled set is invalidated by the link at once: after a submit to it (its
 # new results bring a new column) and after a retry, `ls`, `stat` and
 # `cat` show the new results as soon as the set is done again, and a
@@ -16,6 +17,7 @@ N=2000
 # requests: the FUSE requests clabfs answered so far (reading them costs
 # a few more, counted by `overhead`).
 requests() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["requests"]["total"])' "$MNT/status.json"; }
+readdirplus() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["requests"]["readdirplus"])' "$MNT/status.json"; }
 # asked CMD...: how many requests CMD sent, its output in $WORK/out.
 asked() {
     local r0 r1
@@ -34,8 +36,14 @@ overhead=$((c - b))
 submit "{\"experiment\": \"$NOOP\", \"tag\": \"c\", \"parameters\": {\"i\": {\"range\": [0, $N]}}}"
 wait_done c 120
 dir=$MNT/results/c
+rdp0=$(readdirplus)
 first=$(asked ls -l "$dir")
+rdp1=$(readdirplus)
 cp "$WORK/out" "$WORK/ls1"
+# readdir(3) sizes its buffer by the directory's st_blksize (1 MiB): the
+# first listing of 2,000 entries is one readdirplus and the empty one
+# that ends it (with 32 KiB buffers, 12).
+[ $((rdp1 - rdp0)) -le 2 ] || fail "the first ls -l of $N results sent $((rdp1 - rdp0)) readdirplus"
 second=$(asked ls -l "$dir")
 log "ls -l of $N settled results: $first requests, then $second"
 cmp -s "$WORK/ls1" "$WORK/out" || fail "the second ls -l differs: $(diff "$WORK/ls1" "$WORK/out" | head -5)"
