@@ -166,20 +166,25 @@ void controller_check_clients(controller_t *c, double now)
     }
 }
 
-/* One page of undelivered results per client and turn. */
+/* One page of undelivered results per client and turn, within its
+ * credit: what it has not acknowledged, and what waits in outgoing for
+ * the commit (a transaction may span turns, each adding a page). */
 void controller_resend(controller_t *c)
 {
     double now = clab_now();
     for (size_t i = 0; i < c->nclients; i++) {
         client_t *cl = &c->clients[i];
-        if (cl->resending == RESEND_NONE || cl->unacked >= RESEND_CREDIT)
+        long room = RESEND_CREDIT - cl->unacked -
+                    (long)(cl->outgoing ? json_array_size(cl->outgoing) : 0);
+        if (cl->resending == RESEND_NONE || room <= 0)
             continue;
+        size_t max = room < MAX_BATCH ? (size_t)room : MAX_BATCH;
         double before = cl->resending == RESEND_ALL ? now + 1 : now - c->resend_interval;
         if (!cl->outgoing)
             cl->outgoing = json_array();
         int n = clab_store_undelivered(c->store, cl->id, &cl->resend_after, before, now,
-                                       MAX_BATCH, cl->outgoing);
-        if (n < MAX_BATCH)
+                                       max, cl->outgoing);
+        if (n < 0 || (size_t)n < max)
             cl->resending = RESEND_NONE;
     }
 }
