@@ -18,40 +18,24 @@ queued() {
     queue_sql "SELECT coalesce(group_concat(job, ' '), '') FROM
                  (SELECT job FROM tasks WHERE tag = 'u' AND state < 2 ORDER BY job)"
 }
-/usr/bin/python3 - "$WORK/cluster/cluster.json" "$EXP/sleepy.py" >"$WORK/client.out" <<'PY' ||
-import json, sys, time
-import zmq
+PYTHONPATH=$CLAB_SRC/tests/integration /usr/bin/python3 - "$WORK/cluster/cluster.json" \
+    "$EXP/sleepy.py" >"$WORK/client.out" <<'PY' ||
+import sys
+from clab_client import ask, connect
 
-conn, exp = json.load(open(sys.argv[1])), sys.argv[2]
-s = zmq.Context.instance().socket(zmq.DEALER)
-s.setsockopt(zmq.IDENTITY, b"late-client")
-s.setsockopt(zmq.LINGER, 0)
-s.curve_secretkey = conn["client_secret"].encode()
-s.curve_publickey = conn["client_public"].encode()
-s.curve_serverkey = conn["server_public"].encode()
-s.connect(conn["client_endpoint"])
-
-def ask(kind, body, want):
-    s.send_multipart([b"clab/1", kind.encode(), json.dumps(body).encode()])
-    end = time.time() + 20
-    while time.time() < end:
-        if s.poll(200):
-            parts = s.recv_multipart()
-            if len(parts) == 3 and parts[1].decode() == want:
-                return json.loads(parts[2])
-    raise SystemExit("no %s to %s in 20 s" % (want, kind))
+s, exp = connect(sys.argv[1], "late-client"), sys.argv[2]
 
 def queued():
-    return ask("ping", {}, "pong")["queued"]
+    return ask(s, "ping", {}, "pong")["queued"]
 
-ask("hello", {}, "welcome")
+ask(s, "hello", {}, "welcome")
 tasks = [{"job": "u%d" % i, "seq": i, "tag": "u", "experiment": exp,
           "params": {"i": i, "sleep": 0}, "timeout": 0} for i in range(1, 7)]
-print("accepted", " ".join(ask("submit", {"tasks": tasks}, "accepted")["jobs"]))
+print("accepted", " ".join(ask(s, "submit", {"tasks": tasks}, "accepted")["jobs"]))
 print("queued", queued())
-ask("cancel", {"tag": "u", "upto": 3}, "cancelled")
+ask(s, "cancel", {"tag": "u", "upto": 3}, "cancelled")
 print("after upto 3:", queued())
-ask("cancel", {"tag": "u", "upto": 4, "jobs": ["u4", "u5"]}, "cancelled")
+ask(s, "cancel", {"tag": "u", "upto": 4, "jobs": ["u4", "u5"]}, "cancelled")
 print("after jobs u4 u5 upto 4:", queued())
 PY
     fail "the client: $(cat "$WORK/client.out")"

@@ -17,56 +17,32 @@ NOOP=$CLAB_BUILD/tests/clab-bench-noop
 [ -x "$NOOP" ] || fail "no $NOOP (built with the tests)"
 
 start_detached 2
-CLIENT="/usr/bin/python3 - $WORK/cluster/cluster.json"
+CLIENT="env PYTHONPATH=$CLAB_SRC/tests/integration /usr/bin/python3 - $WORK/cluster/cluster.json"
 # The client's script: connect as slow-client, then the step named.
 cat >"$WORK/client.py" <<'PY'
-import json, sys, time
-import zmq
+import sys, time
+from clab_client import ask, connect, recv, send
 
-conn, step = json.load(open(sys.argv[1])), sys.argv[2]
-s = zmq.Context.instance().socket(zmq.DEALER)
-s.setsockopt(zmq.IDENTITY, b"slow-client")
-s.setsockopt(zmq.LINGER, 0)
-s.curve_secretkey = conn["client_secret"].encode()
-s.curve_publickey = conn["client_public"].encode()
-s.curve_serverkey = conn["server_public"].encode()
-s.connect(conn["client_endpoint"])
-
-def send(kind, body):
-    s.send_multipart([b"clab/1", kind.encode(), json.dumps(body).encode()])
-
-def recv(seconds, want, first=False):
-    """Messages of type want for that long (with first, until one came):
-    their bodies."""
-    got, end = [], time.time() + seconds
-    while time.time() < end and not (first and got):
-        if s.poll(100):
-            parts = s.recv_multipart()
-            if len(parts) == 3 and parts[1].decode() == want:
-                got.append(json.loads(parts[2]))
-    return got
+s, step = connect(sys.argv[1], "slow-client"), sys.argv[2]
 
 def results_until(n, seen, limit=60):
     """Reads results, never acknowledging, until n distinct jobs arrived
     (or limit seconds), then 2 s more: what arrived in all."""
-    end = time.time() + limit
-    while len(seen) < n and time.time() < end:
-        for m in recv(0.2, "results"):
+    def take(seconds):
+        for m in recv(s, seconds, "results"):
             for r in m["results"]:
                 seen[r["job"]] = seen.get(r["job"], 0) + 1
-    for m in recv(2, "results"):
-        for r in m["results"]:
-            seen[r["job"]] = seen.get(r["job"], 0) + 1
+    end = time.time() + limit
+    while len(seen) < n and time.time() < end:
+        take(0.2)
+    take(2)
     return seen
 
-send("hello", {})
-assert recv(20, "welcome", first=True), "no welcome"
+ask(s, "hello", {}, "welcome")
 if step == "submit":
     tasks = [{"job": "c%d" % i, "seq": i, "tag": "c", "experiment": sys.argv[3],
               "params": {"i": i}, "timeout": 0} for i in range(1, 5001)]
-    send("submit", {"tasks": tasks})
-    acc = recv(20, "accepted", first=True)
-    print("accepted", sum(len(a["jobs"]) for a in acc))
+    print("accepted", len(ask(s, "submit", {"tasks": tasks}, "accepted")["jobs"]))
 else:
     seen, acked = {}, []
     for want in (2000, 4000, 5000):
@@ -74,7 +50,7 @@ else:
         print("unacknowledged %d: received %d, most copies of one %d" %
               (want, len(seen), max(seen.values())))
         fresh = [j for j in seen if j not in acked]
-        send("ack", {"jobs": fresh})
+        send(s, "ack", {"jobs": fresh})
         acked += fresh
 PY
 $CLIENT submit "$NOOP" <"$WORK/client.py" >"$WORK/submit.out" 2>&1 ||
